@@ -1,0 +1,1 @@
+"""Ledger state, block application, anchoring of child chains, and the block store."""

@@ -1,0 +1,254 @@
+"""Shared field types and the SignedModel base; the one place pydantic errors become ``Malformed``.
+
+Each field type carries the requirement id its value errors break (``Req``), so a rejected
+field is reported with the rule it violates rather than with pydantic's wording. Models hold
+shape only: rules that relate fields to each other or to chain state live in ``iome_ref.rules``.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, NamedTuple, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
+
+from iome_ref.constants import (
+    HASH_PATTERN,
+    IDENTIFIER_PATTERN,
+    MAX_LIST_LEN,
+    MAX_SAFE_INT,
+    SIGNATURE_PATTERN,
+)
+from iome_ref.crypto import KeyPair
+from iome_ref.encoding import canonical_json, compute_hash
+from iome_ref.errors import Malformed
+
+__all__ = [
+    "BoundedList",
+    "EnergyWh",
+    "Hash",
+    "Identifier",
+    "Micro",
+    "ProtocolModel",
+    "PublicKey",
+    "Quantity",
+    "Req",
+    "Seconds",
+    "SigSpec",
+    "Signature",
+    "SignedModel",
+    "raise_malformed",
+]
+
+
+@dataclass(frozen=True)
+class Req:
+    """Requirement ids that a field's value errors break, by pydantic error type."""
+
+    default: str
+    #: (pydantic error type, requirement id) pairs; a tuple so the marker stays hashable.
+    by_error: tuple[tuple[str, str], ...] = ()
+
+    def for_error(self, error_type: str) -> str:
+        return dict(self.by_error).get(error_type, self.default)
+
+
+_INT_RANGE = Field(ge=-MAX_SAFE_INT, le=MAX_SAFE_INT)
+Micro = Annotated[int, _INT_RANGE, Req("IOME-ENC-007")]
+"""Signed integer micro-units of currency per kWh (prices may be negative, paper §IV)."""
+Quantity = Annotated[
+    int,
+    Field(ge=0, le=MAX_SAFE_INT),
+    Req("IOME-ENC-007", (("greater_than_equal", "IOME-ENC-012"),)),
+]
+"""Non-negative integer within the I-JSON safe range (IOME-ENC-007, IOME-ENC-012)."""
+Seconds = Quantity
+EnergyWh = Quantity
+Hash = Annotated[str, StringConstraints(pattern=HASH_PATTERN), Req("IOME-ENC-006")]
+PublicKey = Hash
+Signature = Annotated[str, StringConstraints(pattern=SIGNATURE_PATTERN), Req("IOME-ENC-006")]
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN), Req("IOME-ENC-008")]
+
+_ENUM_REQ = Req("IOME-ENC-009")
+_LIST_REQ = Req("IOME-ENC-010")
+
+
+_T = TypeVar("_T")
+BoundedList = Annotated[list[_T], Field(max_length=MAX_LIST_LEN), _LIST_REQ]
+"""A list field of at most MAX_LIST_LEN entries (IOME-ENC-010)."""
+
+
+class SigSpec(NamedTuple):
+    """One signature a model carries: which field holds it, which key signs, over what.
+
+    ``payload`` names the field whose hex value is signed; almost always ``tx_id``, except the
+    paper's second station signature of a Presence, which covers the one-time key alone.
+    """
+
+    field: str
+    key_field: str
+    tag: str
+    payload: str = "tx_id"
+
+
+class ProtocolModel(BaseModel):
+    """Frozen, strict, closed: unknown fields and type coercion are refused (IOME-ENC-004/007)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class SignedModel(ProtocolModel):
+    """A transaction: canonical bytes, tx id and domain-separated signatures (DESIGN §2)."""
+
+    #: Signatures this model carries; their fields and tx_id are outside the canonical bytes.
+    SIGNATURES: ClassVar[tuple[SigSpec, ...]] = ()
+    #: Fields besides SIGNATURES that are not signed (list-valued quorum signatures).
+    EXTRA_UNSIGNED: ClassVar[frozenset[str]] = frozenset()
+    #: The field holding the time the transaction claims (certificates are checked at it).
+    TIME_FIELD: ClassVar[str] = "timestamp"
+
+    tx_id: Hash = Field(description="SHA-256 of the canonical bytes (IOME-ENC-011).")
+
+    @classmethod
+    def unsigned_fields(cls) -> set[str]:
+        return {"tx_id", *(spec.field for spec in cls.SIGNATURES), *cls.EXTRA_UNSIGNED}
+
+    @property
+    def tx_type(self) -> str:
+        return str(getattr(self, "type"))  # noqa: B009 - every concrete model declares `type`
+
+    @property
+    def time(self) -> int:
+        """The time this transaction claims, checked against certificates and blocks."""
+        return int(getattr(self, self.TIME_FIELD))
+
+    def canonical_bytes(self) -> bytes:
+        """RFC 8785 bytes of every field except tx_id and signatures (DESIGN §2)."""
+        return canonical_json(self.model_dump(mode="json", exclude=self.unsigned_fields()))
+
+    def compute_tx_id(self) -> str:
+        return compute_hash(self.canonical_bytes())
+
+    @classmethod
+    def create(cls, signers: Mapping[str, KeyPair], **fields: Any) -> Self:
+        """Build, hash and sign a transaction; ``signers`` maps signature field to key pair.
+
+        Roles and the vector generator build every object through here, so the reference
+        never hand-assembles a tx id.
+        """
+        placeholders: dict[str, Any] = {"tx_id": "0" * 64}
+        placeholders.update({spec.field: "0" * 128 for spec in cls.SIGNATURES})
+        draft = cls.parse({**fields, **placeholders})
+        tx_id = draft.compute_tx_id()
+        values = draft.model_dump()
+        values["tx_id"] = tx_id
+        for spec in cls.SIGNATURES:
+            payload = tx_id if spec.payload == "tx_id" else str(values[spec.payload])
+            values[spec.field] = signers[spec.field].sign(spec.tag, payload)
+        return cls.parse(values)
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """Validate Python data into this model, mapping every error to ``Malformed``."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise_malformed(exc, cls)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, Req | None]:
+    """Split an annotation into its bare type and its Req, looking through Annotated/Optional."""
+    req: Req | None = None
+    while True:
+        if typing.get_origin(annotation) is Annotated:
+            args = typing.get_args(annotation)
+            req = next((m for m in args[1:] if isinstance(m, Req)), req)
+            annotation = args[0]
+        elif (
+            isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
+        ):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(options) != 1:
+                return annotation, req
+            annotation = options[0]
+        else:
+            return annotation, req
+
+
+def _union_members(annotation: Any) -> list[type]:
+    """Model classes of a (possibly nested, possibly Annotated) union."""
+    bare, _ = _unwrap(annotation)
+    if isinstance(bare, type):
+        return [bare]
+    return [m for arg in typing.get_args(bare) for m in _union_members(arg)]
+
+
+def _field_req(root: Any, loc: tuple[int | str, ...]) -> Req | None:
+    """Walk ``loc`` through models, lists and tagged unions to the governing field's Req."""
+    current: Any = root
+    req: Req | None = None
+    for step in loc:
+        current, _ = _unwrap(current)
+        if isinstance(step, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(step)
+            if info is None:
+                return req
+            meta = next((m for m in info.metadata if isinstance(m, Req)), None)
+            current, inner = _unwrap(info.annotation)
+            req = (
+                meta
+                or inner
+                or (_ENUM_REQ if typing.get_origin(current) is typing.Literal else None)
+            )
+            continue
+        # A tag of a discriminated union: the step names the member model.
+        current = next((m for m in _union_members(current) if m.__name__ == step), None)
+    return req
+
+
+_STRUCTURAL = {
+    "missing": "IOME-ENC-005",
+    "extra_forbidden": "IOME-ENC-004",
+    "union_tag_invalid": "IOME-ENC-003",
+    "union_tag_not_found": "IOME-ENC-003",
+    "too_long": "IOME-ENC-010",
+    "literal_error": "IOME-ENC-009",
+}
+
+
+def _error_req(root: Any, error: ErrorDetails) -> str:
+    structural = _STRUCTURAL.get(error["type"])
+    if structural is not None:
+        return structural
+    req = _field_req(root, tuple(error["loc"]))
+    if req is not None:
+        return req.for_error(error["type"])
+    if error["type"].startswith("int") or error["type"] in {
+        "greater_than_equal",
+        "less_than_equal",
+    }:
+        return "IOME-ENC-007"
+    return "IOME-ENC-001"
+
+
+def raise_malformed(exc: ValidationError, root: Any) -> typing.NoReturn:
+    """Re-raise pydantic's first error as ``Malformed`` with the id of the field's rule.
+
+    Only the first error is reported: pydantic orders errors by field, so the verdict is
+    deterministic, and one sentence per rejection is what the CLI and the harness print.
+    """
+    error = exc.errors(include_url=False)[0]
+    req_id = _error_req(root, error)
+    where = ".".join(str(part) for part in error["loc"]) or "message"
+    found = repr(error.get("input"))
+    if len(found) > 80:
+        found = found[:77] + "..."
+    raise Malformed(req_id, f"{where}: {error['msg']}; found {found}") from None

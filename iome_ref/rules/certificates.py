@@ -1,0 +1,107 @@
+"""Which certificate each transaction needs: role, subject and time (paper §III step 6).
+
+The CERT rules themselves live in ``iome_ref.pki``; this table says where they apply, so a new
+transaction type cannot silently skip certification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Final, NamedTuple
+
+from iome_ref.constants import (
+    ROLE_DISTRIBUTION,
+    ROLE_PREDICTOR,
+    ROLE_PRODUCER,
+    ROLE_STATION,
+    ROLE_VERIFIER,
+)
+from iome_ref.crypto import verify
+from iome_ref.models import (
+    EPS,
+    ESDP,
+    Block,
+    ChargeSession,
+    IssuerRegistration,
+    ODMatrix,
+    Presence,
+    SignedModel,
+    Trip,
+)
+from iome_ref.pki import CertificateDirectory
+
+__all__ = ["CERTIFIED_SIGNERS", "Certified", "check_block_producer", "check_tx_certificates"]
+
+
+class Certified(NamedTuple):
+    """A key in a transaction that must be certified for ``role`` (and subject) at a time."""
+
+    public_key: str
+    role: str
+    subject_id: str | None
+
+
+def _esdp(tx: ESDP) -> Iterator[Certified]:
+    # Building energy managers publish under pseudonymous keys; only companies are certified.
+    if tx.issuer_role == "distribution":
+        yield Certified(tx.issuer_pk, ROLE_DISTRIBUTION, None)
+
+
+def _registration(tx: IssuerRegistration) -> Iterator[Certified]:
+    yield Certified(tx.issuer_pk, ROLE_DISTRIBUTION, tx.issuer_id)
+
+
+def _eps(tx: EPS) -> Iterator[Certified]:
+    yield Certified(tx.issuer_pk, ROLE_DISTRIBUTION, None)
+
+
+def _station(tx: Presence | ChargeSession) -> Iterator[Certified]:
+    yield Certified(tx.station_pk, ROLE_STATION, tx.station_id)
+
+
+def _trip(tx: Trip) -> Iterator[Certified]:
+    for sig in tx.verifier_sigs:
+        yield Certified(sig.verifier_pk, ROLE_VERIFIER, None)
+
+
+def _predictor(tx: ODMatrix) -> Iterator[Certified]:
+    yield Certified(tx.predictor_pk, ROLE_PREDICTOR, None)
+
+
+#: Certified keys per transaction type. Anchors and handovers depend on chain state (who is
+#: manager now), so ``iome_ref.chain.anchoring`` checks those.
+CERTIFIED_SIGNERS: Final[dict[str, Callable[..., Iterator[Certified]]]] = {
+    "ESDP": _esdp,
+    "IssuerRegistration": _registration,
+    "EPS": _eps,
+    "Presence": _station,
+    "ChargeSession": _station,
+    "Trip": _trip,
+    "ODMatrix": _predictor,
+}
+
+
+def check_tx_certificates(tx: SignedModel, directory: CertificateDirectory) -> None:
+    """Check every key of ``tx`` that must be certified, at the time the tx claims.
+
+    A Trip's quorum signatures are verified here too, since they are only meaningful from
+    certified verifiers.
+
+    Raises:
+        Rejected: IOME-CERT-001 to IOME-CERT-006, IOME-SIG-* for quorum signatures.
+    """
+    if isinstance(tx, Trip):
+        for sig in tx.verifier_sigs:
+            verify(sig.verifier_pk, sig.signature, "Trip", tx.tx_id)
+    signers = CERTIFIED_SIGNERS.get(tx.tx_type)
+    if signers is None:
+        return
+    for certified in signers(tx):
+        directory.check_certified(
+            certified.public_key, certified.role, tx.time, certified.subject_id
+        )
+
+
+def check_block_producer(block: Block, directory: CertificateDirectory) -> None:
+    """Producers are certified (proof of authority, DESIGN §2); consensus is out of scope."""
+    directory.check_certified(block.producer_pk, ROLE_PRODUCER, block.time)

@@ -1,0 +1,336 @@
+"""Presence, trip-claim, trip, charging-session and O-D matrix checks (paper Fig. 5, §II-B).
+
+The claim checks are the verifier's list from DESIGN §2, one function each, in the order a
+verifier applies them so that every rejected claim names one deterministic rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from iome_ref.constants import MAX_CHARGER_POWER_W
+from iome_ref.errors import Rejected
+from iome_ref.models import ChargeSession, ODMatrix, Presence, Trip, TripClaim
+from iome_ref.requirements import enforces
+
+__all__ = [
+    "check_charge_energy",
+    "check_charge_interval",
+    "check_charge_key_fresh",
+    "check_charge_key_not_station",
+    "check_claim_keys",
+    "check_claim_keys_unused",
+    "check_claim_order",
+    "check_claim_presences",
+    "check_claim_presences_unused",
+    "check_claim_travel_time",
+    "check_od_counts",
+    "check_od_matrix_shape",
+    "check_od_period",
+    "check_od_zones",
+    "check_presence_key_fresh",
+    "check_presence_key_not_station",
+    "check_trip_buckets",
+    "check_trip_interval",
+    "check_trip_quorum",
+    "check_trip_verifiers_distinct",
+    "compute_od_counts",
+]
+
+
+@enforces("IOME-PRES-001")
+def check_presence_key_fresh(presence: Presence, key_seen: bool) -> None:
+    """Paper §II-B: one-time PKs are "used exclusively for public charging or discharging during
+    a single trip"; a key in two presences would link two dockings.
+
+    Raises:
+        Rejected: IOME-PRES-001.
+    """
+    if key_seen:
+        raise Rejected(
+            "IOME-PRES-001", f"one_time_pk {presence.one_time_pk} already has a Presence"
+        )
+
+
+@enforces("IOME-PRES-002")
+def check_presence_key_not_station(presence: Presence) -> None:
+    """A station cannot attest its own key as a docked vehicle (self-made Sybil trips).
+
+    Raises:
+        Rejected: IOME-PRES-002.
+    """
+    if presence.one_time_pk == presence.station_pk:
+        raise Rejected("IOME-PRES-002", "one_time_pk equals station_pk")
+
+
+@enforces("IOME-CLAIM-001")
+def check_claim_presences(
+    claim: TripClaim, source: Presence | None, destination: Presence | None
+) -> None:
+    """The verifier must hold both presences, a source then a destination (Fig. 5 step 5).
+
+    Raises:
+        Rejected: IOME-CLAIM-001.
+    """
+    if source is None or source.tx_id != claim.source_presence_id:
+        raise Rejected("IOME-CLAIM-001", f"source presence {claim.source_presence_id} unknown")
+    if destination is None or destination.tx_id != claim.destination_presence_id:
+        raise Rejected(
+            "IOME-CLAIM-001", f"destination presence {claim.destination_presence_id} unknown"
+        )
+    if source.kind != "source" or destination.kind != "destination":
+        raise Rejected(
+            "IOME-CLAIM-001",
+            f"presences are of kinds {source.kind}/{destination.kind}, expected source/destination",
+        )
+
+
+@enforces("IOME-CLAIM-002")
+def check_claim_keys(claim: TripClaim, source: Presence, destination: Presence) -> None:
+    """Fig. 5 step 7: "matches PK1 and PK2 with their corresponding signatures"; the claim's
+    keys must be the presences' keys, else a vehicle could claim someone else's docking.
+
+    Raises:
+        Rejected: IOME-CLAIM-002.
+    """
+    if claim.source_pk != source.one_time_pk or claim.destination_pk != destination.one_time_pk:
+        raise Rejected("IOME-CLAIM-002", "claim keys differ from the presences' one-time keys")
+    if claim.source_pk == claim.destination_pk:
+        raise Rejected("IOME-CLAIM-002", "source_pk equals destination_pk")
+
+
+@enforces("IOME-CLAIM-003")
+def check_claim_order(source: Presence, destination: Presence) -> None:
+    """A trip ends after it starts.
+
+    Raises:
+        Rejected: IOME-CLAIM-003.
+    """
+    if source.t >= destination.t:
+        raise Rejected("IOME-CLAIM-003", f"t1 {source.t} is not before t2 {destination.t}")
+
+
+@enforces("IOME-CLAIM-004")
+def check_claim_travel_time(
+    source: Presence, destination: Presence, shortest_s: int | None
+) -> None:
+    """A trip faster than the road graph allows is two vehicles pretending to be one.
+
+    ``shortest_s`` is the shortest travel time between the stations, None if unreachable.
+
+    Raises:
+        Rejected: IOME-CLAIM-004.
+    """
+    elapsed = destination.t - source.t
+    if shortest_s is None:
+        raise Rejected(
+            "IOME-CLAIM-004",
+            f"no route from {source.station_id} to {destination.station_id}",
+        )
+    if elapsed < shortest_s:
+        raise Rejected(
+            "IOME-CLAIM-004", f"trip took {elapsed} s, shortest possible is {shortest_s} s"
+        )
+
+
+@enforces("IOME-CLAIM-005")
+def check_claim_presences_unused(claim: TripClaim, used_presences: set[str]) -> None:
+    """One docking supports one trip end: reuse would double-count the O-D matrix.
+
+    Raises:
+        Rejected: IOME-CLAIM-005.
+    """
+    for presence_id in (claim.source_presence_id, claim.destination_presence_id):
+        if presence_id in used_presences:
+            raise Rejected("IOME-CLAIM-005", f"presence {presence_id} is already in a claim")
+
+
+@enforces("IOME-CLAIM-006")
+def check_claim_keys_unused(claim: TripClaim, used_keys: set[str]) -> None:
+    """A one-time key already claimed cannot support another trip.
+
+    Raises:
+        Rejected: IOME-CLAIM-006.
+    """
+    for key in (claim.source_pk, claim.destination_pk):
+        if key in used_keys:
+            raise Rejected("IOME-CLAIM-006", f"one-time key {key} is already in a claim")
+
+
+@enforces("IOME-TRIP-001")
+def check_trip_interval(trip: Trip) -> None:
+    """A published trip ends after it starts.
+
+    Raises:
+        Rejected: IOME-TRIP-001.
+    """
+    if trip.start_time >= trip.end_time:
+        raise Rejected(
+            "IOME-TRIP-001",
+            f"start_time {trip.start_time} is not before end_time {trip.end_time}",
+        )
+
+
+@enforces("IOME-TRIP-003")
+def check_trip_verifiers_distinct(trip: Trip) -> None:
+    """One verifier signing twice must not count twice toward the quorum.
+
+    Raises:
+        Rejected: IOME-TRIP-003.
+    """
+    keys = [sig.verifier_pk for sig in trip.verifier_sigs]
+    if len(set(keys)) != len(keys):
+        raise Rejected("IOME-TRIP-003", "a verifier key appears twice in verifier_sigs")
+
+
+@enforces("IOME-TRIP-002")
+def check_trip_quorum(trip: Trip, quorum: int) -> None:
+    """k of n verifiers vouch for a trip, so no single verifier can fabricate mobility data.
+
+    Called after every listed signature and certificate verified.
+
+    Raises:
+        Rejected: IOME-TRIP-002.
+    """
+    if len(trip.verifier_sigs) < quorum:
+        raise Rejected(
+            "IOME-TRIP-002", f"{len(trip.verifier_sigs)} verifier signatures, quorum is {quorum}"
+        )
+
+
+@enforces("IOME-TRIP-004")
+def check_trip_buckets(trip: Trip) -> None:
+    """Published times are coarsened to the declared bucket; exact times re-link keys.
+
+    Raises:
+        Rejected: IOME-TRIP-004.
+    """
+    bucket = trip.time_bucket_s
+    if bucket < 1 or trip.start_time % bucket or trip.end_time % bucket:
+        raise Rejected(
+            "IOME-TRIP-004",
+            f"times {trip.start_time}/{trip.end_time} are not multiples of bucket {bucket}",
+        )
+
+
+@enforces("IOME-CHG-001")
+def check_charge_interval(session: ChargeSession) -> None:
+    """A session lasts a positive time.
+
+    Raises:
+        Rejected: IOME-CHG-001.
+    """
+    if session.end_time <= session.start_time:
+        raise Rejected(
+            "IOME-CHG-001",
+            f"end_time {session.end_time} is not after start_time {session.start_time}",
+        )
+
+
+@enforces("IOME-CHG-002")
+def check_charge_energy(session: ChargeSession) -> None:
+    """Energy is positive and physically possible for the session's duration.
+
+    Raises:
+        Rejected: IOME-CHG-002.
+    """
+    duration = session.end_time - session.start_time
+    limit = MAX_CHARGER_POWER_W * duration // 3600
+    if not 0 < session.energy_wh <= limit:
+        raise Rejected(
+            "IOME-CHG-002", f"energy_wh {session.energy_wh} outside 1..{limit} for {duration} s"
+        )
+
+
+@enforces("IOME-CHG-003")
+def check_charge_key_fresh(session: ChargeSession, key_seen: bool) -> None:
+    """One one-time key, one public session: a second would link two of a vehicle's sessions.
+
+    Raises:
+        Rejected: IOME-CHG-003.
+    """
+    if key_seen:
+        raise Rejected(
+            "IOME-CHG-003", f"one_time_pk {session.one_time_pk} already has a ChargeSession"
+        )
+
+
+@enforces("IOME-CHG-004")
+def check_charge_key_not_station(session: ChargeSession) -> None:
+    """A station cannot be its own customer.
+
+    Raises:
+        Rejected: IOME-CHG-004.
+    """
+    if session.one_time_pk == session.station_pk:
+        raise Rejected("IOME-CHG-004", "one_time_pk equals station_pk")
+
+
+@enforces("IOME-ODM-001")
+def check_od_zones(odm: ODMatrix) -> None:
+    """Sorted unique zones give every matrix one canonical form.
+
+    Raises:
+        Rejected: IOME-ODM-001.
+    """
+    if list(odm.zones) != sorted(set(odm.zones)):
+        raise Rejected("IOME-ODM-001", "zones are not sorted and unique")
+
+
+@enforces("IOME-ODM-002")
+def check_od_matrix_shape(odm: ODMatrix) -> None:
+    """counts is n x n for n zones.
+
+    Raises:
+        Rejected: IOME-ODM-002.
+    """
+    n = len(odm.zones)
+    if len(odm.counts) != n or any(len(row) != n for row in odm.counts):
+        raise Rejected("IOME-ODM-002", f"counts is not a {n} x {n} matrix")
+
+
+@enforces("IOME-ODM-003")
+def check_od_period(odm: ODMatrix) -> None:
+    """The period is non-empty.
+
+    Raises:
+        Rejected: IOME-ODM-003.
+    """
+    if odm.period_start >= odm.period_end:
+        raise Rejected(
+            "IOME-ODM-003",
+            f"period_start {odm.period_start} is not before period_end {odm.period_end}",
+        )
+
+
+def compute_od_counts(
+    trips: Iterable[Trip], zones: list[str], period_start: int, period_end: int
+) -> list[list[int]]:
+    """Count trips ending in [period_start, period_end) between zones (paper Fig. 5 step 10).
+
+    Trips touching a station outside ``zones`` are not counted: the zone list is the
+    predictor's declared scope, and the recomputation must use the same scope.
+    """
+    index = {zone: i for i, zone in enumerate(zones)}
+    counts = [[0] * len(zones) for _ in zones]
+    for trip in trips:
+        if not period_start <= trip.end_time < period_end:
+            continue
+        i = index.get(trip.origin_station_id)
+        j = index.get(trip.destination_station_id)
+        if i is not None and j is not None:
+            counts[i][j] += 1
+    return counts
+
+
+@enforces("IOME-ODM-004")
+def check_od_counts(odm: ODMatrix, public_trips: Iterable[Trip]) -> None:
+    """Anyone can recompute the matrix from public Trips (DESIGN §2); a predictor that inflates
+    a cell is caught here.
+
+    Raises:
+        Rejected: IOME-ODM-004.
+    """
+    expected = compute_od_counts(public_trips, list(odm.zones), odm.period_start, odm.period_end)
+    if [list(row) for row in odm.counts] != expected:
+        raise Rejected("IOME-ODM-004", "counts differ from the recomputation from public Trips")

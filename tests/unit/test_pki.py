@@ -1,0 +1,300 @@
+"""Unit tests for iome_ref.pki: issuing, revoking and checking certificates at a claimed time."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from iome_ref.constants import ROLE_STATION, ROLE_VERIFIER, ROLES
+from iome_ref.errors import Malformed, Rejected, UsageError
+from iome_ref.pki import CertificateAuthority, CertificateDirectory, get_role, get_subject_id
+
+T0 = 1_700_000_000
+T1 = T0 + 1000
+DAY = 86_400
+
+
+def seeded_key(seed: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed.encode()).digest())
+
+
+def key_hex(seed: str) -> str:
+    return seeded_key(seed).public_key().public_bytes_raw().hex()
+
+
+def make_ca(seed: str = "ca", name: str = "iome-ca") -> CertificateAuthority:
+    return CertificateAuthority(seeded_key(seed), name, T0 - DAY, T0 + 365 * DAY)
+
+
+def directory(
+    ca: CertificateAuthority,
+    certs: list[x509.Certificate],
+    crl: x509.CertificateRevocationList | None = None,
+) -> CertificateDirectory:
+    return CertificateDirectory(ca.root, certs, crl)
+
+
+def station(ca: CertificateAuthority, seed: str = "st-1", **kw: int) -> x509.Certificate:
+    nb, na = kw.get("not_before", T0), kw.get("not_after", T0 + 30 * DAY)
+    return ca.issue("st-1", ROLE_STATION, key_hex(seed), nb, na)
+
+
+def foreign_cert(private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> x509.Certificate:
+    """A self-signed certificate with a non-Ed25519 key, as another PKI would issue."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "st-9")])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .serial_number(7)
+        .public_key(private_key.public_key())
+        .not_valid_before(datetime.fromtimestamp(T0, tz=UTC))
+        .not_valid_after(datetime.fromtimestamp(T0 + DAY, tz=UTC))
+        .sign(private_key, hashes.SHA256())
+    )
+
+
+# --- accepting ---------------------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-CERT-001", "IOME-CERT-002", "IOME-CERT-004", "IOME-CERT-005")
+@pytest.mark.parametrize("role", ROLES)
+def test_accepts_certified_key_for_each_role(role: str) -> None:
+    ca = make_ca()
+    cert = ca.issue(f"ent-{role}", role, key_hex(role), T0, T0 + DAY)
+    found = directory(ca, [cert]).check_certified(key_hex(role), role, T1, f"ent-{role}")
+    assert found == cert
+    assert get_role(found) == role
+    assert get_subject_id(found) == f"ent-{role}"
+
+
+@pytest.mark.req("IOME-CERT-002")
+def test_accepts_validity_bounds_inclusive() -> None:
+    ca = make_ca()
+    pki = directory(ca, [station(ca)])
+    assert pki.is_certified(key_hex("st-1"), ROLE_STATION, T0)
+    assert pki.is_certified(key_hex("st-1"), ROLE_STATION, T0 + 30 * DAY)
+
+
+@pytest.mark.req("IOME-CERT-003")
+def test_accepts_certificate_revoked_after_claimed_time() -> None:
+    ca = make_ca()
+    cert = station(ca)
+    ca.revoke(cert.serial_number, T1 + 1)
+    pki = directory(ca, [cert], ca.crl(T1 + 2, T1 + DAY))
+    assert pki.check_certified(key_hex("st-1"), ROLE_STATION, T1, "st-1") == cert
+
+
+@pytest.mark.req("IOME-CERT-002", "IOME-CERT-006")
+def test_accepts_recertified_key_when_one_certificate_is_good() -> None:
+    ca = make_ca()
+    old = station(ca, not_before=T0 - 20 * DAY, not_after=T0 - 10 * DAY)
+    new = station(ca)
+    pki = directory(ca, [old, new])
+    assert len(pki.get_certificates(key_hex("st-1"))) == 2
+    assert pki.check_certified(key_hex("st-1"), ROLE_STATION, T1) == new
+    assert pki.check_certified(key_hex("st-1"), ROLE_STATION, T0 - 15 * DAY) == old
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_accepts_crl_signed_by_root() -> None:
+    ca = make_ca()
+    pki = directory(ca, [station(ca)], ca.crl(T0, T0 + DAY))
+    assert pki.root_public_key_hex == ca.public_key_hex
+
+
+# --- rejecting ---------------------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-CERT-006")
+def test_rejects_unknown_key() -> None:
+    ca = make_ca()
+    pki = directory(ca, [station(ca)])
+    with pytest.raises(Rejected) as exc:
+        pki.check_certified(key_hex("nobody"), ROLE_STATION, T1)
+    assert exc.value.req_id == "IOME-CERT-006"
+    assert not pki.is_certified(key_hex("nobody"), ROLE_STATION, T1)
+
+
+@pytest.mark.req("IOME-CERT-001")
+@pytest.mark.parametrize("name", ["iome-ca", "rogue-ca"])
+def test_rejects_certificate_from_another_authority(name: str) -> None:
+    ca, rogue = make_ca(), make_ca("rogue", name)
+    pki = directory(ca, [station(rogue)])
+    with pytest.raises(Rejected) as exc:
+        pki.check_certified(key_hex("st-1"), ROLE_STATION, T1)
+    assert exc.value.req_id == "IOME-CERT-001"
+
+
+@pytest.mark.req("IOME-CERT-002")
+@pytest.mark.parametrize("at", [T0 - 1, T0 + 30 * DAY + 1], ids=["not-yet-valid", "expired"])
+def test_rejects_certificate_outside_validity(at: int) -> None:
+    ca = make_ca()
+    pki = directory(ca, [station(ca)])
+    with pytest.raises(Rejected) as exc:
+        pki.check_certified(key_hex("st-1"), ROLE_STATION, at)
+    assert exc.value.req_id == "IOME-CERT-002"
+
+
+@pytest.mark.req("IOME-CERT-003")
+@pytest.mark.parametrize("revoked_at", [T1, T1 - 1])
+def test_rejects_certificate_revoked_at_or_before_claimed_time(revoked_at: int) -> None:
+    ca = make_ca()
+    cert = station(ca)
+    ca.revoke(cert.serial_number, revoked_at)
+    pki = directory(ca, [cert], ca.crl(T1, T1 + DAY))
+    with pytest.raises(Rejected) as exc:
+        pki.check_certified(key_hex("st-1"), ROLE_STATION, T1)
+    assert exc.value.req_id == "IOME-CERT-003"
+
+
+@pytest.mark.req("IOME-CERT-004")
+def test_rejects_wrong_role() -> None:
+    ca = make_ca()
+    pki = directory(ca, [station(ca)])
+    with pytest.raises(Rejected) as exc:
+        pki.check_certified(key_hex("st-1"), ROLE_VERIFIER, T1)
+    assert exc.value.req_id == "IOME-CERT-004"
+
+
+@pytest.mark.req("IOME-CERT-005")
+def test_rejects_wrong_subject_id() -> None:
+    ca = make_ca()
+    pki = directory(ca, [station(ca)])
+    with pytest.raises(Rejected) as exc:
+        pki.check_certified(key_hex("st-1"), ROLE_STATION, T1, "st-2")
+    assert exc.value.req_id == "IOME-CERT-005"
+
+
+@pytest.mark.req("IOME-CERT-002", "IOME-CERT-004")
+def test_rejects_with_failure_of_furthest_certificate() -> None:
+    ca = make_ca()
+    expired = station(ca, not_after=T0 + 1)
+    verifier = ca.issue("st-1", ROLE_VERIFIER, key_hex("st-1"), T0, T0 + DAY)
+    for certs in ([expired, verifier], [verifier, expired]):
+        with pytest.raises(Rejected) as exc:
+            directory(ca, certs).check_certified(key_hex("st-1"), ROLE_STATION, T1)
+        assert exc.value.req_id == "IOME-CERT-002"
+
+
+@pytest.mark.req("IOME-CERT-007")
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_rejects_non_ed25519_certificate(kind: str) -> None:
+    private_key = (
+        ec.generate_private_key(ec.SECP256R1())
+        if kind == "ec"
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    ca = make_ca()
+    with pytest.raises(Rejected) as exc:
+        directory(ca, [station(ca), foreign_cert(private_key)])
+    assert exc.value.req_id == "IOME-CERT-007"
+    with pytest.raises(Rejected) as exc:
+        CertificateDirectory(foreign_cert(private_key), [])
+    assert exc.value.req_id == "IOME-CERT-007"
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_rejects_crl_signed_by_another_key() -> None:
+    ca, rogue = make_ca(), make_ca("rogue")
+    with pytest.raises(Rejected) as exc:
+        directory(ca, [station(ca)], rogue.crl(T0, T0 + DAY))
+    assert exc.value.req_id == "IOME-CERT-008"
+
+
+@pytest.mark.req("IOME-CERT-004")
+def test_rejects_issuing_unknown_role() -> None:
+    with pytest.raises(UsageError) as exc:
+        make_ca().issue("st-1", "mayor", key_hex("st-1"), T0, T1)
+    assert exc.value.req_id == "IOME-CERT-004"
+
+
+@pytest.mark.req("IOME-CERT-004")
+def test_rejects_checking_unknown_role_without_raising_in_is_certified() -> None:
+    ca = make_ca()
+    pki = directory(ca, [station(ca)])
+    with pytest.raises(UsageError):
+        pki.check_certified(key_hex("st-1"), "mayor", T1)
+    assert not pki.is_certified(key_hex("st-1"), "mayor", T1)
+
+
+# --- determinism and serialisation -------------------------------------------------------
+
+
+def der(obj: x509.Certificate | x509.CertificateRevocationList) -> bytes:
+    return obj.public_bytes(Encoding.DER)
+
+
+@pytest.mark.req("IOME-CERT-001")
+def test_accepts_identical_der_from_same_seed() -> None:
+    first, second = make_ca(), make_ca()
+    assert der(first.root) == der(second.root)
+    assert der(station(first)) == der(station(second))
+    for ca in (first, second):
+        ca.revoke(5, T1)
+        ca.revoke(3, T0)
+        ca.revoke(5, T1 + 9)  # a later revocation keeps the earliest time
+    assert der(first.crl(T1, T1 + DAY)) == der(second.crl(T1, T1 + DAY))
+    assert station(first).serial_number != station(first, not_after=T1).serial_number
+
+
+@pytest.mark.req("IOME-CERT-001")
+def test_accepts_json_round_trip() -> None:
+    ca = make_ca()
+    cert = station(ca)
+    ca.revoke(cert.serial_number, T1 + 5)
+    pki = directory(ca, [cert, ca.issue("v-1", ROLE_VERIFIER, key_hex("v"), T0, T1)])
+    pki = CertificateDirectory(pki.root, pki.certificates, ca.crl(T1, T1 + DAY))
+    data = pki.to_json()
+    again = CertificateDirectory.from_json(data)
+    assert again.to_json() == data
+    assert [der(c) for c in again.certificates] == [der(c) for c in pki.certificates]
+    assert again.crl is not None
+    assert der(again.crl) == der(ca.crl(T1, T1 + DAY))
+    assert again.is_certified(key_hex("st-1"), ROLE_STATION, T1 + 4)
+    assert not again.is_certified(key_hex("st-1"), ROLE_STATION, T1 + 5)
+    assert CertificateDirectory.from_json({**data, "crl": None}).crl is None
+
+
+def good_json() -> dict[str, object]:
+    ca = make_ca()
+    return directory(ca, [station(ca)], ca.crl(T0, T1)).to_json()
+
+
+@pytest.mark.req("IOME-CERT-001")
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"root": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
+        {"root": "not pem"},
+        {"root": 42},
+        {"root": "caf\u00e9"},
+        {"certificates": "not a list"},
+        {"certificates": [None]},
+        {"certificates": ["garbage"]},
+        {"crl": "garbage"},
+        {"crl": 1},
+        {"extra": 1},
+    ],
+)
+def test_rejects_malformed_json(change: dict[str, object]) -> None:
+    with pytest.raises(Malformed) as exc:
+        CertificateDirectory.from_json({**good_json(), **change})
+    assert exc.value.req_id == "IOME-CERT-001"
+
+
+@pytest.mark.req("IOME-CERT-001")
+def test_rejects_json_missing_key() -> None:
+    data = good_json()
+    del data["crl"]
+    with pytest.raises(Malformed) as exc:
+        CertificateDirectory.from_json(data)
+    assert exc.value.req_id == "IOME-CERT-001"
