@@ -87,7 +87,27 @@ def decode_json_object(data: bytes | str) -> dict[str, Any]:
         raise Malformed("IOME-ENC-001", "JSON nesting is too deep") from None
     if not isinstance(value, dict):
         raise Malformed("IOME-ENC-001", f"expected a JSON object, found {type(value).__name__}")
+    if _has_lone_surrogate(value):
+        raise Malformed("IOME-ENC-001", "a string holds a lone surrogate (RFC 7493 §2.1)")
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string in decoded JSON holds an escaped lone surrogate like ``"\\ud800"``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:

@@ -28,9 +28,9 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
         Rejected: IOME-CERT-*, IOME-ANC-001..005.
     """
     office = state.offices.get(anchor.chain_id)
+    ledger.check_anchor_manager(anchor, office.manager_pk if office else None)
     role = office.role if office else ROLE_MANAGER
     ctx.directory.check_certified(anchor.manager_pk, role, anchor.timestamp, anchor.chain_id)
-    ledger.check_anchor_manager(anchor, office.manager_pk if office else None)
     tip = state.anchor_tips.get(anchor.chain_id)
     fork_key = anchor.prev_anchor_id or f"first:{anchor.chain_id}"
     successor = state.successors.get(fork_key)

@@ -79,20 +79,23 @@ class Ledger:
         state = self.chains[chain_id] = ChainState(chain_id, kind)
         return state
 
-    def submit(self, block: Block) -> None:
+    def submit(self, block: Block, chain_id: str | None = None) -> None:
         """Apply and persist a block atomically, or refuse it leaving state and store unchanged.
 
+        ``chain_id`` is the chain the block is offered to (default: the one it names), so a
+        block replayed onto another chain is judged there and refused (IOME-BLK-005).
         Evidence found while refusing (equivocation, forks) is persisted even so.
 
         Raises:
             Rejected: the id of the first rule the block breaks.
         """
-        state = self.chains.get(block.chain_id)
+        target = block.chain_id if chain_id is None else chain_id
+        state = self.chains.get(target)
         if state is None:
-            raise UsageError("store", f"this node keeps no chain {block.chain_id!r}")
+            raise UsageError("store", f"this node keeps no chain {target!r}")
         known_evidence = len(state.evidence)
         stored = StoredBlock(
-            block.chain_id,
+            target,
             block.height,
             block.block_hash,
             canonical_json(block.model_dump(mode="json")),

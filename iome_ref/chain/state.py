@@ -77,12 +77,12 @@ class ChainState:
     issuer_tips: dict[str, str] = field(default_factory=dict)
     successors: dict[str, str] = field(default_factory=dict)
     signals: dict[str, EPS] = field(default_factory=dict)
-    # One-time keys (IOME-PRES-001, IOME-CHG-003, IOME-CLAIM-005/006).
+    # One-time keys and presences (IOME-PRES-001, IOME-CHG-003, IOME-CLAIM-005). A presence
+    # binds one key (IOME-PRES-001), so a presence used once is a key used once.
     presence_keys: set[str] = field(default_factory=set)
     presences: dict[str, Presence] = field(default_factory=dict)
     charge_keys: set[str] = field(default_factory=set)
     claimed_presences: set[str] = field(default_factory=set)
-    claimed_keys: set[str] = field(default_factory=set)
     # Public trips, for O-D recomputation (IOME-ODM-004).
     trips: list[Trip] = field(default_factory=list)
     # Anchoring (IOME-ANC-*), keyed by child chain id.

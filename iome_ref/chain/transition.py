@@ -82,12 +82,10 @@ def _apply_claim(state: ChainState, claim: TripClaim, ctx: ChainContext, journal
     mobility.check_claim_travel_time(
         source, destination, ctx.travel_time(source.station_id, destination.station_id)
     )
+    mobility.check_claim_after_trip(claim, destination)
     mobility.check_claim_presences_unused(claim, state.claimed_presences)
-    mobility.check_claim_keys_unused(claim, state.claimed_keys)
     for presence_id in (claim.source_presence_id, claim.destination_presence_id):
         journal.add(state.claimed_presences, presence_id)
-    for key in (claim.source_pk, claim.destination_pk):
-        journal.add(state.claimed_keys, key)
 
 
 def apply_tx(

@@ -268,8 +268,8 @@ def check_tx_not_replayed(tx: SignedModel, already_on_chain: bool) -> None:
 
 @enforces("IOME-ANC-001")
 def check_anchor_manager(anchor: Anchor, current_manager: str | None) -> None:
-    """After a handover only the new manager anchors; before it, ``current_manager`` is None
-    and the certificate check alone decides.
+    """Only the manager in office anchors: the first anchor's signer, or the backup after a
+    handover. Before the first anchor ``current_manager`` is None and certificates decide.
 
     Raises:
         Rejected: IOME-ANC-001.

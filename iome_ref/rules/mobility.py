@@ -18,8 +18,8 @@ __all__ = [
     "check_charge_interval",
     "check_charge_key_fresh",
     "check_charge_key_not_station",
+    "check_claim_after_trip",
     "check_claim_keys",
-    "check_claim_keys_unused",
     "check_claim_order",
     "check_claim_presences",
     "check_claim_presences_unused",
@@ -146,15 +146,18 @@ def check_claim_presences_unused(claim: TripClaim, used_presences: set[str]) -> 
 
 
 @enforces("IOME-CLAIM-006")
-def check_claim_keys_unused(claim: TripClaim, used_keys: set[str]) -> None:
-    """A one-time key already claimed cannot support another trip.
+def check_claim_after_trip(claim: TripClaim, destination: Presence) -> None:
+    """A claim is made once the trip is over: a claim dated before its destination docking
+    asserts a trip that had not happened when it was signed.
 
     Raises:
         Rejected: IOME-CLAIM-006.
     """
-    for key in (claim.source_pk, claim.destination_pk):
-        if key in used_keys:
-            raise Rejected("IOME-CLAIM-006", f"one-time key {key} is already in a claim")
+    if claim.timestamp < destination.t:
+        raise Rejected(
+            "IOME-CLAIM-006",
+            f"claim timestamp {claim.timestamp} is before destination time {destination.t}",
+        )
 
 
 @enforces("IOME-TRIP-001")

@@ -1,0 +1,405 @@
+"""Vectors for presences, trip claims, trips, charging sessions and O-D matrices (Fig. 5)."""
+
+from __future__ import annotations
+
+from iome_ref.constants import MAX_CHARGER_POWER_W
+from iome_ref.vectors.builders import Builder
+from iome_ref.vectors.cases.book import CaseBook
+from iome_ref.vectors.world import REVOKED_AT, T0
+
+__all__ = [
+    "charge_session_cases",
+    "od_matrix_cases",
+    "presence_cases",
+    "trip_cases",
+    "trip_claim_cases",
+]
+
+_T1 = T0 + 7200
+_T2 = _T1 + 1800  # st-a -> st-b takes at least 1200 s in the world's travel table
+
+
+def presence_cases(b: Builder) -> CaseBook:
+    book = CaseBook("presence")
+    chain = "verifiers"
+    source = b.presence("source", "st-a", "ev-1/otk-1", _T1)
+    book.valid(
+        "source", "station A attests one-time key PK1 at t1 (Fig. 5 steps 1-2)", source, chain=chain
+    )
+    book.valid(
+        "destination",
+        "station B attests PK2 at t2 (Fig. 5 steps 3-4)",
+        b.presence("destination", "st-b", "ev-1/otk-2", _T2),
+        chain=chain,
+    )
+    book.invalid(
+        "key-reused",
+        "IOME-PRES-001",
+        "a one-time key presented at a second docking",
+        b.presence("destination", "st-b", "ev-1/otk-1", _T2),
+        setup=[b.block(chain, [source], _T1 + 10)],
+        chain=chain,
+        flags=["linkability"],
+    )
+    book.invalid(
+        "station-own-key",
+        "IOME-PRES-002",
+        "a station attesting its own key as a vehicle",
+        b.presence("source", "st-a", "st-a", _T1),
+        chain=chain,
+        flags=["sybil"],
+    )
+    book.valid(
+        "revoked-station-before",
+        "a station attests before its certificate was revoked",
+        b.presence("source", "st-revoked", "ev-2/otk-1", REVOKED_AT - 1),
+        chain=chain,
+        block_time=REVOKED_AT,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "revoked-station-after",
+        "IOME-CERT-003",
+        "the same station after revocation",
+        b.presence("source", "st-revoked", "ev-2/otk-1", REVOKED_AT + 1),
+        chain=chain,
+        block_time=REVOKED_AT + 100,
+    )
+    book.invalid(
+        "station-id-mismatch",
+        "IOME-CERT-005",
+        "station A's key signing as station B",
+        b.presence("source", "st-a", "ev-1/otk-1", _T1, station_id="st-b"),
+        chain=chain,
+        flags=["sybil"],
+    )
+    book.invalid(
+        "uncertified-station",
+        "IOME-CERT-006",
+        "a key with no station certificate",
+        b.presence("source", "st-fake", "ev-1/otk-1", _T1),
+        chain=chain,
+        flags=["sybil"],
+    )
+    swapped = source.model_copy(update={"station_pk_sig": source.station_sig})
+    book.invalid(
+        "signatures-swapped",
+        "IOME-SIG-001",
+        "SignA(PK) replaced by SignA(h(PK, t)): tags differ",
+        swapped,
+        chain=chain,
+        flags=["cross-type-replay"],
+    )
+    book.invalid(
+        "on-public-chain",
+        "IOME-BLK-010",
+        "a presence on the public chain would expose PK1 with its station",
+        source,
+        chain="public",
+        flags=["privacy"],
+    )
+    return book
+
+
+def trip_claim_cases(b: Builder) -> CaseBook:
+    book = CaseBook("trip-claim")
+    chain = "verifiers"
+    src = b.presence("source", "st-a", "ev-1/otk-1", _T1)
+    dst = b.presence("destination", "st-b", "ev-1/otk-2", _T2)
+    dst_other = b.presence("destination", "st-c", "ev-3/otk-2", _T2 + 600)
+    src_fast = b.presence("source", "st-a", "ev-4/otk-1", _T1)
+    dst_fast = b.presence("destination", "st-b", "ev-4/otk-2", _T1 + 600)
+    src_late = b.presence("source", "st-b", "ev-5/otk-1", _T2)
+    dst_early = b.presence("destination", "st-a", "ev-5/otk-2", _T1)
+    second_src = b.presence("source", "st-c", "ev-6/otk-1", _T1)
+    presences = [src, dst, dst_other, src_fast, dst_fast, src_late, dst_early, second_src]
+    setup = [b.block(chain, presences, _T2 + 1200)]
+    claim = b.claim(src, dst)
+    book.valid(
+        "baseline",
+        "the vehicle proves it holds PK1 and PK2 (Fig. 5 steps 5-7)",
+        claim,
+        setup=setup,
+        chain=chain,
+    )
+    book.invalid(
+        "unknown-presence",
+        "IOME-CLAIM-001",
+        "the destination presence was never recorded",
+        b.claim(src, b.presence("destination", "st-b", "ev-9/otk-2", _T2)),
+        setup=setup,
+        chain=chain,
+    )
+    book.invalid(
+        "two-sources",
+        "IOME-CLAIM-001",
+        "both ends are source presences",
+        b.claim(src, second_src),
+        setup=setup,
+        chain=chain,
+    )
+    book.invalid(
+        "foreign-key",
+        "IOME-CLAIM-002",
+        "the claim's PK2 is not the key in the destination presence",
+        b.claim(src, dst, destination_pk=b.key("ev-7/otk-2").public_hex),
+        setup=setup,
+        chain=chain,
+        flags=["sybil"],
+    )
+    book.invalid(
+        "ends-before-start",
+        "IOME-CLAIM-003",
+        "t1 after t2",
+        b.claim(src_late, dst_early, t=_T2 + 60),
+        setup=setup,
+        chain=chain,
+    )
+    book.invalid(
+        "too-fast",
+        "IOME-CLAIM-004",
+        "A to B in 600 s where the road graph needs 1200 s",
+        b.claim(src_fast, dst_fast),
+        setup=setup,
+        chain=chain,
+        flags=["sybil"],
+    )
+    book.invalid(
+        "premature",
+        "IOME-CLAIM-006",
+        "a claim dated before its destination docking",
+        b.claim(src, dst, t=_T2 - 1),
+        setup=setup,
+        chain=chain,
+    )
+    book.invalid(
+        "presence-reused",
+        "IOME-CLAIM-005",
+        "the source presence already supports a recorded trip",
+        b.claim(src, dst_other),
+        setup=[*setup, b.block(chain, [claim], _T2 + 1300)],
+        chain=chain,
+        flags=["replay"],
+    )
+    one_signer = claim.model_copy(update={"destination_sig": claim.source_sig})
+    book.invalid(
+        "one-key-signs-both",
+        "IOME-SIG-001",
+        "PK1 signed for PK2 too: no proof of holding PK2",
+        one_signer,
+        setup=setup,
+        chain=chain,
+        flags=["sybil"],
+    )
+    book.invalid(
+        "on-public-chain",
+        "IOME-BLK-010",
+        "a claim on the public chain publishes the PK1-PK2 link",
+        claim,
+        chain="public",
+        flags=["privacy"],
+    )
+    return book
+
+
+def trip_cases(b: Builder) -> CaseBook:
+    book = CaseBook("trip")
+    trip = b.trip()
+    book.valid("two-of-three", "a trip signed by a quorum of two verifiers (Fig. 5 step 8)", trip)
+    book.valid(
+        "three-of-three",
+        "all three verifiers sign",
+        b.trip(verifiers=("verifier-1", "verifier-2", "verifier-3")),
+    )
+    book.invalid(
+        "ends-before-start",
+        "IOME-TRIP-001",
+        "end before start",
+        b.trip(start=T0 + 9000, end=T0 + 7200),
+    )
+    book.invalid(
+        "single-verifier",
+        "IOME-TRIP-002",
+        "one verifier alone",
+        b.trip(verifiers=("verifier-1",)),
+        flags=["collusion"],
+    )
+    book.invalid(
+        "verifier-twice",
+        "IOME-TRIP-003",
+        "one verifier counted twice toward the quorum",
+        b.trip(verifiers=("verifier-1", "verifier-1")),
+        flags=["collusion"],
+    )
+    book.invalid(
+        "exact-times",
+        "IOME-TRIP-004",
+        "times not on the declared bucket: exact times re-link keys",
+        b.trip(start=T0 + 7201),
+        flags=["privacy"],
+    )
+    book.invalid("zero-bucket", "IOME-TRIP-004", "a bucket of 0 seconds", b.trip(time_bucket_s=0))
+    book.invalid(
+        "station-signs",
+        "IOME-CERT-004",
+        "a station in the verifier quorum",
+        b.trip(verifiers=("verifier-1", "st-a")),
+        flags=["sybil"],
+    )
+    other = b.trip(destination="st-c")
+    book.invalid(
+        "signature-from-other-trip",
+        "IOME-SIG-001",
+        "quorum signatures copied from another trip",
+        trip.model_copy(update={"verifier_sigs": other.verifier_sigs}),
+        flags=["replay"],
+    )
+    leaky = trip.model_dump(mode="json") | {"source_pk": b.key("ev-1/otk-1").public_hex}
+    book.invalid(
+        "carries-key",
+        "IOME-ENC-004",
+        "a trip carrying a one-time key",
+        leaky,
+        flags=["privacy"],
+    )
+    book.invalid(
+        "on-consortium-chain",
+        "IOME-BLK-010",
+        "trips belong on the public chain",
+        trip,
+        chain="verifiers",
+    )
+    return book
+
+
+def charge_session_cases(b: Builder) -> CaseBook:
+    book = CaseBook("charge-session")
+    session = b.charge()
+    book.valid("charge", "a one-time key charges 20 kWh in 30 minutes", session)
+    book.valid(
+        "discharge",
+        "a vehicle sells energy back",
+        b.charge(vehicle_key="ev-2/otk-1", direction="discharge"),
+    )
+    book.valid(
+        "child-chain",
+        "a fleet vehicle charging inside its fleet's child chain",
+        session,
+        chain="fleet",
+    )
+    book.invalid(
+        "ends-before-start",
+        "IOME-CHG-001",
+        "end before start",
+        b.charge(start=T0 + 9000, end=T0 + 7200),
+    )
+    book.invalid("zero-energy", "IOME-CHG-002", "no energy moved", b.charge(energy_wh=0))
+    limit = MAX_CHARGER_POWER_W * 1800 // 3600
+    book.valid(
+        "power-limit",
+        "exactly the most energy MAX_CHARGER_POWER_W allows",
+        b.charge(energy_wh=limit),
+        flags=["boundary"],
+    )
+    book.invalid(
+        "impossible-energy",
+        "IOME-CHG-002",
+        "1 Wh more than any charger delivers in 30 minutes",
+        b.charge(energy_wh=limit + 1),
+        flags=["boundary"],
+    )
+    book.invalid(
+        "key-reused",
+        "IOME-CHG-003",
+        "a one-time key in a second session links the two",
+        b.charge(start=T0 + 20_000, end=T0 + 21_000),
+        setup=[b.block("public", [session], T0 + 10_000)],
+        flags=["linkability"],
+    )
+    book.invalid(
+        "station-own-key",
+        "IOME-CHG-004",
+        "the station as its own customer",
+        b.charge(vehicle_key="st-a"),
+    )
+    book.invalid(
+        "revoked-station",
+        "IOME-CERT-003",
+        "a revoked station records a session",
+        b.charge("st-revoked", start=REVOKED_AT + 10, end=REVOKED_AT + 1810),
+        block_time=REVOKED_AT + 2000,
+    )
+    book.invalid(
+        "vehicle-did-not-sign",
+        "IOME-SIG-001",
+        "the station signed in the vehicle's place",
+        session.model_copy(update={"vehicle_sig": session.station_sig}),
+        flags=["non-repudiation"],
+    )
+    return book
+
+
+def od_matrix_cases(b: Builder) -> CaseBook:
+    book = CaseBook("od-matrix")
+    trips = [
+        b.trip("st-a", "st-b", T0 + 7200, T0 + 9000),
+        b.trip("st-a", "st-b", T0 + 7260, T0 + 9060),
+        b.trip("st-b", "st-c", T0 + 9600, T0 + 12000),
+        b.trip("st-c", "st-a", T0 + 90_000, T0 + 93_000),
+    ]
+    setup = [b.block("public", trips, T0 + 95_000)]
+    odm = b.od_matrix(trips)
+    book.valid(
+        "recomputes",
+        "the matrix equals the count of public trips in the period (Fig. 5 step 11)",
+        odm,
+        setup=setup,
+    )
+    book.valid(
+        "empty",
+        "a period with no trips",
+        b.od_matrix(trips, period=(T0 + 200_000, T0 + 286_400)),
+        setup=setup,
+        block_time=T0 + 300_000,
+    )
+    book.invalid(
+        "zones-unsorted",
+        "IOME-ODM-001",
+        "zones out of order",
+        b.od_matrix(trips, zones=("st-b", "st-a")),
+        setup=setup,
+    )
+    counts = [list(row) for row in odm.counts]
+    book.invalid(
+        "not-square",
+        "IOME-ODM-002",
+        "a row missing",
+        b.od_matrix(trips, counts=counts[:2]),
+        setup=setup,
+    )
+    book.invalid(
+        "period-inverted",
+        "IOME-ODM-003",
+        "period ends before it starts",
+        b.od_matrix(trips, period=(T0 + 86_400, T0)),
+        setup=setup,
+    )
+    inflated = [row[:] for row in counts]
+    inflated[0][1] += 1
+    book.invalid(
+        "inflated-cell",
+        "IOME-ODM-004",
+        "one more A->B trip than the chain holds",
+        b.od_matrix(trips, counts=inflated),
+        setup=setup,
+        flags=["data-poisoning"],
+    )
+    book.invalid(
+        "uncertified-predictor",
+        "IOME-CERT-006",
+        "a matrix from an uncertified key",
+        b.od_matrix(trips, predictor_pk=b.key("home-1").public_hex),
+        setup=setup,
+        flags=["sybil"],
+    )
+    return book

@@ -1,0 +1,104 @@
+"""A deterministic miniature IoME world: authority, certified actors and a road table.
+
+Vectors, tests and benchmarks build their objects in this world, so a vector file embeds one
+PKI and every case in it refers to the same actors. Everything derives from the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from iome_ref.chain.context import ChainContext
+from iome_ref.constants import (
+    CHAIN_CHILD,
+    CHAIN_CONSORTIUM,
+    CHAIN_PUBLIC,
+    ROLE_BACKUP,
+    ROLE_DISTRIBUTION,
+    ROLE_MANAGER,
+    ROLE_PREDICTOR,
+    ROLE_PRODUCER,
+    ROLE_STATION,
+    ROLE_VERIFIER,
+)
+from iome_ref.crypto import KeyPair
+from iome_ref.pki import CertificateAuthority, CertificateDirectory
+
+__all__ = ["CHAINS", "T0", "World", "build_world"]
+
+#: Start of every world's clock (2024-01-01T00:00:00Z); certificates run a year from it.
+T0: Final = 1_704_067_200
+_YEAR: Final = 365 * 24 * 3600
+
+#: The chains of a world: id -> kind.
+CHAINS: Final = {"public": CHAIN_PUBLIC, "fleet": CHAIN_CHILD, "verifiers": CHAIN_CONSORTIUM}
+
+#: name -> (role, certificate subject CN). Managers and backups are certified for a chain id.
+_ACTORS: Final = {
+    "st-a": (ROLE_STATION, "st-a"),
+    "st-b": (ROLE_STATION, "st-b"),
+    "st-c": (ROLE_STATION, "st-c"),
+    "st-revoked": (ROLE_STATION, "st-revoked"),
+    "verifier-1": (ROLE_VERIFIER, "verifier-1"),
+    "verifier-2": (ROLE_VERIFIER, "verifier-2"),
+    "verifier-3": (ROLE_VERIFIER, "verifier-3"),
+    "grid-north": (ROLE_DISTRIBUTION, "grid-north"),
+    "grid-south": (ROLE_DISTRIBUTION, "grid-south"),
+    "predictor": (ROLE_PREDICTOR, "predictor"),
+    "producer": (ROLE_PRODUCER, "producer"),
+    "fleet-manager": (ROLE_MANAGER, "fleet"),
+    "fleet-backup": (ROLE_BACKUP, "fleet"),
+}
+
+#: When the revoked station's certificate is revoked: a year's midpoint, so a vector can show
+#: a transaction before it (accepted) and after it (refused), IOME-CERT-003.
+REVOKED_AT: Final = T0 + _YEAR // 2
+
+
+@dataclass
+class World:
+    """The seeded actors of a vector file or test."""
+
+    seed: int
+    authority: CertificateAuthority
+    directory: CertificateDirectory
+    travel: dict[tuple[str, str], int]
+    _keys: dict[str, KeyPair] = field(default_factory=dict)
+
+    def key(self, name: str) -> KeyPair:
+        """The key pair of a named actor, or a fresh uncertified one (vehicles, homes)."""
+        if name not in self._keys:
+            self._keys[name] = KeyPair.derive("world", self.seed, name)
+        return self._keys[name]
+
+    def known_keys(self) -> list[KeyPair]:
+        """Every key handed out so far, so builders can sign for a public key they are given."""
+        return list(self._keys.values())
+
+    def context(self) -> ChainContext:
+        return ChainContext(self.directory, ChainContext.travel_table(self.travel))
+
+
+def build_world(seed: int) -> World:
+    """Build the world of ``seed``: same seed, byte-identical certificates and keys."""
+    authority = CertificateAuthority(
+        KeyPair.derive("world", seed, "authority").private, "iome-ca", T0, T0 + 2 * _YEAR
+    )
+    world = World(seed, authority, CertificateDirectory(authority.root, []), {})
+    certificates = []
+    for name, (role, subject) in _ACTORS.items():
+        cert = authority.issue(subject, role, world.key(name).public_hex, T0, T0 + _YEAR)
+        certificates.append(cert)
+        if name == "st-revoked":
+            authority.revoke(cert.serial_number, REVOKED_AT)
+    world.directory = CertificateDirectory(
+        authority.root, certificates, authority.crl(T0, T0 + 2 * _YEAR)
+    )
+    stations = ["st-a", "st-b", "st-c", "st-revoked"]
+    world.travel = {
+        (a, b): 600 * (1 + abs(i - j))
+        for i, a in enumerate(stations)
+        for j, b in enumerate(stations)
+    }
+    return world

@@ -1,0 +1,458 @@
+"""Strict Ed25519 (DESIGN §2): each refusal carries the id of the first check it fails.
+
+Edge cases are built here from the curve's definition (RFC 8032 §5.1), independently of
+``iome_ref.crypto``: the 8 small-order points are the published list (libsodium's blocklist,
+"Taming the many EdDSAs", Chalkias et al. 2020), on-curve tests use Euler's criterion, and
+signatures that satisfy the equation are forged from the secret scalar by hand.
+
+Wycheproof's ``ed25519_test.json`` is read in place from ../shared/data/wycheproof. Its
+"acceptable" verdict means "a library may go either way"; IoME may not, so such a case gets
+whatever the strict rule says and the test only demands a Rejected with a SIG id or an accept,
+never another exception. The pinned file (see SOURCE.txt there) holds no acceptable cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iome_ref.crypto import (
+    KeyPair,
+    check_equation,
+    generate_keypair,
+    is_valid_signature,
+    signing_message,
+    verify,
+    verify_raw,
+)
+from iome_ref.errors import Rejected, UsageError
+
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, -1, P) % P
+
+WYCHEPROOF = (Path(__file__).parents[2] / ".." / "shared" / "data" / "wycheproof").resolve()
+
+#: The 8 points of order dividing 8, canonically encoded (identity, order 2, 4, 4, 8, 8, 8, 8).
+SMALL_ORDER_CANONICAL = [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+]
+
+
+def encode(y: int, sign: int = 0) -> bytes:
+    """A 32-byte point encoding with the given y field and x sign bit, canonical or not."""
+    return (y | sign << 255).to_bytes(32, "little")
+
+
+#: Second spellings of small-order points: y + p for y = 0 and y = 1, and "negative zero".
+SMALL_ORDER_NON_CANONICAL = [
+    encode(P, 0),
+    encode(P, 1),
+    encode(P + 1, 0),
+    encode(P + 1, 1),
+    encode(1, 1),
+    encode(P - 1, 1),
+]
+
+
+def on_curve(y: int) -> bool:
+    """Whether some x satisfies -x^2 + y^2 = 1 + d x^2 y^2 (Euler's criterion on x^2)."""
+    x2 = (y * y - 1) * pow(D * y * y + 1, -1, P) % P
+    return x2 == 0 or pow(x2, (P - 1) // 2, P) == 1
+
+
+#: A y < 19 naming a curve point, so y + p is a non-canonical spelling of a large-order point.
+Y_ALIASABLE = next(y for y in range(2, 19) if on_curve(y))
+#: A canonical y naming no curve point.
+Y_OFF_CURVE = next(y for y in range(2, 100) if not on_curve(y))
+
+ALICE = KeyPair.derive("test", "alice")
+PAYLOAD = hashlib.sha256(b"payload").hexdigest()
+
+
+def secret_scalar(seed: bytes) -> int:
+    """The clamped scalar a of KeyPair.from_seed(seed), per RFC 8032 §5.1.5."""
+    private = hashlib.sha256(b"IoME/1/key/" + seed).digest()
+    a = int.from_bytes(hashlib.sha512(private).digest()[:32], "little")
+    return (a & ((1 << 254) - 8)) | (1 << 254)
+
+
+def raw_signature() -> tuple[bytes, bytes, bytes]:
+    """(public key, signature, message) of one honest signature by ALICE."""
+    message = signing_message("EPS", PAYLOAD)
+    return ALICE.public_bytes, bytes.fromhex(ALICE.sign("EPS", PAYLOAD)), message
+
+
+def rejected_id(public_key: bytes, signature: bytes, message: bytes) -> str:
+    with pytest.raises(Rejected) as info:
+        verify_raw(public_key, signature, message)
+    return info.value.req_id
+
+
+# --------------------------------------------------------------------------- message and keys
+
+
+def test_accepts_signing_message_exact_bytes() -> None:
+    assert signing_message("EPS", "ab" * 32) == b"IoME/1/EPS/" + b"ab" * 32
+    assert signing_message("Presence.pk", "00") == b"IoME/1/Presence.pk/00"
+
+
+@pytest.mark.parametrize(("tag", "payload"), [("EPS\u00e9", "00"), ("EPS", "\u00e900"), (1, "00")])
+def test_rejects_non_ascii_signing_message_as_usage(tag: Any, payload: str) -> None:
+    with pytest.raises(UsageError):
+        signing_message(tag, payload)
+    assert not is_valid_signature(ALICE.public_hex, "00" * 64, tag, payload)
+
+
+def test_accepts_deterministic_keys_from_seed() -> None:
+    first = KeyPair.from_seed(b"seed")
+    private = hashlib.sha256(b"IoME/1/key/seed").digest()
+    raw = first.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    assert raw == private
+    assert first == KeyPair.from_seed(b"seed")
+    assert hash(first) == hash(KeyPair.from_seed(b"seed"))
+    assert first != KeyPair.from_seed(b"seed2")
+    assert KeyPair.derive("station", 3) == KeyPair.from_seed(b"station/3")
+    assert len(first.public_hex) == 64
+    assert first.public_bytes == bytes.fromhex(first.public_hex)
+    assert private.hex() not in repr(first)
+
+
+def test_rejects_key_pair_with_foreign_public_key() -> None:
+    other = KeyPair.derive("other")
+    with pytest.raises(UsageError):
+        KeyPair(ALICE.private, other.public_hex)
+
+
+def test_accepts_generated_keys_reproducibly() -> None:
+    assert generate_keypair(random.Random(7)) == generate_keypair(random.Random(7))
+    assert generate_keypair(random.Random(7)) != generate_keypair(random.Random(8))
+
+
+@pytest.mark.req("IOME-SIG-001")
+def test_accepts_honest_signature() -> None:
+    signature = ALICE.sign("EPS", PAYLOAD)
+    assert len(signature) == 128
+    assert signature == signature.lower()
+    verify(ALICE.public_hex, signature, "EPS", PAYLOAD)
+    assert is_valid_signature(ALICE.public_hex, signature, "EPS", PAYLOAD)
+
+
+# --------------------------------------------------------------------------- SIG-001
+
+
+@pytest.mark.req("IOME-SIG-001")
+def test_rejects_signature_replayed_under_another_tag() -> None:
+    signature = ALICE.sign("EPS", PAYLOAD)
+    with pytest.raises(Rejected) as info:
+        verify(ALICE.public_hex, signature, "ESDP", PAYLOAD)
+    assert info.value.req_id == "IOME-SIG-001"
+    assert not is_valid_signature(ALICE.public_hex, signature, "ESDP", PAYLOAD)
+
+
+@pytest.mark.req("IOME-SIG-001")
+def test_rejects_flipped_bits() -> None:
+    public_key, signature, message = raw_signature()
+    low_s_bit = signature[:32] + bytes([signature[32] ^ 1]) + signature[33:]
+    assert rejected_id(public_key, low_s_bit, message) == "IOME-SIG-001"
+    flipped_message = bytes([message[0] ^ 1]) + message[1:]
+    assert rejected_id(public_key, signature, flipped_message) == "IOME-SIG-001"
+    other_payload = PAYLOAD[:-1] + ("0" if PAYLOAD[-1] != "0" else "1")
+    with pytest.raises(Rejected) as info:
+        verify(ALICE.public_hex, signature.hex(), "EPS", other_payload)
+    assert info.value.req_id == "IOME-SIG-001"
+
+
+@pytest.mark.req("IOME-SIG-001")
+def test_rejects_signature_by_another_key() -> None:
+    _, signature, message = raw_signature()
+    assert rejected_id(KeyPair.derive("bob").public_bytes, signature, message) == "IOME-SIG-001"
+
+
+# --------------------------------------------------------------------------- SIG-002
+
+
+@pytest.mark.req("IOME-SIG-002")
+@pytest.mark.parametrize("s", [L, "s+L", 2**256 - 1])
+def test_rejects_s_not_below_order(s: int | str) -> None:
+    public_key, signature, message = raw_signature()
+    value = int.from_bytes(signature[32:], "little") + L if s == "s+L" else s
+    assert isinstance(value, int)
+    bad = signature[:32] + value.to_bytes(32, "little")
+    assert rejected_id(public_key, bad, message) == "IOME-SIG-002"
+
+
+# --------------------------------------------------------------------------- SIG-003 / SIG-004
+
+
+@pytest.mark.req("IOME-SIG-003")
+@pytest.mark.parametrize("encoding", [*SMALL_ORDER_NON_CANONICAL, encode(Y_ALIASABLE + P)])
+def test_rejects_non_canonical_public_key(encoding: bytes) -> None:
+    _, signature, message = raw_signature()
+    assert rejected_id(encoding, signature, message) == "IOME-SIG-003"
+
+
+@pytest.mark.req("IOME-SIG-004")
+@pytest.mark.parametrize("encoding", [*SMALL_ORDER_NON_CANONICAL, encode(Y_ALIASABLE + P)])
+def test_rejects_non_canonical_r(encoding: bytes) -> None:
+    public_key, signature, message = raw_signature()
+    assert rejected_id(public_key, encoding + signature[32:], message) == "IOME-SIG-004"
+
+
+@pytest.mark.req("IOME-SIG-003")
+def test_rejects_non_canonical_identity_key_even_when_equation_holds() -> None:
+    """A = identity spelled y = p + 1, R = rB, S = r: [S]B = R + [k]A for every message."""
+    r = secret_scalar(b"nonce") % L
+    nonce_point = KeyPair.from_seed(b"nonce").public_bytes
+    signature = nonce_point + r.to_bytes(32, "little")
+    assert rejected_id(encode(P + 1), signature, b"any message") == "IOME-SIG-003"
+
+
+# --------------------------------------------------------------------------- SIG-005 / SIG-006
+
+
+@pytest.mark.req("IOME-SIG-005")
+@pytest.mark.parametrize("encoding", SMALL_ORDER_CANONICAL)
+def test_rejects_small_order_public_key(encoding: str) -> None:
+    _, signature, message = raw_signature()
+    assert rejected_id(bytes.fromhex(encoding), signature, message) == "IOME-SIG-005"
+
+
+@pytest.mark.req("IOME-SIG-006")
+@pytest.mark.parametrize("encoding", SMALL_ORDER_CANONICAL)
+def test_rejects_small_order_r(encoding: str) -> None:
+    public_key, signature, message = raw_signature()
+    bad = bytes.fromhex(encoding) + signature[32:]
+    assert rejected_id(public_key, bad, message) == "IOME-SIG-006"
+
+
+@pytest.mark.req("IOME-SIG-005")
+def test_rejects_identity_key_although_equation_holds() -> None:
+    """A = identity, R = rB, S = r verifies cofactorlessly for any message: a universal forgery."""
+    r = secret_scalar(b"nonce") % L
+    signature = KeyPair.from_seed(b"nonce").public_bytes + r.to_bytes(32, "little")
+    identity = bytes.fromhex(SMALL_ORDER_CANONICAL[0])
+    check_equation(identity, signature, b"any message")  # the library alone accepts it
+    assert rejected_id(identity, signature, b"any message") == "IOME-SIG-005"
+
+
+@pytest.mark.req("IOME-SIG-006")
+def test_rejects_identity_r_although_equation_holds() -> None:
+    """R = identity, S = k·a mod L satisfies [S]B = R + [k]A: a valid-looking nonce-free sig."""
+    a = secret_scalar(b"test/alice")
+    identity = bytes.fromhex(SMALL_ORDER_CANONICAL[0])
+    message = signing_message("EPS", PAYLOAD)
+    k = int.from_bytes(hashlib.sha512(identity + ALICE.public_bytes + message).digest(), "little")
+    signature = identity + (k * a % L).to_bytes(32, "little")
+    check_equation(ALICE.public_bytes, signature, message)  # the library alone accepts it
+    assert rejected_id(ALICE.public_bytes, signature, message) == "IOME-SIG-006"
+
+
+# --------------------------------------------------------------------------- SIG-007
+
+
+@pytest.mark.req("IOME-SIG-007")
+@pytest.mark.parametrize("sign", [0, 1])
+def test_rejects_points_off_the_curve(sign: int) -> None:
+    public_key, signature, message = raw_signature()
+    off = encode(Y_OFF_CURVE, sign)
+    assert rejected_id(off, signature, message) == "IOME-SIG-007"
+    assert rejected_id(public_key, off + signature[32:], message) == "IOME-SIG-007"
+
+
+# --------------------------------------------------------------------------- SIG-008
+
+
+@pytest.mark.req("IOME-SIG-008")
+@pytest.mark.parametrize(("key_len", "sig_len"), [(31, 64), (33, 64), (0, 64), (32, 63), (32, 65)])
+def test_rejects_wrong_raw_lengths(key_len: int, sig_len: int) -> None:
+    public_key, signature, message = raw_signature()
+    key = (public_key * 2)[:key_len]
+    sig = (signature * 2)[:sig_len]
+    assert rejected_id(key, sig, message) == "IOME-SIG-008"
+
+
+@pytest.mark.req("IOME-SIG-008")
+@pytest.mark.parametrize(
+    ("key", "sig"),
+    [
+        ("upper", None),
+        (None, "upper"),
+        ("odd", None),
+        (None, "nonhex"),
+        (None, "spaces"),
+        ("int", None),
+        (None, "bytes"),
+    ],
+)
+def test_rejects_malformed_hex(key: str | None, sig: str | None) -> None:
+    signature = ALICE.sign("EPS", PAYLOAD)
+    mutate: dict[str | None, Any] = {
+        None: None,
+        "upper": lambda v: v.upper(),
+        "odd": lambda v: v[:-1],
+        "nonhex": lambda v: "zz" + v[2:],
+        "spaces": lambda v: v[:2] + " " + v[3:],
+        "int": lambda v: 7,
+        "bytes": lambda v: bytes.fromhex(v)[:10],
+    }
+    key_hex = ALICE.public_hex if key is None else mutate[key](ALICE.public_hex)
+    sig_hex = signature if sig is None else mutate[sig](signature)
+    with pytest.raises(Rejected) as info:
+        verify(key_hex, sig_hex, "EPS", PAYLOAD)
+    assert info.value.req_id == "IOME-SIG-008"
+    assert not is_valid_signature(key_hex, sig_hex, "EPS", PAYLOAD)
+
+
+# --------------------------------------------------------------------------- order of checks
+
+
+@pytest.mark.req(
+    "IOME-SIG-001",
+    "IOME-SIG-002",
+    "IOME-SIG-003",
+    "IOME-SIG-004",
+    "IOME-SIG-005",
+    "IOME-SIG-006",
+    "IOME-SIG-007",
+    "IOME-SIG-008",
+)
+def test_rejects_with_the_first_failing_check() -> None:
+    """Several faults at once: the documented order decides the one id every node reports."""
+    public_key, signature, message = raw_signature()
+    s_ok = signature[32:]
+    s_big = (2**256 - 1).to_bytes(32, "little")
+    small = bytes.fromhex(SMALL_ORDER_CANONICAL[4])
+    alias = encode(P + 1)
+    off = encode(Y_OFF_CURVE)
+    cases = [
+        (public_key[:31], alias + s_big, "IOME-SIG-008"),
+        (alias, alias + s_big, "IOME-SIG-002"),
+        (alias, alias + s_ok, "IOME-SIG-003"),
+        (off, small + s_ok, "IOME-SIG-007"),
+        (small, alias + s_ok, "IOME-SIG-005"),
+        (public_key, alias + s_ok, "IOME-SIG-004"),
+        (public_key, off + s_ok, "IOME-SIG-007"),
+        (public_key, small + s_ok, "IOME-SIG-006"),
+        (public_key, signature, "IOME-SIG-001"),
+    ]
+    for key, sig, expected in cases:
+        wrong_message = message + b"!"
+        assert rejected_id(key, sig, wrong_message) == expected
+
+
+# --------------------------------------------------------------------------- properties
+
+
+TAGS = st.sampled_from(["EPS", "ESDP", "Presence", "Presence.pk", "TripClaim", "Block"])
+
+
+@settings(deadline=None)
+@given(seed=st.binary(max_size=64), payload=st.binary(min_size=32, max_size=32), tag=TAGS)
+def test_accepts_round_trip_for_any_key_and_payload(seed: bytes, payload: bytes, tag: str) -> None:
+    keys = KeyPair.from_seed(seed)
+    signature = keys.sign(tag, payload.hex())
+    verify(keys.public_hex, signature, tag, payload.hex())
+
+
+@pytest.mark.req("IOME-SIG-001")
+@settings(deadline=None)
+@given(
+    seed=st.binary(max_size=64),
+    payload=st.binary(min_size=32, max_size=32),
+    tag=TAGS,
+    index=st.integers(0, 63),
+    delta=st.integers(1, 255),
+)
+def test_rejects_any_single_byte_mutation(
+    seed: bytes, payload: bytes, tag: str, index: int, delta: int
+) -> None:
+    keys = KeyPair.from_seed(seed)
+    signature = bytearray.fromhex(keys.sign(tag, payload.hex()))
+    signature[index] ^= delta
+    with pytest.raises(Rejected) as info:
+        verify(keys.public_hex, signature.hex(), tag, payload.hex())
+    assert info.value.req_id.startswith("IOME-SIG-")
+    assert not is_valid_signature(keys.public_hex, signature.hex(), tag, payload.hex())
+
+
+# --------------------------------------------------------------------------- Wycheproof
+
+
+def load_wycheproof() -> list[dict[str, Any]]:
+    """Every Ed25519 verification case, each with its group's public key under ``pk``."""
+    path = WYCHEPROOF / "ed25519_test.json"
+    if not path.is_file():
+        reason = f"Wycheproof vectors not found at {path} (shared data is read in place)"
+        if os.environ.get("IOME_REQUIRE_SHARED") == "1":
+            pytest.fail(reason + "; IOME_REQUIRE_SHARED=1 demands them")
+        pytest.skip(reason)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        {**case, "pk": group["publicKey"]["pk"]}
+        for group in data["testGroups"]
+        for case in group["tests"]
+    ]
+
+
+def judge(case: dict[str, Any]) -> str:
+    """'accept' or the id of the refusal; anything but Rejected propagates and fails."""
+    try:
+        verify_raw(
+            bytes.fromhex(case["pk"]), bytes.fromhex(case["sig"]), bytes.fromhex(case["msg"])
+        )
+    except Rejected as exc:
+        return exc.req_id
+    return "accept"
+
+
+#: Refusals of the pinned file's invalid cases by id: a change means the check order moved.
+WYCHEPROOF_INVALID_IDS = {
+    "IOME-SIG-001": 12,
+    "IOME-SIG-002": 17,
+    "IOME-SIG-004": 5,
+    "IOME-SIG-006": 7,
+    "IOME-SIG-007": 10,
+    "IOME-SIG-008": 12,
+}
+
+
+@pytest.mark.req(
+    "IOME-SIG-001",
+    "IOME-SIG-002",
+    "IOME-SIG-004",
+    "IOME-SIG-006",
+    "IOME-SIG-007",
+    "IOME-SIG-008",
+)
+def test_wycheproof_cases() -> None:
+    cases = load_wycheproof()
+    verdicts: dict[str, Counter[str]] = {"valid": Counter(), "invalid": Counter()}
+    for case in cases:
+        verdict = judge(case)
+        result = case["result"]
+        if result == "acceptable":
+            assert verdict == "accept" or verdict.startswith("IOME-SIG-"), case["tcId"]
+            continue
+        expected_accept = result == "valid"
+        assert (verdict == "accept") == expected_accept, (case["tcId"], case["comment"], verdict)
+        verdicts[result][verdict] += 1
+    assert sum(verdicts["valid"].values()) == 88
+    assert dict(verdicts["invalid"]) == WYCHEPROOF_INVALID_IDS
