@@ -32,8 +32,8 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
     role = office.role if office else ROLE_MANAGER
     ctx.directory.check_certified(anchor.manager_pk, role, anchor.timestamp, anchor.chain_id)
     tip = state.anchor_tips.get(anchor.chain_id)
-    fork_key = anchor.prev_anchor_id or f"first:{anchor.chain_id}"
-    successor = state.successors.get(fork_key)
+    fork_key = (anchor.chain_id, anchor.prev_anchor_id)
+    successor = state.anchor_successors.get(fork_key)
     try:
         ledger.check_anchor_not_forking(anchor, successor)
     except Rejected:
@@ -47,7 +47,7 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
     if child is not None:
         ref = child[anchor.height] if anchor.height < len(child) else None
         ledger.check_anchor_head(anchor, ref.block_hash if ref else None)
-    journal.put(state.successors, fork_key, anchor.tx_id)
+    journal.put(state.anchor_successors, fork_key, anchor.tx_id)
     journal.put(
         state.anchor_tips, anchor.chain_id, AnchorTip(anchor.tx_id, anchor.height, anchor.timestamp)
     )

@@ -72,10 +72,10 @@ class ChainState:
     #: Misbehaviour proofs; never journaled, so they survive the rejected block that held them.
     evidence: list[Evidence] = field(default_factory=list)
     # EPS chains (IOME-EPS-004..009): registration per issuer, tip per issuer, and which tx
-    # extends each predecessor (to catch equivocation).
+    # extends each (issuer, predecessor) pair, to catch equivocation by that issuer only.
     registrations: dict[str, IssuerRegistration] = field(default_factory=dict)
     issuer_tips: dict[str, str] = field(default_factory=dict)
-    successors: dict[str, str] = field(default_factory=dict)
+    successors: dict[tuple[str, str], str] = field(default_factory=dict)
     signals: dict[str, EPS] = field(default_factory=dict)
     # One-time keys and presences (IOME-PRES-001, IOME-CHG-003, IOME-CLAIM-005). A presence
     # binds one key (IOME-PRES-001), so a presence used once is a key used once.
@@ -87,6 +87,8 @@ class ChainState:
     trips: list[Trip] = field(default_factory=list)
     # Anchoring (IOME-ANC-*), keyed by child chain id.
     anchor_tips: dict[str, AnchorTip] = field(default_factory=dict)
+    #: (chain id, previous anchor id or None) -> the anchor extending it (IOME-ANC-003).
+    anchor_successors: dict[tuple[str, str | None], str] = field(default_factory=dict)
     offices: dict[str, Office] = field(default_factory=dict)
 
     @property

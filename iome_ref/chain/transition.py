@@ -48,7 +48,7 @@ def _apply_eps(state: ChainState, eps: EPS, journal: Journal) -> None:
     registration = state.registrations.get(eps.issuer_pk)
     energy.check_eps_issuer_registered(eps, registration)
     assert registration is not None  # narrowed by the check above
-    successor = state.successors.get(eps.prev_tx_id)
+    successor = state.successors.get((eps.issuer_pk, eps.prev_tx_id))
     try:
         energy.check_eps_not_equivocating(eps, successor)
     except Rejected:
@@ -60,7 +60,7 @@ def _apply_eps(state: ChainState, eps: EPS, journal: Journal) -> None:
         raise
     energy.check_eps_extends_chain(eps, state.issuer_tips.get(eps.issuer_pk))
     energy.check_eps_region_registered(eps, registration)
-    journal.put(state.successors, eps.prev_tx_id, eps.tx_id)
+    journal.put(state.successors, (eps.issuer_pk, eps.prev_tx_id), eps.tx_id)
     journal.put(state.issuer_tips, eps.issuer_pk, eps.tx_id)
     journal.put(state.signals, eps.tx_id, eps)
 

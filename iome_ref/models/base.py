@@ -26,6 +26,7 @@ from iome_ref.constants import (
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import Malformed
+from iome_ref.requirements import enforces
 
 __all__ = [
     "BoundedList",
@@ -239,6 +240,17 @@ def _error_req(root: Any, error: ErrorDetails) -> str:
     return "IOME-ENC-001"
 
 
+@enforces(
+    "IOME-ENC-003",
+    "IOME-ENC-004",
+    "IOME-ENC-005",
+    "IOME-ENC-006",
+    "IOME-ENC-007",
+    "IOME-ENC-008",
+    "IOME-ENC-009",
+    "IOME-ENC-010",
+    "IOME-ENC-012",
+)
 def raise_malformed(exc: ValidationError, root: Any) -> typing.NoReturn:
     """Re-raise pydantic's first error as ``Malformed`` with the id of the field's rule.
 

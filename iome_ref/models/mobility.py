@@ -94,6 +94,11 @@ class Trip(SignedModel):
     start_time: Seconds = Field(description="Published start, unix s, bucketed (IOME-TRIP-004).")
     end_time: Seconds = Field(description="Published end, unix s, bucketed (IOME-TRIP-004).")
     time_bucket_s: Quantity = Field(description="Publication granularity, s (IOME-TRIP-004).")
+    nonce: Hash = Field(
+        description="Random value chosen by the verifiers so that two vehicles making the same "
+        "trip in the same bucket publish distinct transactions; never derived from a key or "
+        "presence."
+    )
     verifier_sigs: BoundedList[VerifierSignature] = Field(
         description="Quorum of verifier signatures (IOME-TRIP-002/003)."
     )

@@ -153,6 +153,7 @@ class Builder:
             "start_time": start,
             "end_time": end,
             "time_bucket_s": 60,
+            "nonce": compute_hash(f"trip {origin} {destination} {start} {end}".encode()),
             "verifier_sigs": [],
         } | over
         unsigned = Trip.create({}, **fields)

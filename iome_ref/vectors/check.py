@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from iome_ref.vectors.spec_index import compute_spec_hash
-
 from iome_ref.vectors.generate import DEFAULT_SEED, build_files
+from iome_ref.vectors.spec_index import compute_spec_hash
 
 __all__ = ["check_vectors", "recorded_seed"]
 

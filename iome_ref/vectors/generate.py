@@ -14,8 +14,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
-from iome_ref.vectors.spec_index import compute_spec_hash, load_requirements, to_index_json
-
 from iome_ref import constants
 from iome_ref.errors import UsageError
 from iome_ref.models import MESSAGE_TYPES
@@ -24,6 +22,7 @@ from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.cases import energy, identity, ledger, mobility
 from iome_ref.vectors.cases.book import CaseBook
 from iome_ref.vectors.runner import run_case
+from iome_ref.vectors.spec_index import compute_spec_hash, load_requirements, to_index_json
 from iome_ref.vectors.world import CHAINS, World, build_world
 
 __all__ = ["DEFAULT_SEED", "VECTOR_FILES", "VECTOR_FORMAT", "build_files", "write_vectors"]

@@ -20,6 +20,12 @@ from iome_ref.models import Block, SignedModel, decode_message, parse_message
 from iome_ref.pki import CertificateDirectory
 from iome_ref.rules import check_stateless
 from iome_ref.rules.certificates import check_tx_certificates
+from iome_ref.rules.encoding import check_block_signature
+from iome_ref.rules.ledger import (
+    check_block_hash,
+    check_block_merkle_root,
+    check_block_txs_distinct,
+)
 
 __all__ = ["Verdict", "build_ledger", "judge", "run_case", "validate_document"]
 
@@ -124,9 +130,13 @@ def validate_document(data: bytes, pki: bytes | None = None) -> str:
         except IoMEError as exc:
             raise UsageError("pki", f"--pki file is unusable: {exc.message}") from None
     if isinstance(obj, Block):
+        check_block_hash(obj)
+        check_block_signature(obj)
+        check_block_txs_distinct(obj)
+        check_block_merkle_root(obj)
         for tx in obj.txs:
             check_stateless(tx)
-        scope = "header and transactions"
+        scope = "header and transactions; chain position not checked"
         ident = obj.block_hash
     else:
         check_stateless(obj)

@@ -92,6 +92,15 @@ def build_world(seed: int) -> World:
         certificates.append(cert)
         if name == "st-revoked":
             authority.revoke(cert.serial_number, REVOKED_AT)
+    # A station certified by an impostor authority of the same name (IOME-CERT-001).
+    impostor = CertificateAuthority(
+        KeyPair.derive("world", seed, "impostor").private, "iome-ca", T0, T0 + 2 * _YEAR
+    )
+    certificates.append(
+        impostor.issue(
+            "st-foreign", ROLE_STATION, world.key("st-foreign").public_hex, T0, T0 + _YEAR
+        )
+    )
     world.directory = CertificateDirectory(
         authority.root, certificates, authority.crl(T0, T0 + 2 * _YEAR)
     )

@@ -280,6 +280,13 @@ def test_rejects_points_off_the_curve(sign: int) -> None:
 # --------------------------------------------------------------------------- SIG-008
 
 
+@pytest.mark.req("IOME-SIG-008", "IOME-SIG-001")
+def test_accepts_exact_raw_lengths() -> None:
+    key = KeyPair.derive("raw-lengths")
+    message = signing_message("ESDP", "ab" * 32)
+    verify_raw(key.public_bytes, bytes.fromhex(key.sign("ESDP", "ab" * 32)), message)
+
+
 @pytest.mark.req("IOME-SIG-008")
 @pytest.mark.parametrize(("key_len", "sig_len"), [(31, 64), (33, 64), (0, 64), (32, 63), (32, 65)])
 def test_rejects_wrong_raw_lengths(key_len: int, sig_len: int) -> None:

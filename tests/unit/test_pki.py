@@ -186,6 +186,13 @@ def test_rejects_with_failure_of_furthest_certificate() -> None:
 
 
 @pytest.mark.req("IOME-CERT-007")
+def test_accepts_ed25519_certificates() -> None:
+    ca = make_ca()
+    cert = directory(ca, [station(ca)]).check_certified(key_hex("st-1"), ROLE_STATION, T1, "st-1")
+    assert get_subject_id(cert) == "st-1"
+
+
+@pytest.mark.req("IOME-CERT-007")
 @pytest.mark.parametrize("kind", ["ec", "rsa"])
 def test_rejects_non_ed25519_certificate(kind: str) -> None:
     private_key = (

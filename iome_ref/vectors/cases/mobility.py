@@ -74,6 +74,14 @@ def presence_cases(b: Builder) -> CaseBook:
         flags=["sybil"],
     )
     book.invalid(
+        "impostor-authority",
+        "IOME-CERT-001",
+        "a station certificate issued by another authority of the same name",
+        b.presence("source", "st-foreign", "ev-1/otk-1", _T1),
+        chain=chain,
+        flags=["sybil"],
+    )
+    book.invalid(
         "uncertified-station",
         "IOME-CERT-006",
         "a key with no station certificate",
@@ -206,6 +214,13 @@ def trip_cases(b: Builder) -> CaseBook:
     book = CaseBook("trip")
     trip = b.trip()
     book.valid("two-of-three", "a trip signed by a quorum of two verifiers (Fig. 5 step 8)", trip)
+    twin = b.trip(nonce="ab" * 32)
+    book.valid(
+        "same-trip-other-vehicle",
+        "a second vehicle on the same route in the same buckets: the nonce keeps both",
+        twin,
+        setup=[b.block("public", [trip], T0 + 10_000)],
+    )
     book.valid(
         "three-of-three",
         "all three verifiers sign",
