@@ -26,6 +26,7 @@ zero" encoding of the same point). Both kinds of second encoding are refused as 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -268,14 +269,45 @@ def check_r_canonical(signature: bytes) -> None:
         )
 
 
+#: Canonical encodings of the 8 points of order dividing 8 (the torsion subgroup): identity,
+#: (0, -1), (+-sqrt(-1), 0) and the four points of order 8. Checked against the curve
+#: arithmetic at import, so a typo cannot silently weaken IOME-SIG-006.
+SMALL_ORDER_ENCODINGS: Final = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    )
+)
+
+
+def _check_torsion_table() -> None:
+    for encoding in SMALL_ORDER_ENCODINGS:
+        point = _decompress(encoding)
+        if point is None or not is_small_order(point) or not is_canonical_encoding(encoding):
+            raise RuntimeError(f"bad small-order encoding {encoding.hex()}")
+
+
+_check_torsion_table()
+
+
 @enforces("IOME-SIG-006")
-def check_r_not_small_order(point: Point) -> None:
+def check_r_not_small_order(r_encoding: bytes) -> None:
     """Refuse a small-order R, which cofactored and cofactorless verifiers treat differently.
+
+    A canonical encoding names one point, so R is of small order exactly when its encoding is
+    one of the eight in SMALL_ORDER_ENCODINGS; no point arithmetic is needed per signature.
 
     Raises:
         Rejected: IOME-SIG-006.
     """
-    if is_small_order(point):
+    if r_encoding in SMALL_ORDER_ENCODINGS:
         raise Rejected("IOME-SIG-006", "signature R: expected a point of large order, found small")
 
 
@@ -326,13 +358,40 @@ def verify_raw(public_key: bytes, signature: bytes, message: bytes) -> None:
     """
     public_key, signature = decode_key_and_signature(public_key, signature)
     check_s_below_order(signature)
-    check_public_key_canonical(public_key)
-    check_public_key_not_small_order(decode_curve_point(public_key, "public key A"))
+    verifier = _checked_public_key(public_key)
     check_r_canonical(signature)
-    check_r_not_small_order(decode_curve_point(signature[:32], "signature R"))
+    check_r_not_small_order(signature[:32])
     if not isinstance(message, bytes | bytearray | memoryview):
         raise UsageError("IOME-SIG-001", f"message: expected bytes, found {type(message).__name__}")
-    check_equation(public_key, signature, bytes(message))
+    try:
+        verifier.verify(signature, bytes(message))
+    except InvalidSignature:
+        # Only now pay for decoding R: an R off the curve never satisfies the equation, and it
+        # must be reported as IOME-SIG-007, which precedes IOME-SIG-001 in the check order.
+        decode_curve_point(signature[:32], "signature R")
+        check_equation(public_key, signature, bytes(message))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _public_key_checks(public_key: bytes) -> tuple[Ed25519PublicKey | None, str, str]:
+    """The A checks (IOME-SIG-003, -007, -005) once per key: (verifier, req_id, message).
+
+    A node sees the same station, verifier and producer keys over and over; their verdict
+    cannot change, so it is computed once. Failures are cached as data, not as exceptions.
+    """
+    try:
+        check_public_key_canonical(public_key)
+        check_public_key_not_small_order(decode_curve_point(public_key, "public key A"))
+        return Ed25519PublicKey.from_public_bytes(public_key), "", ""
+    except Rejected as exc:
+        return None, exc.req_id, exc.message
+
+
+def _checked_public_key(public_key: bytes) -> Ed25519PublicKey:
+    verifier, req_id, message = _public_key_checks(public_key)
+    if verifier is None:
+        raise Rejected(req_id, message)
+    return verifier
 
 
 def verify(public_key_hex: str, signature_hex: str, tag: str, payload_hex: str) -> None:

@@ -424,6 +424,9 @@ class CertificateDirectory:
             by_key.setdefault(key_hex, []).append(cert)
         # Sorted by DER so that which certificate is returned, or whose failure is reported,
         # does not depend on the order the certificates were listed in.
+        #: id(certificate) -> None if its issuer signature verified, else the refusal message.
+        #: Keyed by id: every certificate is kept alive in self._certificates.
+        self._issued: dict[int, str | None] = {}
         self._by_key = {
             key: tuple(sorted(certs, key=lambda c: c.public_bytes(Encoding.DER)))
             for key, certs in by_key.items()
@@ -481,7 +484,7 @@ class CertificateDirectory:
         failures: list[Rejected] = []
         for cert in certs:
             try:
-                check_issued_by_root(cert, self._root)
+                self._check_issued(cert)
                 check_certificate_role(cert, role)
                 check_certificate_subject_id(cert, subject_id)
                 check_certificate_valid_at(cert, at)
@@ -492,6 +495,20 @@ class CertificateDirectory:
             return cert
         # max() keeps the first of equal elements, which gives the DER-order tie-break.
         raise max(failures, key=lambda exc: _CHECK_ORDER.index(exc.req_id))
+
+    def _check_issued(self, cert: x509.Certificate) -> None:
+        """IOME-CERT-001 once per certificate: the root and the certificate never change for
+        the directory's lifetime, and checking the issuer signature is the costly part."""
+        key = id(cert)
+        if key not in self._issued:
+            try:
+                check_issued_by_root(cert, self._root)
+                self._issued[key] = None
+            except Rejected as exc:
+                self._issued[key] = exc.message
+        message = self._issued[key]
+        if message is not None:
+            raise Rejected("IOME-CERT-001", message)
 
     def is_certified(
         self, public_key_hex: str, role: str, at: int, subject_id: str | None = None
