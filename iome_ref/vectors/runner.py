@@ -48,7 +48,9 @@ def _context(context: dict[str, Any]) -> ChainContext:
         directory = CertificateDirectory.from_json(context["pki"])
         table = {(str(a), str(b)): int(s) for a, b, s in context.get("travel_times", [])}
         quorum = int(context.get("quorum", 2))
-    except (KeyError, TypeError, ValueError) as exc:
+    except IoMEError as exc:
+        raise UsageError("vectors", f"context.pki is unusable: {exc.message}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError("vectors", f"context is not a valid vector context: {exc!r}") from None
     return ChainContext(directory, ChainContext.travel_table(table), quorum)
 
@@ -85,10 +87,26 @@ def judge(ledger: Ledger, obj: SignedModel | Block, chain_id: str, block_time: i
         journal.rollback()
 
 
+def _case_fields(case: dict[str, Any]) -> tuple[list[Any], str, int]:
+    setup, chain, block_time = (
+        case.get("setup", []),
+        case.get("chain", "public"),
+        case.get("block_time", 0),
+    )
+    if not isinstance(setup, list) or not isinstance(chain, str):
+        raise UsageError("vectors", "case.setup must be a list of blocks and case.chain a string")
+    if isinstance(block_time, bool) or not isinstance(block_time, int):
+        raise UsageError("vectors", f"case.block_time must be an integer, found {block_time!r}")
+    return setup, chain, block_time
+
+
 def run_case(context: dict[str, Any], case: dict[str, Any]) -> Verdict:
     """Run one vector case; a setup block that fails is a broken vector (UsageError)."""
+    if not isinstance(context, dict) or not isinstance(case, dict):
+        raise UsageError("vectors", "a case and its context must be JSON objects")
+    setup, chain, block_time = _case_fields(case)
     ledger = build_ledger(context)
-    for index, raw in enumerate(case.get("setup", [])):
+    for index, raw in enumerate(setup):
         try:
             ledger.submit(Block.parse(raw))
         except Rejected as exc:
@@ -98,7 +116,7 @@ def run_case(context: dict[str, Any], case: dict[str, Any]) -> Verdict:
     try:
         text = case.get("input_text")
         obj = decode_message(text) if text is not None else parse_message(case.get("input"))
-        judge(ledger, obj, str(case.get("chain", "public")), int(case.get("block_time", 0)))
+        judge(ledger, obj, chain, block_time)
     except Rejected as exc:
         return Verdict(False, exc.req_id, exc.message)
     return Verdict(True)
