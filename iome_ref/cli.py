@@ -1,0 +1,272 @@
+"""The ``iome`` command line: arguments, output streams and exit codes, nothing else.
+
+What lives here: the typer app, the mapping from the error family to exit codes (STYLE §4),
+and reading the files a user names. What must not: protocol logic. Each command imports the
+module doing its work inside the function (hence the ``noqa: PLC0415``), so ``iome --help``
+loads no models or crypto.
+
+Results go to stdout, errors and progress to stderr. Every line printed from input is made
+printable first, because a hostile file's bytes may otherwise reach the user's terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Final, NoReturn
+
+import typer
+
+from iome_ref.constants import MAX_MESSAGE_BYTES, MAX_SAFE_INT
+from iome_ref.errors import IoMEError, Malformed, Rejected, UsageError
+
+__all__ = ["EXIT_ACCEPTED", "EXIT_ERROR", "EXIT_REJECTED", "app", "exit_code_for", "main"]
+
+#: The input is accepted, or the command did what it was asked.
+EXIT_ACCEPTED: Final = 0
+#: The input breaks a rule (``Rejected``), or ``vectors check`` found a problem.
+EXIT_REJECTED: Final = 1
+#: No verdict: undecodable input (``Malformed``), a usage problem, bad arguments (click's own 2).
+EXIT_ERROR: Final = 2
+
+#: ``req_id`` of the errors the CLI raises itself: the fault is in how it was called.
+_CLI: Final = "cli"
+#: ``validate`` reads one byte past the message limit: enough for IOME-ENC-002 to refuse a
+#: larger file without reading gigabytes (or an endless device) into memory.
+_READ_LIMIT: Final = MAX_MESSAGE_BYTES + 1
+
+app = typer.Typer(
+    name="iome",
+    help="Internet of Mobile Energy: reference implementation, vectors and validator.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+vectors_app = typer.Typer(
+    help="Generate and check the conformance vectors under spec/.", no_args_is_help=True
+)
+spec_app = typer.Typer(help="Read the normative specification.", no_args_is_help=True)
+app.add_typer(vectors_app, name="vectors")
+app.add_typer(spec_app, name="spec")
+
+SpecDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec-dir",
+        help="The spec/ folder to use [default: the repository's spec/].",
+        show_default=False,
+    ),
+]
+
+
+def exit_code_for(error: IoMEError) -> int:
+    """The exit code of an error: 1 for a broken rule, 2 when no verdict could be reached.
+
+    ``Malformed`` is a ``Rejected`` subclass, so it is tested first: input that cannot be
+    decoded gets no verdict on any rule (STYLE §4).
+    """
+    if isinstance(error, Malformed):
+        return EXIT_ERROR
+    if isinstance(error, Rejected):
+        return EXIT_REJECTED
+    return EXIT_ERROR
+
+
+def _printable(text: str) -> str:
+    """``text`` on one line, with control and other unprintable characters escaped."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+def _fail(error: IoMEError) -> NoReturn:
+    """Print ``reject <id>: <message>`` (stdout) or ``error <id>: <message>`` (stderr), exit."""
+    code = exit_code_for(error)
+    word = "reject" if code == EXIT_REJECTED else "error"
+    typer.echo(_printable(f"{word} {error.req_id}: {error.message}"), err=code == EXIT_ERROR)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _exit_on_error(*, catch_all: bool = False) -> Iterator[None]:
+    """Turn the error family, and I/O errors, into one printed line and an exit code.
+
+    With ``catch_all``, any other exception is reported as an internal error (exit 2) rather
+    than a traceback: ``validate`` faces hostile files, and its output is read by scripts.
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except IoMEError as error:
+        _fail(error)
+    except (OSError, UnicodeError) as error:
+        _fail(UsageError(_CLI, str(error)))
+    except Exception as error:
+        if not catch_all:
+            raise
+        _fail(
+            UsageError(
+                "internal",
+                f"unexpected {type(error).__name__}: {error} (a bug in iome_ref; please report it)",
+            )
+        )
+
+
+def _read_input(path: Path, what: str) -> bytes:
+    """At most ``_READ_LIMIT`` bytes of ``path`` (``-`` is stdin).
+
+    Raises:
+        UsageError: the file is missing, a directory, or unreadable.
+    """
+    try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read(_READ_LIMIT)
+        with path.open("rb") as stream:
+            return stream.read(_READ_LIMIT)
+    except FileNotFoundError:
+        raise UsageError(_CLI, f"{what} {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(_CLI, f"{what} {path}: is a directory, expected a JSON file") from None
+    except PermissionError:
+        raise UsageError(_CLI, f"{what} {path}: permission denied") from None
+    except OSError as error:
+        raise UsageError(_CLI, f"{what} {path}: cannot read: {error.strerror or error}") from None
+
+
+def _spec_dir(spec_dir: Path | None) -> Path:
+    from iome_ref.vectors.spec_index import default_spec_dir  # noqa: PLC0415
+
+    return spec_dir if spec_dir is not None else default_spec_dir()
+
+
+def _count_derived_files(spec_dir: Path) -> int:
+    """How many derived files lie on disk: vectors, schemas and the requirement index."""
+    found = len(list((spec_dir / "vectors").glob("*.json")))
+    found += len(list((spec_dir / "schemas").glob("*.json")))
+    return found + (spec_dir / "index.json").is_file()
+
+
+@app.command()
+def validate(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A JSON transaction, block, or vector case ({context, input, ...}); - is stdin.",
+            show_default=False,
+        ),
+    ],
+    pki: Annotated[
+        Path | None,
+        typer.Option(
+            "--pki",
+            help='Certificates as in a vector context ({"root", "certificates", "crl"}): '
+            "checks a transaction's certificates at its claimed time.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Judge one document: exit 0 accept, 1 reject (a rule's id), 2 undecodable or bad usage."""
+    with _exit_on_error(catch_all=True):
+        data = _read_input(file, "FILE")
+        pki_data = None if pki is None else _read_input(pki, "--pki")
+        from iome_ref.vectors.runner import validate_document  # noqa: PLC0415
+
+        try:
+            verdict = validate_document(data, pki_data)
+        except Malformed as error:
+            if len(data) >= _READ_LIMIT:
+                # The size rule saw only the bytes read; say so rather than misstate the size.
+                error = Malformed(
+                    error.req_id, f"{error.message} (reading stopped after {_READ_LIMIT} bytes)"
+                )
+            raise error from None
+    typer.echo(_printable(verdict))
+
+
+@vectors_app.command("generate")
+def vectors_generate(
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=MAX_SAFE_INT,
+            help="Seed of the keys and cases [default: the seed the vectors on disk record, "
+            "else 1].",
+            show_default=False,
+        ),
+    ] = None,
+    spec_dir: SpecDirOption = None,
+) -> None:
+    """Write spec/vectors/*.json, spec/schemas/*.json and spec/index.json."""
+    with _exit_on_error():
+        from iome_ref.vectors.check import recorded_seed  # noqa: PLC0415
+        from iome_ref.vectors.generate import write_vectors  # noqa: PLC0415
+
+        directory = _spec_dir(spec_dir)
+        chosen = recorded_seed(directory) if seed is None else seed
+        with _status("generating vectors"):
+            written = write_vectors(directory, chosen)
+    typer.echo(f"wrote {len(written)} files under {directory} (seed {chosen})")
+
+
+@vectors_app.command("check")
+def vectors_check(spec_dir: SpecDirOption = None) -> None:
+    """Regenerate in memory and compare: exit 1 listing every stale, missing or extra file."""
+    with _exit_on_error():
+        from iome_ref.vectors.check import check_vectors  # noqa: PLC0415
+
+        directory = _spec_dir(spec_dir)
+        with _status("checking vectors"):
+            problems = check_vectors(directory)
+        count = _count_derived_files(directory)
+    for problem in problems:
+        typer.echo(_printable(problem))
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) in {directory}", err=True)
+        raise typer.Exit(EXIT_REJECTED)
+    typer.echo(f"vectors up to date ({count} files)")
+
+
+@spec_app.command("ids")
+def spec_ids(
+    spec_dir: SpecDirOption = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the index as JSON, as in spec/index.json."),
+    ] = False,
+) -> None:
+    """List the requirement ids the spec defines, with their titles."""
+    with _exit_on_error():
+        from iome_ref.vectors.spec_index import load_requirements, to_index_json  # noqa: PLC0415
+
+        requirements = load_requirements(_spec_dir(spec_dir))
+    if as_json:
+        typer.echo(json.dumps(to_index_json(requirements), indent=1, ensure_ascii=False))
+        return
+    width = max((len(req_id) for req_id in requirements), default=0)
+    for requirement in requirements.values():
+        typer.echo(_printable(f"{requirement.req_id:<{width}}  {requirement.title}"))
+
+
+@contextmanager
+def _status(what: str) -> Iterator[None]:
+    """A spinner on stderr while ``what`` runs; rich shows nothing when it is not a terminal."""
+    from rich.console import Console  # noqa: PLC0415
+
+    with Console(stderr=True).status(what):
+        yield
+
+
+def main() -> None:
+    """Entry point of the ``iome`` console script and ``python -m iome_ref``."""
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal that cannot show a character gets an escape, not a UnicodeEncodeError.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    app(prog_name="iome")

@@ -1,0 +1,331 @@
+"""The ``iome`` command line: exit codes, output streams, and no traceback on hostile files.
+
+Exit codes follow the error family (STYLE §4): 0 accept, 1 ``Rejected``, 2 ``Malformed`` or
+usage. The exit-code mapping is tested with ``validate_document`` replaced, so it holds
+whatever the rules decide; tests running the real generator and validator are marked below.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import iome_ref.vectors.runner as runner_module
+from iome_ref import cli
+from iome_ref.cli import EXIT_ACCEPTED, EXIT_ERROR, EXIT_REJECTED, app
+from iome_ref.constants import MAX_MESSAGE_BYTES
+from iome_ref.errors import ImplementationError, IoMEError, Malformed, Rejected, UsageError
+from iome_ref.vectors.spec_index import default_spec_dir, load_requirements
+
+SPEC = default_spec_dir()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def vectors() -> None:
+    """Skip until the generator, checker and validator modules exist."""
+    for module in (
+        "iome_ref.vectors.generate",
+        "iome_ref.vectors.check",
+        "iome_ref.vectors.runner",
+    ):
+        pytest.importorskip(module)
+
+
+def _run_iome(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """Run ``python -m iome_ref`` as a user would: real streams, real exception handling."""
+    return subprocess.run(
+        [sys.executable, "-m", "iome_ref", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _assert_clean_error(result: subprocess.CompletedProcess[bytes], prefix: str) -> None:
+    """Exit 2, one line on stderr starting with ``prefix``, nothing on stdout, no traceback."""
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == EXIT_ERROR, stderr
+    assert "Traceback" not in stderr
+    assert result.stdout == b""
+    assert stderr.startswith(prefix), stderr
+    assert stderr.count("\n") == 1, stderr
+
+
+def _first_case(expected: str, *, with_setup: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first vector case with this verdict and (no) setup, and its file's context."""
+    for path in sorted((SPEC / "vectors").glob("*.json")):
+        document = json.loads(path.read_text("utf-8"))
+        for case in document["cases"]:
+            if (
+                case["expected"] == expected
+                and case["input"] is not None
+                and bool(case["setup"]) == with_setup
+            ):
+                return case, document["context"]
+    pytest.fail(f"no {expected} vector case with setup={with_setup}")
+
+
+# --- spec ids -------------------------------------------------------------------------------
+
+
+def test_spec_ids_lists_every_id_with_its_title(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["spec", "ids"])
+    assert result.exit_code == EXIT_ACCEPTED, result.output
+    requirements = load_requirements(SPEC)
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(requirements)
+    first = requirements[next(iter(requirements))]
+    assert lines[0].endswith(first.title)
+
+
+def test_spec_ids_json_matches_the_index(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["spec", "ids", "--json", "--spec-dir", str(SPEC)])
+    assert result.exit_code == EXIT_ACCEPTED, result.output
+    listed = json.loads(result.stdout)
+    assert list(listed) == list(load_requirements(SPEC))
+    assert all(entry["title"] for entry in listed.values())
+
+
+def test_rejects_missing_spec_dir(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["spec", "ids", "--spec-dir", str(tmp_path / "absent")])
+    assert result.exit_code == EXIT_ERROR
+    assert result.stderr.startswith("error spec: ")
+
+
+# --- validate: files that cannot be read or decoded -----------------------------------------
+
+
+def test_rejects_missing_file_without_traceback(tmp_path: Path) -> None:
+    _assert_clean_error(_run_iome("validate", str(tmp_path / "absent.json")), "error cli: ")
+
+
+def test_rejects_directory_without_traceback(tmp_path: Path) -> None:
+    _assert_clean_error(_run_iome("validate", str(tmp_path)), "error cli: ")
+
+
+def test_rejects_missing_pki_file_without_traceback(tmp_path: Path) -> None:
+    document = tmp_path / "tx.json"
+    document.write_text("{}")
+    result = _run_iome("validate", str(document), "--pki", str(tmp_path / "absent.json"))
+    _assert_clean_error(result, "error cli: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "req_id"),
+    [
+        pytest.param(b"", "IOME-ENC-001", id="empty"),
+        pytest.param(b"{not json", "IOME-ENC-001", id="malformed-json"),
+        pytest.param(b"[1, 2]", "IOME-ENC-001", id="not-an-object"),
+        pytest.param(b'{"type": "EPS\xff\xfe"}', "IOME-ENC-001", id="not-utf8"),
+        pytest.param(b'{"a": 1, "a": 2}', "IOME-ENC-001", id="duplicate-name"),
+        pytest.param(b" " * (MAX_MESSAGE_BYTES + 10), "IOME-ENC-002", id="huge"),
+    ],
+)
+def test_rejects_undecodable_file_with_exit_2(tmp_path: Path, content: bytes, req_id: str) -> None:
+    document = tmp_path / "input.json"
+    document.write_bytes(content)
+    _assert_clean_error(_run_iome("validate", str(document)), f"error {req_id}: ")
+
+
+def test_rejects_undecodable_stdin_with_exit_2() -> None:
+    _assert_clean_error(_run_iome("validate", "-", stdin=b"\x00\x01"), "error IOME-ENC-001: ")
+
+
+def test_escapes_control_characters_from_the_input(runner: CliRunner, tmp_path: Path) -> None:
+    document = tmp_path / "input.json"
+    document.write_bytes(b'{"type": "\\u001b[31mred"}')
+    result = runner.invoke(app, ["validate", str(document)])
+    assert result.exit_code == EXIT_ERROR
+    assert "\x1b" not in result.output
+    assert result.stderr.count("\n") == 1
+
+
+# --- validate: exit codes follow the error family -------------------------------------------
+
+
+@pytest.fixture
+def judged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """Replace validate_document by a stub that raises or returns ``judged["outcome"]``."""
+    state: dict[str, Any] = {"outcome": "accept EPS " + "ab" * 32, "calls": []}
+
+    def fake(data: bytes, pki: bytes | None = None) -> str:
+        state["calls"].append((data, pki))
+        outcome = state["outcome"]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return str(outcome)
+
+    monkeypatch.setattr(runner_module, "validate_document", fake)
+    document = tmp_path / "input.json"
+    document.write_text('{"type": "EPS"}')
+    state["path"] = str(document)
+    return state
+
+
+def test_accepts_document_with_exit_0(runner: CliRunner, judged: dict[str, Any]) -> None:
+    result = runner.invoke(app, ["validate", judged["path"]])
+    assert result.exit_code == EXIT_ACCEPTED
+    assert result.stdout == f"accept EPS {'ab' * 32}\n"
+    assert judged["calls"] == [(b'{"type": "EPS"}', None)]
+
+
+def test_passes_pki_bytes_through(
+    runner: CliRunner, judged: dict[str, Any], tmp_path: Path
+) -> None:
+    pki = tmp_path / "pki.json"
+    pki.write_bytes(b'{"root": "x"}')
+    result = runner.invoke(app, ["validate", judged["path"], "--pki", str(pki)])
+    assert result.exit_code == EXIT_ACCEPTED
+    assert judged["calls"] == [(b'{"type": "EPS"}', b'{"root": "x"}')]
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "stream", "line"),
+    [
+        pytest.param(
+            Rejected("IOME-EPS-004", "prev_tx_id skips the tip"),
+            EXIT_REJECTED,
+            "stdout",
+            "reject IOME-EPS-004: prev_tx_id skips the tip",
+            id="rejected",
+        ),
+        pytest.param(
+            Malformed("IOME-ENC-001", "not JSON"),
+            EXIT_ERROR,
+            "stderr",
+            "error IOME-ENC-001: not JSON",
+            id="malformed",
+        ),
+        pytest.param(
+            UsageError("pki", "--pki file is unusable"),
+            EXIT_ERROR,
+            "stderr",
+            "error pki: --pki file is unusable",
+            id="usage",
+        ),
+        pytest.param(
+            ImplementationError("iut", "crashed"),
+            EXIT_ERROR,
+            "stderr",
+            "error iut: crashed",
+            id="implementation",
+        ),
+    ],
+)
+def test_rejects_with_the_exit_code_of_its_error_class(
+    runner: CliRunner,
+    judged: dict[str, Any],
+    *,
+    error: IoMEError,
+    code: int,
+    stream: str,
+    line: str,
+) -> None:
+    judged["outcome"] = error
+    result = runner.invoke(app, ["validate", judged["path"]])
+    assert result.exit_code == code
+    assert getattr(result, stream) == line + "\n"
+    other = "stderr" if stream == "stdout" else "stdout"
+    assert getattr(result, other) == ""
+
+
+def test_rejects_multiline_message_on_one_line(runner: CliRunner, judged: dict[str, Any]) -> None:
+    judged["outcome"] = Rejected("IOME-ENC-004", "field x\nunexpected")
+    result = runner.invoke(app, ["validate", judged["path"]])
+    assert result.exit_code == EXIT_REJECTED
+    assert result.stdout == "reject IOME-ENC-004: field x\\nunexpected\n"
+
+
+def test_reports_internal_error_without_traceback(
+    runner: CliRunner, judged: dict[str, Any]
+) -> None:
+    judged["outcome"] = KeyError("type")
+    result = runner.invoke(app, ["validate", judged["path"]])
+    assert result.exit_code == EXIT_ERROR
+    assert result.stderr.startswith("error internal: unexpected KeyError")
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_exit_code_for_orders_malformed_before_rejected() -> None:
+    assert cli.exit_code_for(Malformed("IOME-ENC-001", "x")) == EXIT_ERROR
+    assert cli.exit_code_for(Rejected("IOME-ENC-011", "x")) == EXIT_REJECTED
+    assert cli.exit_code_for(UsageError("cli", "x")) == EXIT_ERROR
+
+
+def test_rejects_bad_arguments_with_exit_2(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["validate"]).exit_code == EXIT_ERROR
+    assert runner.invoke(app, ["validate", "x.json", "--nope"]).exit_code == EXIT_ERROR
+    assert runner.invoke(app, ["vectors", "generate", "--seed", "-1"]).exit_code == EXIT_ERROR
+
+
+# --- the real validator, generator and checker ----------------------------------------------
+
+
+@pytest.mark.usefixtures("vectors")
+def test_accepts_valid_vector_input(runner: CliRunner, tmp_path: Path) -> None:
+    case, _ = _first_case("valid", with_setup=False)
+    document = tmp_path / "input.json"
+    document.write_text(json.dumps(case["input"]))
+    result = runner.invoke(app, ["validate", str(document)])
+    assert result.exit_code == EXIT_ACCEPTED, result.output
+    assert result.stdout.startswith("accept ")
+
+
+@pytest.mark.usefixtures("vectors")
+def test_rejects_invalid_case_file_with_its_req_id(runner: CliRunner, tmp_path: Path) -> None:
+    case, context = _first_case("invalid", with_setup=True)
+    document = tmp_path / "case.json"
+    document.write_text(json.dumps({**case, "context": context}))
+    result = runner.invoke(app, ["validate", str(document)])
+    assert result.exit_code == EXIT_REJECTED, result.output
+    assert result.stdout.startswith(f"reject {case['req_id']}: ")
+
+
+@pytest.mark.usefixtures("vectors")
+def test_vectors_check_passes_on_the_repository(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["vectors", "check"])
+    assert result.exit_code == EXIT_ACCEPTED, result.output
+    assert result.stdout.startswith("vectors up to date (")
+
+
+@pytest.fixture
+def spec_copy(tmp_path: Path) -> Path:
+    """A copy of the spec's Markdown only: no derived files yet."""
+    copy = tmp_path / "spec"
+    copy.mkdir()
+    for path in SPEC.glob("*.md"):
+        (copy / path.name).write_bytes(path.read_bytes())
+    return copy
+
+
+@pytest.mark.usefixtures("vectors")
+def test_vectors_generate_then_check_round_trips(runner: CliRunner, spec_copy: Path) -> None:
+    missing = runner.invoke(app, ["vectors", "check", "--spec-dir", str(spec_copy)])
+    assert missing.exit_code == EXIT_REJECTED
+    assert "is missing" in missing.stdout
+
+    generated = runner.invoke(app, ["vectors", "generate", "--spec-dir", str(spec_copy)])
+    assert generated.exit_code == EXIT_ACCEPTED, generated.output
+    assert generated.stdout.startswith("wrote ")
+
+    checked = runner.invoke(app, ["vectors", "check", "--spec-dir", str(spec_copy)])
+    assert checked.exit_code == EXIT_ACCEPTED, checked.output
+
+    with (spec_copy / "energy.md").open("a", encoding="utf-8") as stream:
+        stream.write("\nAn added sentence.\n")
+    stale = runner.invoke(app, ["vectors", "check", "--spec-dir", str(spec_copy)])
+    assert stale.exit_code == EXIT_REJECTED
+    assert "stale" in stale.stdout
