@@ -10,20 +10,24 @@ rejects with.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
+import pkgutil
 import re
 from collections import defaultdict
 from pathlib import Path
 
-import iome_ref.chain.ledger
-import iome_ref.rules
-import iome_ref.vectors.generate  # noqa: F401  (registers every enforcer)
+import iome_ref
 from iome_ref.requirements import ENFORCERS
 from iome_ref.vectors.spec_index import default_spec_dir, load_requirements
 
 ROOT = Path(__file__).resolve().parents[1]
 ID = re.compile(r"IOME-[A-Z]+-\d{3}")
 DEFINED = set(load_requirements(default_spec_dir()))
+
+# Import every module of the reference so every enforcer is registered.
+for _module in pkgutil.walk_packages(iome_ref.__path__, "iome_ref."):
+    importlib.import_module(_module.name)
 
 
 def _marked_tests() -> dict[str, set[str]]:

@@ -35,10 +35,13 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
     fork_key = (anchor.chain_id, anchor.prev_anchor_id)
     successor = state.anchor_successors.get(fork_key)
     try:
-        ledger.check_anchor_not_forking(anchor, successor)
+        ledger.check_anchor_not_forking(anchor, successor.tx_id if successor else None)
     except Rejected:
+        assert successor is not None  # the check raises only when a successor exists
         state.evidence.append(
-            Evidence("IOME-ANC-003", {"tx_id": successor}, anchor.model_dump(mode="json"))
+            Evidence(
+                "IOME-ANC-003", successor.model_dump(mode="json"), anchor.model_dump(mode="json")
+            )
         )
         raise
     ledger.check_anchor_extends_tip(anchor, tip)
@@ -47,7 +50,7 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
     if child is not None:
         ref = child[anchor.height] if anchor.height < len(child) else None
         ledger.check_anchor_head(anchor, ref.block_hash if ref else None)
-    journal.put(state.anchor_successors, fork_key, anchor.tx_id)
+    journal.put(state.anchor_successors, fork_key, anchor)
     journal.put(
         state.anchor_tips, anchor.chain_id, AnchorTip(anchor.tx_id, anchor.height, anchor.timestamp)
     )

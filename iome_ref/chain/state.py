@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from iome_ref.models import EPS, IssuerRegistration, Presence, Trip
+from iome_ref.models import EPS, Anchor, IssuerRegistration, Presence, Trip
 from iome_ref.rules.ledger import AnchorTip, BlockRef
 
 __all__ = ["ChainState", "Evidence", "Journal", "Office"]
@@ -88,7 +88,7 @@ class ChainState:
     # Anchoring (IOME-ANC-*), keyed by child chain id.
     anchor_tips: dict[str, AnchorTip] = field(default_factory=dict)
     #: (chain id, previous anchor id or None) -> the anchor extending it (IOME-ANC-003).
-    anchor_successors: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    anchor_successors: dict[tuple[str, str | None], Anchor] = field(default_factory=dict)
     offices: dict[str, Office] = field(default_factory=dict)
 
     @property

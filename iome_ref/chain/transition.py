@@ -147,7 +147,7 @@ def check_block_header(state: ChainState, block: Block, ctx: ChainContext) -> No
         except Rejected:
             assert earlier is not None  # the check raises only with an earlier block
             state.evidence.append(
-                Evidence("IOME-BLK-009", earlier._asdict(), block.model_dump(mode="json"))
+                Evidence("IOME-BLK-009", earlier.header, BlockRef.of(block).header)
             )
             raise
         ledger.check_block_height(block, head)
@@ -186,4 +186,4 @@ def apply_block(
     except BaseException:
         journal.rollback()
         raise
-    state.blocks.append(BlockRef(block.height, block.block_hash, block.time, block.producer_pk))
+    state.blocks.append(BlockRef.of(block))

@@ -197,6 +197,9 @@ def _field_req(root: Any, loc: tuple[int | str, ...]) -> Req | None:
         if isinstance(step, int):
             args = typing.get_args(current)
             current = args[0] if args else None
+            # An item type with its own rule (an identifier, a quantity) governs its errors;
+            # otherwise the list's rule does.
+            req = _unwrap(current)[1] or req
             continue
         if isinstance(current, type) and issubclass(current, BaseModel):
             info = current.model_fields.get(step)

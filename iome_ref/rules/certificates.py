@@ -16,7 +16,6 @@ from iome_ref.constants import (
     ROLE_STATION,
     ROLE_VERIFIER,
 )
-from iome_ref.crypto import verify
 from iome_ref.models import (
     EPS,
     ESDP,
@@ -84,15 +83,9 @@ CERTIFIED_SIGNERS: Final[dict[str, Callable[..., Iterator[Certified]]]] = {
 def check_tx_certificates(tx: SignedModel, directory: CertificateDirectory) -> None:
     """Check every key of ``tx`` that must be certified, at the time the tx claims.
 
-    A Trip's quorum signatures are verified here too, since they are only meaningful from
-    certified verifiers.
-
     Raises:
-        Rejected: IOME-CERT-001 to IOME-CERT-006, IOME-SIG-* for quorum signatures.
+        Rejected: IOME-CERT-001 to IOME-CERT-006.
     """
-    if isinstance(tx, Trip):
-        for sig in tx.verifier_sigs:
-            verify(sig.verifier_pk, sig.signature, "Trip", tx.tx_id)
     signers = CERTIFIED_SIGNERS.get(tx.tx_type)
     if signers is None:
         return

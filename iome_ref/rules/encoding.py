@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from iome_ref.crypto import verify
 from iome_ref.errors import Rejected
-from iome_ref.models import Block, SignedModel
+from iome_ref.models import Block, SignedModel, Trip
 from iome_ref.requirements import enforces
 
 __all__ = ["check_block_signature", "check_signatures", "check_tx_id"]
@@ -24,7 +24,8 @@ def check_tx_id(tx: SignedModel) -> None:
 
 
 def check_signatures(tx: SignedModel) -> None:
-    """Verify every signature a model declares, each under its own domain tag.
+    """Verify every signature a model declares, each under its own domain tag, and a Trip's
+    quorum signatures (tag ``Trip``); whose keys those are is the certificates' business.
 
     Raises:
         Rejected: IOME-SIG-001 to IOME-SIG-008 from the strict verifier.
@@ -32,6 +33,9 @@ def check_signatures(tx: SignedModel) -> None:
     for spec in tx.SIGNATURES:
         payload = tx.tx_id if spec.payload == "tx_id" else str(getattr(tx, spec.payload))
         verify(getattr(tx, spec.key_field), getattr(tx, spec.field), spec.tag, payload)
+    if isinstance(tx, Trip):
+        for quorum_sig in tx.verifier_sigs:
+            verify(quorum_sig.verifier_pk, quorum_sig.signature, "Trip", tx.tx_id)
 
 
 def check_block_signature(block: Block) -> None:

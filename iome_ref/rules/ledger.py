@@ -6,7 +6,7 @@ pure; ``iome_ref.chain`` decides which state to pass and records evidence.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from iome_ref.constants import (
     ANCHOR_PERIOD_S,
@@ -71,12 +71,18 @@ ALLOWED_TYPES: Final[dict[str, frozenset[str]]] = {
 
 
 class BlockRef(NamedTuple):
-    """What later checks need of an accepted block."""
+    """What later checks need of an accepted block, and its signed header for evidence."""
 
     height: int
     block_hash: str
     time: int
     producer_pk: str
+    header: dict[str, Any]
+
+    @classmethod
+    def of(cls, block: Block) -> BlockRef:
+        header = block.model_dump(mode="json", exclude={"txs"})
+        return cls(block.height, block.block_hash, block.time, block.producer_pk, header)
 
 
 class AnchorTip(NamedTuple):

@@ -1,0 +1,228 @@
+"""Smart-home IoT devices: signed, sealed meter readings sent to the building energy manager.
+
+Paper §III step 1: "To protect the security of the communications, the data is encrypted with
+the PK of the BEM. Each device signs the hash of the exchanged data that protects data
+integrity." Here a reading's plaintext is the RFC 8785 JSON of its fields; the device signs its
+SHA-256 (tag ``Reading``) and seals plaintext and signature together to the BEM's X25519 key:
+an ephemeral X25519 exchange, HKDF-SHA256, then ChaCha20-Poly1305 with the device id and
+sequence number as associated data (IOME-DATA-001..003 are checked by ``roles.bem``).
+
+The signature travels inside the ciphertext on purpose: meter values are low-entropy, so a
+signature in the clear would let an eavesdropper confirm a guessed reading by verifying it.
+
+Nothing here reads a clock or an entropy source: times are arguments, and the ephemeral key and
+nonce come from the seeded random source the caller passes, so a seed fixes every byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from iome_ref.constants import IDENTIFIER_PATTERN, MAX_SAFE_INT
+from iome_ref.crypto import KeyPair
+from iome_ref.encoding import canonical_json, compute_hash
+from iome_ref.errors import UsageError
+
+__all__ = [
+    "DEVICE_KINDS",
+    "ENERGY_KINDS",
+    "READING_HKDF_INFO",
+    "READING_SIGNATURE_TAG",
+    "DeviceKind",
+    "IoTDevice",
+    "RandomSource",
+    "Reading",
+    "SealedReading",
+    "as_generator",
+    "compute_reading_aad",
+    "compute_reading_key",
+    "derive_x25519_private",
+    "random_bytes",
+]
+
+DeviceKind = Literal["solar", "load", "thermostat", "battery"]
+#: Every kind of device a home may register with its BEM (paper §III step 1 lists solar panel,
+#: smart appliances, smart thermostat and temperature sensors, local batteries).
+DEVICE_KINDS: Final[tuple[DeviceKind, ...]] = ("solar", "load", "thermostat", "battery")
+#: Kinds whose reading value is energy in Wh over the period; a thermostat reports deci-°C.
+ENERGY_KINDS: Final[frozenset[str]] = frozenset({"solar", "load", "battery"})
+
+#: Signature tag of a reading: b"IoME/1/Reading/" + SHA-256(plaintext) hex (IOME-DATA-001).
+READING_SIGNATURE_TAG: Final = "Reading"
+#: HKDF ``info`` of the reading key; the salt binds both X25519 public keys (IOME-DATA-002).
+READING_HKDF_INFO: Final = b"IoME/1/reading"
+_NONCE_LEN: Final = 12
+_X25519_LEN: Final = 32
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+
+#: The seeded random sources roles accept: ``random.Random`` or ``numpy.random.Generator``.
+RandomSource = random.Random | np.random.Generator
+
+
+def random_bytes(rng: RandomSource, n: int) -> bytes:
+    """``n`` bytes from the caller's seeded source (roles never touch ``os.urandom``)."""
+    if isinstance(rng, np.random.Generator):
+        return rng.bytes(n)
+    return rng.randbytes(n)
+
+
+def as_generator(rng: RandomSource) -> np.random.Generator:
+    """A numpy Generator drawing from ``rng``: itself, or one seeded by 64 bits of a Random.
+
+    Roles draw vectors (hourly noise, forecast errors) with numpy; accepting ``random.Random``
+    too keeps one seeded source usable across roles, and the result stays seed-determined.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng.getrandbits(64))
+
+
+def derive_x25519_private(*labels: str | int) -> X25519PrivateKey:
+    """A deterministic X25519 key from labels, like ``KeyPair.derive`` (simulations, tests).
+
+    Private bytes = SHA-256(b"IoME/1/x25519/" + labels joined by "/"); never for production.
+    """
+    seed = "/".join(str(label) for label in labels).encode("utf-8")
+    return X25519PrivateKey.from_private_bytes(hashlib.sha256(b"IoME/1/x25519/" + seed).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One meter reading: ``value`` over the period ``[t - period_s, t)``.
+
+    ``value`` is energy in Wh for solar, load and battery devices (battery: positive when it
+    discharges into the home, negative when it charges) and the measured outdoor temperature
+    in tenths of a degree Celsius for a thermostat. Integers only, so the signed plaintext
+    holds no float (DESIGN §2).
+    """
+
+    device_id: str
+    seq: int
+    t: int
+    period_s: int
+    value: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "t": self.t,
+            "period_s": self.period_s,
+            "value": self.value,
+        }
+
+    def plaintext(self) -> bytes:
+        """RFC 8785 bytes of the reading: what is hashed, signed and sealed."""
+        return canonical_json(self.to_json())
+
+    @property
+    def start(self) -> int:
+        return self.t - self.period_s
+
+
+@dataclass(frozen=True, slots=True)
+class SealedReading:
+    """A reading sealed to one BEM: only ``device_id`` and ``seq`` travel in the clear.
+
+    ``ciphertext`` is ChaCha20-Poly1305 over plaintext || 64-byte Ed25519 signature, with
+    associated data :func:`compute_reading_aad` of ``device_id`` and ``seq``.
+    """
+
+    device_id: str
+    seq: int
+    ephemeral_pk: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+def compute_reading_aad(device_id: str, seq: int) -> bytes:
+    """Associated data ``device_id|seq``: moving a ciphertext to another device or sequence
+    number breaks its tag (IOME-DATA-002). Device ids are identifiers, so hold no ``|``."""
+    return f"{device_id}|{seq}".encode()
+
+
+def compute_reading_key(shared_secret: bytes, ephemeral_pk: bytes, recipient_pk: bytes) -> bytes:
+    """HKDF-SHA256 of the X25519 secret, salted with both public keys, info b"IoME/1/reading".
+
+    Binding both keys (as HPKE and ECIES do) makes the AEAD key specific to this exchange,
+    so a key derived for one recipient is useless for another.
+    """
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=ephemeral_pk + recipient_pk,
+        info=READING_HKDF_INFO,
+    ).derive(shared_secret)
+
+
+class IoTDevice:
+    """A home device holding its Ed25519 key: numbers, signs and seals its readings.
+
+    Paper §III step 1: devices inside a home are trusted by their BEM once registered; they
+    need no chain of their own, only integrity (signature) and confidentiality (encryption).
+    """
+
+    def __init__(self, device_id: str, key: KeyPair, kind: DeviceKind) -> None:
+        if not isinstance(device_id, str) or _IDENTIFIER.fullmatch(device_id) is None:
+            raise UsageError("device", f"device_id {device_id!r} is not an identifier")
+        if kind not in DEVICE_KINDS:
+            raise UsageError("device", f"kind {kind!r} is not one of {DEVICE_KINDS}")
+        self.device_id = device_id
+        self.key = key
+        self.kind: DeviceKind = kind
+        self._next_seq = 0
+
+    @property
+    def public_hex(self) -> str:
+        return self.key.public_hex
+
+    def reading(self, t: int, period_s: int, value: int) -> Reading:
+        """The device's next reading; sequence numbers count up from 0 (IOME-DATA-003)."""
+        for name, number, low in (("t", t, 0), ("period_s", period_s, 1)):
+            if not low <= number <= MAX_SAFE_INT:
+                raise UsageError("device", f"{name} {number} is out of range")
+        if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            raise UsageError("device", f"value {value} is out of range")
+        reading = Reading(self.device_id, self._next_seq, t, period_s, value)
+        self._next_seq += 1
+        return reading
+
+    def sign(self, reading: Reading) -> bytes:
+        """Raw Ed25519 signature, tag ``Reading``, over the SHA-256 hex of the plaintext."""
+        return bytes.fromhex(
+            self.key.sign(READING_SIGNATURE_TAG, compute_hash(reading.plaintext()))
+        )
+
+    def seal(
+        self, reading: Reading, bem_public: X25519PublicKey, nonce_rng: RandomSource
+    ) -> SealedReading:
+        """Sign ``reading`` and encrypt it to ``bem_public`` (paper §III step 1).
+
+        The ephemeral X25519 key and the nonce come from ``nonce_rng``: same seed, same bytes.
+        """
+        if reading.device_id != self.device_id:
+            raise UsageError(
+                "device", f"reading of {reading.device_id!r} sealed by {self.device_id!r}"
+            )
+        plaintext = reading.plaintext()
+        signature = self.sign(reading)
+        ephemeral = X25519PrivateKey.from_private_bytes(random_bytes(nonce_rng, _X25519_LEN))
+        ephemeral_pk = ephemeral.public_key().public_bytes_raw()
+        key = compute_reading_key(
+            ephemeral.exchange(bem_public), ephemeral_pk, bem_public.public_bytes_raw()
+        )
+        nonce = random_bytes(nonce_rng, _NONCE_LEN)
+        ciphertext = ChaCha20Poly1305(key).encrypt(
+            nonce, plaintext + signature, compute_reading_aad(reading.device_id, reading.seq)
+        )
+        return SealedReading(reading.device_id, reading.seq, ephemeral_pk, nonce, ciphertext)

@@ -1,0 +1,259 @@
+"""Verifiers: judge trip claims on their consortium chain and co-sign anonymous Trips.
+
+Paper Fig. 5 steps 6-9. The verifiers jointly run the consortium chain ("a private consortium
+chain that is managed by the verifiers, for future auditability"), so a claim is judged once,
+by applying its presences and the claim to that chain's state with the chain's own transition
+(:func:`iome_ref.chain.transition.apply_tx`): certificates of the stations (step 6), the
+one-time signatures and key matching (step 7), order, feasibility and freshness (IOME-CLAIM-*).
+Nothing here re-implements a check.
+
+What each verifier adds on its own is step 8: it re-derives the Trip from the two presences
+and the agreed time bucket, and co-signs only a proposal equal to its derivation
+(IOME-TRIP-005), so one dishonest proposer cannot publish shifted times, other stations or
+exact times under a coarse policy.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from iome_ref.chain.context import ChainContext, TravelTimes
+from iome_ref.chain.state import ChainState, Journal
+from iome_ref.chain.transition import apply_tx
+from iome_ref.crypto import KeyPair
+from iome_ref.errors import Rejected, UsageError
+from iome_ref.models import Presence, SignedModel, Trip, TripClaim, VerifierSignature
+from iome_ref.pki import CertificateDirectory
+from iome_ref.requirements import enforces
+from iome_ref.rules.mobility import check_trip_quorum
+
+__all__ = [
+    "DEFAULT_TIME_BUCKET_S",
+    "RandomSource",
+    "TripFields",
+    "Verifier",
+    "VerifierQuorum",
+    "check_trip_matches_claim",
+    "compute_trip_fields",
+]
+
+RandomSource = random.Random | np.random.Generator
+
+#: The verifiers' default bucket: a quarter hour, the usual energy-market settlement interval,
+#: so an O-D matrix per round loses nothing while exact docking times stay off the public chain.
+DEFAULT_TIME_BUCKET_S = 900
+
+
+class TripFields(NamedTuple):
+    """The fields of a Trip a verifier derives from a verified claim (all but the nonce)."""
+
+    origin_station_id: str
+    destination_station_id: str
+    start_time: int
+    end_time: int
+    time_bucket_s: int
+
+
+def compute_trip_fields(source: Presence, destination: Presence, time_bucket_s: int) -> TripFields:
+    """Fig. 5 step 8 per trips.md: start = floor(t1/b)*b, end = ceil(t2/b)*b.
+
+    Rounding outward keeps the published interval around the true one and start < end for any
+    b, given t1 < t2 (IOME-CLAIM-003).
+    """
+    b = time_bucket_s
+    return TripFields(
+        source.station_id,
+        destination.station_id,
+        source.t // b * b,
+        -(-destination.t // b) * b,
+        b,
+    )
+
+
+@enforces("IOME-TRIP-005")
+def check_trip_matches_claim(proposal: Trip, expected: TripFields) -> None:
+    """A verifier signs a Trip's tx id, so it must be the id of exactly the trip it verified.
+
+    Compares the proposal's stations, times and bucket with the verifier's own derivation, and
+    its tx id with the hash of its fields; the nonce is the proposer's random draw.
+
+    Raises:
+        Rejected: IOME-TRIP-005.
+    """
+    found = TripFields(
+        proposal.origin_station_id,
+        proposal.destination_station_id,
+        proposal.start_time,
+        proposal.end_time,
+        proposal.time_bucket_s,
+    )
+    if found != expected:
+        raise Rejected(
+            "IOME-TRIP-005", f"proposed trip {tuple(found)} differs from derived {tuple(expected)}"
+        )
+    if proposal.tx_id != proposal.compute_tx_id():
+        raise Rejected("IOME-TRIP-005", "proposed tx_id is not the hash of the proposed trip")
+
+
+def _random_hash(rng: RandomSource) -> str:
+    """32 random bytes as hex, from either kind of seeded source."""
+    if isinstance(rng, np.random.Generator):
+        return rng.bytes(32).hex()
+    return rng.randbytes(32).hex()
+
+
+class Verifier:
+    """One certified verifier (CN ``name``, role verifier)."""
+
+    def __init__(self, name: str, key: KeyPair) -> None:
+        self.name = name
+        self.key = key
+
+    def propose(
+        self, source: Presence, destination: Presence, time_bucket_s: int, rng: RandomSource
+    ) -> Trip:
+        """The Trip of a verified claim, unsigned, with a fresh random nonce.
+
+        The nonce comes from ``rng`` only, never from a key, presence or claim: derived from
+        those it would be the very link the one-time keys hide (trips.md, "Identical trips").
+        """
+        fields = compute_trip_fields(source, destination, time_bucket_s)
+        return Trip.create({}, **fields._asdict(), nonce=_random_hash(rng), verifier_sigs=[])
+
+    def co_sign(
+        self, proposal: Trip, source: Presence, destination: Presence, time_bucket_s: int
+    ) -> VerifierSignature:
+        """Sign ``proposal`` only if it is the trip this verifier derives (IOME-TRIP-005).
+
+        Raises:
+            Rejected: IOME-TRIP-005.
+        """
+        check_trip_matches_claim(proposal, compute_trip_fields(source, destination, time_bucket_s))
+        return VerifierSignature(
+            verifier_pk=self.key.public_hex, signature=self.key.sign("Trip", proposal.tx_id)
+        )
+
+
+class VerifierQuorum:
+    """k of the verifiers turn verified claims into Trips (Fig. 5 steps 6-8).
+
+    ``on_claim`` judges the claim on the consortium state by applying it there inside a
+    journal that stays open, so the claims of one batch see each other (a presence reused
+    within the batch is caught, IOME-CLAIM-005). ``take_consortium_txs`` then rolls those
+    journals back and hands over the presences and claims for the consortium block, in order:
+    the chain applies them for real when the block is submitted. Call it before submitting any
+    block to that consortium chain; until then its state holds the batch provisionally.
+    """
+
+    def __init__(
+        self,
+        verifiers: Sequence[Verifier],
+        k: int,
+        travel_time: TravelTimes,
+        directory: CertificateDirectory,
+        *,
+        time_bucket_s: int = DEFAULT_TIME_BUCKET_S,
+    ) -> None:
+        if not 1 <= k <= len(verifiers) or time_bucket_s < 1:
+            raise UsageError("verifier", f"need 1 <= k <= {len(verifiers)} and a bucket >= 1 s")
+        self.verifiers = list(verifiers)
+        self.k = k
+        self.time_bucket_s = time_bucket_s
+        self.context = ChainContext(directory, travel_time, quorum=k)
+        self._state: ChainState | None = None
+        self._journals: list[Journal] = []
+        self._pending: list[SignedModel] = []
+
+    @property
+    def directory(self) -> CertificateDirectory:
+        return self.context.directory
+
+    @directory.setter
+    def directory(self, directory: CertificateDirectory) -> None:
+        """Adopt the authority's latest directory (new certificates, revocations)."""
+        self.context = ChainContext(directory, self.context.travel_time, quorum=self.k)
+
+    @property
+    def pending(self) -> int:
+        """Consortium transactions accepted since the last ``take_consortium_txs``."""
+        return len(self._pending)
+
+    def on_claim(  # noqa: PLR0917 - Fig. 5 inputs, in the contract's order
+        self,
+        claim: TripClaim,
+        source: Presence,
+        destination: Presence,
+        consortium_state: ChainState,
+        t: int,
+        rng: RandomSource,
+    ) -> Trip:
+        """Verify ``claim`` at time ``t`` and return the Trip signed by k verifiers.
+
+        Presences already on the consortium chain (submitted by their stations) are not
+        applied again; the others are, and join the batch with the claim.
+
+        Raises:
+            Rejected: the id of the first rule the presences or the claim break, or
+            IOME-TRIP-005 when fewer than k verifiers agree with the proposed Trip.
+            UsageError: a batch for another consortium state is still pending.
+        """
+        if self._state is not None and self._state is not consortium_state and self._pending:
+            raise UsageError("verifier", "take_consortium_txs before switching consortium state")
+        self._state = consortium_state
+        journal = Journal()
+        applied: list[SignedModel] = []
+        try:
+            for presence in (source, destination):
+                if consortium_state.presences.get(presence.tx_id) != presence:
+                    apply_tx(consortium_state, presence, self.context, t, journal)
+                    applied.append(presence)
+            apply_tx(consortium_state, claim, self.context, t, journal)
+            applied.append(claim)
+            # The chain now holds exactly the presences the claim names (IOME-CLAIM-001).
+            trip = self._sign_trip(
+                consortium_state.presences[claim.source_presence_id],
+                consortium_state.presences[claim.destination_presence_id],
+                rng,
+            )
+        except BaseException:
+            journal.rollback()
+            raise
+        self._journals.append(journal)
+        self._pending.extend(applied)
+        return trip
+
+    def _sign_trip(self, source: Presence, destination: Presence, rng: RandomSource) -> Trip:
+        """The first verifier proposes; verifiers co-sign in order until k agree."""
+        proposal = self.verifiers[0].propose(source, destination, self.time_bucket_s, rng)
+        signatures: list[VerifierSignature] = []
+        refusals: list[Rejected] = []
+        for verifier in self.verifiers:
+            try:
+                signatures.append(
+                    verifier.co_sign(proposal, source, destination, self.time_bucket_s)
+                )
+            except Rejected as exc:
+                refusals.append(exc)
+            if len(signatures) == self.k:
+                break
+        if len(signatures) < self.k and refusals:
+            raise refusals[0]
+        trip = proposal.model_copy(update={"verifier_sigs": signatures})
+        check_trip_quorum(trip, self.k)
+        return trip
+
+    def take_consortium_txs(self) -> list[SignedModel]:
+        """Hand over the batch's presences and claims for a consortium block (Fig. 5 step 9).
+
+        The provisional application is rolled back (last first), leaving the consortium state
+        as its blocks made it; the returned transactions apply cleanly in this order.
+        """
+        while self._journals:
+            self._journals.pop().rollback()
+        pending, self._pending = self._pending, []
+        self._state = None
+        return pending
