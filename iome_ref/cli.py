@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Final, NoReturn
+from typing import Annotated, Any, Final, NoReturn
 
 import typer
 
@@ -252,6 +252,81 @@ def spec_ids(
     width = max((len(req_id) for req_id in requirements), default=0)
     for requirement in requirements.values():
         typer.echo(_printable(f"{requirement.req_id:<{width}}  {requirement.title}"))
+
+
+def _parse_failure(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    chain, _, round_text = text.partition("@")
+    if not chain or not round_text.isdigit():
+        raise UsageError(_CLI, f"--fail-manager expects CHAIN@ROUND, e.g. fleet@2, found {text!r}")
+    return chain, int(round_text)
+
+
+@app.command()
+def simulate(
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 1,
+    evs: Annotated[int, typer.Option(min=1, help="Electric vehicles.")] = 200,
+    stations: Annotated[int, typer.Option(min=2, help="Charging stations.")] = 20,
+    homes: Annotated[int, typer.Option(min=1, help="Homes with a building energy manager.")] = 100,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds of the loop.")] = 4,
+    regions: Annotated[int, typer.Option(min=1, help="Regions (suburbs) of the city.")] = 5,
+    round_hours: Annotated[int, typer.Option(min=1, max=24, help="Length of a round.")] = 6,
+    db: Annotated[Path | None, typer.Option(help="SQLite file for the ledgers.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for summary.json.")] = Path("out/simulate"),
+    fail_manager: Annotated[
+        str | None, typer.Option(help="Stop a child chain's manager at a round: CHAIN@ROUND.")
+    ] = None,
+    graphml: Annotated[
+        Path | None, typer.Option(help="A GraphML road graph instead of a generated city.")
+    ] = None,
+) -> None:
+    """Run the closed energy-mobility loop, then a price-unaware baseline; write the ledgers
+    (SQLite, default OUT/ledger.sqlite) and OUT/summary.json."""
+    with _exit_on_error():
+        from rich.progress import Progress  # noqa: PLC0415
+
+        from iome_ref.simulation.loop import SimulationConfig  # noqa: PLC0415
+        from iome_ref.simulation.run import run_simulation, write_summary  # noqa: PLC0415
+
+        config = SimulationConfig(
+            seed=seed,
+            evs=evs,
+            stations=stations,
+            homes=homes,
+            rounds=rounds,
+            regions=regions,
+            round_s=round_hours * 3600,
+            fail_manager=_parse_failure(fail_manager),
+            graphml=graphml,
+        )
+        with Progress(console=_stderr_console(), transient=False) as bar:
+            tasks = {
+                label: bar.add_task(f"{label} rounds", total=rounds)
+                for label in ("price-aware", "baseline")
+            }
+            summary = run_simulation(
+                config,
+                db if db is not None else out / "ledger.sqlite",
+                lambda label, _r: bar.advance(tasks[label]),
+            )
+        path = write_summary(summary, out)
+    effect, audit = summary["effect"], summary["audit"]
+    typer.echo(f"summary: {path}")
+    typer.echo(
+        f"trips completed {audit['completed_trips']}, on the public chain {audit['public_trips']}"
+        f" (match: {audit['trips_match']}); O-D recomputes: {audit['od_recomputes']}"
+    )
+    typer.echo(
+        f"regional imbalance {effect['imbalance_wh']} Wh vs baseline "
+        f"{effect['baseline_imbalance_wh']} Wh ({effect['reduction_per_mille'] / 10:.1f} % less)"
+    )
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(stderr=True)
 
 
 @contextmanager

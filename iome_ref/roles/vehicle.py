@@ -415,9 +415,10 @@ class ElectricVehicle:
         """Choose what to do under the current price signals (paper §III step 4).
 
         A trip departing before the origin region's EPS expires: charge first if the battery
-        cannot make the trip with its reserve; otherwise discharge at the best station L (by
-        :func:`net_gain`, on the way) if that gain is positive, else go straight. No trip in
-        the EPS window: charge or discharge now by price against the reference price.
+        cannot make the trip with its reserve; otherwise discharge at the best station L on the
+        way (by :func:`net_gain`) if it gains at least ``min_gain_micro``, else go straight.
+        No trip in the EPS window: charge or discharge now by price against the reference
+        price.
         Price-unaware (baseline) vehicles ignore prices: straight, and charge when low.
 
         Pass one shared ``index`` per city; without it a throwaway index is built.
@@ -487,8 +488,10 @@ class ElectricVehicle:
         reserve = int(usable * policy.reserve_fraction)
         distance, energy = city.station_distance_m, city.station_energy_wh
         regions = city.station_region
-        straight_m = distance[(origin, destination)]
-        straight_wh = energy[(origin, destination)]
+        straight_m = distance.get((origin, destination))
+        straight_wh = energy.get((origin, destination))
+        if straight_m is None or straight_wh is None:
+            return _STRAIGHT
         feed_in_current = origin_eps.feed_in_micro_per_kwh
         floor = self.reference_price_micro + costs.cycle_cost_micro_per_kwh(usable)
         best = _STRAIGHT

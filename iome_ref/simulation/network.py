@@ -1,0 +1,131 @@
+"""The simulated network: the authority, the certified infrastructure and one node's ledger.
+
+Everything the rounds need to publish: who produces which chain's blocks, which managers and
+backups run which child chains, and the ledger (SQLite or memory) all chains land in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from iome_ref.chain.context import ChainContext, TravelTimes
+from iome_ref.chain.ledger import Ledger
+from iome_ref.chain.store import Store
+from iome_ref.constants import (
+    CHAIN_CHILD,
+    CHAIN_CONSORTIUM,
+    CHAIN_PUBLIC,
+    ROLE_BACKUP,
+    ROLE_DISTRIBUTION,
+    ROLE_MANAGER,
+    ROLE_PREDICTOR,
+    ROLE_PRODUCER,
+    ROLE_STATION,
+    ROLE_VERIFIER,
+)
+from iome_ref.crypto import KeyPair
+from iome_ref.models import SignedModel
+from iome_ref.roles.authority import Authority
+from iome_ref.roles.manager import BlockProducer, ChainManager
+
+__all__ = ["PUBLIC", "VERIFIERS", "Network", "build_network"]
+
+PUBLIC = "public"
+VERIFIERS = "verifiers"
+_YEAR = 365 * 24 * 3600
+
+
+@dataclass
+class Network:
+    """The certified infrastructure of a simulation and the ledger it writes to."""
+
+    seed: int
+    authority: Authority
+    ledger: Ledger
+    producer: BlockProducer
+    consortium_producer: BlockProducer
+    managers: dict[str, ChainManager]
+    backups: dict[str, ChainManager]
+    keys: dict[str, KeyPair] = field(default_factory=dict)
+
+    def key(self, name: str) -> KeyPair:
+        if name not in self.keys:
+            self.keys[name] = KeyPair.derive("sim", self.seed, name)
+        return self.keys[name]
+
+    def in_office(self, chain_id: str) -> ChainManager:
+        """Whoever runs the child chain now: the manager, or the backup once it took over."""
+        backup = self.backups[chain_id]
+        return backup if backup.active else self.managers[chain_id]
+
+    def publish(self, chain_id: str, txs: Sequence[SignedModel], time: int) -> None:
+        """Seal ``txs`` into the chain's next block and submit it; any refusal is a bug."""
+        if not txs:
+            return
+        state = self.ledger.chains[chain_id]
+        if state.kind == CHAIN_PUBLIC:
+            producer = self.producer
+        elif state.kind == CHAIN_CONSORTIUM:
+            producer = self.consortium_producer
+        else:
+            producer = self.in_office(chain_id)
+        latest = max(tx.time for tx in txs)
+        self.ledger.submit(producer.seal(state, txs, max(time, latest)))
+
+
+def build_network(
+    seed: int,
+    store: Store,
+    t0: int,
+    station_ids: Sequence[str],
+    child_chains: Sequence[str],
+    travel_time: TravelTimes,
+    verifier_names: Sequence[str] = ("verifier-1", "verifier-2", "verifier-3"),
+) -> Network:
+    """Certify the infrastructure for a year from ``t0`` and open the ledger's chains."""
+    authority = Authority(KeyPair.derive("sim", seed, "authority"), "iome-ca", t0, t0 + 2 * _YEAR)
+    keys: dict[str, KeyPair] = {"authority": authority.key}
+
+    def key(name: str) -> KeyPair:
+        keys.setdefault(name, KeyPair.derive("sim", seed, name))
+        return keys[name]
+
+    def certify(name: str, role: str, subject: str | None = None) -> None:
+        authority.certify(subject or name, role, key(name).public_hex, t0, t0 + _YEAR)
+
+    for station in station_ids:
+        certify(station, ROLE_STATION)
+    for name in verifier_names:
+        certify(name, ROLE_VERIFIER)
+    certify(verifier_names[0], ROLE_PRODUCER)
+    certify("grid", ROLE_DISTRIBUTION)
+    certify("predictor", ROLE_PREDICTOR)
+    certify("producer", ROLE_PRODUCER)
+    managers: dict[str, ChainManager] = {}
+    backups: dict[str, ChainManager] = {}
+    for chain_id in child_chains:
+        for suffix, role, pool in (
+            ("manager", ROLE_MANAGER, managers),
+            ("backup", ROLE_BACKUP, backups),
+        ):
+            name = f"{chain_id}-{suffix}"
+            certify(name, role, chain_id)
+            certify(name, ROLE_PRODUCER)
+            pool[chain_id] = ChainManager(chain_id, key(name), active=suffix == "manager")
+    context = ChainContext(authority.directory(t0), travel_time)
+    ledger = Ledger(store, context)
+    ledger.add_chain(PUBLIC, CHAIN_PUBLIC)
+    ledger.add_chain(VERIFIERS, CHAIN_CONSORTIUM)
+    for chain_id in child_chains:
+        ledger.add_chain(chain_id, CHAIN_CHILD)
+    return Network(
+        seed,
+        authority,
+        ledger,
+        BlockProducer(key("producer")),
+        BlockProducer(key(verifier_names[0])),
+        managers,
+        backups,
+        keys,
+    )
