@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from iome_ref.chain.store import Store
+from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.constants import TRIP_QUORUM
-from iome_ref.models import EPS, ESDP, ODMatrix, SignedModel, Trip
+from iome_ref.models import EPS, ESDP, ChargeSession, DataCommitment, ODMatrix, SignedModel, Trip
 from iome_ref.roles.bem import (
     BuildingEnergyManager,
     HomeProfile,
@@ -33,7 +34,7 @@ from iome_ref.roles.bem import (
 )
 from iome_ref.roles.devices import IoTDevice, derive_x25519_private
 from iome_ref.roles.fleet import RideRequest, RideShareFleet
-from iome_ref.roles.grid import DistributionCompany
+from iome_ref.roles.grid import DistributionCompany, add_ev_response
 from iome_ref.roles.predictor import MobilityPredictor
 from iome_ref.roles.station import ChargingStation
 from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIndex
@@ -139,6 +140,7 @@ class Simulation:
         self.vehicles = self._make_vehicles()
         self.completed: Counter[tuple[str, str]] = Counter()
         self.last_od: ODMatrix | None = None
+        self.last_sessions: list[ChargeSession] = []
         self.trip_counter = 0
         self.records: list[RoundRecord] = []
         self.backlog: dict[str, list[SignedModel]] = {}
@@ -201,6 +203,7 @@ class Simulation:
 
     def run(self, progress: Callable[[int], None] | None = None) -> list[RoundRecord]:
         self._register_grid()
+        self._warm_up()
         for r in range(self.config.rounds):
             self._round(r)
             if progress is not None:
@@ -214,6 +217,32 @@ class Simulation:
         )
         self.grid.on_registration(reg)
         self.net.publish(PUBLIC, [reg], t)
+
+    def _warm_up(self) -> None:
+        """A day of metering before the first round, so BEMs forecast from history rather than
+        from priors. Nothing of it is published: it is the homes' past."""
+        day = 24 * 3600
+        start = self.config.t0 - day
+        for region in self.city.regions:
+            forecast = self.weather.forecast(region, start, self.rng_weather, hours=24)
+            for home in self.homes:
+                if home.profile.region == region:
+                    home.bem.on_forecast(forecast)
+        for home in self.homes:
+            weather = self.climate.actual(home.profile.region, start, 24)
+            energy = simulate_home_energy(
+                home.profile, start, self.config.t0, weather, self.rng_energy
+            )
+            self._meter(home, energy.measurements)
+
+    def _meter(self, home: _Home, measurements: Any) -> None:
+        """Devices sign and seal their readings to the BEM, which opens and checks them."""
+        for m in measurements:
+            device = home.devices[m.kind]
+            sealed = device.seal(
+                device.reading(m.t, m.period_s, m.value), home.bem.public_key, self.rng_energy
+            )
+            home.bem.on_reading(sealed)
 
     def _round(self, r: int) -> None:
         start = self.config.t0 + r * self.config.round_s
@@ -299,7 +328,19 @@ class Simulation:
         prices = {region: signal.price_micro_per_kwh for region, signal in eps.items()}
         by_id = {v.vehicle_id: v for v in self.fleet_vehicles}
         by_request = {r.request_id: r for r in requests}
-        for assignment in self.fleet.assign(requests, prices, self.city, index=self.index):
+        assignments = self.fleet.assign(requests, prices, self.city, index=self.index)
+        # The dispatcher keeps its log and commits to it on the fleet's child chain (paper §III).
+        log = canonical_json([asdict(a) for a in assignments])
+        office = self.net.in_office(FLEET)
+        state.children[FLEET].append(
+            DataCommitment.create(
+                {"signature": office.key},
+                data_hash=compute_hash(log),
+                owner_pk=office.key.public_hex,
+                timestamp=start,
+            )
+        )
+        for assignment in assignments:
             vehicle, request = by_id[assignment.vehicle_id], by_request[assignment.request_id]
             if vehicle.location != request.origin:
                 pickup = self.city.station_energy_wh.get(
@@ -463,6 +504,7 @@ class Simulation:
         """Fig. 5 steps 8-11: consortium block, public block, then the O-D matrix."""
         self.net.publish(VERIFIERS, self.quorum.take_consortium_txs(), end)
         self.net.publish(PUBLIC, [*state.public, *state.trips], end)
+        self.last_sessions = [tx for tx in state.public if isinstance(tx, ChargeSession)]
         state.record.trips_extracted = len(state.trips)
         public_trips = self.net.ledger.chains[PUBLIC].trips
         od = self.predictor.build(public_trips, self.city.station_ids, start, end)
