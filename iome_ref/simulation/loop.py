@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from iome_ref.chain.store import Store
-from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.constants import TRIP_QUORUM
+from iome_ref.crypto import KeyPair
+from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.models import EPS, ESDP, ChargeSession, DataCommitment, ODMatrix, SignedModel, Trip
 from iome_ref.roles.bem import (
     BuildingEnergyManager,
@@ -32,11 +33,11 @@ from iome_ref.roles.bem import (
     draw_home,
     simulate_home_energy,
 )
-from iome_ref.roles.devices import IoTDevice, derive_x25519_private
+from iome_ref.roles.devices import DeviceKind, IoTDevice, derive_x25519_private
 from iome_ref.roles.fleet import RideRequest, RideShareFleet
-from iome_ref.roles.grid import DistributionCompany, add_ev_response
+from iome_ref.roles.grid import DistributionCompany
 from iome_ref.roles.predictor import MobilityPredictor
-from iome_ref.roles.station import ChargingStation
+from iome_ref.roles.station import ChargingStation, Direction
 from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIndex
 from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.roles.weather import Climate, WeatherProvider, co_sign_record
@@ -45,7 +46,7 @@ from iome_ref.simulation.drivers import PlannedTrip, draw_profiles, trips_for_ro
 from iome_ref.simulation.network import PUBLIC, VERIFIERS, Network, build_network
 from iome_ref.simulation.summary import RegionRound, RoundRecord
 
-__all__ = ["SimulationConfig", "Simulation"]
+__all__ = ["Simulation", "SimulationConfig"]
 
 #: Certificates run a year from T_CERT; the simulated clock starts a day later.
 T_CERT = 1_704_067_200
@@ -80,7 +81,7 @@ class SimulationConfig:
 class _Home:
     profile: HomeProfile
     bem: BuildingEnergyManager
-    devices: dict[str, IoTDevice]
+    devices: dict[DeviceKind, IoTDevice]
     chain_id: str
 
 
@@ -92,6 +93,7 @@ class _Round:
     public: list[SignedModel] = field(default_factory=list)
     children: dict[str, list[SignedModel]] = field(default_factory=dict)
     trips: list[Trip] = field(default_factory=list)
+    eps: dict[str, EPS] = field(default_factory=dict)
 
 
 class Simulation:
@@ -113,10 +115,10 @@ class Simulation:
         self.net: Network = build_network(
             config.seed,
             store,
-            T_CERT,
-            self.city.station_ids,
-            self.child_chains,
-            self.city.travel_time,
+            t0=T_CERT,
+            station_ids=self.city.station_ids,
+            child_chains=self.child_chains,
+            travel_time=self.city.travel_time,
         )
         self.index = StationIndex(self.city)
         key = self.net.key
@@ -249,8 +251,8 @@ class Simulation:
         end = start + self.config.round_s
         state = _Round(RoundRecord(r, start, end, {g: RegionRound() for g in self.city.regions}))
         state.children = {chain: [] for chain in self.child_chains}
-        eps = self._energy_step(state, start, end)
-        self._mobility_step(state, eps, start, end)
+        state.eps = self._energy_step(state, start, end)
+        self._mobility_step(state, start)
         self._publish_mobility(state, start, end)
         self._ground_truth(state, start, end)
         self._child_chains(state, r, end)
@@ -282,24 +284,23 @@ class Simulation:
         )
         prices = self.grid.set_prices(regional)
         signals = {}
-        for region, forecast in regional.items():
+        for region, expected in regional.items():
             record = state.record.regions[region]
-            record.predicted_supply_wh, record.predicted_demand_wh = (
-                forecast.supply_wh,
-                forecast.demand_wh,
-            )
+            record.predicted_supply_wh = expected.supply_wh
+            record.predicted_demand_wh = expected.demand_wh
             p = prices[region]
             record.price_micro_per_kwh, record.feed_in_micro_per_kwh = p.price, p.feed_in
             record.incentive_micro_per_kwh = p.incentive
             signals[region] = self.grid.publish_eps(region, p, start - 60, end)
-            esdps.append(self.grid.publish_esdp(region, forecast, start, end, start - 60))
+            esdps.append(self.grid.publish_esdp(region, expected, start, end, start - 60))
         state.public.extend(esdps)
         state.public.extend(signals.values())
         return signals
 
-    def _mobility_step(self, state: _Round, eps: dict[str, EPS], start: int, end: int) -> None:
+    def _mobility_step(self, state: _Round, start: int) -> None:
         """Fig. 4 step 4-5 and Fig. 5 steps 1-8: decide, drive, dock, charge, claim."""
-        self._fleet_step(state, eps, start)
+        eps = state.eps
+        self._fleet_step(state, start)
         for vehicle in self.vehicles[len(self.fleet_vehicles) :]:
             region_eps = eps.get(vehicle.current_region(self.city))
             if region_eps is not None:
@@ -307,12 +308,12 @@ class Simulation:
             plans = trips_for_round(vehicle.profile, start, self.config.round_s)  # type: ignore[arg-type]
             if not plans:
                 decision = vehicle.decide(eps, None, self.city, start, index=self.index)
-                self._act_in_place(state, vehicle, decision, eps, start + 1800)
+                self._act_in_place(state, vehicle, decision, start + 1800)
                 continue
             for plan in plans:
-                self._drive(state, vehicle, plan, eps)
+                self._drive(state, vehicle, plan)
 
-    def _fleet_step(self, state: _Round, eps: dict[str, EPS], start: int) -> None:
+    def _fleet_step(self, state: _Round, start: int) -> None:
         """The ride-share fleet routes with energy cost in its objective (paper §II-A, §III):
         one request per fleet vehicle per round, assigned by the dispatcher."""
         if not self.fleet_vehicles:
@@ -325,7 +326,7 @@ class Simulation:
             )
             t = start + int(self.rng_fleet.integers(0, self.config.round_s * 3 // 4))
             requests.append(RideRequest(f"ride-{start}-{i}", origin, destination, t))
-        prices = {region: signal.price_micro_per_kwh for region, signal in eps.items()}
+        prices = {region: signal.price_micro_per_kwh for region, signal in state.eps.items()}
         by_id = {v.vehicle_id: v for v in self.fleet_vehicles}
         by_request = {r.request_id: r for r in requests}
         assignments = self.fleet.assign(requests, prices, self.city, index=self.index)
@@ -351,22 +352,18 @@ class Simulation:
             self._trip(
                 state,
                 vehicle,
-                request.origin,
-                request.destination,
+                (request.origin, request.destination),
                 request.t + assignment.pickup_s,
-                eps,
-                None,
             )
 
-    def _drive(
-        self, state: _Round, vehicle: ElectricVehicle, plan: PlannedTrip, eps: dict[str, EPS]
-    ) -> None:
+    def _drive(self, state: _Round, vehicle: ElectricVehicle, plan: PlannedTrip) -> None:
+        """A planned trip under the paper's §III decision: straight, or via L to discharge."""
         now = plan.departure_time
         if vehicle.location != plan.origin_station:
             vehicle.location = plan.origin_station  # repositioned off-network (home charger)
-        decision = vehicle.decide(eps, plan, self.city, now, index=self.index)
+        decision = vehicle.decide(state.eps, plan, self.city, now, index=self.index)
         if decision.action in ("charge_now", "discharge_now"):
-            now = self._act_in_place(state, vehicle, decision, eps, now)
+            now = self._act_in_place(state, vehicle, decision, now)
             decision = Decision("straight")
         legs = [(plan.origin_station, plan.destination_station)]
         if decision.action == "discharge_at" and decision.station_id is not None:
@@ -374,33 +371,38 @@ class Simulation:
                 (plan.origin_station, decision.station_id),
                 (decision.station_id, plan.destination_station),
             ]
-        for leg_index, (origin, destination) in enumerate(legs):
-            if origin == destination:
-                continue
+        for leg_index, leg in enumerate(legs):
             last = leg_index == len(legs) - 1
-            discharge = decision if not last else None
-            charge = plan.charge_wh if last else 0
-            now = self._trip(state, vehicle, origin, destination, now, eps, discharge, charge)
+            if leg[0] != leg[1]:
+                now = self._trip(
+                    state,
+                    vehicle,
+                    leg,
+                    now,
+                    discharge_wh=0 if last else decision.energy_wh,
+                    charge_wh=plan.charge_wh if last else 0,
+                )
 
     def _trip(
         self,
         state: _Round,
         vehicle: ElectricVehicle,
-        origin: str,
-        destination: str,
+        leg: tuple[str, str],
         depart: int,
-        eps: dict[str, EPS],
-        discharge: Decision | None,
+        *,
+        discharge_wh: int = 0,
         charge_wh: int = 0,
     ) -> int:
         """One trip between stations: two presences, a session, a claim, a verified Trip.
 
-        On arrival the vehicle discharges if it chose L for that, else charges what its habit
-        says (``charge_wh``, fitted to real sessions), or tops up when it runs low.
+        On arrival the vehicle discharges if it chose this station as L, else charges what
+        its habit says (``charge_wh``, fitted to real sessions), or tops up when it runs low.
+        Returns when it leaves the destination station.
         """
+        origin, destination = leg
         travel = self.city.travel_time(origin, destination)
-        need = self.city.station_energy_wh[(origin, destination)]
-        if travel is None or vehicle.battery.soc_wh < need:
+        need = self.city.energy_wh(origin, destination)
+        if travel is None or need is None or vehicle.battery.soc_wh < need:
             return depart
         self.trip_counter += 1
         pk1 = vehicle.one_time_key(self.trip_counter, "source")
@@ -414,15 +416,29 @@ class Simulation:
         dst_station.dock(vehicle.vehicle_id, pk2.public_hex, arrive)
         destination_presence = dst_station.sign_presence("destination", pk2.public_hex, arrive)
         leave = arrive
-        if discharge is not None:
+        battery, policy = vehicle.battery, vehicle.policy
+        if discharge_wh > 0:
             leave = self._session(
-                state, vehicle, dst_station, pk2, "discharge", discharge.energy_wh, eps, arrive
+                state,
+                vehicle,
+                dst_station,
+                pk2,
+                direction="discharge",
+                energy_wh=discharge_wh,
+                start=arrive,
             )
-        elif not vehicle.price_aware or vehicle.battery.soc_wh < vehicle.battery.usable_wh * 0.3:
-            want = int(vehicle.battery.usable_wh * 0.8) - vehicle.battery.soc_wh
+        else:
+            low = battery.soc_wh < battery.usable_wh * policy.baseline_charge_below
+            want = min(charge_wh or (battery.headroom_wh if low else 0), policy.max_session_wh)
             if want > 0:
                 leave = self._session(
-                    state, vehicle, dst_station, pk2, "charge", min(want, 22_000), eps, arrive
+                    state,
+                    vehicle,
+                    dst_station,
+                    pk2,
+                    direction="charge",
+                    energy_wh=want,
+                    start=arrive,
                 )
         dst_station.undock(vehicle.vehicle_id, leave)
         vehicle.location = destination
@@ -436,7 +452,7 @@ class Simulation:
             self.rng_verify,
         )
         state.trips.append(trip)
-        self.completed[(origin, destination)] += 1
+        self.completed[leg] += 1
         state.record.trips_completed += 1
         return leave
 
@@ -445,26 +461,25 @@ class Simulation:
         state: _Round,
         vehicle: ElectricVehicle,
         station: ChargingStation,
-        key: Any,
-        direction: str,
+        key: KeyPair,
+        *,
+        direction: Direction,
         energy_wh: int,
-        eps: dict[str, EPS],
         start: int,
     ) -> int:
+        """A public (or fleet) charging session at the region's current price; returns its end."""
         battery = vehicle.battery
         moved = battery.charge(energy_wh) if direction == "charge" else battery.discharge(energy_wh)
         if moved <= 0:
             return start
         duration = max(60, moved * 3600 // SESSION_POWER_W)
-        signal = eps.get(station.region)
+        signal = state.eps.get(station.region)
         price = 0
         if signal is not None:
-            price = (
-                signal.price_micro_per_kwh
-                if direction == "charge"
-                else (signal.feed_in_micro_per_kwh + signal.incentive_micro_per_kwh)
-            )
-        session = station.record_session(key, direction, moved, price, start, start + duration)  # type: ignore[arg-type]
+            price = signal.price_micro_per_kwh
+            if direction == "discharge":
+                price = signal.feed_in_micro_per_kwh + signal.incentive_micro_per_kwh
+        session = station.record_session(key, direction, moved, price, start, start + duration)
         # Fleet vehicles charge inside their fleet's child chain; others on the public chain.
         fleet = vehicle.vehicle_id in self.fleet_ids
         (state.children[FLEET] if fleet else state.public).append(session)
@@ -476,18 +491,13 @@ class Simulation:
         return start + duration
 
     def _act_in_place(
-        self,
-        state: _Round,
-        vehicle: ElectricVehicle,
-        decision: Decision,
-        eps: dict[str, EPS],
-        t: int,
+        self, state: _Round, vehicle: ElectricVehicle, decision: Decision, t: int
     ) -> int:
         """Charge or discharge where the vehicle stands, under a fresh one-time key."""
         if decision.action not in ("charge_now", "discharge_now") or decision.energy_wh <= 0:
             return t
         region = vehicle.current_region(self.city)
-        direction = "charge" if decision.action == "charge_now" else "discharge"
+        direction: Direction = "charge" if decision.action == "charge_now" else "discharge"
         if vehicle.location is None:  # a home charger: private, counted in the home's region
             moved = vehicle.battery.charge(decision.energy_wh) if direction == "charge" else 0
             state.record.regions[region].ev_charged_wh += moved
@@ -496,7 +506,9 @@ class Simulation:
         key = vehicle.one_time_key(self.trip_counter, "source")
         station = self.stations[vehicle.location]
         station.dock(vehicle.vehicle_id, key.public_hex, t)
-        end = self._session(state, vehicle, station, key, direction, decision.energy_wh, eps, t)
+        end = self._session(
+            state, vehicle, station, key, direction=direction, energy_wh=decision.energy_wh, start=t
+        )
         station.undock(vehicle.vehicle_id, end)
         return end
 

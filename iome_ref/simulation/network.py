@@ -77,6 +77,7 @@ class Network:
 def build_network(
     seed: int,
     store: Store,
+    *,
     t0: int,
     station_ids: Sequence[str],
     child_chains: Sequence[str],
