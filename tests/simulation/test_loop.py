@@ -1,0 +1,134 @@
+"""The closed loop end to end: what a run puts on its ledgers, audited from the ledgers alone."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from iome_ref.chain.store import MemoryStore
+from iome_ref.cli import app
+from iome_ref.models import TRANSACTION_TYPES
+from iome_ref.simulation.loop import Simulation, SimulationConfig
+from iome_ref.simulation.run import run_simulation, write_summary
+from iome_ref.simulation.summary import audit_ledger
+
+SMALL = SimulationConfig(
+    seed=3, evs=40, stations=8, homes=20, rounds=3, regions=3, fail_manager=("fleet", 1)
+)
+
+
+@pytest.fixture(scope="module")
+def small_run() -> tuple[Simulation, dict[str, Any]]:
+    sim = Simulation(SMALL, MemoryStore())
+    sim.run()
+    return sim, audit_ledger(sim.net.ledger, sim.completed)
+
+
+def test_every_transaction_type_lands_on_its_chain(
+    small_run: tuple[Simulation, dict[str, Any]],
+) -> None:
+    _, audit = small_run
+    assert audit["missing_types"] == []
+    seen = {t for counts in audit["transactions_per_chain"].values() for t in counts}
+    assert seen == set(TRANSACTION_TYPES)
+    chains = audit["transactions_per_chain"]
+    assert set(chains["verifiers"]) == {"Presence", "TripClaim"}
+    assert "TripClaim" not in chains["public"]
+    assert "Presence" not in chains["public"]
+
+
+def test_public_trips_equal_completed_trips(small_run: tuple[Simulation, dict[str, Any]]) -> None:
+    sim, audit = small_run
+    assert audit["completed_trips"] > 0
+    assert audit["trips_match"]
+    assert audit["public_trips"] == sum(sim.completed.values())
+    assert sum(r.trips_extracted for r in sim.records) == audit["public_trips"]
+
+
+def test_od_matrices_recompute_from_public_trips(
+    small_run: tuple[Simulation, dict[str, Any]],
+) -> None:
+    _, audit = small_run
+    assert audit["od_matrices"] == SMALL.rounds
+    assert audit["od_recomputes"]
+
+
+def test_anchors_verify_and_backup_takes_over(small_run: tuple[Simulation, dict[str, Any]]) -> None:
+    sim, audit = small_run
+    assert set(audit["anchors"]) == set(sim.child_chains)
+    assert all(report["verified"] for report in audit["anchors"].values())
+    assert [h["chain_id"] for h in audit["handovers"]] == ["fleet"]
+    # The anchor sequence continued after the takeover: one anchor per round, no gap.
+    assert audit["anchors"]["fleet"]["anchors"] == SMALL.rounds
+    assert sim.net.backups["fleet"].active
+    assert not sim.net.managers["fleet"].active
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+    outputs = []
+    for name, config in (("a", SMALL), ("b", SMALL), ("c", replace(SMALL, seed=4))):
+        summary = run_simulation(config, tmp_path / name / "ledger.sqlite")
+        write_summary(summary, tmp_path / name)
+        outputs.append(
+            (
+                (tmp_path / name / "ledger.sqlite").read_bytes(),
+                (tmp_path / name / "summary.json").read_bytes(),
+            )
+        )
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] != outputs[2][0]
+    assert outputs[0][1] != outputs[2][1]
+
+
+def test_effect_is_measured_against_baseline(tmp_path: Path) -> None:
+    summary = run_simulation(replace(SMALL, rounds=2, fail_manager=None))
+    effect = summary["effect"]
+    assert effect["imbalance_wh"] == summary["price_aware"]["imbalance_wh"]
+    assert effect["baseline_imbalance_wh"] == summary["baseline"]["imbalance_wh"]
+    assert effect["reduction_wh"] == effect["baseline_imbalance_wh"] - effect["imbalance_wh"]
+    # The baseline ignores prices: it never discharges; price-aware vehicles act on them.
+    assert summary["baseline"]["ev_discharged_wh"] == 0
+    assert summary["price_aware"]["ev_discharged_wh"] > 0
+
+
+def test_cli_simulate_writes_ledger_and_summary(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--seed",
+            "5",
+            "--evs",
+            "20",
+            "--stations",
+            "6",
+            "--homes",
+            "10",
+            "--rounds",
+            "2",
+            "--regions",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--fail-manager",
+            "fleet@1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert summary["audit"]["trips_match"]
+    assert summary["audit"]["handovers"]
+    assert (tmp_path / "ledger.sqlite").stat().st_size > 0
+
+
+def test_cli_simulate_refuses_bad_failure_spec(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["simulate", "--out", str(tmp_path), "--fail-manager", "fleet"]
+    )
+    assert result.exit_code == 2
+    assert "CHAIN@ROUND" in result.output
