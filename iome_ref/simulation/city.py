@@ -152,6 +152,8 @@ class City:
     energy_matrix: IntMatrix
     distance_matrix: IntMatrix
     region_neighbours: dict[str, tuple[str, ...]]
+    #: The stations of each region, in ``station_ids`` order.
+    region_stations: dict[str, tuple[str, ...]]
     #: Per node, the index (in ``station_ids``) of the station fastest to reach; -1 if none.
     nearest_station_index: npt.NDArray[np.int32]
     adjacency: Adjacency = field(repr=False)
@@ -201,7 +203,7 @@ class City:
 
     def stations_in(self, region: str) -> tuple[str, ...]:
         """The stations of one region, in ``station_ids`` order."""
-        return tuple(s for s in self.station_ids if self.station_region[s] == region)
+        return self.region_stations.get(region, ())
 
     def neighbour_regions(self, region: str) -> list[str]:
         """Regions joined to ``region`` by a road (paper §III: "the surrounding suburbs")."""
@@ -763,6 +765,9 @@ def _assemble(
         energy_matrix=energy_m,
         distance_matrix=distance_m,
         region_neighbours={r: tuple(sorted(neighbours[r], key=order.__getitem__)) for r in regions},
+        region_stations={
+            r: tuple(s for s in station_ids if station_region[s] == r) for r in regions
+        },
         nearest_station_index=labels.astype(np.int32),
         adjacency=adjacency,
         station_at_node={node: tuple(ids) for node, ids in at_node.items()},

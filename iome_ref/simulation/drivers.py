@@ -645,8 +645,11 @@ def _stations_for(
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """Work, preferred and occasional stations, all reachable from the home station."""
 
+    row: list[int] = city.travel_matrix[city.station_index[home_station]].tolist()
+    index = city.station_index
+
     def reachable(stations: Sequence[str]) -> list[str]:
-        return [s for s in stations if s != home_station and city.travel_time(home_station, s)]
+        return [s for s in stations if row[index[s]] > 0]
 
     home_region = city.home_region[home_id]
     neighbours = city.neighbour_regions(home_region)

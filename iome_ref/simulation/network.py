@@ -16,6 +16,8 @@ from iome_ref.constants import (
     CHAIN_CHILD,
     CHAIN_CONSORTIUM,
     CHAIN_PUBLIC,
+    MAX_BLOCK_TXS,
+    MAX_MESSAGE_BYTES,
     ROLE_BACKUP,
     ROLE_DISTRIBUTION,
     ROLE_MANAGER,
@@ -25,6 +27,7 @@ from iome_ref.constants import (
     ROLE_VERIFIER,
 )
 from iome_ref.crypto import KeyPair
+from iome_ref.encoding import canonical_json
 from iome_ref.models import SignedModel
 from iome_ref.roles.authority import Authority
 from iome_ref.roles.manager import BlockProducer, ChainManager
@@ -70,8 +73,33 @@ class Network:
             producer = self.consortium_producer
         else:
             producer = self.in_office(chain_id)
-        latest = max(tx.time for tx in txs)
-        self.ledger.submit(producer.seal(state, txs, max(time, latest)))
+        for batch in _batches(txs):
+            latest = max(tx.time for tx in batch)
+            self.ledger.submit(producer.seal(state, batch, max(time, latest)))
+
+
+#: Room left in a block for its header and JSON punctuation.
+_BLOCK_OVERHEAD = 4096
+
+
+def _batches(txs: Sequence[SignedModel]) -> list[list[SignedModel]]:
+    """Split ``txs`` (order kept) into blocks within MAX_MESSAGE_BYTES and MAX_BLOCK_TXS.
+
+    A block is a message like any other (IOME-ENC-002): a producer that sealed a larger one
+    would write blocks no peer, and no reopened store, can read.
+    """
+    batches: list[list[SignedModel]] = [[]]
+    size = _BLOCK_OVERHEAD
+    for tx in txs:
+        encoded = len(canonical_json(tx.model_dump(mode="json"))) + 1
+        if batches[-1] and (
+            size + encoded > MAX_MESSAGE_BYTES or len(batches[-1]) == MAX_BLOCK_TXS
+        ):
+            batches.append([])
+            size = _BLOCK_OVERHEAD
+        batches[-1].append(tx)
+        size += encoded
+    return batches
 
 
 def build_network(

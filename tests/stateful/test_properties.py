@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 import rfc8785
-from hypothesis import Phase, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,

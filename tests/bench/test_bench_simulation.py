@@ -1,0 +1,38 @@
+"""Scaling of the closed loop with the number of vehicles (issue: 1k, 10k and 100k vehicles).
+
+One benchmark round is one simulated round of the loop (6 h) on a simulation that has already
+run its first round, so set-up and the warm-up day are outside the timing. Homes (200) and
+stations (vehicles / 50, at least 20) are held so that cost is read against vehicles; the
+vehicles' trips dominate: two presences, a claim, a quorum Trip and usually a session each,
+all signed and verified twice (by the verifiers and by the ledger applying the blocks).
+"""
+
+from __future__ import annotations
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from iome_ref.chain.store import MemoryStore
+from iome_ref.simulation.loop import Simulation, SimulationConfig
+
+
+@pytest.mark.parametrize("evs", [1_000, 10_000, 100_000])
+def test_bench_round_per_vehicle_count(benchmark: BenchmarkFixture, evs: int) -> None:
+    config = SimulationConfig(
+        seed=1, evs=evs, stations=max(20, evs // 50), homes=200, rounds=1_000, regions=5
+    )
+    sim = Simulation(config, MemoryStore())
+    sim._register_grid()
+    sim._warm_up()
+    sim._round(0)
+    rounds = iter(range(1, 1_000))
+
+    def one_round() -> int:
+        sim._round(next(rounds))
+        return sim.records[-1].trips_completed
+
+    trips = benchmark.pedantic(one_round, rounds=1, iterations=1, warmup_rounds=0)
+    benchmark.extra_info["vehicles"] = evs
+    benchmark.extra_info["trips_in_round"] = trips
+    assert trips > 0
+    assert sim.net.ledger.chains["public"].height > 0

@@ -1,0 +1,310 @@
+"""Simulated drivers: the fit to real sessions, habit-shaped profiles and their trips.
+
+The fitted constants are checked by refitting the real sessions in ../shared/data (skipped with
+the reason when absent; IOME_REQUIRE_SHARED=1 fails instead). Everything else runs without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_shared
+
+from iome_ref.errors import UsageError
+from iome_ref.simulation.city import City, generate_city
+from iome_ref.simulation.drivers import (
+    FITTED,
+    QUANTILE_LEVELS,
+    DriverFit,
+    DriverProfile,
+    PlannedTrip,
+    draw_profiles,
+    fit_sessions,
+    is_weekend,
+    kwh_at,
+    plugin_hour_at,
+    trips_for_day,
+    trips_for_round,
+)
+from iome_ref.vectors.world import T0
+
+SESSIONS = "norway-residential-ev-sessions/ev_charging_reports.csv"
+#: First simulated day (the simulation starts a day after T0, a Monday).
+DAY0 = (T0 + 86_400) // 86_400
+
+
+@pytest.fixture(scope="module")
+def city() -> City:
+    return generate_city(seed=1, n_stations=60, n_homes=2000, n_regions=5)
+
+
+@pytest.fixture(scope="module")
+def profiles(city: City) -> list[DriverProfile]:
+    return draw_profiles(city, 400, np.random.default_rng(5))
+
+
+@pytest.fixture(scope="module")
+def four_weeks(profiles: list[DriverProfile]) -> dict[str, list[PlannedTrip]]:
+    return {
+        p.vehicle_id: [t for day in range(DAY0, DAY0 + 28) for t in trips_for_day(p, day)]
+        for p in profiles
+    }
+
+
+# -- the fit --------------------------------------------------------------------------------------
+
+
+def test_accepts_fitted_constants_match_the_real_sessions() -> None:
+    refit = fit_sessions(require_shared(SESSIONS))
+    for field in dataclasses.fields(DriverFit):
+        expected = getattr(refit, field.name)
+        stored = getattr(FITTED, field.name)
+        if field.name == "driver_habits":
+            assert len(stored) == len(expected)
+            for got, want in zip(stored, expected, strict=True):
+                assert got.departure_hour is None or want.departure_hour is not None
+                assert tuple(x or 0.0 for x in got) == pytest.approx(
+                    tuple(x or 0.0 for x in want), abs=1e-3
+                )
+        elif isinstance(stored, tuple):
+            assert stored == pytest.approx(expected, abs=1e-3), field.name
+        else:
+            assert stored == pytest.approx(expected, abs=1e-3), field.name
+
+
+def test_accepts_fitted_shapes() -> None:
+    assert FITTED.sessions == 6878
+    assert FITTED.drivers == 97
+    assert len(FITTED.plugin_hour_weights) == 24
+    assert sum(FITTED.plugin_hour_weights) == pytest.approx(1.0, abs=1e-3)
+    assert len(FITTED.plugout_hour_weights) == 24
+    for table in (
+        FITTED.kwh_quantiles,
+        FITTED.driver_departure_hour_quantiles,
+        FITTED.within_departure_hour_quantiles,
+    ):
+        assert len(table) == len(QUANTILE_LEVELS)
+        assert list(table) == sorted(table)
+    assert len(FITTED.driver_habits) == 76
+    assert all(h.sessions_per_week > 0 and h.weeks >= 4 for h in FITTED.driver_habits)
+    # The evening plug-in peak and the kWh median as stated in the module docstring.
+    assert max(range(24), key=lambda h: FITTED.plugin_hour_weights[h]) == 16
+    assert kwh_at(0.5, FITTED) == pytest.approx(9.05)
+
+
+def test_accepts_marginals_invert() -> None:
+    assert plugin_hour_at(0.0, FITTED) == 4.0
+    assert plugin_hour_at(1.0, FITTED) == 28.0
+    hours = [plugin_hour_at(u / 100, FITTED) for u in range(101)]
+    assert hours == sorted(hours)
+    assert kwh_at(0.0, FITTED) == pytest.approx(FITTED.kwh_quantiles[0])
+    assert kwh_at(1.0, FITTED) == pytest.approx(FITTED.kwh_quantiles[-1])
+
+
+def write_sessions(path: Path, rows: list[tuple[str, str, str, str]]) -> None:
+    header = (
+        "session_ID;Garage_ID;User_ID;User_type;Shared_ID;Start_plugin;Start_plugin_hour;"
+        "End_plugout;End_plugout_hour;El_kWh;Duration_hours;month_plugin;weekdays_plugin;"
+        "Plugin_category;Duration_category"
+    )
+    lines = [header]
+    for i, (user, start, end, kwh) in enumerate(rows):
+        lines.append(f"{i};G;{user};Private;NA;{start};0;{end};0;{kwh};10,5;Jan;Monday;x;y")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_accepts_fit_of_a_small_sessions_file(tmp_path: Path) -> None:
+    rows = []
+    for day in range(1, 31, 2):  # one driver, every other day for four weeks, 18:00 -> 07:30
+        rows.append(("u1", f"{day:02d}.01.2019 18:00", f"{day + 1:02d}.01.2019 07:30", "8,5"))
+    rows.append(("u2", "03.01.2019 12:00", "NA", "NA"))  # no kWh: skipped
+    path = tmp_path / "sessions.csv"
+    write_sessions(path, rows)
+    fit = fit_sessions(path)
+    assert fit.sessions == 15
+    assert fit.drivers == 1
+    assert fit.plugin_hour_weights[18] == 1.0
+    assert fit.plugout_hour_weights[7] == 1.0
+    (habit,) = fit.driver_habits
+    assert habit.departure_hour == 7.5
+    assert habit.sessions_per_week == pytest.approx(14 / 4, abs=1e-3)
+    assert habit.weeks == 4.0
+    assert habit.kwh_score_sd == 0.0
+    assert fit.kwh_quantiles[0] == fit.kwh_quantiles[-1] == 8.5
+
+
+def test_rejects_unreadable_sessions(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        fit_sessions(tmp_path / "absent.csv")
+    assert caught.value.req_id == "drivers"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a;b\n1;2\n", encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        fit_sessions(bad)
+    assert "missing columns" in caught.value.message
+    few = tmp_path / "few.csv"
+    write_sessions(few, [("u1", "01.01.2019 18:00", "02.01.2019 07:00", "3,0")])
+    with pytest.raises(UsageError) as caught:
+        fit_sessions(few)
+    assert "too few sessions" in caught.value.message
+
+
+# -- profiles -------------------------------------------------------------------------------------
+
+
+def test_accepts_profile_shapes(city: City, profiles: list[DriverProfile]) -> None:
+    assert [p.vehicle_id for p in profiles[:2]] == ["ev-000", "ev-001"]
+    assert len({p.vehicle_id for p in profiles}) == 400
+    for p in profiles:
+        assert p.home_region == city.home_region[p.home_id]
+        assert p.home_station == city.home_station(p.home_id)
+        assert p.work_region == city.station_region[p.work_station]
+        assert 1 <= len(p.preferred_stations) <= 3
+        assert p.home_station not in p.preferred_stations
+        assert p.work_station not in p.preferred_stations
+        assert len(set(p.preferred_stations)) == len(p.preferred_stations)
+        assert not set(p.occasional_stations) & p.habitual_stations
+        for station, seconds in p.leg_s.items():
+            assert seconds == city.travel_time(p.home_station, station) > 0
+        assert 6.0 < p.departure_hour < 12.5
+        assert 4.0 <= p.usual_plugin_hour <= 28.0
+        assert p.typical_kwh > 0
+        assert 0.25 <= p.sessions_per_week <= 14.0
+    regions = Counter(p.work_region for p in profiles)
+    assert regions["r0"] > max(regions[r] for r in city.regions[1:])  # the centre employs
+
+
+def test_accepts_same_seed_same_profiles(city: City) -> None:
+    a = draw_profiles(city, 50, np.random.default_rng(9))
+    b = draw_profiles(city, 50, np.random.default_rng(9))
+    c = draw_profiles(city, 50, np.random.default_rng(10))
+    assert a == b
+    assert a != c
+    week = range(DAY0, DAY0 + 7)
+    assert [trips_for_day(p, d) for p in a for d in week] == [
+        trips_for_day(p, d) for p in b for d in week
+    ]
+
+
+def test_rejects_bad_profile_requests(city: City) -> None:
+    with pytest.raises(UsageError):
+        draw_profiles(city, -1, np.random.default_rng(1))
+    empty = generate_city(seed=1, n_stations=5, n_homes=0)
+    with pytest.raises(UsageError):
+        draw_profiles(empty, 1, np.random.default_rng(1))
+    assert draw_profiles(empty, 0, np.random.default_rng(1)) == []
+    no_habits = dataclasses.replace(FITTED, driver_habits=())
+    with pytest.raises(UsageError):
+        draw_profiles(city, 1, np.random.default_rng(1), fit=no_habits)
+
+
+# -- trips ----------------------------------------------------------------------------------------
+
+
+def test_accepts_rounds_of_any_length_give_the_same_trips(profiles: list[DriverProfile]) -> None:
+    start = DAY0 * 86_400
+    end = start + 7 * 86_400
+    for p in profiles[:40]:
+        by_day = [t for d in range(DAY0 - 2, DAY0 + 9) for t in trips_for_day(p, d)]
+        expected = sorted(
+            (t for t in by_day if start <= t.departure_time < end),
+            key=lambda t: t.departure_time,
+        )
+        six_hours = [t for r in range(28) for t in trips_for_round(p, start + r * 21_600, 21_600)]
+        ninety_minutes = [t for r in range(112) for t in trips_for_round(p, start + r * 5400, 5400)]
+        assert trips_for_round(p, start, end - start) == expected
+        assert six_hours == expected
+        assert ninety_minutes == expected
+
+
+def test_accepts_tours_are_continuous_and_timed(
+    city: City, profiles: list[DriverProfile], four_weeks: dict[str, list[PlannedTrip]]
+) -> None:
+    for p in profiles:
+        trips = four_weeks[p.vehicle_id]
+        location = p.home_station
+        arrival = 0
+        for trip in trips:
+            assert trip.origin_station == location
+            assert trip.origin_station != trip.destination_station
+            assert trip.departure_time >= arrival
+            assert trip.travel_s == city.travel_time(trip.origin_station, trip.destination_station)
+            assert trip.charge_wh >= 0
+            location = trip.destination_station
+            arrival = trip.departure_time + trip.travel_s
+        assert location == p.home_station
+
+
+def test_accepts_vehicle_mostly_uses_its_stations(
+    profiles: list[DriverProfile], four_weeks: dict[str, list[PlannedTrip]]
+) -> None:
+    shares = []
+    for p in profiles:
+        trips = four_weeks[p.vehicle_id]
+        if trips:
+            shares.append(np.mean([t.destination_station in p.habitual_stations for t in trips]))
+    assert np.mean(shares) > 0.97
+    assert min(shares) > 0.8
+    sessions = Counter(
+        t.destination_station == p.home_station
+        for p in profiles
+        for t in four_weeks[p.vehicle_id]
+        if t.charge_wh
+    )
+    assert sessions[True] > 3 * sessions[False]  # residential data: most charging at home
+
+
+def test_accepts_departure_hours_cluster(
+    profiles: list[DriverProfile], four_weeks: dict[str, list[PlannedTrip]]
+) -> None:
+    within, pooled = [], []
+    for p in profiles:
+        hours = [
+            (t.departure_time % 86_400) / 3600
+            for t in four_weeks[p.vehicle_id]
+            if t.purpose == "commute-out"
+        ]
+        if len(hours) >= 5:
+            within.append(float(np.std(hours)))
+            pooled.extend(hours)
+    assert np.mean(within) < 0.9 * np.std(pooled)
+    assert 7.0 < np.median(pooled) < 10.0  # morning commute
+
+
+def test_accepts_fewer_trips_on_weekends(
+    profiles: list[DriverProfile], four_weeks: dict[str, list[PlannedTrip]]
+) -> None:
+    days = Counter(
+        is_weekend(t.departure_time // 86_400) for trips in four_weeks.values() for t in trips
+    )
+    per_weekday = days[False] / 20
+    per_weekend_day = days[True] / 8
+    assert per_weekend_day < 0.85 * per_weekday
+
+
+def test_simulated_sessions_match_the_fit(
+    profiles: list[DriverProfile], four_weeks: dict[str, list[PlannedTrip]]
+) -> None:
+    """The figures the module docstring states, on a smaller run (400 drivers x 4 weeks)."""
+    hours, kwh, weekend = [], [], Counter()
+    for trips in four_weeks.values():
+        for t in trips:
+            if t.charge_wh:
+                arrival = t.departure_time + t.travel_s
+                hours.append((arrival % 86_400) // 3600)
+                kwh.append(t.charge_wh / 1000)
+                weekend[is_weekend(arrival // 86_400)] += 1
+    shares = np.bincount(hours, minlength=24) / len(hours)
+    distance = 0.5 * float(np.abs(shares - np.array(FITTED.plugin_hour_weights)).sum())
+    assert distance < 0.1
+    assert float(np.median(kwh)) == pytest.approx(kwh_at(0.5, FITTED), rel=0.15)
+    per_driver_week = len(kwh) / (len(profiles) * 4)
+    assert per_driver_week == pytest.approx(FITTED.sessions_per_driver_week, rel=0.15)
+    ratio = (weekend[True] / 8) / (weekend[False] / 20)
+    assert ratio == pytest.approx(FITTED.weekend_ratio, abs=0.15)
+    assert all(math.isfinite(k) and k > 0 for k in kwh)
