@@ -204,13 +204,23 @@ class Simulation:
     # --- the loop ---------------------------------------------------------------------------
 
     def run(self, progress: Callable[[int], None] | None = None) -> list[RoundRecord]:
+        """Start, then every configured round; ``progress`` hears each finished round."""
+        self.start()
+        for _ in range(self.config.rounds):
+            record = self.step()
+            if progress is not None:
+                progress(record.round)
+        return self.records
+
+    def start(self) -> None:
+        """Register the grid's price chain and give the homes a day of metering history."""
         self._register_grid()
         self._warm_up()
-        for r in range(self.config.rounds):
-            self._round(r)
-            if progress is not None:
-                progress(r)
-        return self.records
+
+    def step(self) -> RoundRecord:
+        """Run the next round of the loop and return its record."""
+        self._round(len(self.records))
+        return self.records[-1]
 
     def _register_grid(self) -> None:
         t = self.config.t0 - 3600

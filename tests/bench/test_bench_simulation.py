@@ -22,14 +22,11 @@ def test_bench_round_per_vehicle_count(benchmark: BenchmarkFixture, evs: int) ->
         seed=1, evs=evs, stations=max(20, evs // 50), homes=200, rounds=1_000, regions=5
     )
     sim = Simulation(config, MemoryStore())
-    sim._register_grid()
-    sim._warm_up()
-    sim._round(0)
-    rounds = iter(range(1, 1_000))
+    sim.start()
+    sim.step()
 
     def one_round() -> int:
-        sim._round(next(rounds))
-        return sim.records[-1].trips_completed
+        return sim.step().trips_completed
 
     trips = benchmark.pedantic(one_round, rounds=1, iterations=1, warmup_rounds=0)
     benchmark.extra_info["vehicles"] = evs
