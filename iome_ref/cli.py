@@ -272,6 +272,10 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
     rounds: Annotated[int, typer.Option(min=1, help="Rounds of the loop.")] = 4,
     regions: Annotated[int, typer.Option(min=1, help="Regions (suburbs) of the city.")] = 5,
     round_hours: Annotated[int, typer.Option(min=1, max=24, help="Length of a round.")] = 6,
+    participation: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of private EV owners who act on prices."),
+    ] = 0.25,
     db: Annotated[Path | None, typer.Option(help="SQLite file for the ledgers.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for summary.json.")] = Path("out/simulate"),
     fail_manager: Annotated[
@@ -297,6 +301,7 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
             rounds=rounds,
             regions=regions,
             round_s=round_hours * 3600,
+            participation=participation,
             fail_manager=_parse_failure(fail_manager),
             graphml=graphml,
         )
