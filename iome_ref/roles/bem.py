@@ -38,13 +38,12 @@ from iome_ref.roles.devices import (
     DEVICE_KINDS,
     READING_SIGNATURE_TAG,
     DeviceKind,
-    RandomSource,
     Reading,
     SealedReading,
-    as_generator,
     compute_reading_aad,
     compute_reading_key,
 )
+from iome_ref.roles.randomness import RandomSource, as_generator
 from iome_ref.roles.weather import HOUR_S, Weather, WeatherForecast
 
 __all__ = [

@@ -17,12 +17,10 @@ nonce come from the seeded random source the caller passes, so a seed fixes ever
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-import numpy as np
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -32,6 +30,7 @@ from iome_ref.constants import IDENTIFIER_PATTERN, MAX_SAFE_INT
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import UsageError
+from iome_ref.roles.randomness import RandomSource, random_bytes
 
 __all__ = [
     "DEVICE_KINDS",
@@ -40,14 +39,11 @@ __all__ = [
     "READING_SIGNATURE_TAG",
     "DeviceKind",
     "IoTDevice",
-    "RandomSource",
     "Reading",
     "SealedReading",
-    "as_generator",
     "compute_reading_aad",
     "compute_reading_key",
     "derive_x25519_private",
-    "random_bytes",
 ]
 
 DeviceKind = Literal["solar", "load", "thermostat", "battery"]
@@ -66,25 +62,6 @@ _X25519_LEN: Final = 32
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 #: The seeded random sources roles accept: ``random.Random`` or ``numpy.random.Generator``.
-RandomSource = random.Random | np.random.Generator
-
-
-def random_bytes(rng: RandomSource, n: int) -> bytes:
-    """``n`` bytes from the caller's seeded source (roles never touch ``os.urandom``)."""
-    if isinstance(rng, np.random.Generator):
-        return rng.bytes(n)
-    return rng.randbytes(n)
-
-
-def as_generator(rng: RandomSource) -> np.random.Generator:
-    """A numpy Generator drawing from ``rng``: itself, or one seeded by 64 bits of a Random.
-
-    Roles draw vectors (hourly noise, forecast errors) with numpy; accepting ``random.Random``
-    too keeps one seeded source usable across roles, and the result stays seed-determined.
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(rng.getrandbits(64))
 
 
 def derive_x25519_private(*labels: str | int) -> X25519PrivateKey:

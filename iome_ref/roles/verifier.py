@@ -15,11 +15,8 @@ exact times under a coarse policy.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from typing import NamedTuple
-
-import numpy as np
 
 from iome_ref.chain.context import ChainContext, TravelTimes
 from iome_ref.chain.state import ChainState, Journal
@@ -29,11 +26,11 @@ from iome_ref.errors import Rejected, UsageError
 from iome_ref.models import Presence, SignedModel, Trip, TripClaim, VerifierSignature
 from iome_ref.pki import CertificateDirectory
 from iome_ref.requirements import enforces
+from iome_ref.roles.randomness import RandomSource, random_bytes
 from iome_ref.rules.mobility import check_trip_quorum
 
 __all__ = [
     "DEFAULT_TIME_BUCKET_S",
-    "RandomSource",
     "TripFields",
     "Verifier",
     "VerifierQuorum",
@@ -41,7 +38,6 @@ __all__ = [
     "compute_trip_fields",
 ]
 
-RandomSource = random.Random | np.random.Generator
 
 #: The verifiers' default bucket: a quarter hour, the usual energy-market settlement interval,
 #: so an O-D matrix per round loses nothing while exact docking times stay off the public chain.
@@ -101,9 +97,7 @@ def check_trip_matches_claim(proposal: Trip, expected: TripFields) -> None:
 
 def _random_hash(rng: RandomSource) -> str:
     """32 random bytes as hex, from either kind of seeded source."""
-    if isinstance(rng, np.random.Generator):
-        return rng.bytes(32).hex()
-    return rng.randbytes(32).hex()
+    return random_bytes(rng, 32).hex()
 
 
 class Verifier:

@@ -26,7 +26,7 @@ from iome_ref.crypto import KeyPair, verify
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import UsageError
 from iome_ref.models import ExternalRecord
-from iome_ref.roles.devices import RandomSource, as_generator
+from iome_ref.roles.randomness import RandomSource, as_generator
 
 __all__ = [
     "HOUR_S",

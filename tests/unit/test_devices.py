@@ -16,12 +16,11 @@ from iome_ref.roles.devices import (
     READING_SIGNATURE_TAG,
     IoTDevice,
     Reading,
-    as_generator,
     compute_reading_aad,
     compute_reading_key,
     derive_x25519_private,
-    random_bytes,
 )
+from iome_ref.roles.randomness import as_generator, random_bytes
 
 BEM_PRIVATE = derive_x25519_private("test", "bem")
 BEM_PUBLIC = BEM_PRIVATE.public_key()
