@@ -78,9 +78,10 @@ def audit_ledger(ledger: Ledger, completed_trips: Counter[tuple[str, str]]) -> d
         for chain_id in sorted(ledger.chains)
     }
     seen = {t for counts in types_per_chain.values() for t in counts}
-    public_trips = [tx for tx in ledger.transactions("public") if isinstance(tx, Trip)]
+    public = list(ledger.transactions("public"))
+    public_trips = [tx for tx in public if isinstance(tx, Trip)]
     published = Counter((t.origin_station_id, t.destination_station_id) for t in public_trips)
-    matrices = [tx for tx in ledger.transactions("public") if isinstance(tx, ODMatrix)]
+    matrices = [tx for tx in public if isinstance(tx, ODMatrix)]
     od_ok = all(
         [list(row) for row in m.counts]
         == compute_od_counts(public_trips, list(m.zones), m.period_start, m.period_end)
@@ -88,7 +89,7 @@ def audit_ledger(ledger: Ledger, completed_trips: Counter[tuple[str, str]]) -> d
     )
     anchors: dict[str, list[Anchor]] = {}
     handovers = []
-    for tx in ledger.transactions("public"):
+    for tx in public:
         if isinstance(tx, Anchor):
             anchors.setdefault(tx.chain_id, []).append(tx)
         elif isinstance(tx, ManagerHandover):
