@@ -42,7 +42,13 @@ from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIn
 from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.roles.weather import Climate, WeatherProvider, co_sign_record
 from iome_ref.simulation.city import City, generate_city, load_graphml
-from iome_ref.simulation.drivers import FITTED, PlannedTrip, draw_profiles, trips_for_round
+from iome_ref.simulation.drivers import (
+    FITTED,
+    PlannedTrip,
+    draw_profiles,
+    kwh_at,
+    trips_for_round,
+)
 from iome_ref.simulation.network import PUBLIC, VERIFIERS, Network, build_network
 from iome_ref.simulation.summary import RegionRound, RoundRecord
 
@@ -53,6 +59,9 @@ T_CERT = 1_704_067_200
 FLEET = "fleet"
 #: Charger power for the duration of a session (11 kW bidirectional, DrivingPolicy's basis).
 SESSION_POWER_W = 11_000
+#: Energy the grid expects per arriving trip when it reads the O-D matrix: the median session
+#: of the real charging data the drivers are fitted to.
+TYPICAL_SESSION_WH = round(kwh_at(0.5, FITTED) * 1000)
 
 
 @dataclass(frozen=True)
@@ -294,12 +303,11 @@ class Simulation:
             )
             supply, demand = home.bem.forecast(start, end, forecast)
             esdps.append(home.bem.publish_esdp(start, end, supply, demand, start - 300))
-        typical_session = 15_000
         regional = self.grid.forecast_regions(
             esdps,
             self.last_od,
             self.city.station_region,
-            typical_session,
+            TYPICAL_SESSION_WH,
             window_s=self.config.round_s,
         )
         prices = self.grid.set_prices(regional)

@@ -16,6 +16,8 @@ from iome_ref.chain.store import MemoryStore
 from iome_ref.simulation.loop import Simulation, SimulationConfig
 
 
+# A 100,000-vehicle round takes minutes; the suite's 300 s backstop would cut it short.
+@pytest.mark.timeout(3600)
 @pytest.mark.parametrize("evs", [1_000, 10_000, 100_000])
 def test_bench_round_per_vehicle_count(benchmark: BenchmarkFixture, evs: int) -> None:
     config = SimulationConfig(
