@@ -81,8 +81,8 @@ class SimulationConfig:
     #: the perceived benefits and costs, EV owners will decide whether to participate"). The
     #: others drive and charge by habit, like every vehicle of the baseline. When every owner
     #: answers the same regional price, discharging overshoots the deficits it answers (seed 1,
-    #: 200 EVs, 100 homes: imbalance 11 % below the baseline at 0.1, 19 % at 0.25, equal at 0.5,
-    #: above it at 1.0); 0.25 is the default, and the flag exists to measure exactly that.
+    #: 200 EVs, 100 homes: imbalance 11 % below the baseline at 0.1, 19 % at 0.25, 4 % at 0.5,
+    #: 63 % above it at 1.0); 0.25 is the default, and the flag exists to measure exactly that.
     participation: float = 0.25
     price_aware: bool = True
     fail_manager: tuple[str, int] | None = None

@@ -96,6 +96,14 @@ def test_effect_is_measured_against_baseline(tmp_path: Path) -> None:
     assert summary["price_aware"]["ev_discharged_wh"] > 0
 
 
+def test_no_participation_reproduces_the_baseline() -> None:
+    """The baseline differs from the price-aware run only in who acts on prices: with nobody
+    acting, the two runs must agree figure for figure."""
+    summary = run_simulation(replace(SMALL, rounds=2, fail_manager=None, participation=0.0))
+    assert summary["price_aware"] == summary["baseline"]
+    assert summary["effect"]["reduction_wh"] == 0
+
+
 def test_cli_simulate_writes_ledger_and_summary(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
