@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS
 from iome_ref.encoding import compute_hash
-from iome_ref.models import Block
+from iome_ref.models import Block, SignedModel
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.cases.book import CaseBook
 from iome_ref.vectors.world import T0
@@ -266,7 +266,9 @@ def block_cases(b: Builder) -> CaseBook:
         setup=[genesis],
     )
 
-    def block(height: int, prev: str, time: int, txs: list, chain_id: str = "public") -> Block:  # type: ignore[type-arg]
+    def block(
+        height: int, prev: str, time: int, txs: list[SignedModel], chain_id: str = "public"
+    ) -> Block:
         return Block.create(
             producer, chain_id=chain_id, height=height, prev_hash=prev, time=time, txs=txs
         )
