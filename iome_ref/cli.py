@@ -291,6 +291,7 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
         from rich.progress import Progress  # noqa: PLC0415
 
         from iome_ref.simulation.loop import SimulationConfig  # noqa: PLC0415
+        from iome_ref.simulation.plots import write_plots  # noqa: PLC0415
         from iome_ref.simulation.run import run_simulation, write_summary  # noqa: PLC0415
 
         config = SimulationConfig(
@@ -316,8 +317,10 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
                 lambda label, _r: bar.advance(tasks[label]),
             )
         path = write_summary(summary, out)
+        plot = write_plots(summary, out)
     effect, audit = summary["effect"], summary["audit"]
     typer.echo(f"summary: {path}")
+    typer.echo(f"plot: {plot}")
     typer.echo(
         f"trips completed {audit['completed_trips']}, on the public chain {audit['public_trips']}"
         f" (match: {audit['trips_match']}); O-D recomputes: {audit['od_recomputes']}"

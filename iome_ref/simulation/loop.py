@@ -239,8 +239,17 @@ class Simulation:
         self._warm_up()
 
     def step(self) -> RoundRecord:
-        """Run the next round of the loop and return its record."""
-        self._round(len(self.records))
+        """Run the next round of the loop and return its record.
+
+        Any failure is a bug in an actor or in the reference, never an expected refusal; it
+        carries the seed and round so that ``iome simulate`` with them replays it exactly.
+        """
+        r = len(self.records)
+        try:
+            self._round(r)
+        except Exception as exc:
+            exc.add_note(f"simulation seed {self.config.seed}, round {r}: {self.config}")
+            raise
         return self.records[-1]
 
     def _register_grid(self) -> None:

@@ -132,6 +132,9 @@ def test_cli_simulate_writes_ledger_and_summary(tmp_path: Path) -> None:
     assert summary["audit"]["trips_match"]
     assert summary["audit"]["handovers"]
     assert (tmp_path / "ledger.sqlite").stat().st_size > 0
+    svg = (tmp_path / "imbalance.svg").read_text("utf-8")
+    assert svg.startswith("<?xml")
+    assert "Regional imbalance" in svg
 
 
 def test_cli_simulate_refuses_bad_failure_spec(tmp_path: Path) -> None:
