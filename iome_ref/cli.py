@@ -325,9 +325,11 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
         f"trips completed {audit['completed_trips']}, on the public chain {audit['public_trips']}"
         f" (match: {audit['trips_match']}); O-D recomputes: {audit['od_recomputes']}"
     )
+    change = effect["reduction_per_mille"]
     typer.echo(
         f"regional imbalance {effect['imbalance_wh']} Wh vs baseline "
-        f"{effect['baseline_imbalance_wh']} Wh ({effect['reduction_per_mille'] / 10:.1f} % less)"
+        f"{effect['baseline_imbalance_wh']} Wh ({abs(change) / 10:.1f} % "
+        f"{'less' if change >= 0 else 'more'})"
     )
 
 

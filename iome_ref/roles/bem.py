@@ -1,4 +1,4 @@
-"""The building energy manager (BEM) of a smart home, and the home's simulated ground truth.
+"""The building energy manager (BEM) of a smart home: device readings in, ESDPs out.
 
 Paper §III steps 1-2: the BEM "collects the data related to future energy generation and
 consumption" from the home's devices (sealed and signed readings, IOME-DATA-001..003), may
@@ -7,23 +7,21 @@ predict the future energy generation and supply", keeps "the raw data of the dev
 local storage along with the learning outcome" (committed by hash: ``DataCommitment``) and
 "sends only the outcome of the learning algorithm to the public chain" as an ``ESDP``.
 
-The learning algorithm is ordinary least squares (``numpy.linalg.lstsq``, lightly ridge
-regularised) of hourly supply and demand on [1, two daily harmonics, temperature, irradiance]
-over a bounded window of recent samples, plus the EV charging the O-D matrix predicts.
-:func:`simulate_home_energy` is the truth the simulation scores predictions against.
+The reading checks live here, not in ``roles.devices``: they are the receiver's, needing the
+BEM's X25519 private key, its registry of device keys and the last sequence number it accepted;
+``roles.devices`` holds the sending side and the envelope format both sides share. The learning
+algorithm is ``roles.forecasting``; the homes whose energy the readings measure are simulated in
+``simulation.homes``, which no role can see.
 
-No clock, no I/O: times are arguments and randomness comes from the caller's seeded source.
+No clock, no I/O: times are arguments.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -43,29 +41,16 @@ from iome_ref.roles.devices import (
     compute_reading_aad,
     compute_reading_key,
 )
-from iome_ref.roles.randomness import RandomSource, as_generator
+from iome_ref.roles.forecasting import EnergyForecast, EnergyModel, compute_features
 from iome_ref.roles.weather import HOUR_S, Weather, WeatherForecast
 
 __all__ = [
-    "DAILY_LOAD_SHAPE",
-    "N_FEATURES",
     "BuildingEnergyManager",
-    "EnergyFit",
-    "EnergyForecast",
-    "EnergyModel",
-    "HomeEnergy",
-    "HomeProfile",
-    "Measurement",
     "check_reading_fresh",
-    "compute_device_id",
-    "compute_features",
     "decrypt_reading",
-    "draw_home",
-    "simulate_home_energy",
     "verify_reading",
 ]
 
-_DAY_HOURS: Final = 24
 _READING_FIELDS: Final = frozenset({"device_id", "seq", "t", "period_s", "value"})
 
 # --------------------------------------------------------------------------- reading checks
@@ -181,135 +166,7 @@ def check_reading_fresh(reading: Reading, last_seq: int | None) -> None:
         )
 
 
-# --------------------------------------------------------------------------- the model
-
-#: Columns of a feature row: intercept, two daily harmonics, temperature °C, irradiance kW/m².
-N_FEATURES: Final = 7
-_IRRADIANCE: Final = 6
-
-
-def compute_features(
-    hour_starts: npt.ArrayLike, temperature_c: npt.ArrayLike, irradiance_w_m2: npt.ArrayLike
-) -> npt.NDArray[np.float64]:
-    """Feature rows of whole hours: [1, sin, cos of the day, sin, cos of half-day, T, G].
-
-    Two harmonics of the hour of day (taken at mid-hour, UTC) capture the morning and evening
-    peaks of household load; temperature drives heating and cooling; irradiance (kW/m²) drives
-    solar supply. Linear in every column, so the mean row of a period predicts its mean rate.
-    """
-    hours = (np.asarray(hour_starts, dtype=np.int64) // HOUR_S % _DAY_HOURS) + 0.5
-    angle = 2.0 * np.pi * hours / _DAY_HOURS
-    temperature = np.asarray(temperature_c, dtype=np.float64)
-    irradiance = np.asarray(irradiance_w_m2, dtype=np.float64) / 1000.0
-    return np.column_stack(
-        [
-            np.ones_like(angle),
-            np.sin(angle),
-            np.cos(angle),
-            np.sin(2.0 * angle),
-            np.cos(2.0 * angle),
-            temperature,
-            irradiance,
-        ]
-    )
-
-
-class EnergyModel:
-    """Least squares of hourly supply and demand rates (Wh per hour) on feature rows.
-
-    Demand is fitted on every column (:func:`compute_features`). Supply is fitted through the
-    origin on irradiance alone: a panel makes nothing in the dark, and an intercept or the
-    daily harmonics let a short history predict solar output at night (measured: with the
-    full row, a fresh model's night-time supply forecast was off by 1.4 kWh per home).
-
-    History is a ring buffer of the last ``history`` samples, so a fit costs O(history), never
-    O(lifetime): a BEM lives for many rounds and a city runs thousands of them. The fit is
-    cached until a sample arrives. Below ``min_samples`` the model predicts the mean rates of
-    its history (or the prior when empty). ``ridge`` adds ``ridge * ||w||²`` on every demand
-    weight but the intercept, as extra rows of the same ``lstsq`` system, so a day or two of
-    samples shrinks toward the mean instead of extrapolating; ``ridge=0`` is plain OLS.
-    """
-
-    def __init__(
-        self,
-        *,
-        history: int = 168,
-        min_samples: int = 6,
-        ridge: float = 1.0,
-        prior_supply_wh_per_h: float = 0.0,
-        prior_demand_wh_per_h: float = 500.0,
-    ) -> None:
-        if history < 1 or min_samples < 1 or ridge < 0:
-            raise UsageError("bem", "history and min_samples must be >= 1 and ridge >= 0")
-        self.history = history
-        self.min_samples = min_samples
-        self.ridge = ridge
-        self.prior = np.array([prior_supply_wh_per_h, prior_demand_wh_per_h])
-        self._x = np.zeros((history, N_FEATURES))
-        self._y = np.zeros((history, 2))
-        self._count = 0
-        self._next = 0
-        self._fit: EnergyFit | None = None
-        self._penalty = math.sqrt(ridge) * np.eye(N_FEATURES)[1:]
-
-    @property
-    def samples(self) -> int:
-        return self._count
-
-    def add(
-        self, features: Sequence[float] | npt.NDArray[np.float64], supply: float, demand: float
-    ) -> None:
-        """Record one sample: a feature row and the observed supply and demand rates."""
-        self._x[self._next] = features
-        self._y[self._next] = (supply, demand)
-        self._next = (self._next + 1) % self.history
-        self._count = min(self._count + 1, self.history)
-        self._fit = None
-
-    def fit(self) -> EnergyFit | None:
-        """The fitted weights, or None while history is below ``min_samples``."""
-        if self._count < self.min_samples:
-            return None
-        if self._fit is None:
-            x, y = self._x[: self._count], self._y[: self._count]
-            solar = np.linalg.lstsq(x[:, _IRRADIANCE : _IRRADIANCE + 1], y[:, 0], rcond=None)[0]
-            if self.ridge > 0:
-                x = np.vstack([x, self._penalty])
-                y = np.vstack([y, np.zeros((N_FEATURES - 1, 2))])
-            demand = np.linalg.lstsq(x, y[:, 1], rcond=None)[0]
-            self._fit = EnergyFit(float(solar[0]), np.asarray(demand, dtype=np.float64))
-        return self._fit
-
-    def predict(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Rates (rows x [supply, demand]) for feature rows, clipped at zero (energy flows)."""
-        fit = self.fit()
-        if fit is None:
-            mean = self._y[: self._count].mean(axis=0) if self._count else self.prior
-            return np.tile(mean, (len(features), 1))
-        supply = features[:, _IRRADIANCE] * fit.supply_per_irradiance
-        return np.clip(np.column_stack([supply, features @ fit.demand]), 0.0, None)
-
-
-@dataclass(frozen=True)
-class EnergyFit:
-    """Fitted weights: Wh/h of supply per kW/m² of irradiance; demand weights per column."""
-
-    supply_per_irradiance: float
-    demand: npt.NDArray[np.float64]
-
-
 # --------------------------------------------------------------------------- the manager
-
-
-@dataclass(frozen=True, slots=True)
-class EnergyForecast:
-    """A learning outcome the BEM keeps locally beside the raw data (paper §III)."""
-
-    window_start: int
-    window_end: int
-    supply_wh: int
-    demand_wh: int
-    ev_wh: int
 
 
 @dataclass(slots=True)
@@ -537,136 +394,3 @@ class BuildingEnergyManager:
         self.commitments.append((commitment, start, end))
         self._committed = end
         return commitment
-
-
-# --------------------------------------------------------------------------- ground truth
-
-_SHAPE = (
-    0.55, 0.5, 0.5, 0.5, 0.55, 0.65, 0.9, 1.4, 1.4, 0.95, 0.85, 0.85,
-    0.9, 0.85, 0.85, 0.9, 1.1, 1.6, 1.8, 1.8, 1.6, 1.3, 1.0, 0.75,
-)  # fmt: skip
-#: Household load by UTC hour of day, mean 1: low at night, morning and evening peaks.
-DAILY_LOAD_SHAPE: Final = tuple(value * _DAY_HOURS / sum(_SHAPE) for value in _SHAPE)
-
-
-@dataclass(frozen=True, slots=True)
-class HomeProfile:
-    """A home's physical parameters: the simulation's truth, unknown to its BEM's model."""
-
-    home_id: str
-    region: str
-    #: Peak PV power at 1000 W/m², kW; 0 for a home without panels.
-    panel_kw: float
-    #: Mean non-thermal load, W, shaped over the day by DAILY_LOAD_SHAPE.
-    base_load_w: float
-    #: Extra load per °C below ``heating_below_c`` and above ``cooling_above_c``, W/°C.
-    heating_w_per_c: float
-    cooling_w_per_c: float
-    heating_below_c: float = 15.0
-    cooling_above_c: float = 24.0
-    #: Lognormal sigma of hourly load noise.
-    load_sigma: float = 0.15
-
-    @property
-    def device_kinds(self) -> tuple[DeviceKind, ...]:
-        """The devices this home has: a solar meter only if it has panels."""
-        return ("solar", "load", "thermostat") if self.panel_kw > 0 else ("load", "thermostat")
-
-
-def compute_device_id(home_id: str, kind: DeviceKind) -> str:
-    """The id of a home's device of ``kind``: ``<home_id>-<kind>``."""
-    return f"{home_id}-{kind}"
-
-
-def draw_home(home_id: str, region: str, rng: RandomSource) -> HomeProfile:
-    """A home drawn from ``rng``: 60 % have 3-8 kW of panels; loads of 300-700 W base."""
-    gen = as_generator(rng)
-    has_panel = gen.random() < 0.6
-    panel_kw = round(float(gen.uniform(3.0, 8.0)), 1) if has_panel else 0.0
-    return HomeProfile(
-        home_id=home_id,
-        region=region,
-        panel_kw=panel_kw,
-        base_load_w=float(gen.uniform(300.0, 700.0)),
-        heating_w_per_c=float(gen.uniform(40.0, 150.0)),
-        cooling_w_per_c=float(gen.uniform(20.0, 100.0)),
-    )
-
-
-class Measurement(NamedTuple):
-    """A device's measured value for ``[t - period_s, t)`` (unit as for Reading.value)."""
-
-    kind: DeviceKind
-    t: int
-    period_s: int
-    value: int
-
-
-class HomeEnergy(NamedTuple):
-    """What actually happened in a home: totals, and what its devices measured."""
-
-    actual_supply_wh: int
-    actual_demand_wh: int
-    measurements: tuple[Measurement, ...]
-
-
-def simulate_home_energy(
-    home: HomeProfile,
-    t_start: int,
-    t_end: int,
-    weather: Weather,
-    rng: RandomSource,
-    *,
-    interval_s: int = HOUR_S,
-) -> HomeEnergy:
-    """The home's true supply and demand over ``[t_start, t_end)`` under ``weather``.
-
-    Solar: ``panel_kw`` x irradiance, with 3 % hourly efficiency noise. Load: base load x
-    daily shape, plus heating below and cooling above comfort temperatures, with lognormal
-    noise. Each device measures every ``interval_s`` (a multiple of an hour): energy meters
-    the Wh of the interval, the thermostat its mean temperature (deci-°C, 0.2 °C noise).
-    Totals equal the sums of the measurements, so predictions are scored on what was metered.
-
-    Raises:
-        UsageError: times not whole hours, intervals not dividing the span, weather short.
-    """
-    span = t_end - t_start
-    if t_start % HOUR_S or interval_s <= 0 or interval_s % HOUR_S or span <= 0 or span % interval_s:
-        raise UsageError(
-            "bem",
-            f"[{t_start}, {t_end}) with interval {interval_s}: expected whole hours and whole "
-            "intervals",
-        )
-    if not weather.covers(t_start, t_end):
-        raise UsageError("bem", f"weather [{weather.start}, {weather.end}) does not cover span")
-    gen = as_generator(rng)
-    part = weather.window(t_start, t_end)
-    hours = span // HOUR_S
-    irradiance = np.asarray(part.irradiance_w_m2, dtype=np.float64)
-    temperature = np.asarray(part.temperature_dc, dtype=np.float64) / 10.0
-    hour_of_day = (np.arange(hours) + t_start // HOUR_S) % _DAY_HOURS
-    solar = home.panel_kw * irradiance * np.clip(1.0 + gen.normal(0.0, 0.03, hours), 0.0, None)
-    thermal = home.heating_w_per_c * np.clip(
-        home.heating_below_c - temperature, 0.0, None
-    ) + home.cooling_w_per_c * np.clip(temperature - home.cooling_above_c, 0.0, None)
-    load = (home.base_load_w * np.asarray(DAILY_LOAD_SHAPE)[hour_of_day] + thermal) * np.exp(
-        gen.normal(0.0, home.load_sigma, hours)
-    )
-    per = interval_s // HOUR_S
-    n = hours // per
-    solar_wh = np.rint(solar.reshape(n, per).sum(axis=1)).astype(np.int64).tolist()
-    load_wh = np.rint(load.reshape(n, per).sum(axis=1)).astype(np.int64).tolist()
-    temp_dc = (
-        np.rint(temperature.reshape(n, per).mean(axis=1) * 10.0 + gen.normal(0.0, 2.0, n))
-        .astype(np.int64)
-        .tolist()
-    )
-    measurements: list[Measurement] = []
-    for k in range(n):
-        t = t_start + (k + 1) * interval_s
-        if home.panel_kw > 0:
-            measurements.append(Measurement("solar", t, interval_s, solar_wh[k]))
-        measurements.append(Measurement("load", t, interval_s, load_wh[k]))
-        measurements.append(Measurement("thermostat", t, interval_s, temp_dc[k]))
-    supply = sum(solar_wh) if home.panel_kw > 0 else 0
-    return HomeEnergy(supply, sum(load_wh), tuple(measurements))

@@ -6,24 +6,20 @@ and to discharge energy"), so :func:`generate_city` builds one: a centre suburb 
 suburbs ``r1 .. r{k-1}``. Each suburb is a jittered street grid (30 km/h local streets, a 50 km/h
 collector every fourth street, ~8% of local blocks closed); 80 km/h arterials join every ring
 suburb to the centre and to its two ring neighbours, so ``r0`` is the interconnection suburb.
-:func:`load_graphml` takes a user's road graph instead and finds its regions by k-means on node
-positions (or a travel-time Voronoi partition when the file has none).
+:func:`iome_ref.simulation.graphml.load_graphml` takes a user's road graph instead and ends in
+the same :func:`compute_city`, so both kinds of city have one shape.
 
 Edges carry ``length_m``, ``speed_kph``, ``travel_s = ceil(length / speed)`` and ``energy_wh``
 from a consumption of 150 Wh/km at 30 km/h or below rising linearly to 200 Wh/km at 100 km/h
-(aerodynamic drag grows with speed). Vehicles take the fastest route; energy and distance are
-those of that route.
+(aerodynamic drag grows with speed).
 
 Station-pair figures are dense ``int32`` matrices indexed by position in ``City.station_ids``
 (2,000 stations are 4 M ordered pairs: 16 MB per matrix where dicts would need ~0.5 GB), with
 ``-1`` for an unreachable pair and 0 on the diagonal. ``City.travel_time(a, b)``,
 ``energy_wh(a, b)`` and ``distance_m(a, b)`` read them by id, and ``station_travel_s``,
 ``station_energy_wh``, ``station_distance_m`` are read-only ``Mapping`` views with the same
-content keyed ``(a, b)``. They come from one Dijkstra per station inside its own region plus one
-per gateway node (a node with a road to another region) over the whole graph: any route that
-leaves a region passes one of its gateways, so ``d(a, b) = min(d_inside(a, b), min_g d(a, g) +
-d(g, b))`` is exact; graphs with many gateways per region fall back to one Dijkstra per station
-over the whole graph.
+content keyed ``(a, b)``. How they are computed lives in :mod:`iome_ref.simulation.routing`.
+This module must not import :mod:`iome_ref.simulation.graphml` (that one builds on this).
 
 Everything is a function of the seed: the same seed gives the same :meth:`City.fingerprint`.
 """
@@ -33,26 +29,36 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from heapq import heapify, heappop, heappush
-from operator import itemgetter
-from pathlib import Path
-from typing import Any, Final
+from heapq import heappop, heappush
+from typing import Final
 
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
 from iome_ref.errors import UsageError
+from iome_ref.simulation.routing import (
+    INF,
+    Adjacency,
+    IntMatrix,
+    compute_adjacency,
+    compute_station_matrices,
+    compute_voronoi,
+)
 
-__all__ = ["City", "StationPairs", "generate_city", "load_graphml", "wh_per_km"]
-
-IntMatrix = npt.NDArray[np.int32]
-#: Per node: (neighbour, travel_s, energy_wh, length_m) of each incident road.
-Adjacency = list[list[tuple[int, int, int, int]]]
+__all__ = [
+    "City",
+    "Layout",
+    "StationPairs",
+    "check_city_counts",
+    "compute_apportionment",
+    "compute_city",
+    "compute_placement",
+    "generate_city",
+    "wh_per_km",
+]
 
 #: Grid spacing of a suburb's streets (a city block), metres.
 BLOCK_M: Final = 250.0
@@ -70,21 +76,10 @@ LOCAL_DROP: Final = 0.08
 LOCAL_KPH: Final = 30.0
 COLLECTOR_KPH: Final = 50.0
 ARTERIAL_KPH: Final = 80.0
-#: Speed assumed for a GraphML edge with neither speed_kph nor maxspeed.
-DEFAULT_KPH: Final = 40.0
 #: Arterials wind: their length is the straight line times this factor.
 ARTERIAL_DETOUR: Final = 1.15
 #: Open country between neighbouring suburbs, metres.
 SUBURB_GAP_M: Final = 2000.0
-#: Above this many gateways in one region the decomposition stops paying: use full Dijkstras.
-GATEWAY_LIMIT: Final = 32
-#: Cap on gateway x rows x stations elements per vectorised block (memory bound, ~32 MB).
-_BLOCK_ELEMENTS: Final = 4_000_000
-_INF: Final = 1 << 40
-_INT32_MAX: Final = (1 << 31) - 1
-_KMEANS_ITERATIONS: Final = 100
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_KPH_PER_MPH: Final = 1.609344
 
 
 def wh_per_km(speed_kph: float) -> float:
@@ -234,7 +229,7 @@ class City:
                 found.append(self.station_ids[station])
             for v, wt, _e, _m in self.adjacency[u]:
                 nd = d + wt
-                if nd < best.get(v, _INF):
+                if nd < best.get(v, INF):
                     best[v] = nd
                     heappush(heap, (nd, v))
         return found[:k]
@@ -285,11 +280,11 @@ def generate_city(seed: int, n_stations: int, n_homes: int, n_regions: int = 5) 
     homes may share a corner) anywhere in their region. Suburb size grows with its station
     count, so the cost scales with stations, not with vehicles or homes.
     """
-    _check_counts(n_stations, n_homes, n_regions)
+    check_city_counts(n_stations, n_homes, n_regions)
     rng = np.random.default_rng(seed)
     regions = tuple(f"r{i}" for i in range(n_regions))
-    station_counts = _apportion(n_stations, np.ones(n_regions), minimum=1, capacity=None)
-    home_counts = _apportion(n_homes, np.ones(n_regions), minimum=0, capacity=None)
+    station_counts = compute_apportionment(n_stations, np.ones(n_regions), minimum=1, capacity=None)
+    home_counts = compute_apportionment(n_homes, np.ones(n_regions), minimum=0, capacity=None)
     sides = [max(MIN_SIDE, math.ceil(math.sqrt(NODES_PER_STATION * c))) for c in station_counts]
     centres = _suburb_centres(n_regions, (max(sides) - 1) * BLOCK_M)
 
@@ -328,11 +323,11 @@ def generate_city(seed: int, n_stations: int, n_homes: int, n_regions: int = 5) 
     detour = np.where(speed_all == ARTERIAL_KPH, ARTERIAL_DETOUR, 1.0)
     length = np.maximum(1, np.rint(straight * detour)).astype(np.int64)
 
-    layout = _Layout(regions, region_of, x_all, y_all, u_all, v_all, length, speed_all)
-    return _assemble(layout, *_place(rng, region_nodes, station_counts, home_counts))
+    layout = Layout(regions, region_of, x_all, y_all, u_all, v_all, length, speed_all)
+    return compute_city(layout, *compute_placement(rng, region_nodes, station_counts, home_counts))
 
 
-def _check_counts(n_stations: int, n_homes: int, n_regions: int) -> None:
+def check_city_counts(n_stations: int, n_homes: int, n_regions: int) -> None:
     if n_regions < 1:
         raise UsageError("city", f"n_regions must be at least 1, got {n_regions}")
     if n_stations < n_regions:
@@ -343,7 +338,7 @@ def _check_counts(n_stations: int, n_homes: int, n_regions: int) -> None:
         raise UsageError("city", f"n_homes must not be negative, got {n_homes}")
 
 
-def _apportion(
+def compute_apportionment(
     total: int,
     weights: npt.NDArray[np.float64],
     minimum: int,
@@ -467,106 +462,7 @@ def _closest(
     return int(nodes[np.argmin(np.hypot(x[nodes] - point[0], y[nodes] - point[1]))])
 
 
-# -- GraphML ------------------------------------------------------------------------------------
-
-
-def load_graphml(path: Path, seed: int, n_stations: int, n_homes: int, n_regions: int = 5) -> City:
-    """A city on a user's GraphML road graph (e.g. one saved by OSMnx).
-
-    Edges need ``length`` in metres; ``speed_kph`` or ``maxspeed`` (first number; "mph"
-    converted) set the speed, else 40 km/h. Parallel and directed edges collapse to the fastest
-    undirected road. Only the largest connected piece is kept (a station nobody can reach is no
-    station), nodes renumbered ``0 .. n-1`` in file order with the file's id in ``source_id``.
-    Regions: seeded k-means on ``x``/``y`` when every node has them (``r0`` the cluster nearest
-    the centre, the rest by angle around it), else a travel-time Voronoi partition around
-    farthest-apart seed nodes. Stations and homes are shared out by region size.
-
-    Raises:
-        UsageError: ("city") the file cannot be read as GraphML or has no usable edge.
-    """
-    _check_counts(n_stations, n_homes, n_regions)
-    raw = _read_graphml(path)
-    roads = _usable_roads(raw, path)
-    pieces: nx.Graph[int] = nx.Graph()
-    pieces.add_edges_from(roads)
-    largest = max(nx.connected_components(pieces), key=lambda c: (len(c), -min(c)))
-    kept = sorted(largest)
-    renumber = {old: new for new, old in enumerate(kept)}
-    n = len(kept)
-    if n < n_regions:
-        raise UsageError("city", f"{path}: {n} connected nodes cannot make {n_regions} regions")
-    if n < n_stations:
-        raise UsageError(
-            "city", f"{path}: {n} connected nodes cannot host {n_stations} distinct stations"
-        )
-    road_list = [(key, value) for key, value in roads.items() if key[0] in renumber]
-    u = np.array([renumber[a] for (a, _b), _ in road_list], dtype=np.int64)
-    v = np.array([renumber[b] for (_a, b), _ in road_list], dtype=np.int64)
-    travel = np.array([value[0] for _, value in road_list], dtype=np.int64)
-    length = np.array([value[1] for _, value in road_list], dtype=np.int64)
-    speed = np.array([value[2] for _, value in road_list], dtype=np.float64)
-    source_ids = list(raw.nodes)
-    x, y = _positions(raw, [source_ids[old] for old in kept])
-
-    rng = np.random.default_rng(seed)
-    if np.isfinite(x).all() and np.isfinite(y).all():
-        region_of = _kmeans_regions(rng, np.column_stack([x, y]), n_regions)
-    else:
-        adjacency = _adjacency(n, u, v, travel=travel, energy=travel, length=travel)
-        region_of = _partition_regions(rng, adjacency, n_regions)
-    regions = tuple(f"r{i}" for i in range(n_regions))
-    region_nodes = [np.flatnonzero(region_of == r).astype(np.int64) for r in range(n_regions)]
-    sizes = np.array([len(nodes) for nodes in region_nodes], dtype=np.int64)
-    weights = sizes.astype(np.float64)
-    station_counts = _apportion(n_stations, weights, minimum=1, capacity=sizes)
-    home_counts = _apportion(n_homes, weights, minimum=0, capacity=None)
-    layout = _Layout(regions, region_of, x, y, u, v, length, speed)
-    city = _assemble(layout, *_place(rng, region_nodes, station_counts, home_counts))
-    for new, old in enumerate(kept):
-        city.graph.nodes[new]["source_id"] = str(source_ids[old])
-    return city
-
-
-def _usable_roads(raw: nx.Graph[Any], path: Path) -> dict[tuple[int, int], tuple[int, int, float]]:
-    """Per unordered node pair (file order indices), the fastest road: (travel_s, m, km/h)."""
-    index = {node: i for i, node in enumerate(raw.nodes)}
-    roads: dict[tuple[int, int], tuple[int, int, float]] = {}
-    for a, b, data in raw.edges(data=True):
-        ia, ib = index[a], index[b]
-        length = _parse_float(data.get("length"))
-        if ia == ib or length is None or length <= 0:
-            continue
-        speed = _parse_speed(data.get("speed_kph"))
-        if speed is None:
-            speed = _parse_speed(data.get("maxspeed"))
-        kph = DEFAULT_KPH if speed is None else speed
-        metres = max(1, round(length))
-        key = (min(ia, ib), max(ia, ib))
-        travel = _travel_s(metres, kph)
-        if key not in roads or (travel, metres) < roads[key][:2]:
-            roads[key] = (travel, metres, kph)
-    if not roads:
-        raise UsageError(
-            "city", f"{path}: no usable edge (edges need a positive 'length' in metres)"
-        )
-    return roads
-
-
-def _positions(
-    raw: nx.Graph[Any], nodes: Sequence[Any]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Node x and y from the file, NaN where absent or not a number."""
-    x = np.full(len(nodes), np.nan)
-    y = np.full(len(nodes), np.nan)
-    for i, node in enumerate(nodes):
-        attrs = raw.nodes[node]
-        px, py = _parse_float(attrs.get("x")), _parse_float(attrs.get("y"))
-        x[i] = np.nan if px is None else px
-        y[i] = np.nan if py is None else py
-    return x, y
-
-
-def _place(
+def compute_placement(
     rng: np.random.Generator,
     region_nodes: Sequence[npt.NDArray[np.int64]],
     station_counts: npt.NDArray[np.int64],
@@ -584,107 +480,11 @@ def _place(
     return stations, homes
 
 
-def _read_graphml(path: Path) -> nx.Graph[Any]:
-    try:
-        graph = nx.read_graphml(path)
-    except (OSError, ET.ParseError, nx.NetworkXError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError("city", f"{path}: not a readable GraphML file ({exc})") from exc
-    if not isinstance(graph, nx.Graph):
-        raise UsageError("city", f"{path}: not a GraphML graph")
-    return graph
-
-
-def _parse_float(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value) if isinstance(value, int | float | str) else None
-    except ValueError:
-        return None
-    if number is None or not math.isfinite(number):
-        return None
-    return number
-
-
-def _parse_speed(value: object) -> float | None:
-    """A speed in km/h from a number or an OSM maxspeed text ("50", "30 mph", "['50', '30']")."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        speed = float(value)
-    else:
-        text = str(value).lower()
-        match = _NUMBER.search(text)
-        if match is None:
-            return None
-        speed = float(match.group()) * (_KPH_PER_MPH if "mph" in text else 1.0)
-    if not math.isfinite(speed) or speed <= 0:
-        return None
-    return min(max(speed, 5.0), 130.0)
-
-
-def _kmeans_regions(
-    rng: np.random.Generator, points: npt.NDArray[np.float64], k: int
-) -> npt.NDArray[np.int64]:
-    """Seeded k-means++ then Lloyd; r0 is the cluster nearest the centre, the rest by angle."""
-    n = len(points)
-    centres = np.empty((k, 2))
-    centres[0] = points[rng.integers(n)]
-    closest = np.sum((points - centres[0]) ** 2, axis=1)
-    for c in range(1, k):
-        total = closest.sum()
-        pick = int(rng.choice(n, p=closest / total)) if total > 0 else int(rng.integers(n))
-        centres[c] = points[pick]
-        closest = np.minimum(closest, np.sum((points - centres[c]) ** 2, axis=1))
-    labels = np.zeros(n, dtype=np.int64)
-    for _ in range(_KMEANS_ITERATIONS):
-        dist = np.sum((points[:, None, :] - centres[None, :, :]) ** 2, axis=2)
-        new = np.argmin(dist, axis=1).astype(np.int64)
-        for c in range(k):
-            members = new == c
-            if members.any():
-                centres[c] = points[members].mean(axis=0)
-            else:  # an empty cluster restarts at the point worst served
-                far = int(np.argmax(dist[np.arange(n), new]))
-                centres[c] = points[far]
-                new[far] = c
-        if np.array_equal(new, labels):
-            break
-        labels = new
-    centre = points.mean(axis=0)
-    first = int(np.argmin(np.sum((centres - centre) ** 2, axis=1)))
-    others = [c for c in range(k) if c != first]
-    angles = [math.atan2(*(centres[c] - centres[first])[::-1]) for c in others]
-    order = [first] + [c for _, c in sorted(zip(angles, others, strict=True))]
-    rename = np.empty(k, dtype=np.int64)
-    for new_label, old_label in enumerate(order):
-        rename[old_label] = new_label
-    return rename[labels]
-
-
-def _partition_regions(
-    rng: np.random.Generator, adjacency: Adjacency, k: int
-) -> npt.NDArray[np.int64]:
-    """Without positions: Voronoi cells (by travel time) of k farthest-apart seed nodes."""
-    seeds = [int(rng.integers(len(adjacency)))]
-    while len(seeds) < k:
-        _labels, dist = _voronoi(adjacency, seeds)
-        taken = set(seeds)
-        order = np.lexsort((np.arange(len(dist)), -dist))
-        seeds.append(next(int(i) for i in order.tolist() if int(i) not in taken))
-    labels, _dist = _voronoi(adjacency, seeds)
-    return labels.astype(np.int64)
-
-
-# -- assembly and routes ------------------------------------------------------------------------
-
-
-def _travel_s(length_m: int, speed_kph: float) -> int:
-    return max(1, math.ceil(length_m / (speed_kph / 3.6)))
+# -- assembly -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     """A road graph before stations: node regions and positions, roads (u, v, m, km/h)."""
 
     regions: tuple[str, ...]
@@ -697,8 +497,8 @@ class _Layout:
     speed: npt.NDArray[np.float64]
 
 
-def _assemble(
-    layout: _Layout,
+def compute_city(
+    layout: Layout,
     station_nodes: Sequence[npt.NDArray[np.int64]],
     home_nodes: Sequence[npt.NDArray[np.int64]],
 ) -> City:
@@ -730,7 +530,7 @@ def _assemble(
             strict=True,
         )
     )
-    adjacency = _adjacency(n, u, v, travel=travel, energy=energy, length=length)
+    adjacency = compute_adjacency(n, u, v, travel=travel, energy=energy, length=length)
 
     all_station_nodes = [int(s) for part in station_nodes for s in part.tolist()]
     station_ids = _ids("st", len(all_station_nodes))
@@ -741,8 +541,10 @@ def _assemble(
     homes = dict(zip(home_ids, all_home_nodes, strict=True))
     home_region = {h: regions[region_list[node]] for h, node in homes.items()}
 
-    travel_m, energy_m, distance_m = _station_matrices(adjacency, region_of, all_station_nodes)
-    labels, _dist = _voronoi(adjacency, all_station_nodes)
+    travel_m, energy_m, distance_m = compute_station_matrices(
+        adjacency, region_of, all_station_nodes
+    )
+    labels, _dist = compute_voronoi(adjacency, all_station_nodes)
     at_node: dict[int, list[int]] = {}
     for i, node in enumerate(all_station_nodes):
         at_node.setdefault(node, []).append(i)
@@ -777,191 +579,3 @@ def _assemble(
 def _ids(prefix: str, count: int) -> tuple[str, ...]:
     width = max(3, len(str(max(count - 1, 0))))
     return tuple(f"{prefix}-{i:0{width}d}" for i in range(count))
-
-
-def _adjacency(
-    n: int,
-    u: npt.NDArray[np.int64],
-    v: npt.NDArray[np.int64],
-    *,
-    travel: npt.NDArray[np.int64],
-    energy: npt.NDArray[np.int64],
-    length: npt.NDArray[np.int64],
-) -> Adjacency:
-    adjacency: Adjacency = [[] for _ in range(n)]
-    for a, b, t, e, m in zip(
-        u.tolist(), v.tolist(), travel.tolist(), energy.tolist(), length.tolist(), strict=True
-    ):
-        adjacency[a].append((b, t, e, m))
-        adjacency[b].append((a, t, e, m))
-    return adjacency
-
-
-def _dijkstra(adjacency: Adjacency, source: int) -> tuple[list[int], list[int], list[int]]:
-    """Fastest travel time from ``source`` to every node (``_INF`` if unreachable), with the
-    energy and length of the route found. Ties keep the route met first (deterministic)."""
-    n = len(adjacency)
-    best = [_INF] * n
-    energy = [0] * n
-    length = [0] * n
-    done = [False] * n
-    best[source] = 0
-    heap = [(0, source)]
-    while heap:
-        d, node = heappop(heap)
-        if done[node]:
-            continue
-        done[node] = True
-        e_here = energy[node]
-        m_here = length[node]
-        for nxt, wt, we, wm in adjacency[node]:
-            nd = d + wt
-            if nd < best[nxt]:
-                best[nxt] = nd
-                energy[nxt] = e_here + we
-                length[nxt] = m_here + wm
-                heappush(heap, (nd, nxt))
-    return best, energy, length
-
-
-def _voronoi(
-    adjacency: Adjacency, sources: Sequence[int]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """For every node, the index of the source fastest to reach it (-1 if none) and the time."""
-    n = len(adjacency)
-    label = [-1] * n
-    best = [_INF] * n
-    heap: list[tuple[int, int, int]] = []
-    for i, node in enumerate(sources):
-        if best[node] > 0:
-            best[node] = 0
-            heap.append((0, i, node))
-    heapify(heap)
-    while heap:
-        d, i, node = heappop(heap)
-        if label[node] >= 0:
-            continue
-        label[node] = i
-        for nxt, wt, _e, _m in adjacency[node]:
-            nd = d + wt
-            if nd < best[nxt]:
-                best[nxt] = nd
-                heappush(heap, (nd, i, nxt))
-    dist = np.array(best, dtype=np.int64)
-    return np.array(label, dtype=np.int64), np.where(dist >= _INF, -1, dist)
-
-
-def _picker(targets: Sequence[int]) -> Callable[[list[int]], tuple[int, ...]]:
-    if len(targets) == 1:
-        only = targets[0]
-        return lambda values: (values[only],)
-    getter = itemgetter(*targets)
-    return lambda values: tuple(getter(values))
-
-
-def _station_matrices(
-    adjacency: Adjacency, region_of: npt.NDArray[np.int64], station_nodes: Sequence[int]
-) -> tuple[IntMatrix, IntMatrix, IntMatrix]:
-    """Travel time, energy and distance between every ordered pair of stations (module doc)."""
-    s = len(station_nodes)
-    n_regions = int(region_of.max()) + 1 if len(region_of) else 1
-    gateways: list[list[int]] = [[] for _ in range(n_regions)]
-    for node, roads in enumerate(adjacency):
-        home = region_of[node]
-        if any(region_of[nxt] != home for nxt, _t, _e, _m in roads):
-            gateways[int(home)].append(node)
-    if n_regions == 1 or max(len(g) for g in gateways) > GATEWAY_LIMIT:
-        t, e, m = _full_matrices(adjacency, station_nodes)
-    else:
-        t, e, m = _decomposed_matrices(adjacency, region_of, station_nodes, gateways)
-    unreachable = t >= _INF
-    for name, matrix in (("travel time", t), ("energy", e), ("distance", m)):
-        if int(np.where(unreachable, 0, matrix).max(initial=0)) > _INT32_MAX:
-            raise UsageError("city", f"station {name} exceeds 32-bit range; graph too large")
-    out = []
-    for matrix in (t, e, m):
-        fixed = np.where(unreachable, -1, matrix).astype(np.int32)
-        fixed.setflags(write=False)
-        out.append(fixed)
-    assert s == out[0].shape[0]
-    return out[0], out[1], out[2]
-
-
-def _full_matrices(
-    adjacency: Adjacency, station_nodes: Sequence[int]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    s = len(station_nodes)
-    t = np.full((s, s), _INF, dtype=np.int64)
-    e = np.zeros((s, s), dtype=np.int64)
-    m = np.zeros((s, s), dtype=np.int64)
-    pick = _picker(station_nodes)
-    for i, node in enumerate(station_nodes):
-        best, energy, length = _dijkstra(adjacency, node)
-        t[i] = pick(best)
-        e[i] = pick(energy)
-        m[i] = pick(length)
-    return t, e, m
-
-
-def _decomposed_matrices(
-    adjacency: Adjacency,
-    region_of: npt.NDArray[np.int64],
-    station_nodes: Sequence[int],
-    gateways: list[list[int]],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    t, e, m = (
-        np.full((len(station_nodes), len(station_nodes)), _INF, dtype=np.int64) for _ in range(3)
-    )
-    station_region = np.array([region_of[node] for node in station_nodes], dtype=np.int64)
-    # Routes that stay inside a region: Dijkstra on the region's own roads.
-    for r in range(len(gateways)):
-        rows = np.flatnonzero(station_region == r)
-        if len(rows) == 0:
-            continue
-        nodes = np.flatnonzero(region_of == r).tolist()
-        local = {node: i for i, node in enumerate(nodes)}
-        inside: Adjacency = [
-            [(local[nxt], wt, we, wm) for nxt, wt, we, wm in adjacency[node] if nxt in local]
-            for node in nodes
-        ]
-        targets = [local[station_nodes[i]] for i in rows.tolist()]
-        pick = _picker(targets)
-        for i in rows.tolist():
-            best, energy, length = _dijkstra(inside, local[station_nodes[i]])
-            t[i, rows] = pick(best)
-            e[i, rows] = pick(energy)
-            m[i, rows] = pick(length)
-    # Routes that leave the origin's region pass one of its gateways g: d(a, g) + d(g, b).
-    flat = [g for part in gateways for g in part]
-    if not flat:
-        return t, e, m
-    pick_all = _picker(station_nodes)
-    gt = np.empty((len(flat), len(station_nodes)), dtype=np.int64)
-    ge = np.empty_like(gt)
-    gm = np.empty_like(gt)
-    for j, g in enumerate(flat):
-        best, energy, length = _dijkstra(adjacency, g)
-        gt[j] = pick_all(best)
-        ge[j] = pick_all(energy)
-        gm[j] = pick_all(length)
-    start = 0
-    s = len(station_nodes)
-    for r, part in enumerate(gateways):
-        own = np.arange(start, start + len(part))
-        start += len(part)
-        rows_all = np.flatnonzero(station_region == r)
-        if len(part) == 0 or len(rows_all) == 0:
-            continue
-        chunk = max(1, _BLOCK_ELEMENTS // (len(part) * s))
-        for lo in range(0, len(rows_all), chunk):
-            rows = rows_all[lo : lo + chunk]
-            via_t = gt[own][:, rows, None] + gt[own][:, None, :]
-            arg = np.argmin(via_t, axis=0)[None]
-            best_t = np.take_along_axis(via_t, arg, axis=0)[0]
-            best_e = np.take_along_axis(ge[own][:, rows, None] + ge[own][:, None, :], arg, 0)[0]
-            best_m = np.take_along_axis(gm[own][:, rows, None] + gm[own][:, None, :], arg, 0)[0]
-            better = best_t < t[rows]
-            t[rows] = np.where(better, best_t, t[rows])
-            e[rows] = np.where(better, best_e, e[rows])
-            m[rows] = np.where(better, best_m, m[rows])
-    return t, e, m

@@ -26,13 +26,7 @@ from iome_ref.constants import TRIP_QUORUM
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.models import EPS, ESDP, ChargeSession, DataCommitment, ODMatrix, SignedModel, Trip
-from iome_ref.roles.bem import (
-    BuildingEnergyManager,
-    HomeProfile,
-    compute_device_id,
-    draw_home,
-    simulate_home_energy,
-)
+from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import DeviceKind, IoTDevice, derive_x25519_private
 from iome_ref.roles.fleet import RideRequest, RideShareFleet
 from iome_ref.roles.grid import DistributionCompany
@@ -41,15 +35,17 @@ from iome_ref.roles.station import ChargingStation, Direction
 from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIndex
 from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.roles.weather import Climate, WeatherProvider, co_sign_record
-from iome_ref.simulation.city import City, generate_city, load_graphml
-from iome_ref.simulation.drivers import (
-    FITTED,
-    PlannedTrip,
-    draw_profiles,
-    kwh_at,
-    trips_for_round,
+from iome_ref.simulation.city import City, generate_city
+from iome_ref.simulation.drivers import PlannedTrip, draw_profiles, trips_for_round
+from iome_ref.simulation.graphml import load_graphml
+from iome_ref.simulation.homes import (
+    HomeProfile,
+    compute_device_id,
+    draw_home,
+    simulate_home_energy,
 )
 from iome_ref.simulation.network import PUBLIC, VERIFIERS, Network, build_network
+from iome_ref.simulation.sessions import FITTED, kwh_at
 from iome_ref.simulation.summary import RegionRound, RoundRecord
 
 __all__ = ["Simulation", "SimulationConfig"]

@@ -1,8 +1,7 @@
-"""Building energy manager, its weather provider and the homes' ground truth (paper §III 1-2)."""
+"""Building energy manager and its weather provider (paper §III 1-2): readings in, ESDPs out."""
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,17 +17,8 @@ from iome_ref.chain.store import MemoryStore
 from iome_ref.constants import CHAIN_CHILD, CHAIN_PUBLIC
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
-from iome_ref.errors import IoMEError, Rejected, UsageError
-from iome_ref.roles.bem import (
-    DAILY_LOAD_SHAPE,
-    BuildingEnergyManager,
-    EnergyModel,
-    HomeProfile,
-    compute_device_id,
-    compute_features,
-    draw_home,
-    simulate_home_energy,
-)
+from iome_ref.errors import Rejected, UsageError
+from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import (
     IoTDevice,
     Reading,
@@ -37,6 +27,7 @@ from iome_ref.roles.devices import (
     compute_reading_key,
     derive_x25519_private,
 )
+from iome_ref.roles.forecasting import EnergyModel, compute_features
 from iome_ref.roles.weather import (
     Climate,
     Weather,
@@ -251,83 +242,6 @@ def test_rejects_tampered_replay_as_undecryptable_first() -> None:
     assert _refused(lambda: bem.on_reading(tampered)).req_id == "IOME-DATA-002"
 
 
-# --------------------------------------------------------------------------- the model
-
-
-def test_accepts_features_hand_computed() -> None:
-    rows = compute_features([T, T + 6 * 3600], [10.0, -2.5], [0, 800])
-    mid = 2 * math.pi * 0.5 / 24  # hour 0 is taken at 00:30
-    assert rows.shape == (2, 7)
-    assert rows[0].tolist() == pytest.approx(
-        [1, math.sin(mid), math.cos(mid), math.sin(2 * mid), math.cos(2 * mid), 10.0, 0.0]
-    )
-    six = 2 * math.pi * 6.5 / 24
-    assert rows[1].tolist() == pytest.approx(
-        [1, math.sin(six), math.cos(six), math.sin(2 * six), math.cos(2 * six), -2.5, 0.8]
-    )
-
-
-def test_accepts_ols_recovering_a_known_linear_relation() -> None:
-    rng = np.random.default_rng(11)
-    hours = T + 3600 * np.arange(60)
-    temperature = rng.uniform(-5, 25, 60)
-    irradiance = rng.uniform(0, 900, 60)
-    rows = compute_features(hours, temperature, irradiance)
-    true_demand = np.array([400.0, 120.0, -80.0, 30.0, 45.0, -12.0, 5.0])
-    model = EnergyModel(ridge=0.0)
-    for row in rows:
-        model.add(row, supply=6200.0 * row[6], demand=float(row @ true_demand))
-    fit = model.fit()
-    assert fit is not None
-    assert fit.supply_per_irradiance == pytest.approx(6200.0)
-    assert fit.demand.tolist() == pytest.approx(true_demand.tolist())
-    predicted = model.predict(compute_features([T + 12 * 3600], [5.0], [500]))
-    expected = compute_features([T + 12 * 3600], [5.0], [500])[0] @ true_demand
-    assert predicted[0].tolist() == pytest.approx([3100.0, expected])
-
-
-def test_accepts_default_ridge_close_to_ols_with_a_week_of_data() -> None:
-    rng = np.random.default_rng(12)
-    hours = T + 3600 * np.arange(168)
-    rows = compute_features(hours, rng.uniform(-5, 25, 168), rng.uniform(0, 900, 168))
-    true_demand = np.array([700.0, 120.0, -80.0, 30.0, 45.0, -12.0, 5.0])
-    model = EnergyModel()
-    for row in rows:
-        model.add(row, supply=0.0, demand=float(row @ true_demand))
-    prediction = model.predict(rows)[:, 1]
-    assert np.max(np.abs(prediction - rows @ true_demand)) < 5.0  # Wh per hour
-
-
-def test_accepts_mean_fallback_when_history_is_short() -> None:
-    model = EnergyModel(min_samples=3, prior_supply_wh_per_h=10.0, prior_demand_wh_per_h=700.0)
-    rows = compute_features([T, T + 3600], [5.0, 5.0], [0, 0])
-    assert model.predict(rows).tolist() == [[10.0, 700.0], [10.0, 700.0]]
-    model.add(rows[0], 100.0, 300.0)
-    model.add(rows[1], 200.0, 500.0)
-    assert model.fit() is None
-    assert model.predict(rows).tolist() == [[150.0, 400.0], [150.0, 400.0]]
-
-
-def test_accepts_bounded_history_forgetting_old_samples() -> None:
-    model = EnergyModel(history=4, min_samples=1, ridge=0.0)
-    row = compute_features([T], [5.0], [500])[0]
-    for _ in range(4):
-        model.add(row, 0.0, 100.0)
-    for _ in range(4):
-        model.add(row, 0.0, 900.0)  # a new regime displaces the old one entirely
-    assert model.samples == 4
-    assert model.predict(row[None, :])[0, 1] == pytest.approx(900.0)
-
-
-def test_accepts_predictions_clipped_at_zero() -> None:
-    model = EnergyModel(min_samples=1, ridge=0.0)
-    rows = compute_features(T + 3600 * np.arange(10), np.linspace(0, 20, 10), np.zeros(10))
-    for row in rows:
-        model.add(row, 0.0, float(100.0 - 10.0 * row[5]))  # demand falls with temperature
-    far = compute_features([T], [40.0], [0])
-    assert model.predict(far)[0].tolist() == [0.0, 0.0]
-
-
 # --------------------------------------------------------------------------- BEM forecasts
 
 
@@ -477,113 +391,3 @@ def test_rejects_external_record_with_one_party() -> None:
     with pytest.raises(UsageError) as exc:
         co_sign_record("0" * 64, key, key, T)
     assert exc.value.req_id == "IOME-REC-001"
-
-
-# --------------------------------------------------------------------------- ground truth
-
-
-HOME = HomeProfile(
-    "home-1", "r0", panel_kw=5.0, base_load_w=400.0, heating_w_per_c=100.0, cooling_w_per_c=50.0
-)
-
-
-def test_accepts_ground_truth_totals_equal_to_metered_sums() -> None:
-    weather = Climate(1).actual("r0", T, 24)
-    energy = simulate_home_energy(HOME, T, T + DAY, weather, np.random.default_rng(1))
-    solar = [m.value for m in energy.measurements if m.kind == "solar"]
-    load = [m.value for m in energy.measurements if m.kind == "load"]
-    assert (len(solar), len(load)) == (24, 24)
-    assert energy.actual_supply_wh == sum(solar)
-    assert energy.actual_demand_wh == sum(load)
-    assert [m.t for m in energy.measurements if m.kind == "thermostat"] == [
-        T + (h + 1) * 3600 for h in range(24)
-    ]
-    coarse = simulate_home_energy(
-        HOME, T, T + DAY, weather, np.random.default_rng(1), interval_s=6 * 3600
-    )
-    # Same noise draws; only the rounding to whole Wh per interval differs.
-    assert coarse.actual_supply_wh == pytest.approx(energy.actual_supply_wh, abs=24)
-    assert coarse.actual_demand_wh == pytest.approx(energy.actual_demand_wh, abs=24)
-    assert len(coarse.measurements) == 12
-
-
-def test_accepts_solar_proportional_to_irradiance_and_none_at_night() -> None:
-    weather = Weather("r0", T, (0, 200, 800), (100, 100, 100))
-    energy = simulate_home_energy(HOME, T, T + 3 * 3600, weather, np.random.default_rng(2))
-    solar = [m.value for m in energy.measurements if m.kind == "solar"]
-    assert solar[0] == 0
-    assert solar[1] == pytest.approx(1000, rel=0.15)  # 5 kW x 200 W/m² = 1 kWh
-    assert solar[2] == pytest.approx(4000, rel=0.15)
-
-
-def test_accepts_more_demand_in_colder_weather() -> None:
-    mild = Weather("r0", T, (0,) * 24, (150,) * 24)
-    cold = Weather("r0", T, (0,) * 24, (-50,) * 24)
-    a = simulate_home_energy(HOME, T, T + DAY, mild, np.random.default_rng(3))
-    b = simulate_home_energy(HOME, T, T + DAY, cold, np.random.default_rng(3))
-    assert b.actual_demand_wh > a.actual_demand_wh
-    # Same noise, 20 °C colder: 100 W/°C x 20 °C x 24 h more, before noise (lognormal ~ 1).
-    assert b.actual_demand_wh - a.actual_demand_wh == pytest.approx(48_000, rel=0.1)
-
-
-def test_accepts_home_without_panels_measuring_no_solar() -> None:
-    home = HomeProfile("home-2", "r0", 0.0, 400.0, 100.0, 50.0)
-    energy = simulate_home_energy(home, T, T + 3600, _weather(T, 1), np.random.default_rng(1))
-    assert home.device_kinds == ("load", "thermostat")
-    assert [m.kind for m in energy.measurements] == ["load", "thermostat"]
-    assert energy.actual_supply_wh == 0
-
-
-def test_accepts_daily_load_shape_with_mean_one() -> None:
-    assert sum(DAILY_LOAD_SHAPE) / 24 == pytest.approx(1.0)
-    assert max(DAILY_LOAD_SHAPE) == DAILY_LOAD_SHAPE[18]  # the evening peak
-
-
-@pytest.mark.parametrize(
-    ("t_start", "t_end", "interval_s"),
-    [(T + 1, T + 3601, 3600), (T, T + 3600, 1800), (T, T + 3 * 3600, 2 * 3600), (T, T, 3600)],
-)
-def test_rejects_span_not_in_whole_intervals(t_start: int, t_end: int, interval_s: int) -> None:
-    with pytest.raises(IoMEError) as exc:
-        simulate_home_energy(
-            HOME, t_start, t_end, _weather(T, 6), np.random.default_rng(1), interval_s=interval_s
-        )
-    assert exc.value.req_id in {"bem", "weather"}
-
-
-def test_accepts_same_seed_same_homes_readings_and_esdps() -> None:
-    """Roles are deterministic: one seed, one history, byte for byte."""
-
-    def run(seed: int) -> list[str]:
-        rng = np.random.default_rng(seed)
-        climate = Climate(seed)
-        provider = WeatherProvider(KeyPair.derive("weather"), climate)
-        home = draw_home("home-7", "r0", rng)
-        bem = BuildingEnergyManager(
-            home.home_id, home.region, KeyPair.derive("bem", 7), derive_x25519_private("bem", 7)
-        )
-        devices = {}
-        for kind in home.device_kinds:
-            devices[kind] = IoTDevice(
-                compute_device_id(home.home_id, kind), KeyPair.derive("dev", 7, kind), kind
-            )
-            bem.register_device(devices[kind].device_id, devices[kind].public_hex, kind)
-        out = []
-        for r in range(4):
-            start = T + r * 6 * 3600
-            forecast = provider.forecast("r0", start, rng)
-            bem.on_forecast(forecast)
-            supply, demand = bem.forecast(start, start + 6 * 3600, forecast, 1000)
-            out.append(bem.publish_esdp(start, start + 6 * 3600, supply, demand, start).tx_id)
-            actual = climate.actual("r0", start, 6)
-            truth = simulate_home_energy(home, start, start + 6 * 3600, actual, rng)
-            for m in truth.measurements:
-                device = devices[m.kind]
-                sealed = device.seal(device.reading(m.t, m.period_s, m.value), bem.public_key, rng)
-                out.append(sealed.ciphertext.hex())
-                bem.on_reading(sealed)
-            out.append(bem.commit_raw_data(start + 6 * 3600).tx_id)
-        return out
-
-    assert run(1) == run(1)
-    assert run(1) != run(2)
