@@ -265,7 +265,9 @@ def _parse_failure(text: str | None) -> tuple[str, int] | None:
 
 @app.command()
 def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 1,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SAFE_INT, help="Seed of every random choice.")
+    ] = 1,
     evs: Annotated[int, typer.Option(min=1, help="Electric vehicles.")] = 200,
     stations: Annotated[int, typer.Option(min=2, help="Charging stations.")] = 20,
     homes: Annotated[int, typer.Option(min=1, help="Homes with a building energy manager.")] = 100,

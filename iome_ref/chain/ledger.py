@@ -16,7 +16,7 @@ from iome_ref.chain.state import ChainState, Evidence
 from iome_ref.chain.store import Store, StoredBlock
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC
-from iome_ref.encoding import canonical_json, decode_json_object
+from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
 from iome_ref.errors import Rejected, UsageError
 from iome_ref.models import Block, SignedModel
 from iome_ref.rules.ledger import BlockRef, check_stored_block
@@ -87,19 +87,20 @@ class Ledger:
         Evidence found while refusing (equivocation, forks) is persisted even so.
 
         Raises:
-            Rejected: the id of the first rule the block breaks.
+            Rejected: the id of the first rule the block breaks (IOME-ENC-002 when its encoding
+                exceeds ``MAX_MESSAGE_BYTES``).
         """
         target = block.chain_id if chain_id is None else chain_id
         state = self.chains.get(target)
         if state is None:
             raise UsageError("store", f"this node keeps no chain {target!r}")
+        body = canonical_json(block.model_dump(mode="json"))
+        # A block built in-process never passed the wire's size check; one too large to send
+        # would also be one the store cannot read back on reopen.
+        check_message_size(body)
         known_evidence = len(state.evidence)
         stored = StoredBlock(
-            target,
-            block.height,
-            block.block_hash,
-            canonical_json(block.model_dump(mode="json")),
-            tuple(tx.tx_id for tx in block.txs),
+            target, block.height, block.block_hash, body, tuple(tx.tx_id for tx in block.txs)
         )
         try:
             apply_block(state, block, self.context, commit=lambda: self.store.append(stored))

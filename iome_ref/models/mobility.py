@@ -127,7 +127,11 @@ class ChargeSession(SignedModel):
 
 
 class ODMatrix(SignedModel):
-    """Origin-destination trip counts for a period (paper Fig. 5 steps 10-11)."""
+    """Origin-destination trip counts for a period (paper Fig. 5 steps 10-11).
+
+    Sparse, and possibly one of several over disjoint origins (trips.md, "ODMatrix"): a dense
+    matrix over every station outgrows a message long before a city is large.
+    """
 
     SIGNATURES: ClassVar = (SigSpec("signature", "predictor_pk", "ODMatrix"),)
     TIME_FIELD: ClassVar = "period_end"
@@ -135,9 +139,15 @@ class ODMatrix(SignedModel):
     type: Literal["ODMatrix"] = "ODMatrix"
     period_start: Seconds = Field(description="Start of the period, unix s (inclusive).")
     period_end: Seconds = Field(description="End of the period, unix s (exclusive).")
-    zones: BoundedList[Identifier] = Field(description="Station ids, sorted unique (ODM-001).")
-    counts: BoundedList[BoundedList[Quantity]] = Field(
-        description="counts[i][j]: trips from zones[i] to zones[j] (IOME-ODM-002/004)."
+    origins: BoundedList[Identifier] = Field(
+        description="Origin station ids, sorted unique (IOME-ODM-001)."
+    )
+    destinations: BoundedList[Identifier] = Field(
+        description="Destination station ids, sorted unique (IOME-ODM-001)."
+    )
+    cells: BoundedList[BoundedList[Quantity]] = Field(
+        description="Sparse [i, j, count]: count trips from origins[i] to destinations[j], "
+        "ascending by (i, j), count >= 1 (IOME-ODM-002/004)."
     )
     predictor_pk: PublicKey = Field(description="Certified predictor key (role predictor).")
     signature: Signature = Field(description="Predictor signature, tag ODMatrix.")

@@ -162,18 +162,19 @@ def select_latest_esdps(esdps: Iterable[ESDP]) -> list[ESDP]:
 
 
 def compute_region_arrivals(
-    od_matrix: ODMatrix, station_region: Mapping[str, str]
+    od_matrices: Iterable[ODMatrix], station_region: Mapping[str, str]
 ) -> dict[str, int]:
-    """Trips of the O-D matrix ending at each region's stations (column sums by region).
+    """Trips of the O-D matrices ending at each region's stations (column sums by region).
 
-    Zones are station ids; a zone whose region is unknown is not counted.
+    The matrices are the parts of one period (trips.md, "ODMatrix"); zones are station ids, and
+    a zone whose region is unknown is not counted.
     """
     arrivals: dict[str, int] = {}
-    column_sums = [sum(column) for column in zip(*od_matrix.counts, strict=True)]
-    for zone, count in zip(od_matrix.zones, column_sums, strict=True):
-        region = station_region.get(zone)
-        if region is not None and count:
-            arrivals[region] = arrivals.get(region, 0) + count
+    for od in od_matrices:
+        for _, j, count in od.cells:
+            region = station_region.get(od.destinations[j])
+            if region is not None:
+                arrivals[region] = arrivals.get(region, 0) + count
     return arrivals
 
 
@@ -216,7 +217,7 @@ class DistributionCompany:
     def forecast_regions(
         self,
         esdps: Iterable[ESDP],
-        od_matrix: ODMatrix | None,
+        od_matrices: Sequence[ODMatrix],
         station_region: Mapping[str, str],
         ev_energy_per_trip_wh: int,
         *,
@@ -226,8 +227,8 @@ class DistributionCompany:
 
         Pass the ESDPs of one window (each BEM's latest counts once). EV demand of a region is
         trips ending at its stations x ``ev_energy_per_trip_wh``, scaled by ``window_s`` over
-        the O-D period when ``window_s`` is given (the matrix counts a past period; the window
-        may be another length). Regions outside the company's are ignored.
+        the O-D period when ``window_s`` is given (the matrices are the parts of one past
+        period; the window may be another length). Regions outside the company's are ignored.
         """
         supply = dict.fromkeys(self.regions, 0)
         demand = dict.fromkeys(self.regions, 0)
@@ -235,9 +236,9 @@ class DistributionCompany:
             if esdp.region in supply:
                 supply[esdp.region] += esdp.supply_wh
                 demand[esdp.region] += esdp.demand_wh
-        if od_matrix is not None:
-            period = od_matrix.period_end - od_matrix.period_start
-            for region, trips in compute_region_arrivals(od_matrix, station_region).items():
+        if od_matrices:
+            period = od_matrices[0].period_end - od_matrices[0].period_start
+            for region, trips in compute_region_arrivals(od_matrices, station_region).items():
                 if region not in demand:
                     continue
                 energy = trips * ev_energy_per_trip_wh

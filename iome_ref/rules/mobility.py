@@ -6,7 +6,8 @@ verifier applies them so that every rejected claim names one deterministic rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from iome_ref.constants import MAX_CHARGER_POWER_W
 from iome_ref.errors import Rejected
@@ -24,8 +25,8 @@ __all__ = [
     "check_claim_presences",
     "check_claim_presences_unused",
     "check_claim_travel_time",
+    "check_od_cells",
     "check_od_counts",
-    "check_od_matrix_shape",
     "check_od_period",
     "check_od_zones",
     "check_presence_key_fresh",
@@ -34,7 +35,7 @@ __all__ = [
     "check_trip_interval",
     "check_trip_quorum",
     "check_trip_verifiers_distinct",
-    "compute_od_counts",
+    "compute_od_cells",
 ]
 
 
@@ -271,25 +272,44 @@ def check_charge_key_not_station(session: ChargeSession) -> None:
 
 @enforces("IOME-ODM-001")
 def check_od_zones(odm: ODMatrix) -> None:
-    """Sorted unique zones give every matrix one canonical form.
+    """Sorted unique zone lists give every matrix one canonical form.
 
     Raises:
         Rejected: IOME-ODM-001.
     """
-    if list(odm.zones) != sorted(set(odm.zones)):
-        raise Rejected("IOME-ODM-001", "zones are not sorted and unique")
+    for name, zones in (("origins", odm.origins), ("destinations", odm.destinations)):
+        if list(zones) != sorted(set(zones)):
+            raise Rejected("IOME-ODM-001", f"{name} are not sorted and unique")
 
 
 @enforces("IOME-ODM-002")
-def check_od_matrix_shape(odm: ODMatrix) -> None:
-    """counts is n x n for n zones.
+def check_od_cells(odm: ODMatrix) -> None:
+    """Each cell is ``[i, j, count]`` inside the matrix, non-zero, strictly ascending by (i, j).
+
+    Zero cells are left out and order is fixed, so a matrix has exactly one encoding and one
+    tx id, and a pair cannot be listed twice to double its count.
 
     Raises:
         Rejected: IOME-ODM-002.
     """
-    n = len(odm.zones)
-    if len(odm.counts) != n or any(len(row) != n for row in odm.counts):
-        raise Rejected("IOME-ODM-002", f"counts is not a {n} x {n} matrix")
+    n_origins, n_destinations = len(odm.origins), len(odm.destinations)
+    previous = (-1, -1)
+    for k, cell in enumerate(odm.cells):
+        if len(cell) != 3:  # [i, j, count]
+            raise Rejected("IOME-ODM-002", f"cells[{k}]: expected [i, j, count], found {cell}")
+        i, j, count = cell
+        if i >= n_origins or j >= n_destinations:
+            raise Rejected(
+                "IOME-ODM-002",
+                f"cells[{k}]: [{i}, {j}] is outside the {n_origins} x {n_destinations} matrix",
+            )
+        if count < 1:
+            raise Rejected("IOME-ODM-002", f"cells[{k}]: count is {count}, expected at least 1")
+        if (i, j) <= previous:
+            raise Rejected(
+                "IOME-ODM-002", f"cells[{k}]: [{i}, {j}] does not follow {list(previous)}"
+            )
+        previous = (i, j)
 
 
 @enforces("IOME-ODM-003")
@@ -306,24 +326,29 @@ def check_od_period(odm: ODMatrix) -> None:
         )
 
 
-def compute_od_counts(
-    trips: Iterable[Trip], zones: list[str], period_start: int, period_end: int
+def compute_od_cells(
+    trips: Iterable[Trip],
+    origins: Sequence[str],
+    destinations: Sequence[str],
+    period_start: int,
+    period_end: int,
 ) -> list[list[int]]:
-    """Count trips ending in [period_start, period_end) between zones (paper Fig. 5 step 10).
+    """The sparse cells of trips ending in [period_start, period_end) (paper Fig. 5 step 10).
 
-    Trips touching a station outside ``zones`` are not counted: the zone list is the
-    predictor's declared scope, and the recomputation must use the same scope.
+    Trips touching a station outside the zone lists are not counted: they are the predictor's
+    declared scope, and the recomputation must use the same scope.
     """
-    index = {zone: i for i, zone in enumerate(zones)}
-    counts = [[0] * len(zones) for _ in zones]
+    row = {zone: i for i, zone in enumerate(origins)}
+    column = {zone: j for j, zone in enumerate(destinations)}
+    counts: Counter[tuple[int, int]] = Counter()
     for trip in trips:
         if not period_start <= trip.end_time < period_end:
             continue
-        i = index.get(trip.origin_station_id)
-        j = index.get(trip.destination_station_id)
+        i = row.get(trip.origin_station_id)
+        j = column.get(trip.destination_station_id)
         if i is not None and j is not None:
-            counts[i][j] += 1
-    return counts
+            counts[i, j] += 1
+    return [[i, j, counts[i, j]] for i, j in sorted(counts)]
 
 
 @enforces("IOME-ODM-004")
@@ -334,6 +359,8 @@ def check_od_counts(odm: ODMatrix, public_trips: Iterable[Trip]) -> None:
     Raises:
         Rejected: IOME-ODM-004.
     """
-    expected = compute_od_counts(public_trips, list(odm.zones), odm.period_start, odm.period_end)
-    if [list(row) for row in odm.counts] != expected:
-        raise Rejected("IOME-ODM-004", "counts differ from the recomputation from public Trips")
+    expected = compute_od_cells(
+        public_trips, odm.origins, odm.destinations, odm.period_start, odm.period_end
+    )
+    if [list(cell) for cell in odm.cells] != expected:
+        raise Rejected("IOME-ODM-004", "cells differ from the recomputation from public Trips")

@@ -38,7 +38,7 @@ STATELESS_RULES: Final[dict[type[SignedModel], tuple[Callable[[Any], None], ...]
         mobility.check_charge_energy,
         mobility.check_charge_key_not_station,
     ),
-    ODMatrix: (mobility.check_od_zones, mobility.check_od_matrix_shape, mobility.check_od_period),
+    ODMatrix: (mobility.check_od_zones, mobility.check_od_cells, mobility.check_od_period),
     ExternalRecord: (ledger.check_record_parties,),
 }
 

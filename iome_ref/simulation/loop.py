@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from iome_ref.chain.store import Store
-from iome_ref.constants import TRIP_QUORUM
+from iome_ref.constants import MAX_SAFE_INT, TRIP_QUORUM
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
+from iome_ref.errors import UsageError
 from iome_ref.models import EPS, ESDP, ChargeSession, DataCommitment, ODMatrix, SignedModel, Trip
 from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import DeviceKind, IoTDevice, derive_x25519_private
@@ -83,6 +84,31 @@ class SimulationConfig:
     price_aware: bool = True
     fail_manager: tuple[str, int] | None = None
     graphml: Path | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a config no run can honour, before any key is made or file written."""
+        bounds: tuple[tuple[str, type, float, float], ...] = (
+            ("seed", int, 0, MAX_SAFE_INT),
+            ("evs", int, 1, MAX_SAFE_INT),
+            ("stations", int, 2, MAX_SAFE_INT),
+            ("homes", int, 1, MAX_SAFE_INT),
+            ("rounds", int, 1, MAX_SAFE_INT),
+            ("regions", int, 1, MAX_SAFE_INT),
+            ("round_s", int, 3600, 86_400),
+            ("time_bucket_s", int, 1, 86_400),
+            ("fleet_share", float, 0.0, 1.0),
+            ("participation", float, 0.0, 1.0),
+        )
+        for name, kind, low, high in bounds:
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (kind is int and not isinstance(value, int))
+            ):
+                raise UsageError("simulate", f"{name}: expected {kind.__name__}, found {value!r}")
+            if not low <= value <= high:
+                raise UsageError("simulate", f"{name}: expected {low}..{high}, found {value}")
 
     @property
     def t0(self) -> int:
@@ -155,7 +181,7 @@ class Simulation:
         self.homes = [self._make_home(h) for h in sorted(self.city.homes)]
         self.vehicles = self._make_vehicles()
         self.completed: Counter[tuple[str, str]] = Counter()
-        self.last_od: ODMatrix | None = None
+        self.last_ods: list[ODMatrix] = []
         self.last_sessions: list[ChargeSession] = []
         self.trip_counter = 0
         self.records: list[RoundRecord] = []
@@ -312,7 +338,7 @@ class Simulation:
             esdps.append(home.bem.publish_esdp(start, end, supply, demand, start - 300))
         regional = self.grid.forecast_regions(
             esdps,
-            self.last_od,
+            self.last_ods,
             self.city.station_region,
             TYPICAL_SESSION_WH,
             window_s=self.config.round_s,
@@ -554,12 +580,18 @@ class Simulation:
         self.last_sessions = [tx for tx in state.public if isinstance(tx, ChargeSession)]
         state.record.trips_extracted = len(state.trips)
         public_trips = self.net.ledger.chains[PUBLIC].trips
-        od = self.predictor.build(public_trips, self.city.station_ids, start, end)
-        self.net.publish(PUBLIC, [od], end)
-        self.last_od = od
+        ods = self.predictor.build(public_trips, self.city.station_ids, start, end)
+        self.net.publish(PUBLIC, ods, end)
+        self.last_ods = ods
+        zones = {zone: k for k, zone in enumerate(self.city.station_ids)}
         state.record.od_matrix = {
-            "zones": list(od.zones),
-            "counts": [list(row) for row in od.counts],
+            "zones": list(self.city.station_ids),
+            "cells": sorted(
+                [zones[od.origins[i]], zones[od.destinations[j]], count]
+                for od in ods
+                for i, j, count in od.cells
+            ),
+            "parts": len(ods),
         }
 
     def _ground_truth(self, state: _Round, start: int, end: int) -> None:

@@ -15,7 +15,7 @@ from iome_ref.chain.anchoring import verify_anchors
 from iome_ref.chain.ledger import Ledger
 from iome_ref.errors import Rejected
 from iome_ref.models import TRANSACTION_TYPES, Anchor, ManagerHandover, ODMatrix, Trip
-from iome_ref.rules.mobility import compute_od_counts
+from iome_ref.rules.mobility import compute_od_cells
 
 __all__ = ["RegionRound", "RoundRecord", "audit_ledger", "imbalance_wh"]
 
@@ -83,8 +83,8 @@ def audit_ledger(ledger: Ledger, completed_trips: Counter[tuple[str, str]]) -> d
     published = Counter((t.origin_station_id, t.destination_station_id) for t in public_trips)
     matrices = [tx for tx in public if isinstance(tx, ODMatrix)]
     od_ok = all(
-        [list(row) for row in m.counts]
-        == compute_od_counts(public_trips, list(m.zones), m.period_start, m.period_end)
+        [list(cell) for cell in m.cells]
+        == compute_od_cells(public_trips, m.origins, m.destinations, m.period_start, m.period_end)
         for m in matrices
     )
     anchors: dict[str, list[Anchor]] = {}

@@ -29,7 +29,7 @@ from iome_ref.models import (
     TripClaim,
     VerifierSignature,
 )
-from iome_ref.rules.mobility import compute_od_counts
+from iome_ref.rules.mobility import compute_od_cells
 from iome_ref.vectors.world import T0, World
 
 __all__ = ["Builder", "ChainCursor", "forge", "sign_as"]
@@ -196,8 +196,9 @@ class Builder:
         fields: dict[str, Any] = {
             "period_start": period[0],
             "period_end": period[1],
-            "zones": list(zones),
-            "counts": compute_od_counts(trips, list(zones), *period),
+            "origins": list(zones),
+            "destinations": list(zones),
+            "cells": compute_od_cells(trips, zones, zones, *period),
             "predictor_pk": self.key("predictor").public_hex,
         } | over
         return self._sign(ODMatrix, fields)

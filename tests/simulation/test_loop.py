@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from iome_ref.chain.store import MemoryStore
 from iome_ref.cli import app
+from iome_ref.errors import UsageError
 from iome_ref.models import TRANSACTION_TYPES
 from iome_ref.simulation.loop import Simulation, SimulationConfig
 from iome_ref.simulation.run import run_simulation, write_summary
@@ -143,3 +144,42 @@ def test_cli_simulate_refuses_bad_failure_spec(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "CHAIN@ROUND" in result.output
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("seed", -5),
+        ("seed", 2**53),
+        ("evs", 0),
+        ("stations", 1),
+        ("rounds", 2.5),
+        ("round_s", 60),
+        ("participation", 1.5),
+        ("fleet_share", "0.1"),
+        ("homes", True),
+    ],
+)
+def test_rejects_config_out_of_range(field: str, value: object) -> None:
+    with pytest.raises(UsageError, match=field):
+        replace(SMALL, **{field: value})
+
+
+def test_cli_simulate_refuses_negative_seed(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--seed", "-5"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_od_matrix_splits_when_stations_outgrow_one_message(tmp_path: Path) -> None:
+    """Far more stations than a dense matrix could hold in one message (1000^2 cells): the
+    predictor publishes sparse parts, every stored block reads back, and the parts recompute."""
+    config = SimulationConfig(seed=2, evs=30, stations=1000, homes=5, rounds=1, regions=3)
+    summary = run_simulation(config, tmp_path / "ledger.sqlite")
+    audit = summary["audit"]
+    assert audit["od_matrices"] >= 1
+    assert audit["od_recomputes"]
+    assert audit["trips_match"]
+    record = summary["price_aware"]["rounds"][0]["od_matrix"]
+    assert len(record["zones"]) == 1000
+    assert sum(count for *_, count in record["cells"]) > 0

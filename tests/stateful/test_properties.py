@@ -200,8 +200,9 @@ def test_accepts_field_discovery_covers_every_field() -> None:
     assert {("int", 0), ("int", -MAX_SAFE_INT), ("str", None), ("literal", None)} <= kinds
     assert {_leaf_id(leaf) for leaf in LIST_ITEM_LEAVES} == {
         "IssuerRegistration.regions.0",
-        "ODMatrix.zones.0",
-        "ODMatrix.counts.0.0",
+        "ODMatrix.origins.0",
+        "ODMatrix.destinations.0",
+        "ODMatrix.cells.0.0",
     }
     assert "Trip.verifier_sigs.0.verifier_pk" in {_leaf_id(leaf) for leaf in FIELD_LEAVES}
     expected = {HASH_PATTERN: "IOME-ENC-006", SIGNATURE_PATTERN: "IOME-ENC-006"}

@@ -165,12 +165,12 @@ def test_fig5_steps_1_to_11(scene: Scene) -> None:  # noqa: PLR0915 - the steps,
     assert {p1.tx_id, p2.tx_id, claim.tx_id}.isdisjoint(public.tx_ids)
 
     # Step 10: the predictor counts the public Trips into an O-D matrix.
-    odm = scene.predictor.build(public.trips, ZONES, *PERIOD)
-    assert odm.zones == ["st-a", "st-b", "st-c"]
-    assert odm.counts == [[0, 1, 0], [0, 0, 0], [0, 0, 0]]
+    [odm] = scene.predictor.build(public.trips, ZONES, *PERIOD)
+    assert odm.origins == odm.destinations == ["st-a", "st-b", "st-c"]
+    assert odm.cells == [[0, 1, 1]]  # one trip st-a -> st-b
 
     # Step 11: the public chain recomputes and accepts it; an inflated one is refused.
-    inflated = scene.predictor.build([trip, trip], ZONES, *PERIOD)
+    [inflated] = scene.predictor.build([trip, trip], ZONES, *PERIOD)
     with pytest.raises(Rejected) as caught:
         scene.publish("public", [inflated], PERIOD[1])
     assert caught.value.req_id == "IOME-ODM-004"

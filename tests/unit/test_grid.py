@@ -129,16 +129,29 @@ def _esdp(
     )
 
 
-def _od(counts: list[list[int]]) -> ODMatrix:
+def _od(counts: list[list[int]]) -> list[ODMatrix]:
+    """The dense ``counts`` as a period's matrix in two parts over disjoint origins."""
     key = KeyPair.derive("test", "predictor")
-    return ODMatrix.create(
-        {"signature": key},
-        period_start=T - 86_400,
-        period_end=T,
-        zones=["st-a", "st-b", "st-c", "st-x"],
-        counts=counts,
-        predictor_pk=key.public_hex,
-    )
+    zones = ["st-a", "st-b", "st-c", "st-x"]
+    parts = []
+    for first in (0, 2):
+        parts.append(
+            ODMatrix.create(
+                {"signature": key},
+                period_start=T - 86_400,
+                period_end=T,
+                origins=zones[first : first + 2],
+                destinations=zones,
+                cells=[
+                    [i, j, count]
+                    for i, row in enumerate(counts[first : first + 2])
+                    for j, count in enumerate(row)
+                    if count
+                ],
+                predictor_pk=key.public_hex,
+            )
+        )
+    return parts
 
 
 STATION_REGION = {"st-a": "r0", "st-b": "r1", "st-c": "r0"}  # st-x: region unknown
@@ -176,7 +189,7 @@ def test_accepts_region_forecast_from_esdps_and_od_arrivals() -> None:
     }
     scaled = _company().forecast_regions(esdps, _od(COUNTS), STATION_REGION, 7_000, window_s=21_600)
     assert scaled["r0"].demand_wh == 3_000 + 63_000 // 4
-    without = _company().forecast_regions(esdps, None, STATION_REGION, 7_000)
+    without = _company().forecast_regions(esdps, [], STATION_REGION, 7_000)
     assert without["r0"] == RegionForecast(1_700, 3_000)
 
 

@@ -798,3 +798,19 @@ def test_accepts_handover_continuing_anchors_without_gap(
     a5 = b.anchor(6, child.block_hash, a4.tx_id, late, manager="fleet-backup")
     submit(reopened, b, "public", [a5], late)
     assert public.anchor_tips["fleet"].tx_id == a5.tx_id
+
+
+@pytest.mark.req("IOME-ENC-002")
+def test_rejects_block_too_large_to_send_leaving_state_and_store_unchanged(
+    world: World, b: Builder
+) -> None:
+    """A block sealed in-process never crossed the wire's size check; the ledger applies it,
+    so a block no peer could receive, and no reopened store could read, is refused here."""
+    ledger = open_ledger(world, MemoryStore())
+    submit(ledger, b, "public", [b.esdp()], T0 + 5000)
+    esdps = [b.esdp(t=T0 + 3601 + k) for k in range(2600)]
+    block = next_block(ledger, b, "public", esdps, T0 + 9000)
+    before, stored = snapshot(ledger.chains["public"]), store_view(ledger.store)
+    assert refused(lambda: ledger.submit(block)).req_id == "IOME-ENC-002"
+    assert snapshot(ledger.chains["public"]) == before
+    assert store_view(ledger.store) == stored

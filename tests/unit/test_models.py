@@ -427,8 +427,9 @@ def test_accepts_list_of_max_length() -> None:
     ("name", "field", "item"),
     [
         ("IssuerRegistration", "regions", "north"),
-        ("ODMatrix", "zones", "st-a"),
-        ("ODMatrix", "counts", []),
+        ("ODMatrix", "origins", "st-a"),
+        ("ODMatrix", "destinations", "st-a"),
+        ("ODMatrix", "cells", []),
         ("Trip", "verifier_sigs", {"verifier_pk": _HEX, "signature": _HEX * 2}),
     ],
 )
@@ -439,9 +440,9 @@ def test_rejects_list_longer_than_max(name: str, field: str, item: Any) -> None:
 
 
 @pytest.mark.req("IOME-ENC-010")
-def test_rejects_matrix_row_longer_than_max() -> None:
+def test_rejects_matrix_cell_longer_than_max() -> None:
     odm = dump("ODMatrix")
-    odm["counts"][0] = [0] * (MAX_LIST_LEN + 1)
+    odm["cells"][0] = [0] * (MAX_LIST_LEN + 1)
     assert malformed(wire(odm)).req_id == "IOME-ENC-010"
 
 
@@ -478,7 +479,7 @@ def test_accepts_zero_quantity() -> None:
 
 def _odm_cell(value: Any) -> dict[str, Any]:
     odm = dump("ODMatrix")
-    odm["counts"][1][2] = value
+    odm["cells"][0][2] = value
     return odm
 
 
@@ -494,7 +495,7 @@ def _list_item(name: str, field: str, value: Any) -> dict[str, Any]:
         pytest.param(_odm_cell(-1), "IOME-ENC-012", id="negative-count"),
         pytest.param(_odm_cell(MAX_SAFE_INT + 1), "IOME-ENC-007", id="count-too-large"),
         pytest.param(_odm_cell(1.5), "IOME-ENC-007", id="count-float"),
-        pytest.param(_list_item("ODMatrix", "zones", "Zone A"), "IOME-ENC-008", id="zone"),
+        pytest.param(_list_item("ODMatrix", "origins", "Zone A"), "IOME-ENC-008", id="zone"),
         pytest.param(
             _list_item("IssuerRegistration", "regions", "North"), "IOME-ENC-008", id="region"
         ),

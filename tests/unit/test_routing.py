@@ -7,7 +7,6 @@ independent of the region/gateway decomposition in ``iome_ref.simulation.routing
 from __future__ import annotations
 
 import itertools
-import time
 
 import networkx as nx
 import numpy as np
@@ -59,11 +58,9 @@ def test_accepts_full_and_decomposed_routes_agree(
     assert np.array_equal(full.travel_matrix, small.travel_matrix)
 
 
-def test_accepts_2000_stations_and_100000_homes_in_seconds() -> None:
-    started = time.perf_counter()
+def test_accepts_2000_stations_and_100000_homes() -> None:
+    """The 100k-vehicle benchmark's city; its cost is measured there, never asserted here."""
     city = generate_city(seed=7, n_stations=2000, n_homes=100_000, n_regions=5)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 30, f"generate_city took {elapsed:.1f} s"
     assert len(city.station_ids) == 2000
     assert len(city.homes) == 100_000
     assert city.travel_matrix.nbytes == 2000 * 2000 * 4

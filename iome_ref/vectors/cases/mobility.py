@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from iome_ref.constants import MAX_CHARGER_POWER_W
+from iome_ref.rules.mobility import compute_od_cells
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.cases.book import CaseBook
 from iome_ref.vectors.world import REVOKED_AT, T0
@@ -377,21 +378,43 @@ def od_matrix_cases(b: Builder) -> CaseBook:
         setup=setup,
         block_time=T0 + 300_000,
     )
+    book.valid(
+        "one-part-of-several",
+        "origins st-a alone: one part of a matrix split over disjoint origins",
+        b.od_matrix(
+            trips,
+            origins=["st-a"],
+            cells=compute_od_cells(trips, ["st-a"], ["st-a", "st-b", "st-c"], T0, T0 + 86_400),
+        ),
+        setup=setup,
+    )
     book.invalid(
-        "zones-unsorted",
+        "origins-unsorted",
         "IOME-ODM-001",
-        "zones out of order",
-        b.od_matrix(trips, zones=("st-b", "st-a")),
+        "origins out of order",
+        b.od_matrix(trips, origins=["st-b", "st-a", "st-c"]),
         setup=setup,
     )
-    counts = [list(row) for row in odm.counts]
     book.invalid(
-        "not-square",
-        "IOME-ODM-002",
-        "a row missing",
-        b.od_matrix(trips, counts=counts[:2]),
+        "destinations-repeated",
+        "IOME-ODM-001",
+        "a destination listed twice",
+        b.od_matrix(trips, destinations=["st-a", "st-b", "st-b", "st-c"]),
         setup=setup,
     )
+    cells = [list(cell) for cell in odm.cells]  # [[0, 1, 2], [1, 2, 1]]: A->B twice, B->C once
+    for case_id, comment, bad in (
+        ("cell-out-of-range", "a destination index past the list", [*cells, [2, 3, 1]]),
+        ("cell-zero", "a pair listed with no trips", [[0, 0, 0], *cells]),
+        ("cells-unordered", "cells not ascending by (i, j)", cells[::-1]),
+        (
+            "cell-repeated",
+            "A->B listed twice, once each: the recount is right",
+            [[0, 1, 1], [0, 1, 1], cells[1]],
+        ),
+        ("cell-short", "a cell without its count", [[0, 1], cells[1]]),
+    ):
+        book.invalid(case_id, "IOME-ODM-002", comment, b.od_matrix(trips, cells=bad), setup=setup)
     book.invalid(
         "period-inverted",
         "IOME-ODM-003",
@@ -399,13 +422,19 @@ def od_matrix_cases(b: Builder) -> CaseBook:
         b.od_matrix(trips, period=(T0 + 86_400, T0)),
         setup=setup,
     )
-    inflated = [row[:] for row in counts]
-    inflated[0][1] += 1
     book.invalid(
         "inflated-cell",
         "IOME-ODM-004",
         "one more A->B trip than the chain holds",
-        b.od_matrix(trips, counts=inflated),
+        b.od_matrix(trips, cells=[[0, 1, 3], cells[1]]),
+        setup=setup,
+        flags=["data-poisoning"],
+    )
+    book.invalid(
+        "omitted-cell",
+        "IOME-ODM-004",
+        "the B->C trip left out",
+        b.od_matrix(trips, cells=cells[:1]),
         setup=setup,
         flags=["data-poisoning"],
     )
