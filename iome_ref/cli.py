@@ -145,13 +145,6 @@ def _spec_dir(spec_dir: Path | None) -> Path:
     return spec_dir if spec_dir is not None else default_spec_dir()
 
 
-def _count_derived_files(spec_dir: Path) -> int:
-    """How many derived files lie on disk: vectors, schemas and the requirement index."""
-    found = len(list((spec_dir / "vectors").glob("*.json")))
-    found += len(list((spec_dir / "schemas").glob("*.json")))
-    return found + (spec_dir / "index.json").is_file()
-
-
 @app.command()
 def validate(
     file: Annotated[
@@ -220,11 +213,12 @@ def vectors_check(spec_dir: SpecDirOption = None) -> None:
     """Regenerate in memory and compare: exit 1 listing every stale, missing or extra file."""
     with _exit_on_error():
         from iome_ref.vectors.check import check_vectors  # noqa: PLC0415
+        from iome_ref.vectors.generate import list_derived_files  # noqa: PLC0415
 
         directory = _spec_dir(spec_dir)
         with _status("checking vectors"):
             problems = check_vectors(directory)
-        count = _count_derived_files(directory)
+        count = len(list_derived_files(directory))
     for problem in problems:
         typer.echo(_printable(problem))
     if problems:
@@ -344,9 +338,7 @@ def _stderr_console() -> Any:
 @contextmanager
 def _status(what: str) -> Iterator[None]:
     """A spinner on stderr while ``what`` runs; rich shows nothing when it is not a terminal."""
-    from rich.console import Console  # noqa: PLC0415
-
-    with Console(stderr=True).status(what):
+    with _stderr_console().status(what):
         yield
 
 

@@ -20,21 +20,21 @@ MAX_MESSAGE_BYTES: Final = 1 << 20
 #: Longest list field (zones, quorum signatures, block transactions) (IOME-ENC-010).
 MAX_LIST_LEN: Final = 4096
 
-#: Hex lengths in characters.
-HASH_HEX_LEN: Final = 64
-PUBLIC_KEY_HEX_LEN: Final = 64
-SIGNATURE_HEX_LEN: Final = 128
 #: Raw lengths in bytes (IOME-SIG-008).
 PUBLIC_KEY_LEN: Final = 32
 SIGNATURE_LEN: Final = 64
+#: Hex lengths in characters: two per byte of a SHA-256 hash, a key, a signature.
+HASH_HEX_LEN: Final = 64
+PUBLIC_KEY_HEX_LEN: Final = 2 * PUBLIC_KEY_LEN
+SIGNATURE_HEX_LEN: Final = 2 * SIGNATURE_LEN
 
 #: Identifier pattern for regions, stations, chains and zones (IOME-ENC-008).
 IDENTIFIER_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,31}$"
-HASH_PATTERN: Final = r"^[0-9a-f]{64}$"
-SIGNATURE_PATTERN: Final = r"^[0-9a-f]{128}$"
+HASH_PATTERN: Final = f"^[0-9a-f]{{{HASH_HEX_LEN}}}$"
+SIGNATURE_PATTERN: Final = f"^[0-9a-f]{{{SIGNATURE_HEX_LEN}}}$"
 
 #: The previous-hash of a genesis block (IOME-BLK-007).
-ZERO_HASH: Final = "0" * 64
+ZERO_HASH: Final = "0" * HASH_HEX_LEN
 
 #: Longest forecast window of an ESDP, seconds (IOME-ESDP-002).
 MAX_ESDP_HORIZON_S: Final = 7 * 24 * 3600

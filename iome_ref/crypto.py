@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import random
 import re
 from dataclasses import dataclass, field
 from typing import Final, Self
@@ -52,7 +51,7 @@ __all__ = [
     "check_s_below_order",
     "decode_curve_point",
     "decode_key_and_signature",
-    "generate_keypair",
+    "decompress_point",
     "is_canonical_encoding",
     "is_small_order",
     "is_valid_signature",
@@ -73,7 +72,7 @@ _SQRT_M1: Final = pow(2, (FIELD_PRIME - 1) // 4, FIELD_PRIME)
 _COFACTOR_DOUBLINGS: Final = 3
 _Y_MASK: Final = (1 << 255) - 1
 #: Prefix of the seed hash that derives a deterministic private key (tests, vectors, roles).
-KEY_DERIVATION_PREFIX: Final = b"IoME/1/key/"
+KEY_DERIVATION_PREFIX: Final = DOMAIN_PREFIX + b"key/"
 _LOWER_HEX = re.compile(r"[0-9a-f]*")
 
 #: An affine point (x, y) of edwards25519.
@@ -105,7 +104,7 @@ def is_canonical_encoding(encoding: bytes) -> bool:
     return not (sign == 1 and y in (1, FIELD_PRIME - 1))
 
 
-def _decompress(encoding: bytes) -> Point | None:
+def decompress_point(encoding: bytes) -> Point | None:
     """RFC 8032 §5.1.3 point decoding; None when the encoding names no curve point.
 
     Callers check canonicality first, so y >= p here is simply refused rather than reduced.
@@ -235,7 +234,7 @@ def decode_curve_point(encoding: bytes, what: str) -> Point:
     Raises:
         Rejected: IOME-SIG-007 when the encoding names no point of edwards25519.
     """
-    point = _decompress(encoding)
+    point = decompress_point(encoding)
     if point is None:
         raise Rejected(
             "IOME-SIG-007", f"{what}: expected a point on edwards25519, found {encoding.hex()}"
@@ -289,7 +288,7 @@ SMALL_ORDER_ENCODINGS: Final = frozenset(
 
 def _check_torsion_table() -> None:
     for encoding in SMALL_ORDER_ENCODINGS:
-        point = _decompress(encoding)
+        point = decompress_point(encoding)
         if point is None or not is_small_order(point) or not is_canonical_encoding(encoding):
             raise RuntimeError(f"bad small-order encoding {encoding.hex()}")
 
@@ -312,22 +311,23 @@ def check_r_not_small_order(r_encoding: bytes) -> None:
 
 
 @enforces("IOME-SIG-001")
-def check_equation(public_key: bytes, signature: bytes, message: bytes) -> None:
+def check_equation(public_key: Ed25519PublicKey, signature: bytes, message: bytes) -> None:
     """Verify [S]B = R + [SHA-512(R || A || M)]A, cofactorless, via ``cryptography``.
 
     Only reached after every encoding check passed, where the library and the rule agree.
 
     Raises:
-        Rejected: IOME-SIG-001.
+        Rejected: IOME-SIG-007 when R is no curve point, else IOME-SIG-001.
     """
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        public_key.verify(signature, message)
     except InvalidSignature:
+        # Only now pay for decoding R: an R off the curve never satisfies the equation, and it
+        # must be reported as IOME-SIG-007, which precedes IOME-SIG-001 in the check order.
+        decode_curve_point(signature[:32], "signature R")
         raise Rejected(
             "IOME-SIG-001", "signature: the Ed25519 equation does not hold for this key and message"
         ) from None
-    except ValueError as exc:  # the library refused a key the rule accepts; still a refusal
-        raise Rejected("IOME-SIG-001", f"public key: refused by the verifier ({exc})") from None
 
 
 # --------------------------------------------------------------------------- public API
@@ -356,20 +356,18 @@ def verify_raw(public_key: bytes, signature: bytes, message: bytes) -> None:
         Rejected: the id of the first check that fails (IOME-SIG-001..008).
         UsageError: ``message`` is not bytes (a caller bug).
     """
-    public_key, signature = decode_key_and_signature(public_key, signature)
+    _verify_decoded(*decode_key_and_signature(public_key, signature), message)
+
+
+def _verify_decoded(public_key: bytes, signature: bytes, message: bytes) -> None:
+    """Checks 2 to 5 of the module's order, on a key and signature of the right lengths."""
     check_s_below_order(signature)
     verifier = _checked_public_key(public_key)
     check_r_canonical(signature)
     check_r_not_small_order(signature[:32])
     if not isinstance(message, bytes | bytearray | memoryview):
         raise UsageError("IOME-SIG-001", f"message: expected bytes, found {type(message).__name__}")
-    try:
-        verifier.verify(signature, bytes(message))
-    except InvalidSignature:
-        # Only now pay for decoding R: an R off the curve never satisfies the equation, and it
-        # must be reported as IOME-SIG-007, which precedes IOME-SIG-001 in the check order.
-        decode_curve_point(signature[:32], "signature R")
-        check_equation(public_key, signature, bytes(message))
+    check_equation(verifier, signature, bytes(message))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -402,7 +400,7 @@ def verify(public_key_hex: str, signature_hex: str, tag: str, payload_hex: str) 
         UsageError: tag or payload is not ASCII text.
     """
     public_key, signature = decode_key_and_signature(public_key_hex, signature_hex)
-    verify_raw(public_key, signature, signing_message(tag, payload_hex))
+    _verify_decoded(public_key, signature, signing_message(tag, payload_hex))
 
 
 def is_valid_signature(public_key_hex: str, signature_hex: str, tag: str, payload_hex: str) -> bool:
@@ -454,8 +452,3 @@ class KeyPair:
 
 def _public_hex(private: Ed25519PrivateKey) -> str:
     return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-
-
-def generate_keypair(rng: random.Random) -> KeyPair:
-    """A key pair from 32 bytes of the seeded ``rng``: reproducible, never for production."""
-    return KeyPair.from_seed(rng.getrandbits(8 * 32).to_bytes(32, "little"))

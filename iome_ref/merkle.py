@@ -4,7 +4,7 @@ A block commits to its transactions by this root (IOME-BLK-003). RFC 6962 (Certi
 Transparency) was chosen over Bitcoin's tree because leaves and inner nodes are hashed with
 different prefixes (0x00, 0x01) and an odd node is promoted rather than duplicated, so no two
 different lists of transactions share a root. Light clients of child chains check that a
-transaction is in an anchored block with :func:`verify_inclusion` (RFC 9162 §2.1.3.2).
+transaction is in an anchored block with :func:`is_valid_inclusion_proof` (RFC 9162 §2.1.3.2).
 
 Everything is iterative and linear in the number of leaves.
 """
@@ -24,7 +24,7 @@ __all__ = [
     "compute_inclusion_proof",
     "compute_merkle_root",
     "compute_merkle_root_hex",
-    "verify_inclusion",
+    "is_valid_inclusion_proof",
 ]
 
 _LEAF_PREFIX: Final = b"\x00"
@@ -103,7 +103,7 @@ def compute_inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     return proof
 
 
-def verify_inclusion(
+def is_valid_inclusion_proof(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
     """Whether ``proof`` shows leaf data ``leaf`` at ``index`` of a tree of ``size`` with ``root``.

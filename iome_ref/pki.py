@@ -88,10 +88,11 @@ def _public_key_hex(key: Ed25519PublicKey) -> str:
     return key.public_bytes_raw().hex()
 
 
-def _name_value(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
-    """The single string value of ``oid`` in ``name``; empty if absent, repeated or binary."""
+def _subject_value(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str:
+    """The single string value of ``oid`` in the subject; empty if absent, repeated, binary or
+    unparsable, so a foreign certificate fails its rule instead of raising."""
     try:
-        attributes = name.get_attributes_for_oid(oid)
+        attributes = cert.subject.get_attributes_for_oid(oid)
     except ValueError:
         return ""
     if len(attributes) != 1 or not isinstance(attributes[0].value, str):
@@ -105,20 +106,12 @@ def get_subject_id(cert: x509.Certificate) -> str:
     Returns "" when the subject has no single text CN, so a foreign certificate simply fails
     IOME-CERT-005 instead of raising.
     """
-    try:
-        subject = cert.subject
-    except ValueError:
-        return ""
-    return _name_value(subject, NameOID.COMMON_NAME)
+    return _subject_value(cert, NameOID.COMMON_NAME)
 
 
 def get_role(cert: x509.Certificate) -> str:
     """The role a certificate certifies: its subject OU; "" when absent (fails IOME-CERT-004)."""
-    try:
-        subject = cert.subject
-    except ValueError:
-        return ""
-    return _name_value(subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return _subject_value(cert, NameOID.ORGANIZATIONAL_UNIT_NAME)
 
 
 def compute_serial_number(
@@ -382,8 +375,10 @@ def check_certificate_not_revoked(
     if crl is None:
         return
     entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-    if entry is not None and _to_seconds(entry.revocation_date_utc) <= at:
-        revoked_at = _to_seconds(entry.revocation_date_utc)
+    if entry is None:
+        return
+    revoked_at = _to_seconds(entry.revocation_date_utc)
+    if revoked_at <= at:
         raise Rejected("IOME-CERT-003", f"certificate was revoked at {revoked_at}, before {at}")
 
 

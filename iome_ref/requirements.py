@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-__all__ = ["ENFORCERS", "enforced_ids", "enforces"]
+__all__ = ["ENFORCERS", "enforces"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,8 +36,3 @@ def enforces(*req_ids: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return func
 
     return register
-
-
-def enforced_ids() -> set[str]:
-    """Ids registered so far; import ``iome_ref.rules`` first to see them all."""
-    return set(ENFORCERS)

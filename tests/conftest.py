@@ -27,11 +27,10 @@ def shared_data_dir() -> Path:
     return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def require_shared(relative: str, *, module_level: bool = False) -> Path:
+def require_shared(relative: str) -> Path:
     """The path of ``relative`` under the shared data, skipping the test when it is absent.
 
-    Under ``IOME_REQUIRE_SHARED=1`` an absent file fails the test instead. Pass
-    ``module_level=True`` when calling at import time, to skip the whole module.
+    Under ``IOME_REQUIRE_SHARED=1`` an absent file fails the test instead.
     """
     path = shared_data_dir() / relative
     if path.exists():
@@ -39,10 +38,4 @@ def require_shared(relative: str, *, module_level: bool = False) -> Path:
     reason = f"shared data {relative} not found at {path} (read in place from ../shared/data)"
     if os.environ.get("IOME_REQUIRE_SHARED") == "1":
         pytest.fail(f"{reason}; IOME_REQUIRE_SHARED=1 requires it", pytrace=False)
-    pytest.skip(reason, allow_module_level=module_level)
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    """The shared data folder (see :func:`shared_data_dir`); use require_shared per file."""
-    return shared_data_dir()
+    pytest.skip(reason)

@@ -17,8 +17,10 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 import iome_ref
-from iome_ref.requirements import ENFORCERS
+from iome_ref.requirements import ENFORCERS, enforces
 from iome_ref.vectors.spec_index import default_spec_dir, load_requirements
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +71,18 @@ def test_spec_defines_at_least_sixty_ids() -> None:
 
 def test_every_defined_id_is_enforced() -> None:
     assert sorted(DEFINED - set(ENFORCERS)) == []
+
+
+def test_rejects_second_enforcer_of_an_id() -> None:
+    # "Exactly one" rests on the registry refusing a second enforcer when its module is imported
+    # (every module is, above); an overwrite would leave the two tests around this one passing.
+    req_id, first = next(iter(ENFORCERS.items()))
+
+    def second() -> None: ...
+
+    with pytest.raises(RuntimeError, match=req_id):
+        enforces(req_id)(second)
+    assert ENFORCERS[req_id] == first
 
 
 def test_every_enforced_id_is_defined() -> None:

@@ -17,7 +17,7 @@ from iome_ref.chain.store import Store, StoredBlock
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC
 from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
-from iome_ref.errors import Rejected, UsageError
+from iome_ref.errors import IoMEError, UsageError
 from iome_ref.models import Block, SignedModel
 from iome_ref.rules.ledger import BlockRef, check_stored_block
 
@@ -54,13 +54,10 @@ class Ledger:
         state = self.chains[chain_id] = ChainState(chain_id, kind)
         for stored in self.store.blocks(chain_id):
             try:
-                block = Block.parse(decode_json_object(stored.body))
-            except Rejected as exc:
-                raise Rejected(
-                    "IOME-BLK-012", f"stored block {stored.height} of {chain_id} is unreadable"
-                ) from exc
-            check_stored_block(block, stored.block_hash)
-            apply_block(state, block, self.context)
+                apply_block(state, check_stored_block(stored.body, stored.block_hash), self.context)
+            except IoMEError as exc:
+                exc.add_note(f"loading block {stored.height} of chain {chain_id} from the store")
+                raise
 
     def _child_chain(self, chain_id: str) -> list[BlockRef] | None:
         state = self.chains.get(chain_id)

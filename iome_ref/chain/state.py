@@ -71,12 +71,12 @@ class ChainState:
     tx_ids: set[str] = field(default_factory=set)
     #: Misbehaviour proofs; never journaled, so they survive the rejected block that held them.
     evidence: list[Evidence] = field(default_factory=list)
-    # EPS chains (IOME-EPS-004..009): registration per issuer, tip per issuer, and which tx
-    # extends each (issuer, predecessor) pair, to catch equivocation by that issuer only.
+    # EPS chains (IOME-EPS-004..009): registration per issuer, tip per issuer, and the signal
+    # extending each (issuer, predecessor) pair, to catch equivocation by that issuer only and
+    # keep the first signal as evidence.
     registrations: dict[str, IssuerRegistration] = field(default_factory=dict)
     issuer_tips: dict[str, str] = field(default_factory=dict)
-    successors: dict[tuple[str, str], str] = field(default_factory=dict)
-    signals: dict[str, EPS] = field(default_factory=dict)
+    successors: dict[tuple[str, str], EPS] = field(default_factory=dict)
     # One-time keys and presences (IOME-PRES-001, IOME-CHG-003, IOME-CLAIM-005). A presence
     # binds one key (IOME-PRES-001), so a presence used once is a key used once.
     presence_keys: set[str] = field(default_factory=set)

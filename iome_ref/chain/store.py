@@ -312,6 +312,14 @@ def _usage_error(path: str, action: str, exc: sqlite3.Error) -> UsageError:
     return UsageError("store", f"cannot {action} {path}: {reason}")
 
 
+def _head_height(conn: sqlite3.Connection, chain_id: str) -> int | None:
+    """Height of the head of ``chain_id``, None for a chain with no block."""
+    (height,) = conn.execute(
+        "SELECT MAX(height) FROM blocks WHERE chain_id = ?", (chain_id,)
+    ).fetchone()
+    return None if height is None else int(height)
+
+
 class SqliteStore(Store):
     """A store in one SQLite file: WAL journal, ``synchronous=FULL``, one transaction per append.
 
@@ -424,10 +432,7 @@ class SqliteStore(Store):
         block = _normalize_block(block)
         items = _normalize_evidence(evidence)
         with self._transaction("append to the store") as conn:
-            (head_height,) = conn.execute(
-                "SELECT MAX(height) FROM blocks WHERE chain_id = ?", (block.chain_id,)
-            ).fetchone()
-            _refuse_height(block, head_height)
+            _refuse_height(block, _head_height(conn, block.chain_id))
             conn.execute(
                 "INSERT INTO blocks VALUES (?, ?, ?, ?)",
                 (block.chain_id, block.height, block.block_hash, block.body),
@@ -448,8 +453,8 @@ class SqliteStore(Store):
 
     def blocks(self, chain_id: str) -> Iterator[StoredBlock]:
         chain_id = _text("chain_id", chain_id)
-        head = self.head(chain_id)
-        return self._iter_blocks(chain_id, -1 if head is None else head.height)
+        top = self._read("read blocks from the store", lambda conn: _head_height(conn, chain_id))
+        return self._iter_blocks(chain_id, -1 if top is None else top)
 
     def _iter_blocks(self, chain_id: str, top: int) -> Iterator[StoredBlock]:
         """Yield heights 0..top a page at a time; the chain is append-only, so pages agree."""

@@ -48,21 +48,21 @@ def _apply_eps(state: ChainState, eps: EPS, journal: Journal) -> None:
     registration = state.registrations.get(eps.issuer_pk)
     energy.check_eps_issuer_registered(eps, registration)
     assert registration is not None  # narrowed by the check above
-    successor = state.successors.get((eps.issuer_pk, eps.prev_tx_id))
+    fork_key = (eps.issuer_pk, eps.prev_tx_id)
+    successor = state.successors.get(fork_key)
     try:
-        energy.check_eps_not_equivocating(eps, successor)
+        energy.check_eps_not_equivocating(eps, successor.tx_id if successor else None)
     except Rejected:
+        assert successor is not None  # the check raises only when a successor exists
         # Evidence outlives the rejected block on purpose: it is not journaled.
-        first = state.signals[str(successor)]
         state.evidence.append(
-            Evidence("IOME-EPS-005", first.model_dump(mode="json"), eps.model_dump(mode="json"))
+            Evidence("IOME-EPS-005", successor.model_dump(mode="json"), eps.model_dump(mode="json"))
         )
         raise
     energy.check_eps_extends_chain(eps, state.issuer_tips.get(eps.issuer_pk))
     energy.check_eps_region_registered(eps, registration)
-    journal.put(state.successors, (eps.issuer_pk, eps.prev_tx_id), eps.tx_id)
+    journal.put(state.successors, fork_key, eps)
     journal.put(state.issuer_tips, eps.issuer_pk, eps.tx_id)
-    journal.put(state.signals, eps.tx_id, eps)
 
 
 def _apply_presence(state: ChainState, presence: Presence, journal: Journal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -50,22 +51,9 @@ __all__ = [
     "parse_message",
 ]
 
+#: Transaction models by type name, read off the ``Transaction`` union so the two cannot drift.
 TRANSACTION_TYPES: dict[str, type[SignedModel]] = {
-    model.__name__: model
-    for model in (
-        ESDP,
-        IssuerRegistration,
-        EPS,
-        Presence,
-        TripClaim,
-        Trip,
-        ChargeSession,
-        ODMatrix,
-        Anchor,
-        DataCommitment,
-        ExternalRecord,
-        ManagerHandover,
-    )
+    model.__name__: model for model in typing.get_args(typing.get_args(Transaction)[0])
 }
 MESSAGE_TYPES: dict[str, type[SignedModel] | type[Block]] = {**TRANSACTION_TYPES, "Block": Block}
 

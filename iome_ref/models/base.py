@@ -101,6 +101,14 @@ class ProtocolModel(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """Validate Python data into this model, mapping every error to ``Malformed``."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise_malformed(exc, cls)
+
 
 class SignedModel(ProtocolModel):
     """A transaction: canonical bytes, tx id and domain-separated signatures (DESIGN §2)."""
@@ -134,6 +142,10 @@ class SignedModel(ProtocolModel):
     def compute_tx_id(self) -> str:
         return compute_hash(self.canonical_bytes())
 
+    def signed_payload(self, spec: SigSpec) -> str:
+        """The hex text ``spec``'s signature covers: the tx id, or the field it names."""
+        return self.tx_id if spec.payload == "tx_id" else str(getattr(self, spec.payload))
+
     @classmethod
     def create(cls, signers: Mapping[str, KeyPair], **fields: Any) -> Self:
         """Build, hash and sign a transaction; ``signers`` maps signature field to key pair.
@@ -144,21 +156,14 @@ class SignedModel(ProtocolModel):
         placeholders: dict[str, Any] = {"tx_id": "0" * 64}
         placeholders.update({spec.field: "0" * 128 for spec in cls.SIGNATURES})
         draft = cls.parse({**fields, **placeholders})
-        tx_id = draft.compute_tx_id()
-        values = draft.model_dump()
-        values["tx_id"] = tx_id
-        for spec in cls.SIGNATURES:
-            payload = tx_id if spec.payload == "tx_id" else str(values[spec.payload])
-            values[spec.field] = signers[spec.field].sign(spec.tag, payload)
-        return cls.parse(values)
-
-    @classmethod
-    def parse(cls, data: Any) -> Self:
-        """Validate Python data into this model, mapping every error to ``Malformed``."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise_malformed(exc, cls)
+        # The draft validated every field; the tx id and signatures filled in below are
+        # well-formed hex by construction, so the copies need no second validation.
+        hashed = draft.model_copy(update={"tx_id": draft.compute_tx_id()})
+        signatures = {
+            spec.field: signers[spec.field].sign(spec.tag, hashed.signed_payload(spec))
+            for spec in cls.SIGNATURES
+        }
+        return hashed.model_copy(update=signatures)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, Req | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
@@ -24,7 +24,6 @@ from iome_ref.models.base import (
     Signature,
     SignedModel,
     SigSpec,
-    raise_malformed,
 )
 from iome_ref.models.energy import EPS, ESDP, IssuerRegistration
 from iome_ref.models.mobility import ChargeSession, ODMatrix, Presence, Trip, TripClaim
@@ -169,10 +168,3 @@ class Block(ProtocolModel):
         block_hash = draft.compute_block_hash()
         signature = producer.sign("Block", block_hash)
         return draft.model_copy(update={"block_hash": block_hash, "signature": signature})
-
-    @classmethod
-    def parse(cls, data: object) -> Self:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise_malformed(exc, cls)

@@ -63,7 +63,6 @@ class TripClaim(SignedModel):
         SigSpec("source_sig", "source_pk", "TripClaim"),
         SigSpec("destination_sig", "destination_pk", "TripClaim"),
     )
-    TIME_FIELD: ClassVar = "timestamp"
 
     type: Literal["TripClaim"] = "TripClaim"
     source_presence_id: Hash = Field(description="tx id of the source Presence.")

@@ -34,7 +34,6 @@ from iome_ref.roles.randomness import RandomSource, random_bytes
 
 __all__ = [
     "DEVICE_KINDS",
-    "ENERGY_KINDS",
     "READING_HKDF_INFO",
     "READING_SIGNATURE_TAG",
     "DeviceKind",
@@ -50,8 +49,6 @@ DeviceKind = Literal["solar", "load", "thermostat", "battery"]
 #: Every kind of device a home may register with its BEM (paper §III step 1 lists solar panel,
 #: smart appliances, smart thermostat and temperature sensors, local batteries).
 DEVICE_KINDS: Final[tuple[DeviceKind, ...]] = ("solar", "load", "thermostat", "battery")
-#: Kinds whose reading value is energy in Wh over the period; a thermostat reports deci-°C.
-ENERGY_KINDS: Final[frozenset[str]] = frozenset({"solar", "load", "battery"})
 
 #: Signature tag of a reading: b"IoME/1/Reading/" + SHA-256(plaintext) hex (IOME-DATA-001).
 READING_SIGNATURE_TAG: Final = "Reading"
@@ -60,8 +57,6 @@ READING_HKDF_INFO: Final = b"IoME/1/reading"
 _NONCE_LEN: Final = 12
 _X25519_LEN: Final = 32
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
-
-#: The seeded random sources roles accept: ``random.Random`` or ``numpy.random.Generator``.
 
 
 def derive_x25519_private(*labels: str | int) -> X25519PrivateKey:
@@ -176,9 +171,10 @@ class IoTDevice:
 
     def sign(self, reading: Reading) -> bytes:
         """Raw Ed25519 signature, tag ``Reading``, over the SHA-256 hex of the plaintext."""
-        return bytes.fromhex(
-            self.key.sign(READING_SIGNATURE_TAG, compute_hash(reading.plaintext()))
-        )
+        return self._sign_plaintext(reading.plaintext())
+
+    def _sign_plaintext(self, plaintext: bytes) -> bytes:
+        return bytes.fromhex(self.key.sign(READING_SIGNATURE_TAG, compute_hash(plaintext)))
 
     def seal(
         self, reading: Reading, bem_public: X25519PublicKey, nonce_rng: RandomSource
@@ -191,8 +187,9 @@ class IoTDevice:
             raise UsageError(
                 "device", f"reading of {reading.device_id!r} sealed by {self.device_id!r}"
             )
+        # Encoded once for both the signature and the payload: JCS is the costly step here.
         plaintext = reading.plaintext()
-        signature = self.sign(reading)
+        signature = self._sign_plaintext(plaintext)
         ephemeral = X25519PrivateKey.from_private_bytes(random_bytes(nonce_rng, _X25519_LEN))
         ephemeral_pk = ephemeral.public_key().public_bytes_raw()
         key = compute_reading_key(

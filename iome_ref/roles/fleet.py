@@ -155,9 +155,7 @@ class RideShareFleet:
                     continue
                 needed = pickup_wh + ride_wh
                 for vehicle in idle.get(station, ()):
-                    usable = vehicle.battery.usable_wh
-                    reserve = int(usable * vehicle.policy.reserve_fraction)
-                    if vehicle.battery.soc_wh - needed < reserve:
+                    if vehicle.battery.soc_wh - needed < vehicle.reserve_wh:
                         continue
                     cost = self.compute_cost(pickup_s + ride_s, needed, price)
                     edges.append(_Edge(cost, i, vehicle.vehicle_id, pickup_s, ride_s, needed))

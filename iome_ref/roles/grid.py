@@ -26,7 +26,7 @@ from typing import Final
 
 from iome_ref.crypto import KeyPair
 from iome_ref.errors import UsageError
-from iome_ref.models import EPS, ESDP, ChargeSession, IssuerRegistration, ODMatrix
+from iome_ref.models import EPS, ESDP, IssuerRegistration, ODMatrix
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -116,33 +116,6 @@ def compute_prices(forecast: RegionForecast, policy: PricePolicy = DEFAULT_POLIC
             / (1 - policy.incentive_threshold)
         )
     return Prices(price=price, feed_in=price - policy.feed_in_spread, incentive=incentive)
-
-
-def add_ev_response(
-    forecasts: Mapping[str, RegionForecast],
-    sessions: Iterable[ChargeSession],
-    station_region: Mapping[str, str],
-) -> dict[str, RegionForecast]:
-    """Fold vehicles' last observed charging and discharging into the regional forecast.
-
-    Paper §III step 5: "the EV mobility decisions will determine the charging and discharging
-    outcomes across the transport grid, which will then be fed back into the energy demand and
-    supply respectively for the next round of energy supply and demand prediction." The
-    sessions are public ChargeSessions, so anyone can recompute this part of the forecast.
-    Without it every region in deficit is priced as if no vehicle had answered the last price,
-    and all vehicles answer the next one together.
-    """
-    supply = {region: f.supply_wh for region, f in forecasts.items()}
-    demand = {region: f.demand_wh for region, f in forecasts.items()}
-    for session in sessions:
-        region = station_region.get(session.station_id)
-        if region not in supply:
-            continue
-        if session.direction == "discharge":
-            supply[region] += session.energy_wh
-        else:
-            demand[region] += session.energy_wh
-    return {region: RegionForecast(supply[region], demand[region]) for region in forecasts}
 
 
 def select_latest_esdps(esdps: Iterable[ESDP]) -> list[ESDP]:

@@ -13,14 +13,9 @@ from typing import Literal
 
 from iome_ref.crypto import KeyPair
 from iome_ref.errors import Rejected, UsageError
-from iome_ref.models import ChargeSession, Presence
+from iome_ref.models import ChargeSession, Presence, SignedModel
 from iome_ref.requirements import enforces
-from iome_ref.rules.mobility import (
-    check_charge_energy,
-    check_charge_interval,
-    check_charge_key_not_station,
-    check_presence_key_not_station,
-)
+from iome_ref.rules.stateless import STATELESS_RULES
 
 __all__ = ["ChargingStation", "Docking", "check_presence_docked"]
 
@@ -57,6 +52,16 @@ def check_presence_docked(
         )
     if docking.attested:
         raise Rejected("IOME-PRES-003", f"this docking of {one_time_pk} already has a Presence")
+
+
+def _check_chain_would_accept(tx: SignedModel) -> None:
+    """The chain's stateless field rules for ``tx``'s type, in the chain's order.
+
+    A station refuses to sign what every node would refuse. The signatures it has just made
+    are not verified again: that is the chain's work (``check_stateless``).
+    """
+    for rule in STATELESS_RULES[type(tx)]:
+        rule(tx)
 
 
 class ChargingStation:
@@ -119,7 +124,7 @@ class ChargingStation:
             one_time_pk=one_time_pk,
             t=t,
         )
-        check_presence_key_not_station(presence)
+        _check_chain_would_accept(presence)
         docking.attested = True
         return presence
 
@@ -152,7 +157,5 @@ class ChargingStation:
             start_time=start,
             end_time=end,
         )
-        check_charge_interval(session)
-        check_charge_energy(session)
-        check_charge_key_not_station(session)
+        _check_chain_would_accept(session)
         return session

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -328,8 +328,9 @@ class StationIndex:
         )
 
 
-def _is_valid(eps: EPS | None, now: int) -> bool:
-    return eps is not None and eps.issued_at <= now < eps.expiry
+def _is_valid(eps: EPS | None, t: int) -> TypeGuard[EPS]:
+    """Whether ``eps`` is a signal in force at ``t``."""
+    return eps is not None and eps.issued_at <= t < eps.expiry
 
 
 @dataclass(slots=True)
@@ -400,6 +401,16 @@ class ElectricVehicle:
 
     # --- decisions (paper §III steps 3-5) ----------------------------------------------------
 
+    @property
+    def reserve_wh(self) -> int:
+        """Energy the vehicle keeps on arrival anywhere (``DrivingPolicy.reserve_fraction``)."""
+        return int(self.battery.usable_wh * self.policy.reserve_fraction)
+
+    @property
+    def target_wh(self) -> int:
+        """State of charge a charge aims at (``DrivingPolicy.target_fraction``)."""
+        return int(self.battery.usable_wh * self.policy.target_fraction)
+
     def current_region(self, city: RoadMap) -> str:
         return self.home_region if self.location is None else city.station_region[self.location]
 
@@ -426,9 +437,6 @@ class ElectricVehicle:
         Raises:
             UsageError: the planned trip has no route.
         """
-        battery = self.battery
-        usable = battery.usable_wh
-        reserve = int(usable * self.policy.reserve_fraction)
         trip_need = 0
         if planned_trip is not None:
             route = (planned_trip.origin_station, planned_trip.destination_station)
@@ -436,15 +444,14 @@ class ElectricVehicle:
             if need is None:
                 raise UsageError("vehicle", f"no route {route[0]} -> {route[1]}")
             trip_need = need
-            if battery.soc_wh < need + reserve:
-                return self._charge_to_target(planned_trip.origin_station, 0)
+            if self.battery.soc_wh < need + self.reserve_wh:
+                return self._charge_to_target(planned_trip.origin_station)
         if not self.price_aware:
             return self._decide_baseline(planned_trip)
         if planned_trip is not None:
             origin_eps = eps_by_region.get(city.station_region[planned_trip.origin_station])
             if (
-                origin_eps is not None
-                and _is_valid(origin_eps, now)
+                _is_valid(origin_eps, now)
                 and now <= planned_trip.departure_time < origin_eps.expiry
             ):
                 return self._decide_detour(
@@ -452,18 +459,17 @@ class ElectricVehicle:
                 )
         return self._decide_now(eps_by_region.get(self.current_region(city)), now, trip_need)
 
-    def _charge_to_target(self, station_id: str | None, gain_micro: int) -> Decision:
-        target = int(self.battery.usable_wh * self.policy.target_fraction)
-        energy = min(max(target - self.battery.soc_wh, 0), self.policy.max_session_wh)
+    def _charge_to_target(self, station_id: str | None) -> Decision:
+        energy = min(max(self.target_wh - self.battery.soc_wh, 0), self.policy.max_session_wh)
         if energy <= 0:
             return _IDLE
-        return Decision("charge_now", station_id, energy, gain_micro)
+        return Decision("charge_now", station_id, energy)
 
     def _decide_baseline(self, planned_trip: TripPlan | None) -> Decision:
         """Price-unaware driver: go where planned; top up when the battery runs low."""
         low = self.battery.soc_wh < self.battery.usable_wh * self.policy.baseline_charge_below
         if low:
-            return self._charge_to_target(self.location, 0)
+            return self._charge_to_target(self.location)
         return _STRAIGHT if planned_trip is not None else _IDLE
 
     def _decide_detour(
@@ -484,8 +490,7 @@ class ElectricVehicle:
         """
         origin, destination = trip.origin_station, trip.destination_station
         battery, policy, costs = self.battery, self.policy, self.costs
-        usable = battery.usable_wh
-        reserve = int(usable * policy.reserve_fraction)
+        usable, reserve = battery.usable_wh, self.reserve_wh
         distance, energy = city.station_distance_m, city.station_energy_wh
         regions = city.station_region
         straight_m = distance.get((origin, destination))
@@ -501,7 +506,7 @@ class ElectricVehicle:
                 continue
             seen.add(station)
             eps = eps_by_region.get(regions[station])
-            if eps is None or not eps.issued_at <= trip.departure_time < eps.expiry:
+            if not _is_valid(eps, trip.departure_time):
                 continue
             paid = eps.feed_in_micro_per_kwh + eps.incentive_micro_per_kwh
             if paid <= feed_in_current or paid < floor:
@@ -544,16 +549,14 @@ class ElectricVehicle:
         """
         if not _is_valid(eps, now):
             return self._decide_baseline(None)
-        assert eps is not None  # narrowed by _is_valid
         battery, policy = self.battery, self.policy
         usable = battery.usable_wh
-        keep = int(usable * policy.reserve_fraction) + trip_need
+        keep = self.reserve_wh + trip_need
         if battery.soc_wh < keep:
-            return self._charge_to_target(self.location, 0)
+            return self._charge_to_target(self.location)
         reference = self.reference_price_micro
         price = eps.price_micro_per_kwh
-        target = int(usable * policy.target_fraction)
-        room = min(target - battery.soc_wh, policy.max_session_wh)
+        room = min(self.target_wh - battery.soc_wh, policy.max_session_wh)
         if room > 0 and price < reference:
             gain = round((reference - price) * room / _WH_PER_KWH)
             if gain >= policy.min_gain_micro:

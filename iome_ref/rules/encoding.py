@@ -31,8 +31,9 @@ def check_signatures(tx: SignedModel) -> None:
         Rejected: IOME-SIG-001 to IOME-SIG-008 from the strict verifier.
     """
     for spec in tx.SIGNATURES:
-        payload = tx.tx_id if spec.payload == "tx_id" else str(getattr(tx, spec.payload))
-        verify(getattr(tx, spec.key_field), getattr(tx, spec.field), spec.tag, payload)
+        verify(
+            getattr(tx, spec.key_field), getattr(tx, spec.field), spec.tag, tx.signed_payload(spec)
+        )
     if isinstance(tx, Trip):
         for quorum_sig in tx.verifier_sigs:
             verify(quorum_sig.verifier_pk, quorum_sig.signature, "Trip", tx.tx_id)

@@ -17,6 +17,7 @@ from iome_ref.constants import (
     MAX_BLOCK_TXS,
     ZERO_HASH,
 )
+from iome_ref.encoding import decode_json_object
 from iome_ref.errors import Rejected
 from iome_ref.models import Anchor, Block, ExternalRecord, ManagerHandover, SignedModel
 from iome_ref.requirements import enforces
@@ -238,16 +239,22 @@ def check_tx_allowed(tx: SignedModel, chain_kind: str) -> None:
 
 
 @enforces("IOME-BLK-012")
-def check_stored_block(block: Block, recorded_hash: str) -> None:
-    """A block read back from the store must hash to what was recorded when it was appended.
+def check_stored_block(body: bytes, recorded_hash: str) -> Block:
+    """A block read back from the store must decode and hash to what was recorded when it was
+    appended; the decoded block is returned, so the caller applies exactly the block checked.
 
     Raises:
-        Rejected: IOME-BLK-012.
+        Rejected: IOME-BLK-012, chained to the ``Malformed`` when the bytes do not decode.
     """
+    try:
+        block = Block.parse(decode_json_object(body))
+    except Rejected as exc:
+        raise Rejected("IOME-BLK-012", f"stored block is unreadable: {exc.message}") from exc
     if block.compute_block_hash() != recorded_hash or block.block_hash != recorded_hash:
         raise Rejected(
             "IOME-BLK-012", f"stored block {block.height} no longer hashes to {recorded_hash}"
         )
+    return block
 
 
 @enforces("IOME-REC-001")

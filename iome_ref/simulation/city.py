@@ -56,6 +56,7 @@ __all__ = [
     "compute_apportionment",
     "compute_city",
     "compute_placement",
+    "compute_travel_s",
     "generate_city",
     "wh_per_km",
 ]
@@ -86,6 +87,11 @@ def wh_per_km(speed_kph: float) -> float:
     """Consumption at a cruising speed: 150 Wh/km up to 30 km/h, linear to 200 Wh/km at 100."""
     share = min(max((speed_kph - 30.0) / 70.0, 0.0), 1.0)
     return 150.0 + 50.0 * share
+
+
+def compute_travel_s(length_m: int, speed_kph: float) -> int:
+    """Seconds to drive a road at its speed: ``ceil(length / speed)``, at least 1."""
+    return max(1, math.ceil(length_m / (speed_kph / 3.6)))
 
 
 class StationPairs(Mapping[tuple[str, str], int]):
@@ -506,7 +512,10 @@ def compute_city(
     regions, region_of, u, v = layout.regions, layout.region_of, layout.u, layout.v
     length, speed = layout.length, layout.speed
     n = len(region_of)
-    travel = np.maximum(1, np.ceil(length / (speed / 3.6))).astype(np.int64)
+    travel = np.array(
+        [compute_travel_s(m, s) for m, s in zip(length.tolist(), speed.tolist(), strict=True)],
+        dtype=np.int64,
+    )
     consumption = np.array([wh_per_km(s) for s in speed.tolist()])
     energy = np.rint(length * consumption / 1000.0).astype(np.int64)
 

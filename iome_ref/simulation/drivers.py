@@ -38,7 +38,6 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Final, Literal
 
 import numpy as np
@@ -50,6 +49,7 @@ from iome_ref.simulation.sessions import (
     QUANTILE_LEVELS,
     DriverFit,
     compute_score,
+    compute_share,
     kwh_at,
     plugin_hour_at,
 )
@@ -65,7 +65,6 @@ __all__ = [
 
 _DAY: Final = 86_400
 _HOUR: Final = 3_600
-_NORMAL: Final = NormalDist()
 
 
 # -- profiles -----------------------------------------------------------------------------------
@@ -254,8 +253,8 @@ def _profile(
         plugin_score_sd=habit.plugin_score_sd * math.exp(HABIT_SPREAD_LOG * z[4]),
         kwh_score=kwh_score,
         kwh_score_sd=habit.kwh_score_sd * math.exp(HABIT_SPREAD_LOG * z[5]),
-        usual_plugin_hour=plugin_hour_at(_NORMAL.cdf(plugin_score), fit),
-        typical_kwh=kwh_at(_NORMAL.cdf(kwh_score), fit),
+        usual_plugin_hour=plugin_hour_at(compute_share(plugin_score), fit),
+        typical_kwh=kwh_at(compute_share(kwh_score), fit),
         sessions_per_week=min(max(weekly, SESSIONS_PER_WEEK_RANGE[0]), SESSIONS_PER_WEEK_RANGE[1]),
         commute_prob=_between(COMMUTE_PROB_RANGE, u[1]),
         weekday_errand_prob=_between(WEEKDAY_ERRAND_RANGE, u[2]),
@@ -346,7 +345,7 @@ def _tour(profile: DriverProfile, day: int, u: list[float], fit: DriverFit) -> _
 
 def _session_wh(profile: DriverProfile, u: float, fit: DriverFit) -> int:
     score = profile.kwh_score + profile.kwh_score_sd * compute_score(u)
-    return max(1, round(kwh_at(_NORMAL.cdf(score), fit) * 1000.0))
+    return max(1, round(kwh_at(compute_share(score), fit) * 1000.0))
 
 
 def trips_for_day(
@@ -370,7 +369,7 @@ def trips_for_day(
     leg = profile.leg_s[tour.destination]
     start = day * _DAY
     plugin_score = profile.plugin_score + profile.plugin_score_sd * compute_score(u[8])
-    target = start + _seconds(min(plugin_hour_at(_NORMAL.cdf(plugin_score), fit), 26.0))
+    target = start + _seconds(min(plugin_hour_at(compute_share(plugin_score), fit), 26.0))
     latest_home = start + _seconds(LATEST_RETURN_HOUR)
     if tour.commute:
         hour = profile.departure_hour + float(

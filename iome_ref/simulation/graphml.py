@@ -29,6 +29,7 @@ from iome_ref.simulation.city import (
     compute_apportionment,
     compute_city,
     compute_placement,
+    compute_travel_s,
 )
 from iome_ref.simulation.routing import Adjacency, compute_adjacency, compute_voronoi
 
@@ -113,7 +114,7 @@ def _usable_roads(raw: nx.Graph[Any], path: Path) -> dict[tuple[int, int], tuple
         kph = DEFAULT_KPH if speed is None else speed
         metres = max(1, round(length))
         key = (min(ia, ib), max(ia, ib))
-        travel = _travel_s(metres, kph)
+        travel = compute_travel_s(metres, kph)
         if key not in roads or (travel, metres) < roads[key][:2]:
             roads[key] = (travel, metres, kph)
     if not roads:
@@ -227,7 +228,3 @@ def _partition_regions(
         seeds.append(next(int(i) for i in order.tolist() if int(i) not in taken))
     labels, _dist = compute_voronoi(adjacency, seeds)
     return labels.astype(np.int64)
-
-
-def _travel_s(length_m: int, speed_kph: float) -> int:
-    return max(1, math.ceil(length_m / (speed_kph / 3.6)))

@@ -26,7 +26,7 @@ from iome_ref.constants import MAX_SAFE_INT, TRIP_QUORUM
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import UsageError
-from iome_ref.models import EPS, ESDP, ChargeSession, DataCommitment, ODMatrix, SignedModel, Trip
+from iome_ref.models import EPS, ESDP, DataCommitment, ODMatrix, SignedModel, Trip
 from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import DeviceKind, IoTDevice, derive_x25519_private
 from iome_ref.roles.fleet import RideRequest, RideShareFleet
@@ -40,12 +40,19 @@ from iome_ref.simulation.city import City, generate_city
 from iome_ref.simulation.drivers import PlannedTrip, draw_profiles, trips_for_round
 from iome_ref.simulation.graphml import load_graphml
 from iome_ref.simulation.homes import (
+    HomeEnergy,
     HomeProfile,
     compute_device_id,
     draw_home,
     simulate_home_energy,
 )
-from iome_ref.simulation.network import PUBLIC, VERIFIERS, Network, build_network
+from iome_ref.simulation.network import (
+    PUBLIC,
+    VERIFIER_NAMES,
+    VERIFIERS,
+    Network,
+    build_network,
+)
 from iome_ref.simulation.sessions import FITTED, kwh_at
 from iome_ref.simulation.summary import RegionRound, RoundRecord
 
@@ -168,7 +175,7 @@ class Simulation:
         }
         directory = self.net.ledger.context.directory
         self.quorum = VerifierQuorum(
-            [Verifier(n, key(n)) for n in ("verifier-1", "verifier-2", "verifier-3")],
+            [Verifier(n, key(n)) for n in VERIFIER_NAMES],
             TRIP_QUORUM,
             self.city.travel_time,
             directory,
@@ -182,14 +189,12 @@ class Simulation:
         self.vehicles = self._make_vehicles()
         self.completed: Counter[tuple[str, str]] = Counter()
         self.last_ods: list[ODMatrix] = []
-        self.last_sessions: list[ChargeSession] = []
         self.trip_counter = 0
         self.records: list[RoundRecord] = []
         self.backlog: dict[str, list[SignedModel]] = {}
         n_fleet = round(config.evs * config.fleet_share)
-        self.fleet_vehicles = self.vehicles[:n_fleet]
-        self.fleet_ids = {v.vehicle_id for v in self.fleet_vehicles}
-        self.fleet = RideShareFleet(FLEET, self.fleet_vehicles)
+        self.fleet = RideShareFleet(FLEET, self.vehicles[:n_fleet])
+        self.fleet_ids = {v.vehicle_id for v in self.fleet.vehicles}
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -285,28 +290,33 @@ class Simulation:
     def _warm_up(self) -> None:
         """A day of metering before the first round, so BEMs forecast from history rather than
         from priors. Nothing of it is published: it is the homes' past."""
-        day = 24 * 3600
-        start = self.config.t0 - day
-        for region in self.city.regions:
-            forecast = self.weather.forecast(region, start, self.rng_weather, hours=24)
-            for home in self.homes:
-                if home.profile.region == region:
-                    home.bem.on_forecast(forecast)
+        start = self.config.t0 - 24 * 3600
+        forecasts = {
+            g: self.weather.forecast(g, start, self.rng_weather, hours=24)
+            for g in self.city.regions
+        }
         for home in self.homes:
-            weather = self.climate.actual(home.profile.region, start, 24)
-            energy = simulate_home_energy(
-                home.profile, start, self.config.t0, weather, self.rng_energy
-            )
-            self._meter(home, energy.measurements)
+            home.bem.on_forecast(forecasts[home.profile.region])
+        self._meter_homes(start, self.config.t0)
 
-    def _meter(self, home: _Home, measurements: Any) -> None:
-        """Devices sign and seal their readings to the BEM, which opens and checks them."""
-        for m in measurements:
-            device = home.devices[m.kind]
-            sealed = device.seal(
-                device.reading(m.t, m.period_s, m.value), home.bem.public_key, self.rng_energy
+    def _meter_homes(self, start: int, end: int) -> list[HomeEnergy]:
+        """What each home actually made and used over ``[start, end)``, in ``homes`` order;
+        its devices sign and seal their readings to its BEM, which opens and checks them."""
+        hours = (end - start) // 3600
+        weather = {g: self.climate.actual(g, start, hours) for g in self.city.regions}
+        energies = []
+        for home in self.homes:
+            energy = simulate_home_energy(
+                home.profile, start, end, weather[home.profile.region], self.rng_energy
             )
-            home.bem.on_reading(sealed)
+            for m in energy.measurements:
+                device = home.devices[m.kind]
+                sealed = device.seal(
+                    device.reading(m.t, m.period_s, m.value), home.bem.public_key, self.rng_energy
+                )
+                home.bem.on_reading(sealed)
+            energies.append(energy)
+        return energies
 
     def _round(self, r: int) -> None:
         start = self.config.t0 + r * self.config.round_s
@@ -362,7 +372,7 @@ class Simulation:
         """Fig. 4 step 4-5 and Fig. 5 steps 1-8: decide, drive, dock, charge, claim."""
         eps = state.eps
         self._fleet_step(state, start)
-        for vehicle in self.vehicles[len(self.fleet_vehicles) :]:
+        for vehicle in self.vehicles[len(self.fleet.vehicles) :]:
             region_eps = eps.get(vehicle.current_region(self.city))
             if region_eps is not None:
                 vehicle.observe_price(region_eps.price_micro_per_kwh)
@@ -377,18 +387,19 @@ class Simulation:
     def _fleet_step(self, state: _Round, start: int) -> None:
         """The ride-share fleet routes with energy cost in its objective (paper §II-A, §III):
         one request per fleet vehicle per round, assigned by the dispatcher."""
-        if not self.fleet_vehicles:
+        vehicles = self.fleet.vehicles
+        if not vehicles:
             return
         ids = self.city.station_ids
         requests = []
-        for i in range(len(self.fleet_vehicles)):
+        for i in range(len(vehicles)):
             origin, destination = (
                 ids[int(j)] for j in self.rng_fleet.choice(len(ids), 2, replace=False)
             )
             t = start + int(self.rng_fleet.integers(0, self.config.round_s * 3 // 4))
             requests.append(RideRequest(f"ride-{start}-{i}", origin, destination, t))
         prices = {region: signal.price_micro_per_kwh for region, signal in state.eps.items()}
-        by_id = {v.vehicle_id: v for v in self.fleet_vehicles}
+        by_id = {v.vehicle_id: v for v in vehicles}
         by_request = {r.request_id: r for r in requests}
         assignments = self.fleet.assign(requests, prices, self.city, index=self.index)
         # The dispatcher keeps its log and commits to it on the fleet's child chain (paper §III).
@@ -476,31 +487,19 @@ class Simulation:
         arrive = depart + travel
         dst_station.dock(vehicle.vehicle_id, pk2.public_hex, arrive)
         destination_presence = dst_station.sign_presence("destination", pk2.public_hex, arrive)
-        leave = arrive
-        battery, policy = vehicle.battery, vehicle.policy
+        direction: Direction
         if discharge_wh > 0:
-            leave = self._session(
-                state,
-                vehicle,
-                dst_station,
-                pk2,
-                direction="discharge",
-                energy_wh=discharge_wh,
-                start=arrive,
-            )
+            direction, want = "discharge", discharge_wh
         else:
+            battery, policy = vehicle.battery, vehicle.policy
             low = battery.soc_wh < battery.usable_wh * policy.baseline_charge_below
+            direction = "charge"
             want = min(charge_wh or (battery.headroom_wh if low else 0), policy.max_session_wh)
-            if want > 0:
-                leave = self._session(
-                    state,
-                    vehicle,
-                    dst_station,
-                    pk2,
-                    direction="charge",
-                    energy_wh=want,
-                    start=arrive,
-                )
+        leave = arrive
+        if want > 0:
+            leave = self._session(
+                state, vehicle, dst_station, pk2, direction=direction, energy_wh=want, start=arrive
+            )
         dst_station.undock(vehicle.vehicle_id, leave)
         vehicle.location = destination
         claim = vehicle.claim(source, destination_presence, arrive)
@@ -557,11 +556,10 @@ class Simulation:
         """Charge or discharge where the vehicle stands, under a fresh one-time key."""
         if decision.action not in ("charge_now", "discharge_now") or decision.energy_wh <= 0:
             return t
-        region = vehicle.current_region(self.city)
         direction: Direction = "charge" if decision.action == "charge_now" else "discharge"
         if vehicle.location is None:  # a home charger: private, counted in the home's region
             moved = vehicle.battery.charge(decision.energy_wh) if direction == "charge" else 0
-            state.record.regions[region].ev_charged_wh += moved
+            state.record.regions[vehicle.home_region].ev_charged_wh += moved
             return t
         self.trip_counter += 1
         key = vehicle.one_time_key(self.trip_counter, "source")
@@ -577,7 +575,6 @@ class Simulation:
         """Fig. 5 steps 8-11: consortium block, public block, then the O-D matrix."""
         self.net.publish(VERIFIERS, self.quorum.take_consortium_txs(), end)
         self.net.publish(PUBLIC, [*state.public, *state.trips], end)
-        self.last_sessions = [tx for tx in state.public if isinstance(tx, ChargeSession)]
         state.record.trips_extracted = len(state.trips)
         public_trips = self.net.ledger.chains[PUBLIC].trips
         ods = self.predictor.build(public_trips, self.city.station_ids, start, end)
@@ -596,21 +593,10 @@ class Simulation:
 
     def _ground_truth(self, state: _Round, start: int, end: int) -> None:
         """What actually happened in each region, and the readings the BEMs learn from."""
-        hours = self.config.round_s // 3600
-        weather = {g: self.climate.actual(g, start, hours) for g in self.city.regions}
-        for home in self.homes:
-            energy = simulate_home_energy(
-                home.profile, start, end, weather[home.profile.region], self.rng_energy
-            )
+        for home, energy in zip(self.homes, self._meter_homes(start, end), strict=True):
             region = state.record.regions[home.profile.region]
             region.actual_supply_wh += energy.actual_supply_wh
             region.actual_demand_wh += energy.actual_demand_wh
-            for m in energy.measurements:
-                device = home.devices[m.kind]
-                sealed = device.seal(
-                    device.reading(m.t, m.period_s, m.value), home.bem.public_key, self.rng_energy
-                )
-                home.bem.on_reading(sealed)
             state.children[home.chain_id].append(home.bem.commit_raw_data(end))
         for region in state.record.regions.values():
             region.actual_demand_wh += region.ev_charged_wh

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from iome_ref.chain.context import ChainContext, TravelTimes
 from iome_ref.chain.ledger import Ledger
@@ -32,10 +33,12 @@ from iome_ref.models import SignedModel
 from iome_ref.roles.authority import Authority
 from iome_ref.roles.manager import BlockProducer, ChainManager
 
-__all__ = ["PUBLIC", "VERIFIERS", "Network", "build_network"]
+__all__ = ["PUBLIC", "VERIFIERS", "VERIFIER_NAMES", "Network", "build_network"]
 
 PUBLIC = "public"
 VERIFIERS = "verifiers"
+#: The verifier quorum; the first also produces the consortium chain's blocks.
+VERIFIER_NAMES: Final = ("verifier-1", "verifier-2", "verifier-3")
 _YEAR = 365 * 24 * 3600
 
 
@@ -53,9 +56,7 @@ class Network:
     keys: dict[str, KeyPair] = field(default_factory=dict)
 
     def key(self, name: str) -> KeyPair:
-        if name not in self.keys:
-            self.keys[name] = KeyPair.derive("sim", self.seed, name)
-        return self.keys[name]
+        return _derive_key(self.keys, self.seed, name)
 
     def in_office(self, chain_id: str) -> ChainManager:
         """Whoever runs the child chain now: the manager, or the backup once it took over."""
@@ -76,6 +77,13 @@ class Network:
         for batch in _batches(txs):
             latest = max(tx.time for tx in batch)
             self.ledger.submit(producer.seal(state, batch, max(time, latest)))
+
+
+def _derive_key(keys: dict[str, KeyPair], seed: int, name: str) -> KeyPair:
+    """The key of ``name`` in the run of ``seed``, derived once and kept in ``keys``."""
+    if name not in keys:
+        keys[name] = KeyPair.derive("sim", seed, name)
+    return keys[name]
 
 
 #: Room left in a block for its header and JSON punctuation.
@@ -110,24 +118,23 @@ def build_network(
     station_ids: Sequence[str],
     child_chains: Sequence[str],
     travel_time: TravelTimes,
-    verifier_names: Sequence[str] = ("verifier-1", "verifier-2", "verifier-3"),
 ) -> Network:
     """Certify the infrastructure for a year from ``t0`` and open the ledger's chains."""
-    authority = Authority(KeyPair.derive("sim", seed, "authority"), "iome-ca", t0, t0 + 2 * _YEAR)
-    keys: dict[str, KeyPair] = {"authority": authority.key}
+    keys: dict[str, KeyPair] = {}
 
     def key(name: str) -> KeyPair:
-        keys.setdefault(name, KeyPair.derive("sim", seed, name))
-        return keys[name]
+        return _derive_key(keys, seed, name)
+
+    authority = Authority(key("authority"), "iome-ca", t0, t0 + 2 * _YEAR)
 
     def certify(name: str, role: str, subject: str | None = None) -> None:
         authority.certify(subject or name, role, key(name).public_hex, t0, t0 + _YEAR)
 
     for station in station_ids:
         certify(station, ROLE_STATION)
-    for name in verifier_names:
+    for name in VERIFIER_NAMES:
         certify(name, ROLE_VERIFIER)
-    certify(verifier_names[0], ROLE_PRODUCER)
+    certify(VERIFIER_NAMES[0], ROLE_PRODUCER)
     certify("grid", ROLE_DISTRIBUTION)
     certify("predictor", ROLE_PREDICTOR)
     certify("producer", ROLE_PRODUCER)
@@ -153,7 +160,7 @@ def build_network(
         authority,
         ledger,
         BlockProducer(key("producer")),
-        BlockProducer(key(verifier_names[0])),
+        BlockProducer(key(VERIFIER_NAMES[0])),
         managers,
         backups,
         keys,

@@ -2,10 +2,11 @@
 
 Why a module of its own: DESIGN "Simulated drivers behave like real ones" rests on real data,
 and this is where that data's shape lives: the fitted constants (:data:`FITTED`), the marginals
-they define (:func:`plugin_hour_at`, :func:`kwh_at`, :func:`compute_score`) and the refit from
-a sessions CSV (:func:`fit_sessions`). It reads a file only when asked to refit; it draws no
-profiles and plans no trips (that is :mod:`iome_ref.simulation.drivers`, which imports this
-module, never the reverse).
+they define (:func:`plugin_hour_at`, :func:`kwh_at`), the probit scale between shares and
+scores (:func:`compute_score`, :func:`compute_share`) and the refit from a sessions CSV
+(:func:`fit_sessions`). It reads a file only when asked to refit; it draws no profiles and
+plans no trips (that is :mod:`iome_ref.simulation.drivers`, which imports this module, never
+the reverse).
 
 The model. Plug-in hour and kWh follow a Gaussian copula: the pooled real distribution is the
 marginal (24 hourly shares, uniform within the hour; kWh quantiles, log-linear between them),
@@ -59,6 +60,7 @@ __all__ = [
     "DriverFit",
     "DriverHabit",
     "compute_score",
+    "compute_share",
     "fit_sessions",
     "kwh_at",
     "plugin_hour_at",
@@ -285,6 +287,11 @@ def kwh_at(u: float, fit: DriverFit) -> float:
 def compute_score(u: float) -> float:
     """The standard normal score at cumulative share ``u`` (kept off 0 and 1): the probit scale."""
     return _NORMAL.inv_cdf(min(max(u, _EDGE), 1.0 - _EDGE))
+
+
+def compute_share(score: float) -> float:
+    """The cumulative share at normal score ``score``: back from the probit scale to a marginal."""
+    return _NORMAL.cdf(score)
 
 
 def _rotated_hour(hour: float) -> float:

@@ -48,12 +48,12 @@ class ChainCursor:
     """Tracks the head of each chain so successive blocks link up."""
 
     def __init__(self) -> None:
-        self.heads: dict[str, tuple[int, str, int]] = {}
+        self.heads: dict[str, tuple[int, str]] = {}
 
     def next_block(
         self, producer: KeyPair, chain_id: str, txs: Sequence[SignedModel], time: int
     ) -> Block:
-        height, prev_hash, _ = self.heads.get(chain_id, (-1, ZERO_HASH, 0))
+        height, prev_hash = self.heads.get(chain_id, (-1, ZERO_HASH))
         block = Block.create(
             producer,
             chain_id=chain_id,
@@ -62,7 +62,7 @@ class ChainCursor:
             time=time,
             txs=list(txs),
         )
-        self.heads[chain_id] = (block.height, block.block_hash, time)
+        self.heads[chain_id] = (block.height, block.block_hash)
         return block
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from iome_ref.vectors.generate import DEFAULT_SEED, build_files
+from iome_ref.vectors.generate import DEFAULT_SEED, build_files, list_derived_files
 from iome_ref.vectors.spec_index import compute_spec_hash
 
 __all__ = ["check_vectors", "recorded_seed"]
@@ -57,8 +57,7 @@ def check_vectors(spec_dir: Path) -> list[str]:
             )
         else:
             problems.append(f"spec/{relative} differs from its regeneration {hint}")
-    for folder in ("vectors", "schemas"):
-        for path in sorted((spec_dir / folder).glob("*.json")):
-            if f"{folder}/{path.name}" not in expected:
-                problems.append(f"spec/{folder}/{path.name} is not a generated file {hint}")
+    for relative in list_derived_files(spec_dir):
+        if relative not in expected:
+            problems.append(f"spec/{relative} is not a generated file {hint}")
     return problems

@@ -25,11 +25,20 @@ from iome_ref.vectors.runner import run_case
 from iome_ref.vectors.spec_index import compute_spec_hash, load_requirements, to_index_json
 from iome_ref.vectors.world import CHAINS, World, build_world
 
-__all__ = ["DEFAULT_SEED", "VECTOR_FILES", "VECTOR_FORMAT", "build_files", "write_vectors"]
+__all__ = [
+    "DEFAULT_SEED",
+    "VECTOR_FILES",
+    "VECTOR_FORMAT",
+    "build_files",
+    "list_derived_files",
+    "write_vectors",
+]
 
 DEFAULT_SEED: Final = 1
 VECTOR_FORMAT: Final = "iome-vectors/1"
 SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+#: Folders of spec/ whose *.json files are all derived; spec/index.json lies beside them.
+_DERIVED_FOLDERS: Final = ("vectors", "schemas")
 
 #: File stem -> the function writing its cases, in the order the README lists them.
 VECTOR_FILES: Final[dict[str, Callable[[Builder], CaseBook]]] = {
@@ -121,13 +130,24 @@ def build_files(spec_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, bytes]:
     return files
 
 
+def list_derived_files(spec_dir: Path) -> list[str]:
+    """The derived-looking files on disk, relative to ``spec_dir``, in a stable order."""
+    found = [
+        f"{folder}/{path.name}"
+        for folder in _DERIVED_FOLDERS
+        for path in sorted((spec_dir / folder).glob("*.json"))
+    ]
+    if (spec_dir / "index.json").is_file():
+        found.append("index.json")
+    return found
+
+
 def write_vectors(spec_dir: Path, seed: int = DEFAULT_SEED) -> list[Path]:
     """Write every derived file and delete derived-looking files that are no longer generated."""
     files = build_files(spec_dir, seed)
-    for folder in ("vectors", "schemas"):
-        for stale in (spec_dir / folder).glob("*.json"):
-            if f"{folder}/{stale.name}" not in files:
-                stale.unlink()
+    for relative in list_derived_files(spec_dir):
+        if relative not in files:
+            (spec_dir / relative).unlink()
     written = []
     for relative, data in files.items():
         path = spec_dir / relative

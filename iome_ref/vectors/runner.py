@@ -14,6 +14,7 @@ from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.state import Journal
 from iome_ref.chain.store import MemoryStore
 from iome_ref.chain.transition import apply_tx
+from iome_ref.constants import TRIP_QUORUM
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.models import Block, SignedModel, decode_message, parse_message
@@ -47,7 +48,7 @@ def _context(context: dict[str, Any]) -> ChainContext:
     try:
         directory = CertificateDirectory.from_json(context["pki"])
         table = {(str(a), str(b)): int(s) for a, b, s in context.get("travel_times", [])}
-        quorum = int(context.get("quorum", 2))
+        quorum = int(context.get("quorum", TRIP_QUORUM))
     except IoMEError as exc:
         raise UsageError("vectors", f"context.pki is unusable: {exc.message}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

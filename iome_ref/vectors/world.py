@@ -25,11 +25,13 @@ from iome_ref.constants import (
 from iome_ref.crypto import KeyPair
 from iome_ref.pki import CertificateAuthority, CertificateDirectory
 
-__all__ = ["CHAINS", "T0", "World", "build_world"]
+__all__ = ["CERT_EXPIRY", "CHAINS", "REVOKED_AT", "T0", "World", "build_world"]
 
 #: Start of every world's clock (2024-01-01T00:00:00Z); certificates run a year from it.
 T0: Final = 1_704_067_200
 _YEAR: Final = 365 * 24 * 3600
+#: When every actor's certificate expires, so a vector can be dated after it (IOME-CERT-002).
+CERT_EXPIRY: Final = T0 + _YEAR
 
 #: The chains of a world: id -> kind.
 CHAINS: Final = {"public": CHAIN_PUBLIC, "fleet": CHAIN_CHILD, "verifiers": CHAIN_CONSORTIUM}
@@ -88,7 +90,7 @@ def build_world(seed: int) -> World:
     world = World(seed, authority, CertificateDirectory(authority.root, []), {})
     certificates = []
     for name, (role, subject) in _ACTORS.items():
-        cert = authority.issue(subject, role, world.key(name).public_hex, T0, T0 + _YEAR)
+        cert = authority.issue(subject, role, world.key(name).public_hex, T0, CERT_EXPIRY)
         certificates.append(cert)
         if name == "st-revoked":
             authority.revoke(cert.serial_number, REVOKED_AT)
@@ -98,7 +100,7 @@ def build_world(seed: int) -> World:
     )
     certificates.append(
         impostor.issue(
-            "st-foreign", ROLE_STATION, world.key("st-foreign").public_hex, T0, T0 + _YEAR
+            "st-foreign", ROLE_STATION, world.key("st-foreign").public_hex, T0, CERT_EXPIRY
         )
     )
     world.directory = CertificateDirectory(

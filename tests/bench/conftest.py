@@ -1,8 +1,10 @@
-"""Benchmarks run only when asked for (``--benchmark-enable``), never in the default suite.
+"""The scaling benchmarks run only when asked for (``--benchmark-enable``).
 
-pytest-benchmark's disabled mode still runs each benchmarked function once, and the scaling
-benchmarks build simulations of up to 100,000 vehicles: minutes that the default run, which
-CI times, must not spend. Speed is read from a dedicated run's JSON, as ratios within it.
+pytest-benchmark's disabled mode (``--benchmark-disable`` in addopts) still runs each
+benchmarked function once, as a test: cheap for the validation benchmarks, which so keep
+working between benchmark runs, but the scaling benchmarks build simulations of up to 100,000
+vehicles: minutes that the default run, which CI times, must not spend. Speed is read from a
+dedicated run's JSON, as ratios within it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("benchmark_enable", default=False):
         return
-    skip = pytest.mark.skip(reason="benchmark: run with -n 0 --benchmark-enable --benchmark-only")
+    skip = pytest.mark.skip(reason="scaling benchmark: run with -n 0 --benchmark-enable")
     for item in items:
-        if "tests/bench/" in item.nodeid or item.nodeid.startswith("bench/"):
+        if item.path.name == "test_bench_simulation.py":
             item.add_marker(skip)

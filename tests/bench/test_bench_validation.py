@@ -1,6 +1,6 @@
 """What strict validation costs against the raw Ed25519 verify it is built on.
 
-Off by default (``--benchmark-disable`` in addopts: each benchmark then runs once, as a test).
+In the default suite each benchmark runs once, as a test (``--benchmark-disable``).
 Run: ``python -m uv run pytest tests/bench -n 0 --benchmark-enable --benchmark-only -q``
 (add ``--benchmark-json=bench.json`` to keep the figures).
 
@@ -10,7 +10,9 @@ its signature rate is ``signatures_per_op / m``, and
 
     overhead ratio = (signature rate of a validation benchmark) / (rate of ``raw_verify``)
 
-is 1.0 when validation costs nothing beyond raw signature verification.
+is 1.0 when validation costs nothing beyond raw signature verification. ``tx_id`` (role
+``component``, no signature) times the canonical encoding and hash alone: the part of a
+transaction's overhead that is not signature checking.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ def test_bench_strict_verify(benchmark: BenchmarkFixture) -> None:
     benchmark.extra_info.update(signatures_per_op=1, role="validation")
     result = benchmark(verify, _ESDP.issuer_pk, _ESDP.signature, "ESDP", _ESDP.tx_id)
     assert result is None
+
+
+@pytest.mark.benchmark(group="transaction")
+def test_bench_tx_id(benchmark: BenchmarkFixture) -> None:
+    """RFC 8785 canonical bytes and SHA-256 of one ESDP: what every validation pays once."""
+    benchmark.extra_info.update(signatures_per_op=0, role="component")
+    assert benchmark(_ESDP.compute_tx_id) == _ESDP.tx_id
 
 
 @pytest.mark.parametrize("tx", [_ESDP, _CHARGE], ids=["esdp-1-sig", "charge-session-2-sigs"])

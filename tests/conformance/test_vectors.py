@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from iome_ref.vectors.check import check_vectors
-from iome_ref.vectors.generate import VECTOR_FILES, VECTOR_FORMAT, build_files
+from iome_ref.vectors.generate import VECTOR_FILES, VECTOR_FORMAT, build_files, write_vectors
 from iome_ref.vectors.runner import run_case
 from iome_ref.vectors.spec_index import compute_spec_hash, default_spec_dir
 
@@ -85,6 +85,19 @@ def test_rejects_hand_edited_vector(tmp_path: Path) -> None:
     assert check_vectors(spec) == [
         "spec/vectors/trip.json differs from its regeneration (run `iome vectors generate`)"
     ]
+
+
+def test_rejects_file_the_generator_does_not_write(tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    shutil.copytree(SPEC, spec)
+    extra = spec / "vectors" / "retired.json"
+    extra.write_text("{}", "utf-8")
+    assert check_vectors(spec) == [
+        "spec/vectors/retired.json is not a generated file (run `iome vectors generate`)"
+    ]
+    write_vectors(spec)
+    assert not extra.exists()
+    assert check_vectors(spec) == []
 
 
 def test_generation_is_deterministic_per_seed() -> None:

@@ -86,7 +86,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     assert outputs[0][1] != outputs[2][1]
 
 
-def test_effect_is_measured_against_baseline(tmp_path: Path) -> None:
+def test_effect_is_measured_against_baseline() -> None:
     summary = run_simulation(replace(SMALL, rounds=2, fail_manager=None))
     effect = summary["effect"]
     assert effect["imbalance_wh"] == summary["price_aware"]["imbalance_wh"]

@@ -16,7 +16,7 @@ from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore
 from iome_ref.constants import CHAIN_CHILD, CHAIN_PUBLIC
 from iome_ref.crypto import KeyPair
-from iome_ref.encoding import canonical_json, compute_hash
+from iome_ref.encoding import compute_hash
 from iome_ref.errors import Rejected, UsageError
 from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import (
@@ -323,17 +323,22 @@ def test_accepts_esdp_and_commitment_on_their_chains() -> None:
     assert record.party_b_pk == provider.key.public_hex
 
 
+def _jcs_reading(seq: int, t: int) -> str:
+    """A load reading of 400 Wh as RFC 8785 writes it, spelled out: members sorted by name."""
+    return f'{{"device_id":"home-1-load","period_s":3600,"seq":{seq},"t":{t},"value":400}}'
+
+
 def test_accepts_commitments_over_readings_since_the_last_one() -> None:
     bem = _bem()
     device = _device(bem)
     for hour in (1, 2):
         bem.on_reading(_sealed(bem, device, T + hour * 3600))
     first = bem.commit_raw_data(T + 3 * 3600)
-    expected = canonical_json([r.to_json() for r in bem.raw_readings])
+    expected = f"[{_jcs_reading(0, T + 3600)},{_jcs_reading(1, T + 7200)}]".encode()
     assert first.data_hash == compute_hash(expected)
     bem.on_reading(_sealed(bem, device, T + 4 * 3600))
     second = bem.commit_raw_data(T + 5 * 3600)
-    assert second.data_hash == compute_hash(canonical_json([bem.raw_readings[2].to_json()]))
+    assert second.data_hash == compute_hash(f"[{_jcs_reading(2, T + 4 * 3600)}]".encode())
     empty = bem.commit_raw_data(T + 6 * 3600)
     assert empty.data_hash == compute_hash(b"[]")
     assert [(s, e) for _, s, e in bem.commitments] == [(0, 2), (2, 3), (3, 3)]

@@ -2,7 +2,7 @@
 
 Exit codes follow the error family (STYLE §4): 0 accept, 1 ``Rejected``, 2 ``Malformed`` or
 usage. The exit-code mapping is tested with ``validate_document`` replaced, so it holds
-whatever the rules decide; tests running the real generator and validator are marked below.
+whatever the rules decide; the tests at the end run the real generator and validator.
 """
 
 from __future__ import annotations
@@ -29,17 +29,6 @@ SPEC = default_spec_dir()
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
-
-
-@pytest.fixture
-def vectors() -> None:
-    """Skip until the generator, checker and validator modules exist."""
-    for module in (
-        "iome_ref.vectors.generate",
-        "iome_ref.vectors.check",
-        "iome_ref.vectors.runner",
-    ):
-        pytest.importorskip(module)
 
 
 def _run_iome(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -274,7 +263,6 @@ def test_rejects_bad_arguments_with_exit_2(runner: CliRunner) -> None:
 # --- the real validator, generator and checker ----------------------------------------------
 
 
-@pytest.mark.usefixtures("vectors")
 def test_accepts_valid_vector_input(runner: CliRunner, tmp_path: Path) -> None:
     case, _ = _first_case("valid", with_setup=False)
     document = tmp_path / "input.json"
@@ -284,7 +272,6 @@ def test_accepts_valid_vector_input(runner: CliRunner, tmp_path: Path) -> None:
     assert result.stdout.startswith("accept ")
 
 
-@pytest.mark.usefixtures("vectors")
 def test_rejects_invalid_case_file_with_its_req_id(runner: CliRunner, tmp_path: Path) -> None:
     case, context = _first_case("invalid", with_setup=True)
     document = tmp_path / "case.json"
@@ -294,7 +281,6 @@ def test_rejects_invalid_case_file_with_its_req_id(runner: CliRunner, tmp_path: 
     assert result.stdout.startswith(f"reject {case['req_id']}: ")
 
 
-@pytest.mark.usefixtures("vectors")
 def test_vectors_check_passes_on_the_repository(runner: CliRunner) -> None:
     result = runner.invoke(app, ["vectors", "check"])
     assert result.exit_code == EXIT_ACCEPTED, result.output
@@ -311,7 +297,6 @@ def spec_copy(tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.mark.usefixtures("vectors")
 def test_vectors_generate_then_check_round_trips(runner: CliRunner, spec_copy: Path) -> None:
     missing = runner.invoke(app, ["vectors", "check", "--spec-dir", str(spec_copy)])
     assert missing.exit_code == EXIT_REJECTED

@@ -18,7 +18,7 @@ from iome_ref.merkle import (
     compute_inclusion_proof,
     compute_merkle_root,
     compute_merkle_root_hex,
-    verify_inclusion,
+    is_valid_inclusion_proof,
 )
 
 pytestmark = pytest.mark.req("IOME-BLK-003")
@@ -153,7 +153,7 @@ def test_accepts_certificate_transparency_paths(index: int, size: int, path: lis
     proof = compute_inclusion_proof(CT_LEAVES[:size], index)
     assert [p.hex() for p in proof] == path
     root = bytes.fromhex(CT_ROOTS[size - 1])
-    assert verify_inclusion(CT_LEAVES[index], index, size, proof, root)
+    assert is_valid_inclusion_proof(CT_LEAVES[index], index, size, proof, root)
 
 
 def test_accepts_empty_root_as_sha256_of_nothing() -> None:
@@ -188,7 +188,7 @@ def test_accepts_inclusion_proof_of_every_index(size: int) -> None:
     for index in range(size):
         proof = compute_inclusion_proof(data, index)
         assert proof == reference_path(index, data)
-        assert verify_inclusion(data[index], index, size, proof, root)
+        assert is_valid_inclusion_proof(data[index], index, size, proof, root)
 
 
 @pytest.mark.parametrize("size", range(1, 18))
@@ -198,19 +198,19 @@ def test_rejects_tampered_inclusion_proofs(size: int) -> None:
     for index in range(size):
         proof = compute_inclusion_proof(data, index)
         tampered_leaf = bytes([data[index][0] ^ 1]) + data[index][1:]
-        assert not verify_inclusion(tampered_leaf, index, size, proof, root)
+        assert not is_valid_inclusion_proof(tampered_leaf, index, size, proof, root)
         for j in range(len(proof)):
             bad = list(proof)
             bad[j] = bytes([bad[j][0] ^ 0x80]) + bad[j][1:]
-            assert not verify_inclusion(data[index], index, size, bad, root)
+            assert not is_valid_inclusion_proof(data[index], index, size, bad, root)
         for other in (index - 1, index + 1):
             if 0 <= other < size and data[other] != data[index]:
-                assert not verify_inclusion(data[index], other, size, proof, root)
-        assert not verify_inclusion(data[index], index, size, [*proof, root], root)
+                assert not is_valid_inclusion_proof(data[index], other, size, proof, root)
+        assert not is_valid_inclusion_proof(data[index], index, size, [*proof, root], root)
         if proof:
-            assert not verify_inclusion(data[index], index, size, proof[1:], root)
+            assert not is_valid_inclusion_proof(data[index], index, size, proof[1:], root)
         wrong_root = bytes([root[0] ^ 1]) + root[1:]
-        assert not verify_inclusion(data[index], index, size, proof, wrong_root)
+        assert not is_valid_inclusion_proof(data[index], index, size, proof, wrong_root)
 
 
 @pytest.mark.parametrize(
@@ -218,14 +218,14 @@ def test_rejects_tampered_inclusion_proofs(size: int) -> None:
     [(0, 0), (3, 3), (-1, 3), (True, 3)],
 )
 def test_rejects_inclusion_outside_the_tree(index: int, size: int) -> None:
-    assert not verify_inclusion(b"a", index, size, [], compute_merkle_root([b"a"]))
+    assert not is_valid_inclusion_proof(b"a", index, size, [], compute_merkle_root([b"a"]))
 
 
 def test_rejects_inclusion_proof_with_malformed_elements() -> None:
     data = [b"a", b"b", b"c"]
     root = compute_merkle_root(data)
-    assert not verify_inclusion(b"a", 0, 3, [b"short", b"x" * 32], root)
-    assert not verify_inclusion(b"a", 0, 3, ["not bytes"], root)  # type: ignore[list-item]
+    assert not is_valid_inclusion_proof(b"a", 0, 3, [b"short", b"x" * 32], root)
+    assert not is_valid_inclusion_proof(b"a", 0, 3, ["not bytes"], root)  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("index", [-1, 3, True])
@@ -240,4 +240,4 @@ def test_accepts_large_tree_quickly() -> None:
     root = compute_merkle_root(data)
     proof = compute_inclusion_proof(data, 31_337)
     assert len(proof) == 16
-    assert verify_inclusion(data[31_337], 31_337, len(data), proof, root)
+    assert is_valid_inclusion_proof(data[31_337], 31_337, len(data), proof, root)

@@ -37,8 +37,6 @@ def test_accepts_fitted_constants_match_the_real_sessions() -> None:
                 assert tuple(x or 0.0 for x in got) == pytest.approx(
                     tuple(x or 0.0 for x in want), abs=1e-3
                 )
-        elif isinstance(stored, tuple):
-            assert stored == pytest.approx(expected, abs=1e-3), field.name
         else:
             assert stored == pytest.approx(expected, abs=1e-3), field.name
 

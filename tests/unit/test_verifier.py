@@ -244,7 +244,8 @@ class ShiftingVerifier(Verifier):
 def test_rejects_quorum_when_the_proposer_tampers(world: World, b: Builder) -> None:
     honest = verifiers(world)
     cheat = ShiftingVerifier("verifier-1", world.key("verifier-1"))
-    # The cheat signs its own proposal, but the two honest verifiers refuse: no quorum.
+    # The cheat only proposes dishonestly: its co-signing, like the others', derives the true
+    # trip, so every verifier refuses the shifted proposal and there is no quorum.
     q = VerifierQuorum([cheat, *honest[1:]], 2, world.context().travel_time, world.directory)
     state = consortium()
     source, destination, claim = trip_of(b)

@@ -21,9 +21,16 @@ def _dump(obj: SignedModel | Block | dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class CaseBook:
-    """The cases of one vector file; ids are ``<file>-<nnn>-<slug>`` in insertion order."""
+    """The cases of one vector file; ids are ``<file>-<nnn>-<slug>`` in insertion order.
+
+    ``chain`` and ``setup`` are what a case is judged on unless it says otherwise: a file whose
+    cases share them (presences on the verifiers' chain, O-D matrices after the same trips)
+    states them once.
+    """
 
     name: str
+    chain: str = "public"
+    setup: Sequence[Block] = ()
     cases: list[dict[str, Any]] = field(default_factory=list)
 
     def add(
@@ -35,18 +42,19 @@ class CaseBook:
         req_id: str | None = None,
         obj: SignedModel | Block | dict[str, Any] | None = None,
         text: str | None = None,
-        setup: Sequence[Block] = (),
-        chain: str = "public",
+        setup: Sequence[Block] | None = None,
+        chain: str | None = None,
         block_time: int = BLOCK_TIME,
         flags: Sequence[str] = (),
     ) -> None:
+        blocks = self.setup if setup is None else setup
         self.cases.append(
             {
                 "id": f"{self.name}-{len(self.cases) + 1:03d}-{slug}",
                 "comment": comment,
                 "flags": sorted(flags),
-                "setup": [block.model_dump(mode="json") for block in setup],
-                "chain": chain,
+                "setup": [block.model_dump(mode="json") for block in blocks],
+                "chain": self.chain if chain is None else chain,
                 "block_time": block_time,
                 "input": None if obj is None else _dump(obj),
                 "input_text": text,

@@ -6,11 +6,9 @@ from iome_ref.constants import MAX_EPS_VALIDITY_S, MAX_ESDP_HORIZON_S
 from iome_ref.encoding import compute_hash
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.cases.book import CaseBook
-from iome_ref.vectors.world import T0
+from iome_ref.vectors.world import CERT_EXPIRY, T0
 
 __all__ = ["eps_cases", "esdp_cases", "registration_cases"]
-
-_YEAR = 365 * 24 * 3600
 
 
 def esdp_cases(b: Builder) -> CaseBook:
@@ -254,9 +252,9 @@ def eps_cases(b: Builder) -> CaseBook:
         "certificate-expired",
         "IOME-CERT-002",
         "issued after the issuer's certificate expired",
-        b.eps(reg.tx_id, t=T0 + _YEAR + 10),
+        b.eps(reg.tx_id, t=CERT_EXPIRY + 10),
         setup=setup,
-        block_time=T0 + _YEAR + 100,
+        block_time=CERT_EXPIRY + 100,
     )
     book.invalid(
         "replayed",

@@ -18,7 +18,7 @@ from iome_ref.crypto import (
     KeyPair,
     is_canonical_encoding,
 )
-from iome_ref.crypto import _decompress as decompress
+from iome_ref.crypto import decompress_point as decompress
 from iome_ref.models import ESDP
 from iome_ref.vectors.builders import Builder, forge
 from iome_ref.vectors.cases.book import CaseBook

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS
+from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS, ZERO_HASH
 from iome_ref.encoding import compute_hash
 from iome_ref.models import Block, SignedModel
 from iome_ref.vectors.builders import Builder
@@ -246,33 +246,26 @@ def external_record_cases(b: Builder) -> CaseBook:
 
 def block_cases(b: Builder) -> CaseBook:
     book = CaseBook("blocks")
-    producer = b.key("producer")
     esdp = b.esdp()
     genesis = b.block("public", [esdp], T0 + 5000)
     second = b.block("public", [b.esdp("home-2")], T0 + 6000)
+
+    def block(
+        height: int, prev: str, time: int, txs: list[SignedModel], signer: str = "producer"
+    ) -> Block:
+        """A public block placed by hand, whatever the builder's cursor says."""
+        return Block.create(
+            b.key(signer), chain_id="public", height=height, prev_hash=prev, time=time, txs=txs
+        )
+
     book.valid("genesis", "a first block at height 0", genesis)
     book.valid("second", "height 1 links to genesis", second, setup=[genesis])
     book.valid(
         "empty",
         "a block with no transactions",
-        Block.create(
-            producer,
-            chain_id="public",
-            height=1,
-            prev_hash=genesis.block_hash,
-            time=T0 + 6000,
-            txs=[],
-        ),
+        block(1, genesis.block_hash, T0 + 6000, []),
         setup=[genesis],
     )
-
-    def block(
-        height: int, prev: str, time: int, txs: list[SignedModel], chain_id: str = "public"
-    ) -> Block:
-        return Block.create(
-            producer, chain_id=chain_id, height=height, prev_hash=prev, time=time, txs=txs
-        )
-
     other = b.esdp("home-3")
     book.invalid(
         "gap",
@@ -315,13 +308,13 @@ def block_cases(b: Builder) -> CaseBook:
         "duplicate-tx",
         "IOME-BLK-006",
         "one transaction twice in a block",
-        block(0, "0" * 64, T0 + 5000, [esdp, esdp]),
+        block(0, ZERO_HASH, T0 + 5000, [esdp, esdp]),
     )
     book.invalid(
         "genesis-height",
         "IOME-BLK-007",
         "a first block at height 1",
-        block(1, "0" * 64, T0 + 5000, [esdp]),
+        block(1, ZERO_HASH, T0 + 5000, [esdp]),
     )
     book.invalid(
         "genesis-parent",
@@ -333,7 +326,7 @@ def block_cases(b: Builder) -> CaseBook:
         "tx-from-future",
         "IOME-BLK-008",
         "an ESDP dated after the block",
-        block(0, "0" * 64, T0 + 3000, [esdp]),
+        block(0, ZERO_HASH, T0 + 3000, [esdp]),
     )
     twin = block(1, genesis.block_hash, T0 + 6000, [other])
     book.invalid(
@@ -348,7 +341,7 @@ def block_cases(b: Builder) -> CaseBook:
         "type-not-allowed",
         "IOME-BLK-010",
         "a data commitment on the public chain",
-        block(0, "0" * 64, T0 + 5000, [b.commitment()]),
+        block(0, ZERO_HASH, T0 + 5000, [b.commitment()]),
         flags=["privacy"],
     )
     book.invalid(
@@ -364,24 +357,18 @@ def block_cases(b: Builder) -> CaseBook:
         "signed by another key",
         genesis.model_copy(update={"signature": b.key("home-1").sign("Block", genesis.block_hash)}),
     )
-    uncertified = Block.create(
-        b.key("home-1"), chain_id="public", height=0, prev_hash="0" * 64, time=T0 + 5000, txs=[esdp]
-    )
     book.invalid(
         "uncertified-producer",
         "IOME-CERT-006",
         "a block from an uncertified producer",
-        uncertified,
+        block(0, ZERO_HASH, T0 + 5000, [esdp], signer="home-1"),
         flags=["sybil"],
-    )
-    station_block = Block.create(
-        b.key("st-a"), chain_id="public", height=0, prev_hash="0" * 64, time=T0 + 5000, txs=[esdp]
     )
     book.invalid(
         "station-produces",
         "IOME-CERT-004",
         "a station producing blocks",
-        station_block,
+        block(0, ZERO_HASH, T0 + 5000, [esdp], signer="st-a"),
         flags=["sybil"],
     )
     bad_tx = b.esdp("home-4", window_end=T0 + 100)
@@ -389,6 +376,6 @@ def block_cases(b: Builder) -> CaseBook:
         "atomic",
         "IOME-ESDP-001",
         "a valid transaction then an invalid one: the whole block is refused",
-        block(0, "0" * 64, T0 + 5000, [esdp, bad_tx]),
+        block(0, ZERO_HASH, T0 + 5000, [esdp, bad_tx]),
     )
     return book

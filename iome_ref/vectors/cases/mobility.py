@@ -21,17 +21,14 @@ _T2 = _T1 + 1800  # st-a -> st-b takes at least 1200 s in the world's travel tab
 
 
 def presence_cases(b: Builder) -> CaseBook:
-    book = CaseBook("presence")
     chain = "verifiers"
+    book = CaseBook("presence", chain=chain)
     source = b.presence("source", "st-a", "ev-1/otk-1", _T1)
-    book.valid(
-        "source", "station A attests one-time key PK1 at t1 (Fig. 5 steps 1-2)", source, chain=chain
-    )
+    book.valid("source", "station A attests one-time key PK1 at t1 (Fig. 5 steps 1-2)", source)
     book.valid(
         "destination",
         "station B attests PK2 at t2 (Fig. 5 steps 3-4)",
         b.presence("destination", "st-b", "ev-1/otk-2", _T2),
-        chain=chain,
     )
     book.invalid(
         "key-reused",
@@ -39,7 +36,6 @@ def presence_cases(b: Builder) -> CaseBook:
         "a one-time key presented at a second docking",
         b.presence("destination", "st-b", "ev-1/otk-1", _T2),
         setup=[b.block(chain, [source], _T1 + 10)],
-        chain=chain,
         flags=["linkability"],
     )
     book.invalid(
@@ -47,14 +43,12 @@ def presence_cases(b: Builder) -> CaseBook:
         "IOME-PRES-002",
         "a station attesting its own key as a vehicle",
         b.presence("source", "st-a", "st-a", _T1),
-        chain=chain,
         flags=["sybil"],
     )
     book.valid(
         "revoked-station-before",
         "a station attests before its certificate was revoked",
         b.presence("source", "st-revoked", "ev-2/otk-1", REVOKED_AT - 1),
-        chain=chain,
         block_time=REVOKED_AT,
         flags=["boundary"],
     )
@@ -63,7 +57,6 @@ def presence_cases(b: Builder) -> CaseBook:
         "IOME-CERT-003",
         "the same station after revocation",
         b.presence("source", "st-revoked", "ev-2/otk-1", REVOKED_AT + 1),
-        chain=chain,
         block_time=REVOKED_AT + 100,
     )
     book.invalid(
@@ -71,7 +64,6 @@ def presence_cases(b: Builder) -> CaseBook:
         "IOME-CERT-005",
         "station A's key signing as station B",
         b.presence("source", "st-a", "ev-1/otk-1", _T1, station_id="st-b"),
-        chain=chain,
         flags=["sybil"],
     )
     book.invalid(
@@ -79,7 +71,6 @@ def presence_cases(b: Builder) -> CaseBook:
         "IOME-CERT-001",
         "a station certificate issued by another authority of the same name",
         b.presence("source", "st-foreign", "ev-1/otk-1", _T1),
-        chain=chain,
         flags=["sybil"],
     )
     book.invalid(
@@ -87,7 +78,6 @@ def presence_cases(b: Builder) -> CaseBook:
         "IOME-CERT-006",
         "a key with no station certificate",
         b.presence("source", "st-fake", "ev-1/otk-1", _T1),
-        chain=chain,
         flags=["sybil"],
     )
     swapped = source.model_copy(update={"station_pk_sig": source.station_sig})
@@ -96,7 +86,6 @@ def presence_cases(b: Builder) -> CaseBook:
         "IOME-SIG-001",
         "SignA(PK) replaced by SignA(h(PK, t)): tags differ",
         swapped,
-        chain=chain,
         flags=["cross-type-replay"],
     )
     book.invalid(
@@ -111,7 +100,6 @@ def presence_cases(b: Builder) -> CaseBook:
 
 
 def trip_claim_cases(b: Builder) -> CaseBook:
-    book = CaseBook("trip-claim")
     chain = "verifiers"
     src = b.presence("source", "st-a", "ev-1/otk-1", _T1)
     dst = b.presence("destination", "st-b", "ev-1/otk-2", _T2)
@@ -123,37 +111,30 @@ def trip_claim_cases(b: Builder) -> CaseBook:
     second_src = b.presence("source", "st-c", "ev-6/otk-1", _T1)
     presences = [src, dst, dst_other, src_fast, dst_fast, src_late, dst_early, second_src]
     setup = [b.block(chain, presences, _T2 + 1200)]
+    book = CaseBook("trip-claim", chain=chain, setup=setup)
     claim = b.claim(src, dst)
     book.valid(
         "baseline",
         "the vehicle proves it holds PK1 and PK2 (Fig. 5 steps 5-7)",
         claim,
-        setup=setup,
-        chain=chain,
     )
     book.invalid(
         "unknown-presence",
         "IOME-CLAIM-001",
         "the destination presence was never recorded",
         b.claim(src, b.presence("destination", "st-b", "ev-9/otk-2", _T2)),
-        setup=setup,
-        chain=chain,
     )
     book.invalid(
         "two-sources",
         "IOME-CLAIM-001",
         "both ends are source presences",
         b.claim(src, second_src),
-        setup=setup,
-        chain=chain,
     )
     book.invalid(
         "foreign-key",
         "IOME-CLAIM-002",
         "the claim's PK2 is not the key in the destination presence",
         b.claim(src, dst, destination_pk=b.key("ev-7/otk-2").public_hex),
-        setup=setup,
-        chain=chain,
         flags=["sybil"],
     )
     book.invalid(
@@ -161,16 +142,12 @@ def trip_claim_cases(b: Builder) -> CaseBook:
         "IOME-CLAIM-003",
         "t1 after t2",
         b.claim(src_late, dst_early, t=_T2 + 60),
-        setup=setup,
-        chain=chain,
     )
     book.invalid(
         "too-fast",
         "IOME-CLAIM-004",
         "A to B in 600 s where the road graph needs 1200 s",
         b.claim(src_fast, dst_fast),
-        setup=setup,
-        chain=chain,
         flags=["sybil"],
     )
     book.invalid(
@@ -178,8 +155,6 @@ def trip_claim_cases(b: Builder) -> CaseBook:
         "IOME-CLAIM-006",
         "a claim dated before its destination docking",
         b.claim(src, dst, t=_T2 - 1),
-        setup=setup,
-        chain=chain,
     )
     book.invalid(
         "presence-reused",
@@ -187,7 +162,6 @@ def trip_claim_cases(b: Builder) -> CaseBook:
         "the source presence already supports a recorded trip",
         b.claim(src, dst_other),
         setup=[*setup, b.block(chain, [claim], _T2 + 1300)],
-        chain=chain,
         flags=["replay"],
     )
     one_signer = claim.model_copy(update={"destination_sig": claim.source_sig})
@@ -196,8 +170,6 @@ def trip_claim_cases(b: Builder) -> CaseBook:
         "IOME-SIG-001",
         "PK1 signed for PK2 too: no proof of holding PK2",
         one_signer,
-        setup=setup,
-        chain=chain,
         flags=["sybil"],
     )
     book.invalid(
@@ -205,6 +177,7 @@ def trip_claim_cases(b: Builder) -> CaseBook:
         "IOME-BLK-010",
         "a claim on the public chain publishes the PK1-PK2 link",
         claim,
+        setup=(),
         chain="public",
         flags=["privacy"],
     )
@@ -356,26 +329,23 @@ def charge_session_cases(b: Builder) -> CaseBook:
 
 
 def od_matrix_cases(b: Builder) -> CaseBook:
-    book = CaseBook("od-matrix")
     trips = [
         b.trip("st-a", "st-b", T0 + 7200, T0 + 9000),
         b.trip("st-a", "st-b", T0 + 7260, T0 + 9060),
         b.trip("st-b", "st-c", T0 + 9600, T0 + 12000),
         b.trip("st-c", "st-a", T0 + 90_000, T0 + 93_000),
     ]
-    setup = [b.block("public", trips, T0 + 95_000)]
+    book = CaseBook("od-matrix", setup=[b.block("public", trips, T0 + 95_000)])
     odm = b.od_matrix(trips)
     book.valid(
         "recomputes",
         "the matrix equals the count of public trips in the period (Fig. 5 step 11)",
         odm,
-        setup=setup,
     )
     book.valid(
         "empty",
         "a period with no trips",
         b.od_matrix(trips, period=(T0 + 200_000, T0 + 286_400)),
-        setup=setup,
         block_time=T0 + 300_000,
     )
     book.valid(
@@ -386,21 +356,18 @@ def od_matrix_cases(b: Builder) -> CaseBook:
             origins=["st-a"],
             cells=compute_od_cells(trips, ["st-a"], ["st-a", "st-b", "st-c"], T0, T0 + 86_400),
         ),
-        setup=setup,
     )
     book.invalid(
         "origins-unsorted",
         "IOME-ODM-001",
         "origins out of order",
         b.od_matrix(trips, origins=["st-b", "st-a", "st-c"]),
-        setup=setup,
     )
     book.invalid(
         "destinations-repeated",
         "IOME-ODM-001",
         "a destination listed twice",
         b.od_matrix(trips, destinations=["st-a", "st-b", "st-b", "st-c"]),
-        setup=setup,
     )
     cells = [list(cell) for cell in odm.cells]  # [[0, 1, 2], [1, 2, 1]]: A->B twice, B->C once
     for case_id, comment, bad in (
@@ -414,20 +381,18 @@ def od_matrix_cases(b: Builder) -> CaseBook:
         ),
         ("cell-short", "a cell without its count", [[0, 1], cells[1]]),
     ):
-        book.invalid(case_id, "IOME-ODM-002", comment, b.od_matrix(trips, cells=bad), setup=setup)
+        book.invalid(case_id, "IOME-ODM-002", comment, b.od_matrix(trips, cells=bad))
     book.invalid(
         "period-inverted",
         "IOME-ODM-003",
         "period ends before it starts",
         b.od_matrix(trips, period=(T0 + 86_400, T0)),
-        setup=setup,
     )
     book.invalid(
         "inflated-cell",
         "IOME-ODM-004",
         "one more A->B trip than the chain holds",
         b.od_matrix(trips, cells=[[0, 1, 3], cells[1]]),
-        setup=setup,
         flags=["data-poisoning"],
     )
     book.invalid(
@@ -435,7 +400,6 @@ def od_matrix_cases(b: Builder) -> CaseBook:
         "IOME-ODM-004",
         "the B->C trip left out",
         b.od_matrix(trips, cells=cells[:1]),
-        setup=setup,
         flags=["data-poisoning"],
     )
     book.invalid(
@@ -443,7 +407,6 @@ def od_matrix_cases(b: Builder) -> CaseBook:
         "IOME-CERT-006",
         "a matrix from an uncertified key",
         b.od_matrix(trips, predictor_pk=b.key("home-1").public_hex),
-        setup=setup,
         flags=["sybil"],
     )
     return book
