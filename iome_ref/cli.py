@@ -66,11 +66,9 @@ SpecDirOption = Annotated[
 def exit_code_for(error: IoMEError) -> int:
     """The exit code of an error: 1 for a broken rule, 2 when no verdict could be reached.
 
-    ``Malformed`` is a ``Rejected`` subclass, so it is tested first: input that cannot be
-    decoded gets no verdict on any rule (STYLE §4).
+    ``Malformed`` input breaks a rule too (an ENC id): it exits 1 like any refusal, so a
+    document gets the same verdict bare and inside a vector case (issue 12 §3).
     """
-    if isinstance(error, Malformed):
-        return EXIT_ERROR
     if isinstance(error, Rejected):
         return EXIT_REJECTED
     return EXIT_ERROR
@@ -164,14 +162,18 @@ def validate(
         ),
     ] = None,
 ) -> None:
-    """Judge one document: exit 0 accept, 1 reject (a rule's id), 2 undecodable or bad usage."""
+    """Judge one document: exit 0 accept, 1 reject (a rule's id), 2 bad usage.
+
+    A vector case (a case with its file's ``context`` added) is judged and compared with its
+    ``expected``, ``req_id`` and ``evidence``: exit 0 when they match, 1 on a mismatch.
+    """
     with _exit_on_error(catch_all=True):
         data = _read_input(file, "FILE")
         pki_data = None if pki is None else _read_input(pki, "--pki")
         from iome_ref.vectors.runner import validate_document  # noqa: PLC0415
 
         try:
-            verdict = validate_document(data, pki_data)
+            matches, verdict = validate_document(data, pki_data)
         except Malformed as error:
             if len(data) >= _READ_LIMIT:
                 # The size rule saw only the bytes read; say so rather than misstate the size.
@@ -180,6 +182,8 @@ def validate(
                 )
             raise error from None
     typer.echo(_printable(verdict))
+    if not matches:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @vectors_app.command("generate")

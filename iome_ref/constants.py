@@ -32,6 +32,8 @@ SIGNATURE_HEX_LEN: Final = 2 * SIGNATURE_LEN
 IDENTIFIER_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,31}$"
 HASH_PATTERN: Final = f"^[0-9a-f]{{{HASH_HEX_LEN}}}$"
 SIGNATURE_PATTERN: Final = f"^[0-9a-f]{{{SIGNATURE_HEX_LEN}}}$"
+#: DER bytes (a revocation list) as lowercase hex: one or more whole bytes (IOME-ENC-006).
+DER_HEX_PATTERN: Final = "^(?:[0-9a-f]{2})+$"
 
 #: The previous-hash of a genesis block (IOME-BLK-007).
 ZERO_HASH: Final = "0" * HASH_HEX_LEN

@@ -491,6 +491,13 @@ class CertificateDirectory:
         # max() keeps the first of equal elements, which gives the DER-order tie-break.
         raise max(failures, key=lambda exc: _CHECK_ORDER.index(exc.req_id))
 
+    def with_revocation_list(self, crl: x509.CertificateRevocationList) -> CertificateDirectory:
+        """A new directory in which ``crl`` is the revocation list in force (IOME-CERT-008).
+
+        Placeholder until the certificate profile lands: it checks the signature only.
+        """
+        return CertificateDirectory(self._root, self._certificates, crl)
+
     def _check_issued(self, cert: x509.Certificate) -> None:
         """IOME-CERT-001 once per certificate: the root and the certificate never change for
         the directory's lifetime, and checking the issuer signature is the costly part."""

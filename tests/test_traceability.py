@@ -57,6 +57,8 @@ def _vector_checks() -> dict[str, set[str]]:
     for path in sorted((default_spec_dir() / "vectors").glob("*.json")):
         cases = json.loads(path.read_text("utf-8"))["cases"]
         rejected = {case["req_id"] for case in cases if case["expected"] == "invalid"}
+        # An evidence rule fails by being recorded (chains.md: ANC-005, REV-003).
+        rejected |= {req_id for case in cases for req_id in case.get("evidence", [])}
         has_valid = any(case["expected"] == "valid" for case in cases)
         for req_id in rejected:
             kinds[req_id].add("reject")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from iome_ref.chain.context import ChainContext
 from iome_ref.chain.state import ChainState, Evidence, Journal, Office
 from iome_ref.constants import ROLE_BACKUP, ROLE_MANAGER
 from iome_ref.errors import Rejected
@@ -21,16 +20,20 @@ from iome_ref.rules.ledger import AnchorTip
 __all__ = ["apply_anchor", "apply_handover", "verify_anchors"]
 
 
-def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: Journal) -> None:
-    """Judge an anchor against the chain's anchor tip and the manager in office.
+def apply_anchor(state: ChainState, anchor: Anchor, journal: Journal) -> None:
+    """Judge an anchor against the chain's anchor tip and the manager in office; its
+    certificate (for the office's role) was checked by the common steps.
+
+    IOME-ANC-005 is not judged here: the public chain's verdict must not depend on which child
+    chains a node holds (chains.md); ``iome_ref.chain.ledger`` compares held chains and keeps
+    any mismatch as evidence.
 
     Raises:
-        Rejected: IOME-CERT-*, IOME-ANC-001..005.
+        Rejected: IOME-ANC-001..004.
     """
     office = state.offices.get(anchor.chain_id)
     ledger.check_anchor_manager(anchor, office.manager_pk if office else None)
     role = office.role if office else ROLE_MANAGER
-    ctx.directory.check_certified(anchor.manager_pk, role, anchor.timestamp, anchor.chain_id)
     tip = state.anchor_tips.get(anchor.chain_id)
     fork_key = (anchor.chain_id, anchor.prev_anchor_id)
     successor = state.anchor_successors.get(fork_key)
@@ -46,28 +49,21 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
         raise
     ledger.check_anchor_extends_tip(anchor, tip)
     ledger.check_anchor_height(anchor, tip)
-    child = ctx.child_chain(anchor.chain_id)
-    if child is not None:
-        ref = child[anchor.height] if anchor.height < len(child) else None
-        ledger.check_anchor_head(anchor, ref.block_hash if ref else None)
     journal.put(state.anchor_successors, fork_key, anchor)
+    journal.put(state.anchors_at, (anchor.chain_id, anchor.height), anchor)
     journal.put(
         state.anchor_tips, anchor.chain_id, AnchorTip(anchor.tx_id, anchor.height, anchor.timestamp)
     )
     journal.put(state.offices, anchor.chain_id, Office(anchor.manager_pk, role))
 
 
-def apply_handover(
-    state: ChainState, handover: ManagerHandover, ctx: ChainContext, journal: Journal
-) -> None:
-    """Let the certified backup take office after the manager missed its anchor periods.
+def apply_handover(state: ChainState, handover: ManagerHandover, journal: Journal) -> None:
+    """Let the certified backup take office after the manager missed its anchor periods; its
+    certificate was checked by the common steps.
 
     Raises:
-        Rejected: IOME-CERT-*, IOME-ANC-006..008.
+        Rejected: IOME-ANC-006..008.
     """
-    ctx.directory.check_certified(
-        handover.new_manager_pk, ROLE_BACKUP, handover.timestamp, handover.chain_id
-    )
     tip = state.anchor_tips.get(handover.chain_id)
     ledger.check_handover_tip(handover, tip)
     assert tip is not None  # a chain without anchors has no tip to name, refused above

@@ -1,15 +1,18 @@
-"""Ledger: one node's chains (public, child, consortium) over one store and one context.
+"""Ledger: one node's chains (public, child, consortium) over one store and one genesis.
 
 Opening a ledger re-verifies every stored block from genesis (IOME-BLK-012): a store is
 trusted for durability, never for validity, so a hand-edited SQLite file cannot smuggle in a
-block the rules would refuse. Child chains load before the public chain, so the public
-chain's anchors are checked against the child blocks this node holds (IOME-ANC-005).
+block the rules would refuse. The store also records the genesis configuration the blocks were
+judged under, so a reopened store is judged under the same one (``Ledger.open``).
+
+Verdicts never depend on which chains a node holds or in which order it received them: a
+mismatch between a public Anchor and a child chain the node holds is evidence (IOME-ANC-005),
+found whichever of the two arrives last, never a refusal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.state import ChainState, Evidence
@@ -17,14 +20,14 @@ from iome_ref.chain.store import Store, StoredBlock
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC
 from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
-from iome_ref.errors import IoMEError, UsageError
-from iome_ref.models import Block, SignedModel
-from iome_ref.rules.ledger import BlockRef, check_stored_block
+from iome_ref.errors import IoMEError, Rejected, UsageError
+from iome_ref.models import Anchor, Block, SignedModel
+from iome_ref.rules.ledger import check_anchor_head, check_stored_block
 
 __all__ = ["Ledger"]
 
 _KINDS = (CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC)
-_LOAD_ORDER = {kind: i for i, kind in enumerate(_KINDS)}
+_GENESIS_KEY = "genesis"
 
 
 def _kind_key(chain_id: str) -> str:
@@ -32,14 +35,42 @@ def _kind_key(chain_id: str) -> str:
 
 
 class Ledger:
-    """The chains one node keeps, persisted in ``store`` and judged under ``context``."""
+    """The chains one node keeps, persisted in ``store`` and judged under ``context``.
+
+    Raises:
+        UsageError: ``store`` was created under another genesis configuration.
+        Rejected: IOME-BLK-012 (or the rule a stored block breaks) when reopening a store.
+    """
 
     def __init__(self, store: Store, context: ChainContext) -> None:
         self.store = store
+        self.context = context
         self.chains: dict[str, ChainState] = {}
-        self.context = replace(context, child_chain=self._child_chain)
+        genesis = context.genesis().decode()
+        recorded = store.get_meta(_GENESIS_KEY)
+        if recorded is None:
+            store.set_meta(_GENESIS_KEY, genesis)
+        elif recorded != genesis:
+            raise UsageError("store", "the store was created under another genesis configuration")
+        self._known_evidence = {(kind, body) for kind, body in store.evidence()}
         for chain_id, kind in self._stored_chains():
             self._load(chain_id, kind)
+
+    @classmethod
+    def open(cls, store: Store) -> Ledger:
+        """Reopen a store under the genesis configuration it records.
+
+        Raises:
+            UsageError: the store records no genesis, or an unusable one.
+        """
+        recorded = store.get_meta(_GENESIS_KEY)
+        if recorded is None:
+            raise UsageError("store", "the store records no genesis configuration")
+        try:
+            document = decode_json_object(recorded)
+        except Rejected as exc:
+            raise UsageError("store", f"the recorded genesis does not decode: {exc}") from None
+        return cls(store, ChainContext.from_genesis(document))
 
     def _stored_chains(self) -> list[tuple[str, str]]:
         found = []
@@ -48,20 +79,22 @@ class Ledger:
             if kind not in _KINDS:
                 raise UsageError("store", f"chain {chain_id} has unknown kind {kind!r}")
             found.append((chain_id, kind))
-        return sorted(found, key=lambda item: (_LOAD_ORDER[item[1]], item[0]))
+        return sorted(found)
 
     def _load(self, chain_id: str, kind: str) -> None:
-        state = self.chains[chain_id] = ChainState(chain_id, kind)
+        state = self.chains[chain_id] = ChainState(chain_id, kind, self.context.directory)
         for stored in self.store.blocks(chain_id):
             try:
-                apply_block(state, check_stored_block(stored.body, stored.block_hash), self.context)
+                block = check_stored_block(
+                    stored.body,
+                    stored.block_hash,
+                    lambda block: apply_block(state, block, self.context),
+                )
             except IoMEError as exc:
                 exc.add_note(f"loading block {stored.height} of chain {chain_id} from the store")
                 raise
-
-    def _child_chain(self, chain_id: str) -> list[BlockRef] | None:
-        state = self.chains.get(chain_id)
-        return state.blocks if state is not None and state.kind == CHAIN_CHILD else None
+            self._compare_anchors(state, block)
+        self._persist_evidence(state.evidence)
 
     def add_chain(self, chain_id: str, kind: str) -> ChainState:
         """Declare a chain this node keeps; its kind decides which transactions it holds."""
@@ -73,7 +106,7 @@ class Ledger:
                 raise UsageError("store", f"chain {chain_id} is already a {existing.kind} chain")
             return existing
         self.store.set_meta(_kind_key(chain_id), kind)
-        state = self.chains[chain_id] = ChainState(chain_id, kind)
+        state = self.chains[chain_id] = ChainState(chain_id, kind, self.context.directory)
         return state
 
     def submit(self, block: Block, chain_id: str | None = None) -> None:
@@ -101,9 +134,41 @@ class Ledger:
         )
         try:
             apply_block(state, block, self.context, commit=lambda: self.store.append(stored))
+            self._compare_anchors(state, block)
         finally:
-            for evidence in state.evidence[known_evidence:]:
-                self.store.record_evidence(evidence.req_id, _evidence_body(evidence))
+            self._persist_evidence(state.evidence[known_evidence:])
+
+    def _compare_anchors(self, state: ChainState, block: Block) -> None:
+        """IOME-ANC-005 as evidence: compare the block with what the other chains say of it.
+
+        The evidence is kept with the public chain that holds the Anchor, whichever of the two
+        blocks arrived last, so nodes that synced in different orders hold the same state.
+        """
+        if state.kind == CHAIN_PUBLIC:
+            for anchor in (tx for tx in block.txs if isinstance(tx, Anchor)):
+                child = self.chains.get(anchor.chain_id)
+                if child is not None and child.kind == CHAIN_CHILD:
+                    ref = child.get_block_ref(anchor.height)
+                    if ref is not None:
+                        self._record(state, _anchor_evidence(anchor, ref.header))
+        elif state.kind == CHAIN_CHILD:
+            header = state.blocks[-1].header
+            for public in self.chains.values():
+                held = public.anchors_at.get((state.chain_id, block.height))
+                if public.kind == CHAIN_PUBLIC and held is not None:
+                    self._record(public, _anchor_evidence(held, header))
+
+    def _record(self, state: ChainState, found: list[Evidence]) -> None:
+        state.evidence.extend(found)
+        self._persist_evidence(found)
+
+    def _persist_evidence(self, evidence: list[Evidence]) -> None:
+        """Store evidence once: reopening a store finds the same evidence again."""
+        for item in evidence:
+            row = (item.req_id, _evidence_body(item))
+            if row not in self._known_evidence:
+                self._known_evidence.add(row)
+                self.store.record_evidence(*row)
 
     def blocks(self, chain_id: str) -> Iterator[Block]:
         for stored in self.store.blocks(chain_id):
@@ -117,6 +182,14 @@ class Ledger:
 
     def evidence(self) -> list[tuple[str, bytes]]:
         return self.store.evidence()
+
+
+def _anchor_evidence(anchor: Anchor, child_header: dict[str, object]) -> list[Evidence]:
+    try:
+        check_anchor_head(anchor, str(child_header["block_hash"]))
+    except Rejected:
+        return [Evidence("IOME-ANC-005", anchor.model_dump(mode="json"), dict(child_header))]
+    return []
 
 
 def _evidence_body(evidence: Evidence) -> bytes:

@@ -6,16 +6,44 @@ rolls the state back exactly, so a bad transaction halfway through a block leave
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from pydantic import BaseModel
+
+from iome_ref.encoding import canonical_json
 from iome_ref.models import EPS, Anchor, IssuerRegistration, Presence, Trip
+from iome_ref.pki import CertificateDirectory
 from iome_ref.rules.ledger import AnchorTip, BlockRef
+from iome_ref.rules.revocation import CertifiedUse
 
 __all__ = ["ChainState", "Evidence", "Journal", "Office"]
 
 _MISSING: Any = object()
+
+
+def _sorted(values: Iterable[Any]) -> list[Any]:
+    """Sorted by canonical bytes, so keys mixing None and text still have one order."""
+    return sorted(values, key=canonical_json)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value for any state field: sets sorted, mapping keys as text, models dumped."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, CertificateDirectory):
+        return value.to_json()
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return _sorted([_plain(k), _plain(v)] for k, v in value.items())
+    if isinstance(value, set | frozenset):
+        return _sorted(_plain(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 class Journal:
@@ -36,6 +64,11 @@ class Journal:
             self._undo.append(lambda: target.pop(key))
         else:
             self._undo.append(lambda: target.__setitem__(key, old))
+
+    def set_attr(self, target: object, name: str, value: Any) -> None:
+        old = getattr(target, name)
+        setattr(target, name, value)
+        self._undo.append(lambda: setattr(target, name, old))
 
     def append(self, target: list[Any], value: Any) -> None:
         target.append(value)
@@ -67,6 +100,9 @@ class ChainState:
 
     chain_id: str
     kind: str
+    #: The certificates and revocation lists in force: the genesis directory, replaced by each
+    #: RevocationList this chain accepts (chains.md, "What a verdict may depend on").
+    directory: CertificateDirectory
     blocks: list[BlockRef] = field(default_factory=list)
     tx_ids: set[str] = field(default_factory=set)
     #: Misbehaviour proofs; never journaled, so they survive the rejected block that held them.
@@ -90,6 +126,24 @@ class ChainState:
     #: (chain id, previous anchor id or None) -> the anchor extending it (IOME-ANC-003).
     anchor_successors: dict[tuple[str, str | None], Anchor] = field(default_factory=dict)
     offices: dict[str, Office] = field(default_factory=dict)
+    #: Every accepted anchor by (chain id, anchored height), to compare with child chains this
+    #: node holds (IOME-ANC-005 evidence, never a verdict).
+    anchors_at: dict[tuple[str, int], Anchor] = field(default_factory=dict)
+    #: Certified keys accepted transactions relied on, re-judged when a revocation list
+    #: arrives (IOME-REV-003 evidence).
+    certified_uses: list[CertifiedUse] = field(default_factory=list)
+
+    def snapshot(self, *, with_evidence: bool = True) -> bytes:
+        """Every field as canonical JSON: two nodes that reached the same state give the same
+        bytes, whatever order they learned things in (the syncing-node property, chains.md)."""
+        fields: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            if item.name == "evidence" and not with_evidence:
+                continue
+            fields[item.name] = _plain(getattr(self, item.name))
+        if with_evidence:  # evidence is a set of findings: the order found is not state
+            fields["evidence"] = _sorted(fields["evidence"])
+        return canonical_json(fields)
 
     @property
     def head(self) -> BlockRef | None:

@@ -1,8 +1,15 @@
 """apply_tx and apply_block: the state transition of one chain.
 
-Order inside a transaction: placement (replay, chain kind, time) before identity (tx id,
-signatures), identity before certificates, certificates before state rules; each rejection
-therefore names the most basic rule broken, and the same input always names the same rule.
+Order inside a transaction (transactions.md, "Checking a transaction"): placement (replay,
+chain kind, time), then the stateless pipeline of ``rules.stateless`` (tx id, field rules,
+certificates, signatures), then state rules. Each rejection therefore names the first rule of
+the spec's order, and the same input always names the same rule, here, in the vector runner
+and in ``iome validate``, which share that pipeline.
+
+The certificates in force are the chain's own (``ChainState.directory``): the genesis
+directory, replaced by every RevocationList the chain accepts. A verdict therefore depends
+only on the genesis configuration and the chain's earlier content, so a node that reopens its
+store or syncs from genesis reaches the same state (chains.md, "What a verdict may depend on").
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from collections.abc import Callable
 from iome_ref.chain.anchoring import apply_anchor, apply_handover
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.state import ChainState, Evidence, Journal
+from iome_ref.constants import ROLE_MANAGER
 from iome_ref.errors import IoMEError, Rejected
 from iome_ref.models import (
     EPS,
@@ -22,17 +30,20 @@ from iome_ref.models import (
     ManagerHandover,
     ODMatrix,
     Presence,
+    RevocationList,
     SignedModel,
     Trip,
     TripClaim,
 )
-from iome_ref.rules import energy, ledger, mobility
-from iome_ref.rules.certificates import check_block_producer, check_tx_certificates
+from iome_ref.pki import CertificateDirectory
+from iome_ref.rules import energy, ledger, mobility, revocation
+from iome_ref.rules.certificates import check_block_producer
 from iome_ref.rules.encoding import check_block_signature
 from iome_ref.rules.ledger import BlockRef
+from iome_ref.rules.revocation import CertifiedUse
 from iome_ref.rules.stateless import check_stateless
 
-__all__ = ["apply_block", "apply_tx", "check_block_header"]
+__all__ = ["apply_block", "apply_tx", "check_block_header", "check_block_stateless"]
 
 
 def _apply_registration(
@@ -88,6 +99,29 @@ def _apply_claim(state: ChainState, claim: TripClaim, ctx: ChainContext, journal
         journal.add(state.claimed_presences, presence_id)
 
 
+def _apply_revocation_list(state: ChainState, tx: RevocationList, journal: Journal) -> None:
+    """Put the list in force and turn what it says about accepted history into evidence."""
+    directory = state.directory.with_revocation_list(revocation.check_revocation_list_der(tx))
+    journal.set_attr(state, "directory", directory)
+    for use in state.certified_uses:
+        try:
+            revocation.check_use_not_revoked_later(use, directory)
+        except Rejected as exc:
+            # Evidence outlives a rejected block on purpose: it is not journaled.
+            state.evidence.append(
+                Evidence(
+                    "IOME-REV-003",
+                    tx.model_dump(mode="json"),
+                    {"tx_id": use.tx_id, "type": use.tx_type, "reason": exc.message},
+                )
+            )
+
+
+def _anchor_role(state: ChainState, tx: SignedModel) -> str:
+    office = state.offices.get(tx.chain_id) if isinstance(tx, Anchor) else None
+    return office.role if office is not None else ROLE_MANAGER
+
+
 def apply_tx(
     state: ChainState, tx: SignedModel, ctx: ChainContext, block_time: int, journal: Journal
 ) -> None:
@@ -99,8 +133,14 @@ def apply_tx(
     ledger.check_tx_not_replayed(tx, tx.tx_id in state.tx_ids)
     ledger.check_tx_allowed(tx, state.kind)
     ledger.check_tx_not_after_block(tx, block_time)
-    check_stateless(tx)
-    check_tx_certificates(tx, ctx.directory)
+    certified = check_stateless(
+        tx, state.directory, quorum=ctx.quorum, anchor_role=_anchor_role(state, tx)
+    )
+    for key in certified:
+        journal.append(
+            state.certified_uses,
+            CertifiedUse(tx.tx_id, tx.tx_type, key.public_key, key.role, key.subject_id, tx.time),
+        )
     if isinstance(tx, IssuerRegistration):
         _apply_registration(state, tx, ctx, journal)
     elif isinstance(tx, EPS):
@@ -110,7 +150,6 @@ def apply_tx(
     elif isinstance(tx, TripClaim):
         _apply_claim(state, tx, ctx, journal)
     elif isinstance(tx, Trip):
-        mobility.check_trip_quorum(tx, ctx.quorum)
         journal.append(state.trips, tx)
     elif isinstance(tx, ChargeSession):
         mobility.check_charge_key_fresh(tx, tx.one_time_pk in state.charge_keys)
@@ -118,25 +157,26 @@ def apply_tx(
     elif isinstance(tx, ODMatrix):
         mobility.check_od_counts(tx, state.trips)
     elif isinstance(tx, Anchor):
-        apply_anchor(state, tx, ctx, journal)
+        apply_anchor(state, tx, journal)
     elif isinstance(tx, ManagerHandover):
-        apply_handover(state, tx, ctx, journal)
+        apply_handover(state, tx, journal)
+    elif isinstance(tx, RevocationList):
+        _apply_revocation_list(state, tx, journal)
     journal.add(state.tx_ids, tx.tx_id)
 
 
 def check_block_header(state: ChainState, block: Block, ctx: ChainContext) -> None:
-    """Header rules: chain, hash, signature, producer, then position (equivocation, height).
+    """Header rules: chain, hash, structure, producer, signature, then position.
 
-    The signature is verified before the position rules so that equivocation evidence is
-    always a pair of validly signed headers.
+    Structure (distinct transactions, Merkle root) and the producer's certificate come before
+    the signature because they are cheap; the signature comes before the position rules so that
+    equivocation evidence is always a pair of validly signed headers.
 
     Raises:
         Rejected: IOME-BLK-*, IOME-SIG-*, IOME-CERT-*.
     """
     ledger.check_block_chain_id(block, state.chain_id)
-    ledger.check_block_hash(block)
-    check_block_signature(block)
-    check_block_producer(block, ctx.directory)
+    check_block_stateless(block, state.directory)
     head = state.head
     if head is None:
         ledger.check_genesis(block)
@@ -153,8 +193,22 @@ def check_block_header(state: ChainState, block: Block, ctx: ChainContext) -> No
         ledger.check_block_height(block, head)
         ledger.check_block_prev_hash(block, head)
         ledger.check_block_time(block, head)
+
+
+def check_block_stateless(block: Block, directory: CertificateDirectory | None) -> None:
+    """What a block header shows on its own: hash, structure, producer, signature, in that
+    order (chains.md, "Applying a block"). ``iome validate`` and vectors use it too; without
+    ``directory`` the producer's certificate is not judged.
+
+    Raises:
+        Rejected: IOME-BLK-011, IOME-BLK-006, IOME-BLK-003, IOME-CERT-*, IOME-SIG-*.
+    """
+    ledger.check_block_hash(block)
     ledger.check_block_txs_distinct(block)
     ledger.check_block_merkle_root(block)
+    if directory is not None:
+        check_block_producer(block, directory)
+    check_block_signature(block)
 
 
 def apply_block(

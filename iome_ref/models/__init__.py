@@ -16,6 +16,7 @@ from iome_ref.models.ledger import (
     DataCommitment,
     ExternalRecord,
     ManagerHandover,
+    RevocationList,
     Transaction,
 )
 from iome_ref.models.mobility import (
@@ -42,6 +43,7 @@ __all__ = [
     "Message",
     "ODMatrix",
     "Presence",
+    "RevocationList",
     "SignedModel",
     "Transaction",
     "Trip",

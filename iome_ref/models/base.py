@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic_core import ErrorDetails
 
 from iome_ref.constants import (
+    DER_HEX_PATTERN,
     HASH_PATTERN,
     IDENTIFIER_PATTERN,
     MAX_LIST_LEN,
@@ -30,6 +31,7 @@ from iome_ref.requirements import enforces
 
 __all__ = [
     "BoundedList",
+    "CrlHex",
     "EnergyWh",
     "Hash",
     "Identifier",
@@ -73,6 +75,9 @@ Hash = Annotated[str, StringConstraints(pattern=HASH_PATTERN), Req("IOME-ENC-006
 PublicKey = Hash
 Signature = Annotated[str, StringConstraints(pattern=SIGNATURE_PATTERN), Req("IOME-ENC-006")]
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN), Req("IOME-ENC-008")]
+CrlHex = Annotated[str, StringConstraints(pattern=DER_HEX_PATTERN), Req("IOME-ENC-006")]
+"""DER bytes of a revocation list as lowercase hex, an even number of digits (IOME-ENC-006);
+its length is bounded by the message size (IOME-ENC-002)."""
 
 _ENUM_REQ = Req("IOME-ENC-009")
 _LIST_REQ = Req("IOME-ENC-010")

@@ -15,6 +15,7 @@ from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.merkle import compute_merkle_root_hex
 from iome_ref.models.base import (
     BoundedList,
+    CrlHex,
     Hash,
     Identifier,
     ProtocolModel,
@@ -34,6 +35,7 @@ __all__ = [
     "DataCommitment",
     "ExternalRecord",
     "ManagerHandover",
+    "RevocationList",
     "Transaction",
 ]
 
@@ -98,6 +100,25 @@ class ManagerHandover(SignedModel):
     signature: Signature = Field(description="Backup's signature, tag ManagerHandover.")
 
 
+class RevocationList(SignedModel):
+    """A certificate authority's revocation list carried as chain data (IOME-REV-001..003).
+
+    Why on chain: a verdict may depend only on the genesis configuration and on data with a
+    height (certificates.md, chains.md "What a verdict may depend on"). A CRL handed to nodes
+    out of band would let two nodes, or one node before and after a restart, judge the same
+    block differently. The CRL is signed inside its DER by its issuing CA, so anyone may relay
+    it and the transaction carries no signature of its own.
+    """
+
+    TIME_FIELD: ClassVar = "this_update"
+
+    type: Literal["RevocationList"] = "RevocationList"
+    crl: CrlHex = Field(description="The DER-encoded X.509 v2 CRL, lowercase hex (IOME-REV-001).")
+    this_update: Seconds = Field(
+        description="The CRL's thisUpdate, unix s; the claimed time (IOME-REV-002)."
+    )
+
+
 Transaction = Annotated[
     ESDP
     | IssuerRegistration
@@ -110,7 +131,8 @@ Transaction = Annotated[
     | Anchor
     | DataCommitment
     | ExternalRecord
-    | ManagerHandover,
+    | ManagerHandover
+    | RevocationList,
     Field(discriminator="type"),
 ]
 

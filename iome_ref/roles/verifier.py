@@ -168,7 +168,7 @@ class VerifierQuorum:
     @directory.setter
     def directory(self, directory: CertificateDirectory) -> None:
         """Adopt the authority's latest directory (new certificates, revocations)."""
-        self.context = ChainContext(directory, self.context.travel_time, quorum=self.k)
+        self.context = ChainContext(directory, self.context.travel, quorum=self.k)
 
     @property
     def pending(self) -> int:

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import Final, NamedTuple
 
 from iome_ref.constants import (
+    ROLE_BACKUP,
     ROLE_DISTRIBUTION,
+    ROLE_MANAGER,
     ROLE_PREDICTOR,
     ROLE_PRODUCER,
     ROLE_STATION,
@@ -19,9 +21,11 @@ from iome_ref.constants import (
 from iome_ref.models import (
     EPS,
     ESDP,
+    Anchor,
     Block,
     ChargeSession,
     IssuerRegistration,
+    ManagerHandover,
     ODMatrix,
     Presence,
     SignedModel,
@@ -29,7 +33,13 @@ from iome_ref.models import (
 )
 from iome_ref.pki import CertificateDirectory
 
-__all__ = ["CERTIFIED_SIGNERS", "Certified", "check_block_producer", "check_tx_certificates"]
+__all__ = [
+    "CERTIFIED_SIGNERS",
+    "Certified",
+    "check_block_producer",
+    "check_tx_certificates",
+    "get_certified_keys",
+]
 
 
 class Certified(NamedTuple):
@@ -67,8 +77,12 @@ def _predictor(tx: ODMatrix) -> Iterator[Certified]:
     yield Certified(tx.predictor_pk, ROLE_PREDICTOR, None)
 
 
-#: Certified keys per transaction type. Anchors and handovers depend on chain state (who is
-#: manager now), so ``iome_ref.chain.anchoring`` checks those.
+def _handover(tx: ManagerHandover) -> Iterator[Certified]:
+    yield Certified(tx.new_manager_pk, ROLE_BACKUP, tx.chain_id)
+
+
+#: Certified keys per transaction type. An Anchor's role depends on who is in office (chain
+#: state), so :func:`get_certified_keys` takes it as an argument.
 CERTIFIED_SIGNERS: Final[dict[str, Callable[..., Iterator[Certified]]]] = {
     "ESDP": _esdp,
     "IssuerRegistration": _registration,
@@ -77,22 +91,39 @@ CERTIFIED_SIGNERS: Final[dict[str, Callable[..., Iterator[Certified]]]] = {
     "ChargeSession": _station,
     "Trip": _trip,
     "ODMatrix": _predictor,
+    "ManagerHandover": _handover,
 }
 
 
-def check_tx_certificates(tx: SignedModel, directory: CertificateDirectory) -> None:
+def get_certified_keys(tx: SignedModel, anchor_role: str = ROLE_MANAGER) -> list[Certified]:
+    """The keys of ``tx`` that must be certified, in the order they are checked.
+
+    ``anchor_role`` is the role of the manager in office of an Anchor's chain: ``ROLE_MANAGER``
+    until a handover, ``ROLE_BACKUP`` after one (chains.md, IOME-ANC-001).
+    """
+    if isinstance(tx, Anchor):
+        return [Certified(tx.manager_pk, anchor_role, tx.chain_id)]
+    signers = CERTIFIED_SIGNERS.get(tx.tx_type)
+    return [] if signers is None else list(signers(tx))
+
+
+def check_tx_certificates(
+    tx: SignedModel, directory: CertificateDirectory, anchor_role: str = ROLE_MANAGER
+) -> list[Certified]:
     """Check every key of ``tx`` that must be certified, at the time the tx claims.
 
+    Returns the keys checked, so a chain can re-judge them when a later revocation list
+    arrives (IOME-REV-003).
+
     Raises:
-        Rejected: IOME-CERT-001 to IOME-CERT-006.
+        Rejected: IOME-CERT-*.
     """
-    signers = CERTIFIED_SIGNERS.get(tx.tx_type)
-    if signers is None:
-        return
-    for certified in signers(tx):
+    keys = get_certified_keys(tx, anchor_role)
+    for certified in keys:
         directory.check_certified(
             certified.public_key, certified.role, tx.time, certified.subject_id
         )
+    return keys
 
 
 def check_block_producer(block: Block, directory: CertificateDirectory) -> None:

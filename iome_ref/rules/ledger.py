@@ -6,6 +6,7 @@ pure; ``iome_ref.chain`` decides which state to pass and records evidence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
 from iome_ref.constants import (
@@ -64,10 +65,13 @@ ALLOWED_TYPES: Final[dict[str, frozenset[str]]] = {
             "Anchor",
             "ExternalRecord",
             "ManagerHandover",
+            "RevocationList",
         }
     ),
-    CHAIN_CHILD: frozenset({"ESDP", "DataCommitment", "ExternalRecord", "ChargeSession"}),
-    CHAIN_CONSORTIUM: frozenset({"Presence", "TripClaim"}),
+    CHAIN_CHILD: frozenset(
+        {"ESDP", "DataCommitment", "ExternalRecord", "ChargeSession", "RevocationList"}
+    ),
+    CHAIN_CONSORTIUM: frozenset({"Presence", "TripClaim", "RevocationList"}),
 }
 
 
@@ -239,12 +243,16 @@ def check_tx_allowed(tx: SignedModel, chain_kind: str) -> None:
 
 
 @enforces("IOME-BLK-012")
-def check_stored_block(body: bytes, recorded_hash: str) -> Block:
-    """A block read back from the store must decode and hash to what was recorded when it was
-    appended; the decoded block is returned, so the caller applies exactly the block checked.
+def check_stored_block(body: bytes, recorded_hash: str, reapply: Callable[[Block], None]) -> Block:
+    """A block read back from the store must decode, hash to what was recorded when it was
+    appended, and pass every rule again (``reapply``), or the store was altered.
+
+    Any refusal is reported as IOME-BLK-012 with the rule it broke in the message: what a
+    reopening node must report is that its store no longer holds what it accepted, whichever
+    part was edited (a header, a transaction, the bytes).
 
     Raises:
-        Rejected: IOME-BLK-012, chained to the ``Malformed`` when the bytes do not decode.
+        Rejected: IOME-BLK-012, chained to the refusal that revealed the edit.
     """
     try:
         block = Block.parse(decode_json_object(body))
@@ -254,6 +262,13 @@ def check_stored_block(body: bytes, recorded_hash: str) -> Block:
         raise Rejected(
             "IOME-BLK-012", f"stored block {block.height} no longer hashes to {recorded_hash}"
         )
+    try:
+        reapply(block)
+    except Rejected as exc:
+        raise Rejected(
+            "IOME-BLK-012",
+            f"stored block {block.height} is refused on reload: {exc.req_id}: {exc.message}",
+        ) from exc
     return block
 
 

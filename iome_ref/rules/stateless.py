@@ -1,10 +1,17 @@
-"""The checks a transaction passes on its own, before any chain state is consulted."""
+"""The checks a transaction passes on its own: one pipeline for chains, vectors and ``validate``.
+
+The order is the spec's (transactions.md, "Checking a transaction"): cheap and structural
+first, certificates before signatures, first error wins. A forged or oversized object is thus
+refused for the cost of hashing it, never for the cost of verifying what it carries
+(issue-12 bounded cost; encoding.md "Cost").
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Final
 
+from iome_ref.constants import ROLE_MANAGER, TRIP_QUORUM
 from iome_ref.models import (
     EPS,
     ESDP,
@@ -13,13 +20,23 @@ from iome_ref.models import (
     IssuerRegistration,
     ODMatrix,
     Presence,
+    RevocationList,
     SignedModel,
     Trip,
 )
-from iome_ref.rules import energy, ledger, mobility
+from iome_ref.pki import CertificateDirectory
+from iome_ref.rules import energy, ledger, mobility, revocation
+from iome_ref.rules.certificates import Certified, check_tx_certificates
 from iome_ref.rules.encoding import check_signatures, check_tx_id
 
 __all__ = ["STATELESS_RULES", "check_stateless"]
+
+
+def _check_revocation_list(revocation_list: RevocationList) -> None:
+    revocation.check_revocation_list_time(
+        revocation_list, revocation.check_revocation_list_der(revocation_list)
+    )
+
 
 #: Per type, the stateless rules in the order they run; order fixes which id a tx with
 #: several faults reports.
@@ -40,18 +57,36 @@ STATELESS_RULES: Final[dict[type[SignedModel], tuple[Callable[[Any], None], ...]
     ),
     ODMatrix: (mobility.check_od_zones, mobility.check_od_cells, mobility.check_od_period),
     ExternalRecord: (ledger.check_record_parties,),
+    RevocationList: (_check_revocation_list,),
 }
 
 
-def check_stateless(tx: SignedModel) -> None:
-    """Identity first (tx id, then signatures), then the type's own field rules.
+def check_stateless(
+    tx: SignedModel,
+    directory: CertificateDirectory | None = None,
+    *,
+    quorum: int = TRIP_QUORUM,
+    anchor_role: str = ROLE_MANAGER,
+) -> list[Certified]:
+    """Tx id, the type's field rules, its certificates (with ``directory``), its signatures.
 
-    Identity goes first because a judgement about a forged object's fields is meaningless.
+    The tx id comes first because every later message names the tx by it; certificates come
+    before signatures because a lookup is cheap and a key nobody certified is refused whatever
+    it signed. Without ``directory`` certificates are not judged (``iome validate`` without
+    ``--pki``). ``quorum`` is the Trip quorum of the chain's context, ``anchor_role`` the role
+    of an Anchor's manager in office (chain state).
+
+    Returns:
+        The certified keys checked, for later re-judgement (IOME-REV-003).
 
     Raises:
         Rejected: the id of the first rule broken.
     """
     check_tx_id(tx)
-    check_signatures(tx)
     for rule in STATELESS_RULES.get(type(tx), ()):
         rule(tx)
+    if isinstance(tx, Trip):
+        mobility.check_trip_quorum(tx, quorum)
+    certified = [] if directory is None else check_tx_certificates(tx, directory, anchor_role)
+    check_signatures(tx)
+    return certified

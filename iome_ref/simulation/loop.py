@@ -165,7 +165,7 @@ class Simulation:
             t0=T_CERT,
             station_ids=self.city.station_ids,
             child_chains=self.child_chains,
-            travel_time=self.city.travel_time,
+            travel_time=self.city.station_travel_s,
         )
         self.index = StationIndex(self.city)
         key = self.net.key
@@ -177,7 +177,7 @@ class Simulation:
         self.quorum = VerifierQuorum(
             [Verifier(n, key(n)) for n in VERIFIER_NAMES],
             TRIP_QUORUM,
-            self.city.travel_time,
+            self.city.station_travel_s,
             directory,
             time_bucket_s=config.time_bucket_s,
         )

@@ -6,8 +6,10 @@ field gets an object whose only fault is that field: the tx id and signatures ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from iome_ref.constants import ZERO_HASH
 from iome_ref.crypto import KeyPair
@@ -24,13 +26,14 @@ from iome_ref.models import (
     ManagerHandover,
     ODMatrix,
     Presence,
+    RevocationList,
     SignedModel,
     Trip,
     TripClaim,
     VerifierSignature,
 )
 from iome_ref.rules.mobility import compute_od_cells
-from iome_ref.vectors.world import T0, World
+from iome_ref.vectors.world import T0, World, rebuild_authority
 
 __all__ = ["Builder", "ChainCursor", "forge", "sign_as"]
 
@@ -267,6 +270,20 @@ class Builder:
             "timestamp": t,
         } | over
         return self._sign(ManagerHandover, fields)
+
+    def revocation_list(
+        self, revoked: Mapping[str, int], this_update: int, next_update: int | None = None
+    ) -> RevocationList:
+        """The world authority's CRL at ``this_update``, revoking the genesis revocations and
+        each named actor's certificate from the time given (IOME-REV-001..003)."""
+        authority = rebuild_authority(self.world.seed)
+        for name, at in sorted(revoked.items()):
+            (cert,) = self.world.directory.get_certificates(self.key(name).public_hex)
+            authority.revoke(cert.serial_number, at)
+        crl = authority.crl(this_update, next_update or this_update + 365 * 24 * 3600)
+        return RevocationList.create(
+            {}, crl=crl.public_bytes(Encoding.DER).hex(), this_update=this_update
+        )
 
     def block(
         self, chain_id: str, txs: Sequence[SignedModel], time: int, producer: str = "producer"

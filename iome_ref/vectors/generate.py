@@ -19,7 +19,7 @@ from iome_ref.errors import UsageError
 from iome_ref.models import MESSAGE_TYPES
 from iome_ref.rules.ledger import ALLOWED_TYPES
 from iome_ref.vectors.builders import Builder
-from iome_ref.vectors.cases import energy, identity, ledger, mobility
+from iome_ref.vectors.cases import energy, identity, ledger, mobility, revocation
 from iome_ref.vectors.cases.book import CaseBook
 from iome_ref.vectors.runner import run_case
 from iome_ref.vectors.spec_index import compute_spec_hash, load_requirements, to_index_json
@@ -57,6 +57,7 @@ VECTOR_FILES: Final[dict[str, Callable[[Builder], CaseBook]]] = {
     "data-commitment": ledger.data_commitment_cases,
     "external-record": ledger.external_record_cases,
     "blocks": ledger.block_cases,
+    "revocation-list": revocation.revocation_list_cases,
 }
 
 

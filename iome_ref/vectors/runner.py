@@ -1,69 +1,155 @@
 """Run a vector case (or any submitted document) through the reference and report the verdict.
 
 This is the reference's side of the vector contract in spec/vectors/README.md: build the
-context, apply the setup blocks, judge the input, and name the first rule broken.
+context, apply the setup blocks, judge the input, and name the first rule broken. Judging goes
+through the same pipeline as a node's chains (``chain.transition`` and ``rules.stateless``), so
+a vector, ``iome validate`` and a live ledger cannot disagree on an input or on its id.
+
+The case and context are read into pydantic models first: a hand-edited vector with a wrong
+member is a ``UsageError`` naming the member's path; a Python error inside judging is a bug
+and escapes as itself, for the tests to catch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.state import Journal
-from iome_ref.chain.store import MemoryStore
-from iome_ref.chain.transition import apply_tx
+from iome_ref.chain.store import MemoryStore, StoredBlock
+from iome_ref.chain.transition import apply_tx, check_block_stateless
 from iome_ref.constants import TRIP_QUORUM
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.models import Block, SignedModel, decode_message, parse_message
 from iome_ref.pki import CertificateDirectory
 from iome_ref.rules import check_stateless
-from iome_ref.rules.certificates import check_tx_certificates
-from iome_ref.rules.encoding import check_block_signature
-from iome_ref.rules.ledger import (
-    check_block_hash,
-    check_block_merkle_root,
-    check_block_txs_distinct,
-)
 
-__all__ = ["Verdict", "build_ledger", "judge", "run_case", "validate_document"]
+__all__ = [
+    "CaseResult",
+    "VectorCase",
+    "VectorContext",
+    "Verdict",
+    "build_ledger",
+    "judge",
+    "run_case",
+    "validate_document",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VectorContext(_Strict):
+    """A vector file's ``context`` (spec/vectors/README.md, "File format")."""
+
+    pki: dict[str, Any]
+    travel_times: list[tuple[str, str, int]] = Field(default_factory=list)
+    quorum: int = Field(default=TRIP_QUORUM, ge=1)
+    chains: dict[str, Literal["public", "child", "consortium"]] = Field(default_factory=dict)
+
+
+class StoredRow(_Strict):
+    """A block as a store holds it, for cases about reopening a store (IOME-BLK-012)."""
+
+    chain: str
+    height: int = Field(ge=0)
+    block_hash: str
+    body_text: str
+
+
+class VectorCase(_Strict):
+    """One case (spec/vectors/README.md, "Case"); ``context`` is present in a standalone case."""
+
+    id: str
+    comment: str = ""
+    flags: list[str] = Field(default_factory=list)
+    setup: list[dict[str, Any]] = Field(default_factory=list)
+    stored: list[StoredRow] = Field(default_factory=list)
+    chain: str = "public"
+    block_time: int = Field(default=0, ge=0)
+    input: Any = None
+    input_text: str | None = None
+    expected: Literal["valid", "invalid"]
+    req_id: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+    context: VectorContext | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """valid, or invalid with the id of the first rule broken."""
+    """valid, or invalid with the id of the first rule broken; plus evidence recorded."""
 
     valid: bool
     req_id: str | None = None
     message: str = ""
+    evidence: tuple[str, ...] = ()
 
     @property
     def expected(self) -> str:
         return "valid" if self.valid else "invalid"
 
 
-def _context(context: dict[str, Any]) -> ChainContext:
+@dataclass(frozen=True)
+class CaseResult:
+    """A case's verdict beside what the case expects."""
+
+    case: VectorCase
+    verdict: Verdict
+
+    @property
+    def matches(self) -> bool:
+        case, verdict = self.case, self.verdict
+        return (verdict.expected, verdict.req_id, sorted(verdict.evidence)) == (
+            case.expected,
+            case.req_id,
+            sorted(case.evidence),
+        )
+
+    def describe(self) -> str:
+        """One line: what the reference found, and whether the case expected it."""
+        found = "accept" if self.verdict.valid else f"reject {self.verdict.req_id}"
+        wanted = "accept" if self.case.expected == "valid" else f"reject {self.case.req_id}"
+        evidence = f" with evidence {list(self.verdict.evidence)}" if self.verdict.evidence else ""
+        if self.matches:
+            return f"pass case {self.case.id}: {found}{evidence}, as expected"
+        return (
+            f"mismatch case {self.case.id}: expected {wanted} with evidence "
+            f"{sorted(self.case.evidence)}, found {found}{evidence} {self.verdict.message}"
+        )
+
+
+def _read(model: type[_Strict], data: Any, what: str) -> Any:
     try:
-        directory = CertificateDirectory.from_json(context["pki"])
-        table = {(str(a), str(b)): int(s) for a, b, s in context.get("travel_times", [])}
-        quorum = int(context.get("quorum", TRIP_QUORUM))
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"]) or what
+        raise UsageError("vectors", f"{what}.{where}: {error['msg']}") from None
+
+
+def _chain_context(context: VectorContext) -> ChainContext:
+    try:
+        directory = CertificateDirectory.from_json(context.pki)
     except IoMEError as exc:
         raise UsageError("vectors", f"context.pki is unusable: {exc.message}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise UsageError("vectors", f"context is not a valid vector context: {exc!r}") from None
-    return ChainContext(directory, ChainContext.travel_table(table), quorum)
+    table = {(a, b): s for a, b, s in context.travel_times}
+    return ChainContext(directory, table, context.quorum)
 
 
-def build_ledger(context: dict[str, Any]) -> Ledger:
+def build_ledger(context: dict[str, Any] | VectorContext) -> Ledger:
     """A fresh in-memory ledger with the chains and PKI of a vector file's context."""
-    ledger = Ledger(MemoryStore(), _context(context))
-    chains = context.get("chains", {})
-    if not isinstance(chains, dict):
-        raise UsageError("vectors", "context.chains must map chain id to kind")
-    for chain_id, kind in chains.items():
-        ledger.add_chain(str(chain_id), str(kind))
+    parsed = (
+        context if isinstance(context, VectorContext) else _read(VectorContext, context, "context")
+    )
+    ledger = Ledger(MemoryStore(), _chain_context(parsed))
+    for chain_id, kind in parsed.chains.items():
+        ledger.add_chain(chain_id, kind)
     return ledger
 
 
@@ -88,59 +174,79 @@ def judge(ledger: Ledger, obj: SignedModel | Block, chain_id: str, block_time: i
         journal.rollback()
 
 
-def _case_fields(case: dict[str, Any]) -> tuple[list[Any], str, int]:
-    setup, chain, block_time = (
-        case.get("setup", []),
-        case.get("chain", "public"),
-        case.get("block_time", 0),
-    )
-    if not isinstance(setup, list) or not isinstance(chain, str):
-        raise UsageError("vectors", "case.setup must be a list of blocks and case.chain a string")
-    if isinstance(block_time, bool) or not isinstance(block_time, int):
-        raise UsageError("vectors", f"case.block_time must be an integer, found {block_time!r}")
-    return setup, chain, block_time
+def _reopen(ledger: Ledger, rows: list[StoredRow]) -> None:
+    """Append ``rows`` to the ledger's store as they are, then reopen it (IOME-BLK-012)."""
+    store = ledger.store
+    for row in rows:
+        store.append(StoredBlock(row.chain, row.height, row.block_hash, row.body_text.encode(), ()))
+    Ledger(store, ledger.context)
 
 
-def run_case(context: dict[str, Any], case: dict[str, Any]) -> Verdict:
-    """Run one vector case; a setup block that fails is a broken vector (UsageError)."""
-    if not isinstance(context, dict) or not isinstance(case, dict):
-        raise UsageError("vectors", "a case and its context must be JSON objects")
-    setup, chain, block_time = _case_fields(case)
-    ledger = build_ledger(context)
-    for index, raw in enumerate(setup):
+def run_case(context: dict[str, Any] | None, case: dict[str, Any]) -> Verdict:
+    """Run one case; ``context`` is the file's (None when the case carries its own).
+
+    Raises:
+        UsageError: the case or context is not in the vector format, or a setup block is
+            refused (a broken vector).
+    """
+    return check_case(context, case).verdict
+
+
+def check_case(context: dict[str, Any] | None, case: dict[str, Any]) -> CaseResult:
+    """Run one case and compare its verdict with the case's ``expected``, ``req_id``, evidence."""
+    parsed: VectorCase = _read(VectorCase, case, "case")
+    if parsed.context is not None:
+        file_context = parsed.context
+    elif context is not None:
+        file_context = _read(VectorContext, context, "context")
+    else:
+        raise UsageError("vectors", f"case {parsed.id} has no context")
+    ledger = build_ledger(file_context)
+    for index, raw in enumerate(parsed.setup):
         try:
             ledger.submit(Block.parse(raw))
         except Rejected as exc:
             raise UsageError(
-                "vectors", f"case {case.get('id')}: setup block {index} rejected: {exc}"
+                "vectors", f"case {parsed.id}: setup block {index} rejected: {exc}"
             ) from exc
+    before = len(ledger.evidence())
     try:
-        text = case.get("input_text")
-        obj = decode_message(text) if text is not None else parse_message(case.get("input"))
-        judge(ledger, obj, chain, block_time)
+        if parsed.stored:
+            _reopen(ledger, parsed.stored)
+        elif parsed.input_text is not None:
+            judge(ledger, decode_message(parsed.input_text), parsed.chain, parsed.block_time)
+        else:
+            judge(ledger, parse_message(parsed.input), parsed.chain, parsed.block_time)
     except Rejected as exc:
-        return Verdict(False, exc.req_id, exc.message)
-    return Verdict(True)
+        verdict = Verdict(False, exc.req_id, exc.message, _new_evidence(ledger, before))
+    else:
+        verdict = Verdict(True, evidence=_new_evidence(ledger, before))
+    return CaseResult(parsed, verdict)
 
 
-def validate_document(data: bytes, pki: bytes | None = None) -> str:
+def _new_evidence(ledger: Ledger, before: int) -> tuple[str, ...]:
+    return tuple(kind for kind, _ in ledger.evidence()[before:])
+
+
+def validate_document(data: bytes, pki: bytes | None = None) -> tuple[bool, str]:
     """Validate a transaction, a block, or a self-contained case ``{"context", "input", ...}``.
 
     A bare transaction without ``pki`` gets the checks that need no outside knowledge (tx id,
-    signatures, field rules); with ``pki`` its certificates are checked at its claimed time.
+    field rules, signatures); with ``pki`` its certificates too, at its claimed time, in the
+    spec's order. A case is judged in its context and compared with what it expects.
 
     Returns:
-        A one-line acceptance, e.g. ``accept EPS 3fa1...``.
+        (True, ``accept EPS 3fa1...``) for a document; for a case, whether its verdict matches
+        what it expects and a ``pass case ...`` or ``mismatch case ...`` line.
 
     Raises:
-        Rejected / Malformed: the first rule broken. UsageError: unusable ``pki``.
+        Rejected / Malformed: the first rule a document breaks. UsageError: unusable ``pki``,
+        or a case not in the vector format.
     """
     document = decode_json_object(data)
-    if "context" in document and ("input" in document or "input_text" in document):
-        verdict = run_case(document["context"], document)
-        if not verdict.valid:
-            raise Rejected(verdict.req_id or "vectors", verdict.message)
-        return "accept case " + str(document.get("id", ""))
+    if "expected" in document and "context" in document:
+        result = check_case(None, document)
+        return result.matches, result.describe()
     obj = parse_message(document)
     directory = None
     if pki is not None:
@@ -148,20 +254,14 @@ def validate_document(data: bytes, pki: bytes | None = None) -> str:
             directory = CertificateDirectory.from_json(decode_json_object(pki))
         except IoMEError as exc:
             raise UsageError("pki", f"--pki file is unusable: {exc.message}") from None
+    scope = "with certificates" if directory else "certificates not checked"
     if isinstance(obj, Block):
-        check_block_hash(obj)
-        check_block_signature(obj)
-        check_block_txs_distinct(obj)
-        check_block_merkle_root(obj)
+        check_block_stateless(obj, directory)
         for tx in obj.txs:
-            check_stateless(tx)
-        scope = "header and transactions; chain position not checked"
-        ident = obj.block_hash
-    else:
-        check_stateless(obj)
-        if directory is not None:
-            check_tx_certificates(obj, directory)
-        scope = "with certificates" if directory else "stateless: certificates not checked"
-        ident = obj.tx_id
-    kind = "Block" if isinstance(obj, Block) else obj.tx_type
-    return f"accept {kind} {ident} ({scope})"
+            check_stateless(tx, directory)
+        return True, (
+            f"accept Block {obj.block_hash} "
+            f"(header and transactions, {scope}; chain position not checked)"
+        )
+    check_stateless(obj, directory)
+    return True, f"accept {obj.tx_type} {obj.tx_id} ({scope})"

@@ -25,7 +25,15 @@ from iome_ref.constants import (
 from iome_ref.crypto import KeyPair
 from iome_ref.pki import CertificateAuthority, CertificateDirectory
 
-__all__ = ["CERT_EXPIRY", "CHAINS", "REVOKED_AT", "T0", "World", "build_world"]
+__all__ = [
+    "CERT_EXPIRY",
+    "CHAINS",
+    "REVOKED_AT",
+    "T0",
+    "World",
+    "build_world",
+    "rebuild_authority",
+]
 
 #: Start of every world's clock (2024-01-01T00:00:00Z); certificates run a year from it.
 T0: Final = 1_704_067_200
@@ -50,6 +58,8 @@ _ACTORS: Final = {
     "predictor": (ROLE_PREDICTOR, "predictor"),
     "producer": (ROLE_PRODUCER, "producer"),
     "fleet-manager": (ROLE_MANAGER, "fleet"),
+    # A second manager key of the fleet (a rotated key): certified, but not in office.
+    "fleet-manager-2": (ROLE_MANAGER, "fleet"),
     "fleet-backup": (ROLE_BACKUP, "fleet"),
 }
 
@@ -79,21 +89,28 @@ class World:
         return list(self._keys.values())
 
     def context(self) -> ChainContext:
-        return ChainContext(self.directory, ChainContext.travel_table(self.travel))
+        return ChainContext(self.directory, self.travel)
+
+
+def rebuild_authority(seed: int) -> CertificateAuthority:
+    """The world authority of ``seed`` with its genesis revocations, fresh for a new CRL."""
+    authority = CertificateAuthority(
+        KeyPair.derive("world", seed, "authority").private, "iome-ca", T0, T0 + 2 * _YEAR
+    )
+    revoked = KeyPair.derive("world", seed, "st-revoked").public_hex
+    cert = authority.issue("st-revoked", ROLE_STATION, revoked, T0, CERT_EXPIRY)
+    authority.revoke(cert.serial_number, REVOKED_AT)
+    return authority
 
 
 def build_world(seed: int) -> World:
     """Build the world of ``seed``: same seed, byte-identical certificates and keys."""
-    authority = CertificateAuthority(
-        KeyPair.derive("world", seed, "authority").private, "iome-ca", T0, T0 + 2 * _YEAR
-    )
+    authority = rebuild_authority(seed)
     world = World(seed, authority, CertificateDirectory(authority.root, []), {})
     certificates = []
     for name, (role, subject) in _ACTORS.items():
         cert = authority.issue(subject, role, world.key(name).public_hex, T0, CERT_EXPIRY)
         certificates.append(cert)
-        if name == "st-revoked":
-            authority.revoke(cert.serial_number, REVOKED_AT)
     # A station certified by an impostor authority of the same name (IOME-CERT-001).
     impostor = CertificateAuthority(
         KeyPair.derive("world", seed, "impostor").private, "iome-ca", T0, T0 + 2 * _YEAR

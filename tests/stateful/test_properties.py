@@ -33,12 +33,14 @@ from hypothesis.stateful import (
 )
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from samples import build_samples
 
 import iome_ref.rules  # noqa: F401  (registers every enforcer in ENFORCERS)
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.state import ChainState
 from iome_ref.chain.store import MemoryStore
 from iome_ref.constants import (
+    DER_HEX_PATTERN,
     HASH_PATTERN,
     IDENTIFIER_PATTERN,
     MAX_SAFE_INT,
@@ -53,6 +55,7 @@ from iome_ref.models import (
     Block,
     ChargeSession,
     Presence,
+    RevocationList,
     SignedModel,
     Trip,
     decode_message,
@@ -67,28 +70,10 @@ from iome_ref.vectors.world import CHAINS, T0, build_world
 WORLD = build_world(17)
 B = Builder(WORLD)
 
-_SRC = B.presence("source", "st-a", "ev-1/otk-1", T0 + 7200)
-_DST = B.presence("destination", "st-b", "ev-1/otk-2", T0 + 9000)
-_TRIP = B.trip()
-#: One valid object of each of the 12 transaction types.
-SAMPLES: dict[str, SignedModel] = {
-    tx.tx_type: tx
-    for tx in (
-        B.esdp(),
-        B.registration(),
-        B.eps(B.registration().tx_id),
-        _SRC,
-        B.claim(_SRC, _DST),
-        _TRIP,
-        B.charge(),
-        B.od_matrix([_TRIP]),
-        B.anchor(1, "ab" * 32, None, T0 + 1000),
-        B.commitment(),
-        B.external(),
-        B.handover("cd" * 32, T0 + 3000),
-    )
-}
+SAMPLES: dict[str, SignedModel] = build_samples(B)
 BLOCK = B.block("public", [SAMPLES["ESDP"]], T0 + 5000)
+#: What a forged revocation list breaks: its DER, its claimed time, or its CA's signature.
+REVOCATION_IDS = {"IOME-REV-001", "IOME-REV-002", "IOME-CERT-008"}
 SIG_IDS = {f"IOME-SIG-00{i}" for i in range(1, 9)}
 
 
@@ -204,7 +189,11 @@ def test_accepts_field_discovery_covers_every_field() -> None:
         "ODMatrix.cells.0.0",
     }
     assert "Trip.verifier_sigs.0.verifier_pk" in {_leaf_id(leaf) for leaf in FIELD_LEAVES}
-    expected = {HASH_PATTERN: "IOME-ENC-006", SIGNATURE_PATTERN: "IOME-ENC-006"}
+    expected = {
+        HASH_PATTERN: "IOME-ENC-006",
+        SIGNATURE_PATTERN: "IOME-ENC-006",
+        DER_HEX_PATTERN: "IOME-ENC-006",
+    }
     expected[IDENTIFIER_PATTERN] = "IOME-ENC-008"
     for _, _, kind, _ in LEAVES:
         if kind.base == "str":
@@ -233,6 +222,8 @@ def valid_values(kind: Kind) -> st.SearchStrategy[Any]:
         inner = _HEX128
     elif kind.base == "str" and kind.pattern == IDENTIFIER_PATTERN:
         inner = IDENTIFIERS
+    elif kind.base == "str" and kind.pattern == DER_HEX_PATTERN:
+        inner = st.binary(min_size=1, max_size=64).map(bytes.hex)
     elif kind.base == "list" and kind.item is not None:
         inner = st.lists(valid_values(kind.item), max_size=4)
     else:
@@ -434,9 +425,12 @@ def test_accepts_block_round_trip(txs: list[str], time: int) -> None:
 
 
 def _check_identity(tx: SignedModel) -> None:
-    """tx id, the declared signatures, and a Trip's quorum signatures."""
+    """tx id, the declared signatures, and a Trip's quorum signatures; a RevocationList's
+    signature is the CRL's own, so its identity is the CRL decoding and verifying."""
     check_tx_id(tx)
     check_signatures(tx)
+    if isinstance(tx, RevocationList):
+        check_stateless(tx, WORLD.directory)
 
 
 def _signed_fields(name: str) -> list[str]:
@@ -462,7 +456,7 @@ def test_rejects_any_single_field_mutation(name: str, data: st.DataObject) -> No
     assert forged.tx_id != tx.tx_id
     with pytest.raises(Rejected) as exc:
         _check_identity(forged)
-    assert exc.value.req_id in SIG_IDS
+    assert exc.value.req_id in SIG_IDS | REVOCATION_IDS
 
 
 def _signature_slots(tx: SignedModel) -> list[str]:
@@ -494,7 +488,11 @@ def _other_signatures(tx: SignedModel, slot: str) -> st.SearchStrategy[str]:
     return _HEX128 | replayed | borrowed
 
 
-@given(st.sampled_from(sorted(TRANSACTION_TYPES)), st.data())
+#: Types that carry an IoME signature (a RevocationList's is inside its DER CRL).
+SIGNED_TYPES = sorted(name for name, model in TRANSACTION_TYPES.items() if model.SIGNATURES)
+
+
+@given(st.sampled_from(SIGNED_TYPES), st.data())
 @pytest.mark.req("IOME-SIG-001")
 def test_rejects_any_signature_mutation(name: str, data: st.DataObject) -> None:
     tx = SAMPLES[name]
@@ -560,12 +558,8 @@ _STATIONS = ("st-a", "st-b", "st-c")
 _ISSUERS = ("grid-north", "grid-south")
 
 
-def _snapshot(state: ChainState) -> dict[str, Any]:
-    return {
-        f.name: copy.deepcopy(getattr(state, f.name))
-        for f in dataclasses.fields(state)
-        if f.name != "evidence"
-    }
+def _snapshot(state: ChainState) -> bytes:
+    return state.snapshot(with_evidence=False)
 
 
 class LedgerMachine(RuleBasedStateMachine):

@@ -72,7 +72,7 @@ def scene() -> Scene:
         ChargingStation("st-a", world.key("st-a"), "north"),
         ChargingStation("st-b", world.key("st-b"), "south"),
         ElectricVehicle("ev-1", b"ev-1 secret", Battery(60_000, 30_000, 0.95), "north"),
-        VerifierQuorum(verifiers, 2, world.context().travel_time, world.directory),
+        VerifierQuorum(verifiers, 2, world.travel, world.directory),
         MobilityPredictor(world.key("predictor")),
     )
 

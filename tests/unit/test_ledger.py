@@ -8,8 +8,6 @@ block never shifts the heights of the blocks a test submits after it.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -90,13 +88,9 @@ def submit(
     return block
 
 
-def snapshot(state: ChainState) -> dict[str, Any]:
+def snapshot(state: ChainState) -> bytes:
     """Every field of a chain's state except evidence (which outlives refused blocks)."""
-    return {
-        field.name: copy.deepcopy(getattr(state, field.name))
-        for field in dataclasses.fields(state)
-        if field.name != "evidence"
-    }
+    return state.snapshot(with_evidence=False)
 
 
 def store_view(store: Store, tx_ids: Sequence[str] = ()) -> Any:
@@ -216,7 +210,9 @@ def test_accepts_reopened_ledger_with_identical_state(
     assert public.anchor_tips["fleet"].tx_id == made["anchor2"].tx_id
     assert reopened.chains["verifiers"].claimed_presences == {made["src"].tx_id, made["dst"].tx_id}
     assert all(
-        reopened.store.has_tx(chain, tx) for chain, s in before.items() for tx in s["tx_ids"]
+        reopened.store.has_tx(chain, tx)
+        for chain, state in reopened.chains.items()
+        for tx in state.tx_ids
     )
     # The blocks read back are the blocks submitted.
     assert [blk.block_hash for blk in reopened.blocks("fleet")] == [
@@ -248,7 +244,11 @@ def _after_reopen_cases(b: Builder, made: Populated) -> list[tuple[str, str, Sig
             "public",
             "IOME-ANC-001",
             b.anchor(
-                3, fleet[3].block_hash, made["anchor2"].tx_id, T0 + 21_000, manager="fleet-backup"
+                3,
+                fleet[3].block_hash,
+                made["anchor2"].tx_id,
+                T0 + 21_000,
+                manager="fleet-manager-2",
             ),
         ),
         (
@@ -388,7 +388,11 @@ def test_rejects_tampered_transaction_on_reopen(
     _write_row(path, 0, forged, recorded)
     with SqliteStore(path) as store:
         exc = refused(lambda: Ledger(store, world.context()))
-    assert (type(exc), exc.req_id) == (Rejected, req_id)
+    # Reopening reports that the store changed (BLK-012), chained to the rule that showed it.
+    assert (type(exc), exc.req_id) == (Rejected, "IOME-BLK-012")
+    if req_id != "IOME-BLK-012":
+        assert isinstance(exc.__cause__, Rejected)
+        assert exc.__cause__.req_id == req_id
 
 
 def _header_time_plus_one(body: bytes) -> bytes:
@@ -454,7 +458,9 @@ def test_rejects_store_missing_its_genesis_row(world: World, b: Builder, tmp_pat
     conn.close()
     with SqliteStore(path) as store:
         exc = refused(lambda: Ledger(store, world.context()))
-    assert (type(exc), exc.req_id) == (Rejected, "IOME-BLK-007")
+    assert (type(exc), exc.req_id) == (Rejected, "IOME-BLK-012")
+    assert isinstance(exc.__cause__, Rejected)
+    assert exc.__cause__.req_id == "IOME-BLK-007"
 
 
 def _set_kind(path: Path, kind: str) -> None:
@@ -471,7 +477,9 @@ def test_rejects_stored_chain_kind_edited(world: World, b: Builder, tmp_path: Pa
     _set_kind(path, "consortium")
     with SqliteStore(path) as store:
         exc = refused(lambda: Ledger(store, world.context()))
-    assert (type(exc), exc.req_id) == (Rejected, "IOME-BLK-010")
+    assert (type(exc), exc.req_id) == (Rejected, "IOME-BLK-012")
+    assert isinstance(exc.__cause__, Rejected)
+    assert exc.__cause__.req_id == "IOME-BLK-010"
     _set_kind(path, "bogus")
     with SqliteStore(path) as store:
         exc = refused(lambda: Ledger(store, world.context()))
@@ -493,9 +501,9 @@ def _atomic_cases(b: Builder, made: Populated) -> list[tuple[str, str, list[Sign
         ("public", "IOME-EPS-007", [eps3, b.eps(eps3.tx_id, t=t, region="west")]),
         (
             "public",
-            "IOME-ANC-005",
-            # The second anchor extends the first but names a block the fleet has not made.
-            [anchor3, b.anchor(5, fleet[4].block_hash, anchor3.tx_id, t)],
+            "IOME-ANC-004",
+            # The second anchor extends the first but does not move forward.
+            [anchor3, b.anchor(4, fleet[4].block_hash, anchor3.tx_id, t)],
         ),
         (
             "public",
@@ -521,7 +529,7 @@ def _atomic_cases(b: Builder, made: Populated) -> list[tuple[str, str, list[Sign
 @pytest.mark.req(
     "IOME-ESDP-001",
     "IOME-EPS-007",
-    "IOME-ANC-005",
+    "IOME-ANC-004",
     "IOME-ODM-004",
     "IOME-CHG-003",
     "IOME-PRES-001",
@@ -715,14 +723,44 @@ def test_rejects_anchor_naming_wrong_child_head(
     bad = b.anchor(height, fleet[head].block_hash, a1.tx_id, T0 + 1900)
     exc = refused(lambda: verify_anchors([a1, bad], fleet))
     assert (type(exc), exc.req_id) == (Rejected, "IOME-ANC-005")
-    # The public chain of a node holding the fleet chain refuses it the same way.
+    # A node holding the fleet chain accepts the anchor (the public chain's verdict must not
+    # depend on which child chains a node holds) and records the mismatch as evidence, with
+    # the signed child header, when there is a child block at that height to contradict.
     submit(ledger, b, "public", [a1], T0 + 1100)
-    exc = refused(lambda: submit(ledger, b, "public", [bad], T0 + 2000))
-    assert (type(exc), exc.req_id) == (Rejected, "IOME-ANC-005")
+    submit(ledger, b, "public", [bad], T0 + 2000)
+    evidence = [(kind, json.loads(body)) for kind, body in ledger.evidence()]
+    if height < len(fleet):
+        ((kind, body),) = evidence
+        assert kind == "IOME-ANC-005"
+        assert parse_message(body["first"]) == bad
+        assert body["second"]["block_hash"] == fleet[height].block_hash
+    else:
+        assert evidence == []
+
+
+@pytest.mark.req("IOME-ANC-005")
+def test_records_anchor_mismatch_whichever_chain_arrives_last(world: World, b: Builder) -> None:
+    """A node that receives the public chain before the child chain finds the same evidence,
+    and reaches the same state, as one that received them the other way round."""
+    live = open_ledger(world, MemoryStore())
+    fleet = fleet_blocks(live, b, 4)
+    a1 = b.anchor(1, fleet[1].block_hash, None, T0 + 1000)
+    bad = b.anchor(3, fleet[2].block_hash, a1.tx_id, T0 + 1900)
+    public = [
+        submit(live, b, "public", [a1], T0 + 1100),
+        submit(live, b, "public", [bad], T0 + 2000),
+    ]
+    syncing = open_ledger(world, MemoryStore())
+    for block in [*public, *fleet]:
+        syncing.submit(block)
+    assert [kind for kind, _ in syncing.evidence()] == ["IOME-ANC-005"]
+    assert syncing.evidence() == live.evidence()
+    for chain_id, state in live.chains.items():
+        assert syncing.chains[chain_id].snapshot() == state.snapshot()
 
 
 @pytest.mark.req(
-    "IOME-ANC-001",
+    "IOME-CERT-004",
     "IOME-ANC-002",
     "IOME-ANC-006",
     "IOME-ANC-007",
@@ -765,7 +803,8 @@ def test_accepts_handover_continuing_anchors_without_gap(
     late = t + 3 * ANCHOR_PERIOD_S
     old = b.anchor(5, fleet[5].block_hash, a4.tx_id, late)
     exc = refused(lambda: submit(reopened, b, "public", [old], late))
-    assert (type(exc), exc.req_id) == (Rejected, "IOME-ANC-001")
+    # The replaced manager holds a manager's certificate; a backup is in office.
+    assert (type(exc), exc.req_id) == (Rejected, "IOME-CERT-004")
     # A handover must name the manager in office, and hand over to a different key.
     not_in_office = b.handover(a4.tx_id, late)
     to_itself = b.handover(a4.tx_id, late, old="fleet-backup")

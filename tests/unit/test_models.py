@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import rfc8785
+from samples import build_samples
 
 from iome_ref.constants import MAX_LIST_LEN, MAX_MESSAGE_BYTES, MAX_SAFE_INT
 from iome_ref.encoding import canonical_json
@@ -31,28 +32,7 @@ from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import T0, build_world
 
 _B = Builder(build_world(5))
-_SRC = _B.presence("source", "st-a", "ev-1/otk-1", T0 + 7200)
-_DST = _B.presence("destination", "st-b", "ev-1/otk-2", T0 + 9000)
-_TRIP = _B.trip()
-
-#: One valid object of each of the 12 transaction types, built and signed in one world.
-SAMPLES: dict[str, SignedModel] = {
-    tx.tx_type: tx
-    for tx in (
-        _B.esdp(),
-        _B.registration(),
-        _B.eps(_B.registration().tx_id),
-        _SRC,
-        _B.claim(_SRC, _DST),
-        _TRIP,
-        _B.charge(),
-        _B.od_matrix([_TRIP]),
-        _B.anchor(1, "ab" * 32, None, T0 + 1000),
-        _B.commitment(),
-        _B.external(),
-        _B.handover("cd" * 32, T0 + 3000),
-    )
-}
+SAMPLES: dict[str, SignedModel] = build_samples(_B)
 BLOCK = _B.block("public", [SAMPLES["ESDP"], SAMPLES["EPS"]], T0 + 5000)
 
 

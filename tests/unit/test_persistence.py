@@ -96,7 +96,7 @@ def test_rejects_unreadable_stored_block(tmp_path: Path) -> None:
 
 
 def test_rejects_tampered_transaction_on_reopen(tmp_path: Path) -> None:
-    """Editing a transaction inside a block breaks its tx id or the block's Merkle root."""
+    """Editing a transaction inside a block breaks its tx id: reported as a changed store."""
     path = tmp_path / "node.sqlite"
     world, _ = _populate(path)
     block = _stored_genesis(path)
@@ -104,4 +104,6 @@ def test_rejects_tampered_transaction_on_reopen(tmp_path: Path) -> None:
     _tamper(path, json.dumps(block).encode())
     with pytest.raises(IoMEError) as exc:
         _ledger(world, path)
-    assert exc.value.req_id == "IOME-ENC-011"
+    assert exc.value.req_id == "IOME-BLK-012"
+    assert isinstance(exc.value.__cause__, IoMEError)
+    assert exc.value.__cause__.req_id == "IOME-ENC-011"

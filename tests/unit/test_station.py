@@ -39,7 +39,13 @@ def test_accepts_presence_of_a_docked_key(world: World, station: ChargingStation
     assert (presence.station_id, presence.station_pk) == ("st-a", world.key("st-a").public_hex)
     assert (presence.kind, presence.one_time_pk, presence.t) == ("source", PK1.public_hex, T + 5)
     # A genuine station's presence enters the consortium chain (certificate, PRES-001/002).
-    apply_tx(ChainState("verifiers", "consortium"), presence, world.context(), T + 5, Journal())
+    apply_tx(
+        ChainState("verifiers", "consortium", world.directory),
+        presence,
+        world.context(),
+        T + 5,
+        Journal(),
+    )
 
 
 @pytest.mark.req("IOME-PRES-003")
@@ -120,7 +126,13 @@ def test_accepts_session_cosigned_by_station_and_one_time_key(
     session = station.record_session(PK1, "discharge", 11_000, 150_000, T, T + 3600)
     check_stateless(session)
     assert (session.one_time_pk, session.station_id) == (PK1.public_hex, "st-a")
-    apply_tx(ChainState("public", "public"), session, world.context(), T + 3600, Journal())
+    apply_tx(
+        ChainState("public", "public", world.directory),
+        session,
+        world.context(),
+        T + 3600,
+        Journal(),
+    )
 
 
 @pytest.mark.req("IOME-CHG-002")

@@ -42,9 +42,7 @@ def verifiers(world: World) -> list[Verifier]:
 
 def quorum(world: World, *, bucket: int = 900) -> VerifierQuorum:
     ctx = world.context()
-    return VerifierQuorum(
-        verifiers(world), 2, ctx.travel_time, world.directory, time_bucket_s=bucket
-    )
+    return VerifierQuorum(verifiers(world), 2, ctx.travel, world.directory, time_bucket_s=bucket)
 
 
 def trip_of(
@@ -55,8 +53,8 @@ def trip_of(
     return source, destination, b.claim(source, destination, t2 + 10)
 
 
-def consortium() -> ChainState:
-    return ChainState("verifiers", "consortium")
+def consortium(world: World) -> ChainState:
+    return ChainState("verifiers", "consortium", world.directory)
 
 
 # --- derivation (paper Fig. 5 step 8) --------------------------------------------------------
@@ -122,12 +120,12 @@ def test_rejects_co_signing_a_proposal_with_a_stale_tx_id(world: World, b: Build
 
 
 def test_on_claim_returns_a_quorum_trip_the_public_chain_accepts(world: World, b: Builder) -> None:
-    state, q = consortium(), quorum(world)
+    state, q = consortium(world), quorum(world)
     source, destination, claim = trip_of(b)
     trip = q.on_claim(claim, source, destination, state, T + 2_000, random.Random(7))
     assert len(trip.verifier_sigs) == 2
     assert len({sig.verifier_pk for sig in trip.verifier_sigs}) == 2
-    public = ChainState("public", "public")
+    public = ChainState("public", "public", world.directory)
     apply_tx(public, trip, world.context(), trip.end_time, Journal())
     assert public.trips == [trip]
     assert q.pending == 3
@@ -143,7 +141,7 @@ def test_on_claim_returns_a_quorum_trip_the_public_chain_accepts(world: World, b
 def test_on_claim_leaves_presences_already_on_chain_out_of_the_batch(
     world: World, b: Builder
 ) -> None:
-    state, q = consortium(), quorum(world)
+    state, q = consortium(world), quorum(world)
     source, destination, claim = trip_of(b)
     journal = Journal()
     for presence in (source, destination):
@@ -156,7 +154,7 @@ def test_on_claim_draws_nonces_from_the_seeded_source(world: World, b: Builder) 
     source, destination, claim = trip_of(b)
     other = trip_of(b, key="ev-2")
     q = quorum(world)
-    state = consortium()
+    state = consortium(world)
     first = q.on_claim(claim, source, destination, state, T + 2_000, random.Random(7))
     second = q.on_claim(other[2], other[0], other[1], state, T + 2_000, random.Random(8))
     # Same stations, same buckets, two vehicles: distinct transactions (trips.md "Identical
@@ -169,13 +167,13 @@ def test_on_claim_draws_nonces_from_the_seeded_source(world: World, b: Builder) 
     assert replay == first
     generator: RandomSource = np.random.default_rng(7)
     with_numpy = quorum(world).on_claim(
-        claim, source, destination, consortium(), T + 2_000, generator
+        claim, source, destination, consortium(world), T + 2_000, generator
     )
     assert with_numpy.nonce != first.nonce
 
 
 def test_rejects_claim_faster_than_the_road_graph(world: World, b: Builder) -> None:
-    state, q = consortium(), quorum(world)
+    state, q = consortium(world), quorum(world)
     source, destination, claim = trip_of(b, t2=T + 600)  # st-a -> st-b needs 1,200 s
     with pytest.raises(Rejected) as caught:
         q.on_claim(claim, source, destination, state, T + 2_000, random.Random(7))
@@ -186,7 +184,7 @@ def test_rejects_claim_faster_than_the_road_graph(world: World, b: Builder) -> N
 
 
 def test_rejects_presence_reused_within_one_batch(world: World, b: Builder) -> None:
-    state, q = consortium(), quorum(world)
+    state, q = consortium(world), quorum(world)
     source, destination, claim = trip_of(b)
     q.on_claim(claim, source, destination, state, T + 2_000, random.Random(7))
     again = b.claim(source, destination, T + 1_600)
@@ -201,7 +199,7 @@ def test_rejects_presence_of_a_revoked_station(world: World, b: Builder) -> None
     source, destination, claim = trip_of(b, t1=t1, t2=t1 + 2_000, origin="st-revoked")
     with pytest.raises(Rejected) as caught:
         quorum(world).on_claim(
-            claim, source, destination, consortium(), t1 + 3_000, random.Random(1)
+            claim, source, destination, consortium(world), t1 + 3_000, random.Random(1)
         )
     assert caught.value.req_id == "IOME-CERT-003"
 
@@ -212,7 +210,7 @@ def test_rejects_presence_of_a_station_certified_by_another_authority(
     source, destination, claim = trip_of(b, origin="st-foreign")
     with pytest.raises(Rejected) as caught:
         quorum(world).on_claim(
-            claim, source, destination, consortium(), T + 2_000, random.Random(1)
+            claim, source, destination, consortium(world), T + 2_000, random.Random(1)
         )
     assert caught.value.req_id == "IOME-CERT-001"
 
@@ -223,7 +221,7 @@ def test_rejects_claim_whose_keys_are_not_the_presences(world: World, b: Builder
     forged = b.claim(source, destination, T + 1_600, destination_pk=stranger)
     with pytest.raises(Rejected) as caught:
         quorum(world).on_claim(
-            forged, source, destination, consortium(), T + 2_000, random.Random(1)
+            forged, source, destination, consortium(world), T + 2_000, random.Random(1)
         )
     assert caught.value.req_id == "IOME-CLAIM-002"
 
@@ -246,8 +244,8 @@ def test_rejects_quorum_when_the_proposer_tampers(world: World, b: Builder) -> N
     cheat = ShiftingVerifier("verifier-1", world.key("verifier-1"))
     # The cheat only proposes dishonestly: its co-signing, like the others', derives the true
     # trip, so every verifier refuses the shifted proposal and there is no quorum.
-    q = VerifierQuorum([cheat, *honest[1:]], 2, world.context().travel_time, world.directory)
-    state = consortium()
+    q = VerifierQuorum([cheat, *honest[1:]], 2, world.travel, world.directory)
+    state = consortium(world)
     source, destination, claim = trip_of(b)
     with pytest.raises(Rejected) as caught:
         q.on_claim(claim, source, destination, state, T + 2_000, random.Random(1))
@@ -259,18 +257,16 @@ def test_rejects_quorum_when_the_proposer_tampers(world: World, b: Builder) -> N
 def test_rejects_switching_consortium_state_with_a_pending_batch(world: World, b: Builder) -> None:
     q = quorum(world)
     source, destination, claim = trip_of(b)
-    q.on_claim(claim, source, destination, consortium(), T + 2_000, random.Random(1))
+    q.on_claim(claim, source, destination, consortium(world), T + 2_000, random.Random(1))
     source2, destination2, claim2 = trip_of(b, key="ev-2")
     with pytest.raises(UsageError):
-        q.on_claim(claim2, source2, destination2, consortium(), T + 2_000, random.Random(1))
+        q.on_claim(claim2, source2, destination2, consortium(world), T + 2_000, random.Random(1))
 
 
 @pytest.mark.parametrize(("k", "bucket"), [(0, 900), (4, 900), (2, 0)])
 def test_rejects_impossible_quorum(world: World, k: int, bucket: int) -> None:
     with pytest.raises(UsageError):
-        VerifierQuorum(
-            verifiers(world), k, world.context().travel_time, world.directory, time_bucket_s=bucket
-        )
+        VerifierQuorum(verifiers(world), k, world.travel, world.directory, time_bucket_s=bucket)
 
 
 def test_directory_can_be_replaced(world: World) -> None:

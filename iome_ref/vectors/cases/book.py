@@ -46,6 +46,8 @@ class CaseBook:
         chain: str | None = None,
         block_time: int = BLOCK_TIME,
         flags: Sequence[str] = (),
+        evidence: Sequence[str] = (),
+        stored: Sequence[dict[str, Any]] = (),
     ) -> None:
         blocks = self.setup if setup is None else setup
         self.cases.append(
@@ -60,6 +62,8 @@ class CaseBook:
                 "input_text": text,
                 "expected": expected,
                 "req_id": req_id,
+                "evidence": list(evidence),
+                "stored": list(stored),
             }
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS, ZERO_HASH
-from iome_ref.encoding import compute_hash
+from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.models import Block, SignedModel
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.cases.book import CaseBook
@@ -43,8 +43,8 @@ def anchor_cases(b: Builder) -> CaseBook:
     book.invalid(
         "not-manager",
         "IOME-ANC-001",
-        "after the first anchor, another key anchors",
-        b.anchor(3, fleet[3].block_hash, first.tx_id, T0 + 1900, manager="fleet-backup"),
+        "after the first anchor, another key certified as the fleet's manager anchors",
+        b.anchor(3, fleet[3].block_hash, first.tx_id, T0 + 1900, manager="fleet-manager-2"),
         setup=setup,
     )
     book.invalid(
@@ -69,19 +69,43 @@ def anchor_cases(b: Builder) -> CaseBook:
         b.anchor(1, fleet[1].block_hash, first.tx_id, T0 + 1900),
         setup=setup,
     )
-    book.invalid(
+    head = setup[-1]
+
+    def public_block(anchor: SignedModel) -> Block:
+        """The public block after ``setup`` holding ``anchor``, whatever the cursor says."""
+        return Block.create(
+            b.key("producer"),
+            chain_id="public",
+            height=head.height + 1,
+            prev_hash=head.block_hash,
+            time=T0 + 2000,
+            txs=[anchor],
+        )
+
+    wrong = b.anchor(3, fleet[2].block_hash, first.tx_id, T0 + 1900)
+    book.valid(
         "wrong-head",
-        "IOME-ANC-005",
-        "head_hash is not the fleet's block at that height",
-        b.anchor(3, fleet[2].block_hash, first.tx_id, T0 + 1900),
+        "head_hash is not the fleet's block at that height: accepted, and a node holding the "
+        "fleet chain records the mismatch",
+        public_block(wrong),
         setup=setup,
         flags=["tamper"],
+        evidence=["IOME-ANC-005"],
     )
-    book.invalid(
+    book.valid(
+        "wrong-head-child-later",
+        "the same false anchor, and the fleet block it misstates arrives after it: the node "
+        "records the mismatch then, and the verdict on either chain does not change",
+        fleet[3],
+        setup=[*fleet[:3], head, public_block(wrong)],
+        chain="fleet",
+        flags=["tamper"],
+        evidence=["IOME-ANC-005"],
+    )
+    book.valid(
         "beyond-head",
-        "IOME-ANC-005",
-        "anchors a height the child chain has not reached",
-        b.anchor(9, fleet[3].block_hash, first.tx_id, T0 + 1900),
+        "anchors a height the child chain has not reached: nothing to compare yet",
+        public_block(b.anchor(9, fleet[3].block_hash, first.tx_id, T0 + 1900)),
         setup=setup,
     )
     book.invalid(
@@ -130,8 +154,9 @@ def handover_cases(b: Builder) -> CaseBook:
     )
     book.invalid(
         "old-manager-anchors",
-        "IOME-ANC-001",
-        "the replaced manager anchors after the handover",
+        "IOME-CERT-004",
+        "the replaced manager anchors after the handover: its certificate is a manager's, and a "
+        "backup is in office",
         b.anchor(2, fleet[2].block_hash, first.tx_id, T0 + 3000),
         setup=after,
         flags=["fork"],
@@ -259,6 +284,36 @@ def block_cases(b: Builder) -> CaseBook:
         )
 
     book.valid("genesis", "a first block at height 0", genesis)
+    body = canonical_json(second.model_dump(mode="json")).decode()
+    stored_second = {
+        "chain": "public",
+        "height": 1,
+        "block_hash": second.block_hash,
+        "body_text": body,
+    }
+    book.valid(
+        "stored-reopens",
+        "a store holding genesis and its successor reopens",
+        setup=[genesis],
+        stored=[stored_second],
+    )
+    tampered = body.replace(str(T0 + 6000), str(T0 + 6001))
+    book.invalid(
+        "stored-tampered",
+        "IOME-BLK-012",
+        "a stored block edited on disk (its time) no longer hashes to what was recorded",
+        setup=[genesis],
+        stored=[{**stored_second, "body_text": tampered}],
+        flags=["tamper"],
+    )
+    book.invalid(
+        "stored-unreadable",
+        "IOME-BLK-012",
+        "a stored block whose bytes no longer decode",
+        setup=[genesis],
+        stored=[{**stored_second, "body_text": body[:-1]}],
+        flags=["tamper"],
+    )
     book.valid("second", "height 1 links to genesis", second, setup=[genesis])
     book.valid(
         "empty",
