@@ -25,7 +25,7 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
     """Judge an anchor against the chain's anchor tip and the manager in office.
 
     Raises:
-        Rejected: IOME-CERT-*, IOME-ANC-001..005.
+        Rejected: IOME-CERT-*, IOME-ANC-001..005, IOME-ANC-010.
     """
     office = state.offices.get(anchor.chain_id)
     ledger.check_anchor_manager(anchor, office.manager_pk if office else None)
@@ -46,6 +46,7 @@ def apply_anchor(state: ChainState, anchor: Anchor, ctx: ChainContext, journal: 
         raise
     ledger.check_anchor_extends_tip(anchor, tip)
     ledger.check_anchor_height(anchor, tip)
+    ledger.check_anchor_time(anchor, tip, state.handover_times.get(anchor.chain_id))
     child = ctx.child_chain(anchor.chain_id)
     if child is not None:
         ref = child[anchor.height] if anchor.height < len(child) else None
@@ -63,7 +64,7 @@ def apply_handover(
     """Let the certified backup take office after the manager missed its anchor periods.
 
     Raises:
-        Rejected: IOME-CERT-*, IOME-ANC-006..008.
+        Rejected: IOME-CERT-*, IOME-ANC-006..009.
     """
     ctx.directory.check_certified(
         handover.new_manager_pk, ROLE_BACKUP, handover.timestamp, handover.chain_id
@@ -74,6 +75,8 @@ def apply_handover(
     office = state.offices.get(handover.chain_id)
     ledger.check_handover_manager(handover, office.manager_pk if office else None)
     ledger.check_handover_missed_periods(handover, tip)
+    ledger.check_handover_after_handover(handover, state.handover_times.get(handover.chain_id))
+    journal.put(state.handover_times, handover.chain_id, handover.timestamp)
     journal.put(state.offices, handover.chain_id, Office(handover.new_manager_pk, ROLE_BACKUP))
 
 

@@ -51,6 +51,7 @@ _ACTORS: Final = {
     "producer": (ROLE_PRODUCER, "producer"),
     "fleet-manager": (ROLE_MANAGER, "fleet"),
     "fleet-backup": (ROLE_BACKUP, "fleet"),
+    "fleet-backup-2": (ROLE_BACKUP, "fleet"),
 }
 
 #: When the revoked station's certificate is revoked: a year's midpoint, so a vector can show
