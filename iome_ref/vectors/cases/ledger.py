@@ -157,9 +157,7 @@ def handover_cases(b: Builder) -> CaseBook:
         "handed-back-at-once",
         "IOME-ANC-009",
         "a second backup takes over one second after the first did",
-        b.handover(
-            first.tx_id, handover.timestamp + 1, old="fleet-backup", new="fleet-backup-2"
-        ),
+        b.handover(first.tx_id, handover.timestamp + 1, old="fleet-backup", new="fleet-backup-2"),
         setup=after,
         flags=["takeover"],
     )
