@@ -50,6 +50,8 @@ vectors_app = typer.Typer(
     help="Generate and check the conformance vectors under spec/.", no_args_is_help=True
 )
 spec_app = typer.Typer(help="Read the normative specification.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Check a node's stored ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(vectors_app, name="vectors")
 app.add_typer(spec_app, name="spec")
 
@@ -331,6 +333,45 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
         f"{effect['baseline_imbalance_wh']} Wh ({abs(change) / 10:.1f} % "
         f"{'less' if change >= 0 else 'more'})"
     )
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    file: Annotated[
+        Path, typer.Argument(help="A node's SQLite store (e.g. out/simulate/ledger.sqlite).")
+    ],
+) -> None:
+    """Re-verify a stored ledger from genesis, as a node syncing it would; print per chain its
+    head, block count and the evidence found. Exit 0 verified with no evidence, 1 a block no
+    longer verifies or evidence was found, 2 bad usage. The file is never written: a copy is
+    verified."""
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from iome_ref.chain.ledger import Ledger  # noqa: PLC0415
+    from iome_ref.chain.store import SqliteStore  # noqa: PLC0415
+
+    with _exit_on_error():
+        if not file.is_file():
+            raise UsageError(_CLI, f"FILE {file}: no such file")
+        with tempfile.TemporaryDirectory(prefix="iome-verify-") as scratch:
+            copy = Path(scratch) / "ledger.sqlite"
+            for suffix in ("", "-wal", "-shm"):  # a store in WAL mode may hold commits there
+                source = Path(f"{file}{suffix}")
+                if source.is_file():
+                    shutil.copyfile(source, f"{copy}{suffix}")
+            with _status(f"verifying {file}"), SqliteStore(copy) as store:
+                ledger = Ledger.replay(store)
+        for chain_id, state in sorted(ledger.chains.items()):
+            head = state.head
+            where = f"height {head.height}, head {head.block_hash}" if head else "empty"
+            typer.echo(f"chain {chain_id} ({state.kind}): {len(state.blocks)} blocks, {where}")
+        evidence = ledger.evidence()
+        for kind, body in evidence:
+            typer.echo(_printable(f"evidence {kind}: {body.decode('utf-8', 'replace')[:200]}"))
+        typer.echo(f"verified: {len(ledger.chains)} chains, {len(evidence)} evidence")
+    if evidence:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 def _stderr_console() -> Any:

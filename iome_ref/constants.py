@@ -43,7 +43,17 @@ MAX_ESDP_HORIZON_S: Final = 7 * 24 * 3600
 #: Longest validity of a price signal, seconds (IOME-EPS-008).
 MAX_EPS_VALIDITY_S: Final = 24 * 3600
 #: Highest charger power, watts: bounds the energy of a charging session (IOME-CHG-002).
+#: 350 kW is the top rating of the CCS DC high-power chargers cars use today; megawatt charging
+#: of heavy trucks is out of this version's scope.
 MAX_CHARGER_POWER_W: Final = 350_000
+#: Longest charging session, seconds (IOME-CHG-006): one day covers an overnight or all-day
+#: connection at the slowest charger, and keeps a session within two price-signal validities
+#: (MAX_EPS_VALIDITY_S) and its energy bound (IOME-CHG-002) at 8.4 MWh.
+MAX_CHARGE_SESSION_S: Final = 24 * 3600
+#: Most energy one session moves, Wh (IOME-CHG-007): a session flows one way into or out of one
+#: traction battery, and no road vehicle's battery holds a megawatt-hour (car packs hold at most
+#: about 200 kWh, the largest truck packs under 1 MWh).
+MAX_SESSION_ENERGY_WH: Final = 1_000_000
 #: Verifier signatures a public Trip needs (k of n) (IOME-TRIP-002).
 TRIP_QUORUM: Final = 2
 #: Anchor period of a child chain, seconds, and periods a manager may miss before its backup

@@ -29,7 +29,7 @@ def apply_anchor(state: ChainState, anchor: Anchor, journal: Journal) -> None:
     any mismatch as evidence.
 
     Raises:
-        Rejected: IOME-ANC-001..004.
+        Rejected: IOME-ANC-001..004, IOME-ANC-010.
     """
     office = state.offices.get(anchor.chain_id)
     ledger.check_anchor_manager(anchor, office.manager_pk if office else None)
@@ -49,6 +49,7 @@ def apply_anchor(state: ChainState, anchor: Anchor, journal: Journal) -> None:
         raise
     ledger.check_anchor_extends_tip(anchor, tip)
     ledger.check_anchor_height(anchor, tip)
+    ledger.check_anchor_time(anchor, tip, state.handover_times.get(anchor.chain_id))
     journal.put(state.anchor_successors, fork_key, anchor)
     journal.put(state.anchors_at, (anchor.chain_id, anchor.height), anchor)
     journal.put(
@@ -62,7 +63,7 @@ def apply_handover(state: ChainState, handover: ManagerHandover, journal: Journa
     certificate was checked by the common steps.
 
     Raises:
-        Rejected: IOME-ANC-006..008.
+        Rejected: IOME-ANC-006..009.
     """
     tip = state.anchor_tips.get(handover.chain_id)
     ledger.check_handover_tip(handover, tip)
@@ -70,6 +71,8 @@ def apply_handover(state: ChainState, handover: ManagerHandover, journal: Journa
     office = state.offices.get(handover.chain_id)
     ledger.check_handover_manager(handover, office.manager_pk if office else None)
     ledger.check_handover_missed_periods(handover, tip)
+    ledger.check_handover_after_handover(handover, state.handover_times.get(handover.chain_id))
+    journal.put(state.handover_times, handover.chain_id, handover.timestamp)
     journal.put(state.offices, handover.chain_id, Office(handover.new_manager_pk, ROLE_BACKUP))
 
 

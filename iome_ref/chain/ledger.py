@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.state import ChainState, Evidence
-from iome_ref.chain.store import Store, StoredBlock
+from iome_ref.chain.store import MemoryStore, Store, StoredBlock
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC
 from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
@@ -71,6 +71,32 @@ class Ledger:
         except Rejected as exc:
             raise UsageError("store", f"the recorded genesis does not decode: {exc}") from None
         return cls(store, ChainContext.from_genesis(document))
+
+    @classmethod
+    def replay(cls, store: Store) -> Ledger:
+        """Re-verify ``store`` from genesis into memory, writing nothing to it.
+
+        What ``iome ledger verify`` runs: a node syncing the same blocks from genesis would
+        reach the returned ledger's state, and its evidence (chains.md).
+
+        Raises:
+            UsageError: the store records no usable genesis or an unknown chain kind.
+            Rejected: IOME-BLK-012 naming the first stored block that no longer verifies.
+        """
+        copy = MemoryStore()
+        genesis = store.get_meta(_GENESIS_KEY)
+        if genesis is None:
+            raise UsageError("store", "the store records no genesis configuration")
+        copy.set_meta(_GENESIS_KEY, genesis)
+        for chain_id in store.chain_ids():
+            kind = store.get_meta(_kind_key(chain_id))
+            if kind is not None:
+                copy.set_meta(_kind_key(chain_id), kind)
+            for stored in store.blocks(chain_id):
+                copy.append(stored._replace(tx_ids=()))
+        for kind, body in store.evidence():
+            copy.record_evidence(kind, body)
+        return cls.open(copy)
 
     def _stored_chains(self) -> list[tuple[str, str]]:
         found = []

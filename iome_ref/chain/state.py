@@ -113,6 +113,8 @@ class ChainState:
     registrations: dict[str, IssuerRegistration] = field(default_factory=dict)
     issuer_tips: dict[str, str] = field(default_factory=dict)
     successors: dict[tuple[str, str], EPS] = field(default_factory=dict)
+    #: Time of each issuer's tip: registration timestamp or latest issued_at (IOME-EPS-010).
+    issuer_tip_times: dict[str, int] = field(default_factory=dict)
     # One-time keys and presences (IOME-PRES-001, IOME-CHG-003, IOME-CLAIM-005). A presence
     # binds one key (IOME-PRES-001), so a presence used once is a key used once.
     presence_keys: set[str] = field(default_factory=set)
@@ -126,6 +128,9 @@ class ChainState:
     #: (chain id, previous anchor id or None) -> the anchor extending it (IOME-ANC-003).
     anchor_successors: dict[tuple[str, str | None], Anchor] = field(default_factory=dict)
     offices: dict[str, Office] = field(default_factory=dict)
+    #: Timestamp of the latest handover per child chain: its manager's office start
+    #: (IOME-ANC-009, IOME-ANC-010).
+    handover_times: dict[str, int] = field(default_factory=dict)
     #: Every accepted anchor by (chain id, anchored height), to compare with child chains this
     #: node holds (IOME-ANC-005 evidence, never a verdict).
     anchors_at: dict[tuple[str, int], Anchor] = field(default_factory=dict)

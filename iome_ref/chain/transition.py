@@ -53,9 +53,11 @@ def _apply_registration(
     energy.check_registration_new(reg, state.registrations.get(reg.issuer_pk))
     journal.put(state.registrations, reg.issuer_pk, reg)
     journal.put(state.issuer_tips, reg.issuer_pk, reg.tx_id)
+    journal.put(state.issuer_tip_times, reg.issuer_pk, reg.timestamp)
 
 
-def _apply_eps(state: ChainState, eps: EPS, journal: Journal) -> None:
+def _apply_eps(state: ChainState, eps: EPS, block_time: int, journal: Journal) -> None:
+    energy.check_eps_in_force_at_block(eps, block_time)
     registration = state.registrations.get(eps.issuer_pk)
     energy.check_eps_issuer_registered(eps, registration)
     assert registration is not None  # narrowed by the check above
@@ -71,9 +73,11 @@ def _apply_eps(state: ChainState, eps: EPS, journal: Journal) -> None:
         )
         raise
     energy.check_eps_extends_chain(eps, state.issuer_tips.get(eps.issuer_pk))
+    energy.check_eps_not_before_predecessor(eps, state.issuer_tip_times.get(eps.issuer_pk))
     energy.check_eps_region_registered(eps, registration)
     journal.put(state.successors, fork_key, eps)
     journal.put(state.issuer_tips, eps.issuer_pk, eps.tx_id)
+    journal.put(state.issuer_tip_times, eps.issuer_pk, eps.issued_at)
 
 
 def _apply_presence(state: ChainState, presence: Presence, journal: Journal) -> None:
@@ -89,6 +93,7 @@ def _apply_claim(state: ChainState, claim: TripClaim, ctx: ChainContext, journal
     assert source is not None
     assert destination is not None
     mobility.check_claim_keys(claim, source, destination)
+    mobility.check_claim_stations_differ(source, destination)
     mobility.check_claim_order(source, destination)
     mobility.check_claim_travel_time(
         source, destination, ctx.travel_time(source.station_id, destination.station_id)
@@ -144,7 +149,7 @@ def apply_tx(
     if isinstance(tx, IssuerRegistration):
         _apply_registration(state, tx, ctx, journal)
     elif isinstance(tx, EPS):
-        _apply_eps(state, tx, journal)
+        _apply_eps(state, tx, block_time, journal)
     elif isinstance(tx, Presence):
         _apply_presence(state, tx, journal)
     elif isinstance(tx, TripClaim):

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from iome_ref.crypto import KeyPair
-from iome_ref.models import IssuerRegistration
+from iome_ref.models import IssuerRegistration, RevocationList
 from iome_ref.pki import CertificateAuthority, CertificateDirectory
 
 __all__ = ["Authority"]
@@ -42,6 +43,15 @@ class Authority:
         return CertificateDirectory(
             self._ca.root, list(self._certificates), self._ca.crl(at, self._not_after)
         )
+
+    def revocation_list(self, at: int) -> RevocationList:
+        """The current CRL, issued at ``at``, as chain data (chains.md, IOME-REV-001..003).
+
+        Nodes judge by what their chain holds, not by what they fetched from the authority, so
+        the authority publishes each new list as a transaction.
+        """
+        crl = self._ca.crl(at, self._not_after)
+        return RevocationList.create({}, crl=crl.public_bytes(Encoding.DER).hex(), this_update=at)
 
     def register_issuer(
         self, issuer_pk: str, issuer_id: str, regions: Sequence[str], t: int

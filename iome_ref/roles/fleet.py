@@ -27,12 +27,23 @@ _WH_PER_KWH = 1000
 
 @dataclass(frozen=True, slots=True)
 class RideRequest:
-    """A customer's ride from one station to another, requested at ``t``."""
+    """A customer's ride from one station to another, requested at ``t``.
+
+    Raises:
+        UsageError: origin and destination are one station; such a ride would end in a Trip
+            from a station to itself, which the chain refuses (IOME-CLAIM-007, IOME-TRIP-006).
+    """
 
     request_id: str
     origin: str
     destination: str
     t: int
+
+    def __post_init__(self) -> None:
+        if self.origin == self.destination:
+            raise UsageError(
+                "fleet", f"ride {self.request_id} starts and ends at station {self.origin}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

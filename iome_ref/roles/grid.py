@@ -27,6 +27,11 @@ from typing import Final
 from iome_ref.crypto import KeyPair
 from iome_ref.errors import UsageError
 from iome_ref.models import EPS, ESDP, IssuerRegistration, ODMatrix
+from iome_ref.rules.energy import (
+    check_eps_expiry,
+    check_eps_not_before_predecessor,
+    check_eps_validity_bounded,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -168,6 +173,7 @@ class DistributionCompany:
         self.policy = policy
         self._registered: frozenset[str] = frozenset()
         self._tip: str | None = None
+        self._tip_time: int | None = None
 
     @property
     def tip(self) -> str | None:
@@ -178,14 +184,16 @@ class DistributionCompany:
         """Start the EPS chain at the authority's registration of this company.
 
         Raises:
-            UsageError: the registration is for another key (IOME-EPS-006).
+            UsageError: the registration is for another key (the chain would refuse every
+                signal under it, IOME-EPS-006).
         """
         if reg.issuer_pk != self.key.public_hex:
             raise UsageError(
-                "IOME-EPS-006", f"registration is for {reg.issuer_pk}, not {self.key.public_hex}"
+                "grid", f"registration is for {reg.issuer_pk}, not {self.key.public_hex}"
             )
         self._registered = frozenset(reg.regions)
         self._tip = reg.tx_id
+        self._tip_time = reg.timestamp
 
     def forecast_regions(
         self,
@@ -227,14 +235,20 @@ class DistributionCompany:
     def publish_eps(self, region: str, prices: Prices, issued_at: int, expiry: int) -> EPS:
         """Sign the next EPS of the company's chain and advance its tip (paper §III step 3).
 
+        The company signs only what the chain would accept on its face: a non-empty, bounded
+        validity (IOME-EPS-003, IOME-EPS-008), issued no earlier than its predecessor
+        (IOME-EPS-010). It is the caller's duty to publish the signal in a block before
+        ``expiry`` (IOME-EPS-011); the company does not see blocks.
+
         Raises:
-            UsageError: not registered yet (IOME-EPS-006) or ``region`` not registered
-                (IOME-EPS-007): the chain would refuse the signal.
+            UsageError: not registered yet, or ``region`` not registered: the chain would
+                refuse the signal (IOME-EPS-006, IOME-EPS-007).
+            Rejected: IOME-EPS-003, IOME-EPS-008, IOME-EPS-010; the tip does not move.
         """
         if self._tip is None:
-            raise UsageError("IOME-EPS-006", f"{self.company_id} has no IssuerRegistration yet")
+            raise UsageError("grid", f"{self.company_id} has no IssuerRegistration yet")
         if region not in self._registered:
-            raise UsageError("IOME-EPS-007", f"region {region!r} is not registered")
+            raise UsageError("grid", f"region {region!r} is not registered")
         eps = EPS.create(
             {"signature": self.key},
             prev_tx_id=self._tip,
@@ -246,7 +260,10 @@ class DistributionCompany:
             expiry=expiry,
             issuer_pk=self.key.public_hex,
         )
-        self._tip = eps.tx_id
+        check_eps_expiry(eps)
+        check_eps_validity_bounded(eps)
+        check_eps_not_before_predecessor(eps, self._tip_time)
+        self._tip, self._tip_time = eps.tx_id, issued_at
         return eps
 
     def publish_esdp(

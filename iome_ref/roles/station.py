@@ -3,7 +3,14 @@
 A chain cannot see a docking, so the one guarantee that a Presence means "this key was here"
 rests on the station's conduct (IOME-PRES-003): it signs only a key shown by a vehicle docked
 at it at that time, and at most once per docking. A vehicle that arrives at B (destination of
-one trip) and later leaves B (source of the next) therefore docks twice, once per key.
+one trip) and later leaves B (source of the next) therefore docks twice, once per key. The
+same holds for sessions (IOME-CHG-008): the station signs only for a key docked through the
+whole session.
+
+Each call happens at its time argument; a docking's events are therefore in time order, and
+the station refuses to end a docking before a time it has already signed for it. So every
+time a station attests lies within the docking interval, which the station cannot know in
+advance: a presence dated a day ahead of an undocking a minute later is impossible.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from iome_ref.models import ChargeSession, Presence, SignedModel
 from iome_ref.requirements import enforces
 from iome_ref.rules.stateless import STATELESS_RULES
 
-__all__ = ["ChargingStation", "Docking", "check_presence_docked"]
+__all__ = ["ChargingStation", "Docking", "check_presence_docked", "check_session_docked"]
 
 PresenceKind = Literal["source", "destination"]
 Direction = Literal["charge", "discharge"]
@@ -25,12 +32,21 @@ Direction = Literal["charge", "discharge"]
 
 @dataclass(slots=True)
 class Docking:
-    """One physical connection of a vehicle: the one key it showed, and whether it is attested."""
+    """One physical connection of a vehicle: the one key it showed, whether it is attested, and
+    the latest time the station has signed for it (``since`` until it signs anything)."""
 
     vehicle_id: str
     one_time_pk: str
     since: int
     attested: bool = False
+    latest: int = -1
+
+    def __post_init__(self) -> None:
+        self.latest = max(self.latest, self.since)
+
+    def attest_until(self, t: int) -> None:
+        """The station has signed that the vehicle is docked at ``t``: it cannot leave before."""
+        self.latest = max(self.latest, t)
 
 
 @enforces("IOME-PRES-003")
@@ -52,6 +68,28 @@ def check_presence_docked(
         )
     if docking.attested:
         raise Rejected("IOME-PRES-003", f"this docking of {one_time_pk} already has a Presence")
+
+
+@enforces("IOME-CHG-008")
+def check_session_docked(
+    station_id: str, docking: Docking | None, one_time_pk: str, start: int
+) -> None:
+    """A station co-signs a session only for the key of a vehicle docked at it from the
+    session's start: else it would sign energy it never metered, for a key it never saw.
+
+    The session's end is the signing time; ending the docking before it is refused by
+    :meth:`ChargingStation.undock`.
+
+    Raises:
+        Rejected: IOME-CHG-008.
+    """
+    if docking is None:
+        raise Rejected("IOME-CHG-008", f"one_time_pk {one_time_pk} is not docked at {station_id}")
+    if start < docking.since:
+        raise Rejected(
+            "IOME-CHG-008",
+            f"session starts at {start}, before {one_time_pk} docked at {docking.since}",
+        )
 
 
 def _check_chain_would_accept(tx: SignedModel) -> None:
@@ -97,11 +135,20 @@ class ChargingStation:
         """The vehicle disconnects: its key can no longer be attested here.
 
         Raises:
-            UsageError: the vehicle is not docked here, or ``t`` precedes its docking.
+            UsageError: the vehicle is not docked here, or ``t`` precedes a time the station
+                already signed for this docking (a presence, a session's end): the caller's
+                clock ran backwards, and undocking would put that signature outside the
+                docking (IOME-PRES-003, IOME-CHG-008).
         """
         docking = self._by_vehicle.get(vehicle_id)
-        if docking is None or t < docking.since:
+        if docking is None:
             raise UsageError("station", f"{vehicle_id} is not docked at {self.station_id} at {t}")
+        if t < docking.latest:
+            raise UsageError(
+                "station",
+                f"{vehicle_id} cannot leave {self.station_id} at {t}: the station signed "
+                f"that it was docked at {docking.latest}",
+            )
         del self._by_vehicle[vehicle_id], self._by_key[docking.one_time_pk]
 
     def is_docked(self, one_time_pk: str) -> bool:
@@ -126,6 +173,7 @@ class ChargingStation:
         )
         _check_chain_would_accept(presence)
         docking.attested = True
+        docking.attest_until(t)
         return presence
 
     def record_session(  # noqa: PLR0917 - the session's fields, in the contract's order
@@ -140,12 +188,19 @@ class ChargingStation:
         """A public charge or discharge, co-signed by the station and the vehicle's one-time key.
 
         The vehicle signs with the same key it showed at docking (trips.md step 2), so the
-        public session carries no other identity. The station refuses to sign a session the
-        chain would refuse (interval, energy, own key), reusing the chain's rules.
+        public session carries no other identity. The station signs at ``end``, for a key
+        docked since ``start`` at the latest (IOME-CHG-008), and refuses to sign a session the
+        chain would refuse (interval, duration, energy, own key), reusing the chain's rules.
+        Its certificate must hold over the whole session (IOME-CHG-005); the certificate is the
+        authority's business, not the station's, so the chain checks that.
 
         Raises:
-            Rejected: IOME-CHG-001, IOME-CHG-002, IOME-CHG-004.
+            Rejected: IOME-CHG-008, IOME-CHG-001, IOME-CHG-006, IOME-CHG-002, IOME-CHG-007,
+                IOME-CHG-004.
         """
+        docking = self._by_key.get(one_time_key.public_hex)
+        check_session_docked(self.station_id, docking, one_time_key.public_hex, start)
+        assert docking is not None  # narrowed by the check above
         session = ChargeSession.create(
             {"station_sig": self.key, "vehicle_sig": one_time_key},
             station_id=self.station_id,
@@ -158,4 +213,5 @@ class ChargingStation:
             end_time=end,
         )
         _check_chain_would_accept(session)
+        docking.attest_until(end)
         return session

@@ -30,6 +30,11 @@ import numpy.typing as npt
 from iome_ref.crypto import KeyPair
 from iome_ref.errors import UsageError
 from iome_ref.models import EPS, Presence, TripClaim
+from iome_ref.rules.mobility import (
+    check_claim_after_trip,
+    check_claim_order,
+    check_claim_stations_differ,
+)
 
 __all__ = [
     "Action",
@@ -375,12 +380,21 @@ class ElectricVehicle:
     def claim(self, source: Presence, destination: Presence, t: int) -> TripClaim:
         """Fig. 5 step 5: name both presences and prove holding PK1 and PK2 by signing with both.
 
-        The claim goes to the verifiers only: it is the one object linking PK1 and PK2.
+        The claim goes to the verifiers only: it is the one object linking PK1 and PK2. The
+        vehicle signs only a claim the verifiers' chain would accept on its face: two different
+        stations (IOME-CLAIM-007), t1 before t2 (IOME-CLAIM-003), made after the trip ended
+        (IOME-CLAIM-006). A refused claim keeps both keys, which a later claim cannot reuse.
+
+        Raises:
+            UsageError: the vehicle holds no key of one of the presences.
+            Rejected: IOME-CLAIM-007, IOME-CLAIM-003, IOME-CLAIM-006.
         """
         source_key = self._issued.get(source.one_time_pk)
         destination_key = self._issued.get(destination.one_time_pk)
         if source_key is None or destination_key is None:
             raise UsageError("vehicle", f"{self.vehicle_id} holds no one-time key of that presence")
+        check_claim_stations_differ(source, destination)
+        check_claim_order(source, destination)
         claim = TripClaim.create(
             {"source_sig": source_key, "destination_sig": destination_key},
             source_presence_id=source.tx_id,
@@ -389,6 +403,7 @@ class ElectricVehicle:
             destination_pk=destination.one_time_pk,
             timestamp=t,
         )
+        check_claim_after_trip(claim, destination)
         del self._issued[source.one_time_pk], self._issued[destination.one_time_pk]
         return claim
 

@@ -14,7 +14,9 @@ from iome_ref.requirements import enforces
 __all__ = [
     "check_eps_expiry",
     "check_eps_extends_chain",
+    "check_eps_in_force_at_block",
     "check_eps_issuer_registered",
+    "check_eps_not_before_predecessor",
     "check_eps_not_equivocating",
     "check_eps_region_registered",
     "check_eps_validity_bounded",
@@ -186,3 +188,37 @@ def check_eps_extends_chain(eps: EPS, issuer_tip: str | None) -> None:
     """
     if eps.prev_tx_id != issuer_tip:
         raise Rejected("IOME-EPS-004", f"prev_tx_id {eps.prev_tx_id} is not tip {issuer_tip}")
+
+
+@enforces("IOME-EPS-010")
+def check_eps_not_before_predecessor(eps: EPS, predecessor_time: int | None) -> None:
+    """An issuer's signals are in time order: an EPS issued before its predecessor (the tip's
+    ``issued_at``, or the registration's ``timestamp``) would rewrite the price of a period
+    that the predecessor already priced, after vehicles had acted on it.
+
+    ``predecessor_time`` is the time of the issuer's tip, None if it has none (the issuer is
+    then unregistered, which IOME-EPS-006 reports first).
+
+    Raises:
+        Rejected: IOME-EPS-010.
+    """
+    if predecessor_time is not None and eps.issued_at < predecessor_time:
+        raise Rejected(
+            "IOME-EPS-010",
+            f"issued_at {eps.issued_at} is before its predecessor's time {predecessor_time}",
+        )
+
+
+@enforces("IOME-EPS-011")
+def check_eps_in_force_at_block(eps: EPS, block_time: int) -> None:
+    """A price signal is published while it applies: one already expired at the time of the
+    block that records it steers nobody, and admitting it would let an issuer fill its chain
+    with back-dated prices after the fact.
+
+    Raises:
+        Rejected: IOME-EPS-011.
+    """
+    if eps.expiry <= block_time:
+        raise Rejected(
+            "IOME-EPS-011", f"expiry {eps.expiry} is not after the block's time {block_time}"
+        )

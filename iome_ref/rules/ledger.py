@@ -32,6 +32,7 @@ __all__ = [
     "check_anchor_height",
     "check_anchor_manager",
     "check_anchor_not_forking",
+    "check_anchor_time",
     "check_block_chain_id",
     "check_block_hash",
     "check_block_height",
@@ -41,6 +42,7 @@ __all__ = [
     "check_block_time",
     "check_block_txs_distinct",
     "check_genesis",
+    "check_handover_after_handover",
     "check_handover_manager",
     "check_handover_missed_periods",
     "check_handover_tip",
@@ -407,4 +409,43 @@ def check_handover_tip(handover: ManagerHandover, tip: AnchorTip | None) -> None
     if handover.last_anchor_id != expected:
         raise Rejected(
             "IOME-ANC-008", f"last_anchor_id is {handover.last_anchor_id}, tip is {expected}"
+        )
+
+
+@enforces("IOME-ANC-009")
+def check_handover_after_handover(handover: ManagerHandover, office_since: int | None) -> None:
+    """A manager who took office by a handover gets the same HANDOVER_MISSED_PERIODS anchor
+    periods as any other before it can be replaced: else two backups could hand the chain back
+    and forth within a second, since IOME-ANC-007 counts only from the latest Anchor.
+
+    ``office_since`` is the ``timestamp`` of the handover that put the manager in office, None
+    if the chain was never handed over.
+
+    Raises:
+        Rejected: IOME-ANC-009.
+    """
+    if office_since is None:
+        return
+    waited = handover.timestamp - office_since
+    needed = HANDOVER_MISSED_PERIODS * ANCHOR_PERIOD_S
+    if waited < needed:
+        raise Rejected(
+            "IOME-ANC-009", f"manager in office for {waited} s, handover needs {needed} s"
+        )
+
+
+@enforces("IOME-ANC-010")
+def check_anchor_time(anchor: Anchor, tip: AnchorTip | None, office_since: int | None) -> None:
+    """Anchor time does not run backwards: not before the previous Anchor, and not before the
+    handover that put the manager in office. A back-dated Anchor would shorten the silence
+    IOME-ANC-007 measures, and would claim an act from before its signer held the office.
+
+    Raises:
+        Rejected: IOME-ANC-010.
+    """
+    floor = max(tip.timestamp if tip else 0, office_since or 0)
+    if anchor.timestamp < floor:
+        raise Rejected(
+            "IOME-ANC-010",
+            f"timestamp {anchor.timestamp} is before the previous anchor or handover at {floor}",
         )

@@ -9,21 +9,31 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from iome_ref.constants import MAX_CHARGER_POWER_W
+from iome_ref.constants import (
+    MAX_CHARGE_SESSION_S,
+    MAX_CHARGER_POWER_W,
+    MAX_SESSION_ENERGY_WH,
+    ROLE_STATION,
+)
 from iome_ref.errors import Rejected
 from iome_ref.models import ChargeSession, ODMatrix, Presence, Trip, TripClaim
+from iome_ref.pki import CertificateDirectory
 from iome_ref.requirements import enforces
 
 __all__ = [
+    "check_charge_battery_bound",
+    "check_charge_duration",
     "check_charge_energy",
     "check_charge_interval",
     "check_charge_key_fresh",
     "check_charge_key_not_station",
+    "check_charge_station_certified_at_start",
     "check_claim_after_trip",
     "check_claim_keys",
     "check_claim_order",
     "check_claim_presences",
     "check_claim_presences_unused",
+    "check_claim_stations_differ",
     "check_claim_travel_time",
     "check_od_cells",
     "check_od_counts",
@@ -34,6 +44,7 @@ __all__ = [
     "check_trip_buckets",
     "check_trip_interval",
     "check_trip_quorum",
+    "check_trip_stations_differ",
     "check_trip_verifiers_distinct",
     "compute_od_cells",
 ]
@@ -98,6 +109,28 @@ def check_claim_keys(claim: TripClaim, source: Presence, destination: Presence) 
         raise Rejected("IOME-CLAIM-002", "claim keys differ from the presences' one-time keys")
     if claim.source_pk == claim.destination_pk:
         raise Rejected("IOME-CLAIM-002", "source_pk equals destination_pk")
+
+
+@enforces("IOME-CLAIM-007")
+def check_claim_stations_differ(source: Presence, destination: Presence) -> None:
+    """A trip joins two stations: with one station at both ends, that station alone signs
+    both presences, so it could fabricate the whole trip from two keys of its own, and
+    τ(A, A) = 0 leaves IOME-CLAIM-004 nothing to check. Two distinct certified station keys
+    are what "fabrication needs two colluding stations" (trips.md, Security) rests on, so the
+    keys must differ as well as the ids.
+
+    Raises:
+        Rejected: IOME-CLAIM-007.
+    """
+    if source.station_id == destination.station_id:
+        raise Rejected(
+            "IOME-CLAIM-007", f"source and destination are both station {source.station_id}"
+        )
+    if source.station_pk == destination.station_pk:
+        raise Rejected(
+            "IOME-CLAIM-007",
+            f"stations {source.station_id} and {destination.station_id} sign with one key",
+        )
 
 
 @enforces("IOME-CLAIM-003")
@@ -175,6 +208,21 @@ def check_trip_interval(trip: Trip) -> None:
         )
 
 
+@enforces("IOME-TRIP-006")
+def check_trip_stations_differ(trip: Trip) -> None:
+    """The public side of IOME-CLAIM-007: a Trip from a station to itself is one that a single
+    station could have fabricated, and it moves no energy between locations.
+
+    Raises:
+        Rejected: IOME-TRIP-006.
+    """
+    if trip.origin_station_id == trip.destination_station_id:
+        raise Rejected(
+            "IOME-TRIP-006",
+            f"origin and destination are both station {trip.origin_station_id}",
+        )
+
+
 @enforces("IOME-TRIP-003")
 def check_trip_verifiers_distinct(trip: Trip) -> None:
     """One verifier signing twice must not count twice toward the quorum.
@@ -244,6 +292,61 @@ def check_charge_energy(session: ChargeSession) -> None:
         raise Rejected(
             "IOME-CHG-002", f"energy_wh {session.energy_wh} outside 1..{limit} for {duration} s"
         )
+
+
+@enforces("IOME-CHG-006")
+def check_charge_duration(session: ChargeSession) -> None:
+    """A session lasts at most MAX_CHARGE_SESSION_S: without a bound, a session from time 0
+    to now makes IOME-CHG-002 allow 165 GWh.
+
+    Raises:
+        Rejected: IOME-CHG-006.
+    """
+    duration = session.end_time - session.start_time
+    if duration > MAX_CHARGE_SESSION_S:
+        raise Rejected(
+            "IOME-CHG-006", f"session lasts {duration} s, limit is {MAX_CHARGE_SESSION_S} s"
+        )
+
+
+@enforces("IOME-CHG-007")
+def check_charge_battery_bound(session: ChargeSession) -> None:
+    """A session flows one way into or out of one traction battery, so it cannot move more
+    than the largest battery holds (MAX_SESSION_ENERGY_WH), however long it lasts.
+
+    Raises:
+        Rejected: IOME-CHG-007.
+    """
+    if session.energy_wh > MAX_SESSION_ENERGY_WH:
+        raise Rejected(
+            "IOME-CHG-007",
+            f"energy_wh {session.energy_wh} exceeds one battery, {MAX_SESSION_ENERGY_WH} Wh",
+        )
+
+
+@enforces("IOME-CHG-005")
+def check_charge_station_certified_at_start(
+    session: ChargeSession, directory: CertificateDirectory
+) -> None:
+    """The station vouches for the whole session, so its certificate must hold at the start
+    as well as at ``end_time`` (the claimed time, checked with every certificate): else a
+    station certified today signs for energy metered before it was certified. A certificate's
+    validity is one interval and a revocation lasts, so valid at both ends means valid
+    throughout.
+
+    Raises:
+        Rejected: IOME-CHG-005, chained to the certificate rule broken at ``start_time``.
+    """
+    try:
+        directory.check_certified(
+            session.station_pk, ROLE_STATION, session.start_time, session.station_id
+        )
+    except Rejected as exc:
+        raise Rejected(
+            "IOME-CHG-005",
+            f"station_pk is not certified at start_time {session.start_time}: "
+            f"{exc.req_id} {exc.message}",
+        ) from exc
 
 
 @enforces("IOME-CHG-003")

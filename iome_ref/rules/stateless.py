@@ -47,12 +47,15 @@ STATELESS_RULES: Final[dict[type[SignedModel], tuple[Callable[[Any], None], ...]
     Presence: (mobility.check_presence_key_not_station,),
     Trip: (
         mobility.check_trip_interval,
+        mobility.check_trip_stations_differ,
         mobility.check_trip_buckets,
         mobility.check_trip_verifiers_distinct,
     ),
     ChargeSession: (
         mobility.check_charge_interval,
+        mobility.check_charge_duration,
         mobility.check_charge_energy,
+        mobility.check_charge_battery_bound,
         mobility.check_charge_key_not_station,
     ),
     ODMatrix: (mobility.check_od_zones, mobility.check_od_cells, mobility.check_od_period),
@@ -87,6 +90,10 @@ def check_stateless(
         rule(tx)
     if isinstance(tx, Trip):
         mobility.check_trip_quorum(tx, quorum)
-    certified = [] if directory is None else check_tx_certificates(tx, directory, anchor_role)
+    certified = []
+    if directory is not None:
+        certified = check_tx_certificates(tx, directory, anchor_role)
+        if isinstance(tx, ChargeSession):
+            mobility.check_charge_station_certified_at_start(tx, directory)
     check_signatures(tx)
     return certified

@@ -338,10 +338,11 @@ class Simulation:
             for g in self.city.regions
         }
         esdps: list[ESDP] = []
+        records: list[SignedModel] = []
         for home in self.homes:
             forecast = forecasts[home.profile.region]
             home.bem.on_forecast(forecast)
-            state.public.append(
+            records.append(
                 co_sign_record(forecast.message_hash, home.bem.key, self.weather.key, start - 600)
             )
             supply, demand = home.bem.forecast(start, end, forecast)
@@ -364,8 +365,12 @@ class Simulation:
             record.incentive_micro_per_kwh = p.incentive
             signals[region] = self.grid.publish_eps(region, p, start - 60, end)
             esdps.append(self.grid.publish_esdp(region, expected, start, end, start - 60))
-        state.public.extend(esdps)
-        state.public.extend(signals.values())
+        # Predictions and prices go on the public chain at the start of the round they price,
+        # while they are in force (IOME-EPS-011): vehicles act on them during the round. The
+        # authority's current revocation list rides with them: certificates are judged by
+        # what the chain holds (chains.md, "What a verdict may depend on").
+        crl = self.net.authority.revocation_list(start)
+        self.net.publish(PUBLIC, [crl, *records, *esdps, *signals.values()], start)
         return signals
 
     def _mobility_step(self, state: _Round, start: int) -> None:
@@ -614,10 +619,11 @@ class Simulation:
                 manager.active = False
             tip = public_state.anchor_tips.get(chain_id)
             if not manager.active and not backup.active:
-                if tip is None or not backup.is_manager_silent(tip, end):
+                office_since = public_state.handover_times.get(chain_id)
+                if tip is None or not backup.is_manager_silent(tip, end, office_since):
                     self._pending_children(state, chain_id)
                     continue
-                anchors.append(backup.take_over(manager.key.public_hex, tip, end))
+                anchors.append(backup.take_over(manager.key.public_hex, tip, end, office_since))
             office = self.net.in_office(chain_id)
             self.net.publish(chain_id, self._take_pending(state, chain_id), end)
             anchor = office.anchor(self.net.ledger.chains[chain_id], tip, end)

@@ -149,7 +149,8 @@ def build_network(
             certify(name, role, chain_id)
             certify(name, ROLE_PRODUCER)
             pool[chain_id] = ChainManager(chain_id, key(name), active=suffix == "manager")
-    context = ChainContext(authority.directory(t0), travel_time)
+    # The genesis list predates the first round's, which the authority publishes on chain.
+    context = ChainContext(authority.directory(t0 - 3600), travel_time)
     ledger = Ledger(store, context)
     ledger.add_chain(PUBLIC, CHAIN_PUBLIC)
     ledger.add_chain(VERIFIERS, CHAIN_CONSORTIUM)

@@ -61,6 +61,7 @@ _ACTORS: Final = {
     # A second manager key of the fleet (a rotated key): certified, but not in office.
     "fleet-manager-2": (ROLE_MANAGER, "fleet"),
     "fleet-backup": (ROLE_BACKUP, "fleet"),
+    "fleet-backup-2": (ROLE_BACKUP, "fleet"),
 }
 
 #: When the revoked station's certificate is revoked: a year's midpoint, so a vector can show

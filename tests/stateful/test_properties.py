@@ -724,6 +724,10 @@ class LedgerMachine(RuleBasedStateMachine):
             ("IOME-REC-002", tx_id in self.accepted),
             ("IOME-CLAIM-001", src.kind != "source" or dst.kind != "destination"),
             ("IOME-CLAIM-002", src.one_time_pk == dst.one_time_pk),
+            (
+                "IOME-CLAIM-007",
+                src.station_id == dst.station_id or src.station_pk == dst.station_pk,
+            ),
             ("IOME-CLAIM-003", src.t >= dst.t),
             ("IOME-CLAIM-004", shortest is None or dst.t - src.t < shortest),
             ("IOME-CLAIM-006", not on_time),

@@ -52,6 +52,15 @@ def _assert_clean_error(result: subprocess.CompletedProcess[bytes], prefix: str)
     assert stderr.count("\n") == 1, stderr
 
 
+def _assert_clean_reject(result: subprocess.CompletedProcess[bytes], prefix: str) -> None:
+    """Exit 1, one line on stdout starting with ``prefix``, nothing on stderr, no traceback."""
+    stdout = result.stdout.decode("utf-8", "replace")
+    assert result.returncode == EXIT_REJECTED, result.stderr
+    assert result.stderr == b""
+    assert stdout.startswith(prefix), stdout
+    assert stdout.count("\n") == 1, stdout
+
+
 def _first_case(expected: str, *, with_setup: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """The first vector case with this verdict and (no) setup, and its file's context."""
     for path in sorted((SPEC / "vectors").glob("*.json")):
@@ -122,23 +131,24 @@ def test_rejects_missing_pki_file_without_traceback(tmp_path: Path) -> None:
         pytest.param(b" " * (MAX_MESSAGE_BYTES + 10), "IOME-ENC-002", id="huge"),
     ],
 )
-def test_rejects_undecodable_file_with_exit_2(tmp_path: Path, content: bytes, req_id: str) -> None:
+def test_rejects_undecodable_file_with_its_id(tmp_path: Path, content: bytes, req_id: str) -> None:
+    """Undecodable input breaks an ENC rule: the same verdict, exit 1, as inside a vector case."""
     document = tmp_path / "input.json"
     document.write_bytes(content)
-    _assert_clean_error(_run_iome("validate", str(document)), f"error {req_id}: ")
+    _assert_clean_reject(_run_iome("validate", str(document)), f"reject {req_id}: ")
 
 
-def test_rejects_undecodable_stdin_with_exit_2() -> None:
-    _assert_clean_error(_run_iome("validate", "-", stdin=b"\x00\x01"), "error IOME-ENC-001: ")
+def test_rejects_undecodable_stdin_with_its_id() -> None:
+    _assert_clean_reject(_run_iome("validate", "-", stdin=b"\x00\x01"), "reject IOME-ENC-001: ")
 
 
 def test_escapes_control_characters_from_the_input(runner: CliRunner, tmp_path: Path) -> None:
     document = tmp_path / "input.json"
     document.write_bytes(b'{"type": "\\u001b[31mred"}')
     result = runner.invoke(app, ["validate", str(document)])
-    assert result.exit_code == EXIT_ERROR
+    assert result.exit_code == EXIT_REJECTED
     assert "\x1b" not in result.output
-    assert result.stderr.count("\n") == 1
+    assert result.stdout.count("\n") == 1
 
 
 # --- validate: exit codes follow the error family -------------------------------------------
@@ -149,12 +159,12 @@ def judged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     """Replace validate_document by a stub that raises or returns ``judged["outcome"]``."""
     state: dict[str, Any] = {"outcome": "accept EPS " + "ab" * 32, "calls": []}
 
-    def fake(data: bytes, pki: bytes | None = None) -> str:
+    def fake(data: bytes, pki: bytes | None = None) -> tuple[bool, str]:
         state["calls"].append((data, pki))
         outcome = state["outcome"]
         if isinstance(outcome, BaseException):
             raise outcome
-        return str(outcome)
+        return True, str(outcome)
 
     monkeypatch.setattr(runner_module, "validate_document", fake)
     document = tmp_path / "input.json"
@@ -192,9 +202,9 @@ def test_passes_pki_bytes_through(
         ),
         pytest.param(
             Malformed("IOME-ENC-001", "not JSON"),
-            EXIT_ERROR,
-            "stderr",
-            "error IOME-ENC-001: not JSON",
+            EXIT_REJECTED,
+            "stdout",
+            "reject IOME-ENC-001: not JSON",
             id="malformed",
         ),
         pytest.param(
@@ -248,8 +258,8 @@ def test_reports_internal_error_without_traceback(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_exit_code_for_orders_malformed_before_rejected() -> None:
-    assert cli.exit_code_for(Malformed("IOME-ENC-001", "x")) == EXIT_ERROR
+def test_exit_code_of_malformed_is_a_rejection() -> None:
+    assert cli.exit_code_for(Malformed("IOME-ENC-001", "x")) == EXIT_REJECTED
     assert cli.exit_code_for(Rejected("IOME-ENC-011", "x")) == EXIT_REJECTED
     assert cli.exit_code_for(UsageError("cli", "x")) == EXIT_ERROR
 
@@ -272,13 +282,52 @@ def test_accepts_valid_vector_input(runner: CliRunner, tmp_path: Path) -> None:
     assert result.stdout.startswith("accept ")
 
 
-def test_rejects_invalid_case_file_with_its_req_id(runner: CliRunner, tmp_path: Path) -> None:
+def test_accepts_invalid_case_file_reaching_its_expected_id(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     case, context = _first_case("invalid", with_setup=True)
     document = tmp_path / "case.json"
     document.write_text(json.dumps({**case, "context": context}))
     result = runner.invoke(app, ["validate", str(document)])
+    assert result.exit_code == EXIT_ACCEPTED, result.output
+    assert result.stdout == f"pass case {case['id']}: reject {case['req_id']}, as expected\n"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param({"expected": "valid", "req_id": None}, id="expects-valid"),
+        pytest.param({"req_id": "IOME-ENC-001"}, id="expects-other-id"),
+        pytest.param({"evidence": ["IOME-ANC-005"]}, id="expects-evidence"),
+    ],
+)
+def test_rejects_case_file_whose_verdict_differs_from_expected(
+    runner: CliRunner, tmp_path: Path, edit: dict[str, Any]
+) -> None:
+    case, context = _first_case("invalid", with_setup=True)
+    document = tmp_path / "case.json"
+    document.write_text(json.dumps({**case, "context": context, **edit}))
+    result = runner.invoke(app, ["validate", str(document)])
     assert result.exit_code == EXIT_REJECTED, result.output
-    assert result.stdout.startswith(f"reject {case['req_id']}: ")
+    assert result.stdout.startswith(f"mismatch case {case['id']}: expected ")
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        pytest.param({"expected": "maybe"}, "case.expected", id="bad-expected"),
+        pytest.param({"setup": "x"}, "case.setup", id="setup-not-a-list"),
+        pytest.param({"block_time": "noon"}, "case.block_time", id="block-time-not-int"),
+        pytest.param({"surprise": 1}, "case.surprise", id="unknown-member"),
+    ],
+)
+def test_rejects_hand_edited_case_file_naming_the_member(
+    tmp_path: Path, edit: dict[str, Any], path: str
+) -> None:
+    case, context = _first_case("invalid", with_setup=True)
+    document = tmp_path / "case.json"
+    document.write_text(json.dumps({**case, "context": context, **edit}))
+    _assert_clean_error(_run_iome("validate", str(document)), f"error vectors: {path}")
 
 
 def test_vectors_check_passes_on_the_repository(runner: CliRunner) -> None:

@@ -12,8 +12,8 @@ from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore
 from iome_ref.constants import CHAIN_PUBLIC
 from iome_ref.crypto import KeyPair
-from iome_ref.errors import UsageError
-from iome_ref.models import ESDP, ODMatrix
+from iome_ref.errors import Rejected, UsageError
+from iome_ref.models import ESDP, IssuerRegistration, ODMatrix
 from iome_ref.roles.grid import (
     DistributionCompany,
     PricePolicy,
@@ -230,25 +230,80 @@ def test_accepts_eps_chain_from_registration_on_the_public_chain() -> None:
 
 
 def test_rejects_eps_before_registration() -> None:
-    with pytest.raises(UsageError) as exc:
+    with pytest.raises(UsageError, match="no IssuerRegistration"):
         _company().publish_eps("r0", Prices(1, 0, 0), T, T + 60)
-    assert exc.value.req_id == "IOME-EPS-006"
 
 
 def test_rejects_registration_of_another_key() -> None:
     world = build_world(1)
     registration = Builder(world).registration(issuer="grid-south")
-    with pytest.raises(UsageError) as exc:
+    with pytest.raises(UsageError, match="registration is for"):
         DistributionCompany("grid-north", world.key("grid-north"), ["north"]).on_registration(
             registration
         )
-    assert exc.value.req_id == "IOME-EPS-006"
 
 
 def test_rejects_eps_for_unregistered_region() -> None:
     world = build_world(1)
     company = DistributionCompany("grid-north", world.key("grid-north"), ["north", "west"])
     company.on_registration(Builder(world).registration(issuer="grid-north"))
-    with pytest.raises(UsageError) as exc:
+    with pytest.raises(UsageError, match="not registered"):
         company.publish_eps("west", Prices(1, 0, 0), T, T + 60)
-    assert exc.value.req_id == "IOME-EPS-007"
+
+
+def _registered_company() -> tuple[DistributionCompany, IssuerRegistration]:
+    world = build_world(1)
+    registration = Builder(world).registration(issuer="grid-north", t=T)
+    company = DistributionCompany("grid-north", world.key("grid-north"), ["north", "south"])
+    company.on_registration(registration)
+    return company, registration
+
+
+@pytest.mark.req("IOME-EPS-010")
+def test_rejects_eps_dated_before_its_predecessor() -> None:
+    company, registration = _registered_company()
+    with pytest.raises(Rejected) as before_registration:
+        company.publish_eps("north", Prices(1, 0, 0), T - 1, T + 600)
+    assert before_registration.value.req_id == "IOME-EPS-010"
+    assert company.tip == registration.tx_id  # a refused signal does not move the tip
+    first = company.publish_eps("north", Prices(1, 0, 0), T + 600, T + 1200)
+    with pytest.raises(Rejected) as before_first:
+        company.publish_eps("south", Prices(1, 0, 0), T + 599, T + 1200)
+    assert before_first.value.req_id == "IOME-EPS-010"
+    assert company.tip == first.tx_id
+
+
+@pytest.mark.req("IOME-EPS-010")
+def test_accepts_eps_at_the_same_time_as_its_predecessor() -> None:
+    company, _ = _registered_company()
+    first = company.publish_eps("north", Prices(1, 0, 0), T + 600, T + 1200)
+    second = company.publish_eps("south", Prices(1, 0, 0), T + 600, T + 1200)
+    assert second.prev_tx_id == first.tx_id
+
+
+@pytest.mark.req("IOME-EPS-003")
+def test_rejects_eps_without_validity() -> None:
+    company, registration = _registered_company()
+    with pytest.raises(Rejected) as exc:
+        company.publish_eps("north", Prices(1, 0, 0), T + 600, T + 600)
+    assert exc.value.req_id == "IOME-EPS-003"
+    assert company.tip == registration.tx_id
+
+
+@pytest.mark.req("IOME-EPS-011")
+def test_rejects_eps_recorded_after_it_expired() -> None:
+    world = build_world(1)
+    builder = Builder(world)
+    ledger = Ledger(MemoryStore(), world.context())
+    ledger.add_chain("public", CHAIN_PUBLIC)
+    company, registration = _registered_company()
+    eps = company.publish_eps("north", Prices(1, 0, 0), T + 60, T + 600)
+    producer = world.key("producer")
+    ledger.submit(builder.cursor.next_block(producer, "public", [registration], T))
+    head = builder.cursor.heads["public"]
+    with pytest.raises(Rejected) as exc:
+        ledger.submit(builder.cursor.next_block(producer, "public", [eps], T + 600))
+    assert exc.value.req_id == "IOME-EPS-011"
+    builder.cursor.heads["public"] = head  # the refused block is not the head
+    ledger.submit(builder.cursor.next_block(producer, "public", [eps], T + 599))
+    assert ledger.chains["public"].issuer_tips[company.key.public_hex] == eps.tx_id

@@ -53,6 +53,7 @@ AREA_FILES = {
     "REC": "transactions.md",
     "BLK": "chains.md",
     "ANC": "chains.md",
+    "REV": "chains.md",
 }
 
 RULE = """### {req_id}: A title

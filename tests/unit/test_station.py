@@ -8,6 +8,7 @@ import pytest
 
 from iome_ref.chain.state import ChainState, Journal
 from iome_ref.chain.transition import apply_tx
+from iome_ref.constants import MAX_CHARGE_SESSION_S
 from iome_ref.crypto import KeyPair
 from iome_ref.errors import Rejected, UsageError
 from iome_ref.roles.station import ChargingStation
@@ -120,9 +121,11 @@ def test_rejects_undocking_an_absent_vehicle(station: ChargingStation) -> None:
         station.undock("ev-1", T - 1)
 
 
+@pytest.mark.req("IOME-CHG-008")
 def test_accepts_session_cosigned_by_station_and_one_time_key(
     world: World, station: ChargingStation
 ) -> None:
+    station.dock("ev-1", PK1.public_hex, T)
     session = station.record_session(PK1, "discharge", 11_000, 150_000, T, T + 3600)
     check_stateless(session)
     assert (session.one_time_pk, session.station_id) == (PK1.public_hex, "st-a")
@@ -137,6 +140,7 @@ def test_accepts_session_cosigned_by_station_and_one_time_key(
 
 @pytest.mark.req("IOME-CHG-002")
 def test_rejects_session_beyond_charger_power(station: ChargingStation) -> None:
+    station.dock("ev-1", PK1.public_hex, T)
     with pytest.raises(Rejected) as caught:
         station.record_session(PK1, "charge", 400_000, 250_000, T, T + 3600)
     assert caught.value.req_id == "IOME-CHG-002"
@@ -144,6 +148,71 @@ def test_rejects_session_beyond_charger_power(station: ChargingStation) -> None:
 
 @pytest.mark.req("IOME-CHG-001")
 def test_rejects_session_ending_before_it_starts(station: ChargingStation) -> None:
+    station.dock("ev-1", PK1.public_hex, T)
     with pytest.raises(Rejected) as caught:
         station.record_session(PK1, "charge", 1_000, 250_000, T, T)
     assert caught.value.req_id == "IOME-CHG-001"
+
+
+@pytest.mark.req("IOME-CHG-006")
+def test_rejects_session_longer_than_a_day(station: ChargingStation) -> None:
+    station.dock("ev-1", PK1.public_hex, T)
+    with pytest.raises(Rejected) as caught:
+        station.record_session(PK1, "charge", 1_000, 250_000, T, T + MAX_CHARGE_SESSION_S + 1)
+    assert caught.value.req_id == "IOME-CHG-006"
+
+
+@pytest.mark.req("IOME-CHG-008")
+def test_rejects_session_for_an_undocked_key(station: ChargingStation) -> None:
+    with pytest.raises(Rejected) as never_docked:
+        station.record_session(PK1, "charge", 1_000, 250_000, T, T + 600)
+    assert never_docked.value.req_id == "IOME-CHG-008"
+    station.dock("ev-2", PK2.public_hex, T)
+    station.undock("ev-2", T + 60)
+    with pytest.raises(Rejected) as gone:
+        station.record_session(PK2, "charge", 1_000, 250_000, T, T + 60)
+    assert gone.value.req_id == "IOME-CHG-008"
+
+
+@pytest.mark.req("IOME-CHG-008")
+def test_rejects_session_starting_before_the_docking(station: ChargingStation) -> None:
+    station.dock("ev-1", PK1.public_hex, T)
+    with pytest.raises(Rejected) as caught:
+        station.record_session(PK1, "charge", 1_000, 250_000, T - 1, T + 600)
+    assert caught.value.req_id == "IOME-CHG-008"
+
+
+@pytest.mark.req("IOME-CHG-008")
+def test_refuses_to_end_a_docking_before_its_session_ends(station: ChargingStation) -> None:
+    station.dock("ev-1", PK1.public_hex, T)
+    station.record_session(PK1, "charge", 1_000, 250_000, T, T + 3600)
+    with pytest.raises(UsageError, match="docked at"):
+        station.undock("ev-1", T + 60)
+    assert station.is_docked(PK1.public_hex)
+    station.undock("ev-1", T + 3600)
+
+
+@pytest.mark.req("IOME-PRES-003")
+def test_presence_a_day_ahead_cannot_precede_a_docking_ending_a_minute_later(
+    station: ChargingStation,
+) -> None:
+    # The reported case: a presence dated a day ahead, then the vehicle leaves a minute after
+    # docking. Every call happens at its time, so leaving at T + 60 after signing for T + 1 day
+    # is the clock running backwards; the station refuses it, and the presence stays inside the
+    # docking.
+    station.dock("ev-1", PK1.public_hex, T)
+    ahead = station.sign_presence("source", PK1.public_hex, T + 86_400)
+    with pytest.raises(UsageError, match="docked at"):
+        station.undock("ev-1", T + 60)
+    assert station.is_docked(PK1.public_hex)
+    station.undock("ev-1", ahead.t)
+    assert not station.is_docked(PK1.public_hex)
+
+
+@pytest.mark.req("IOME-PRES-003")
+def test_accepts_presence_during_a_session(station: ChargingStation) -> None:
+    # Charged from T to T + 3600, the source presence at departure: a witnessed time.
+    station.dock("ev-1", PK1.public_hex, T)
+    station.record_session(PK1, "charge", 1_000, 250_000, T, T + 3600)
+    assert station.sign_presence("source", PK1.public_hex, T + 3600).t == T + 3600
+    station.undock("ev-1", T + 3600)

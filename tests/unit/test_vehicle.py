@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from iome_ref.crypto import KeyPair
-from iome_ref.errors import UsageError
+from iome_ref.errors import Rejected, UsageError
 from iome_ref.models import EPS, Presence
 from iome_ref.roles.vehicle import (
     Battery,
@@ -355,11 +355,13 @@ def test_rejects_one_time_key_with_bad_label() -> None:
 # --- claims ----------------------------------------------------------------------------------
 
 
-def _presence(kind: str, station: KeyPair, one_time_pk: str, t: int) -> Presence:
+def _presence(
+    kind: str, station: KeyPair, one_time_pk: str, t: int, station_id: str = "st-a"
+) -> Presence:
     return Presence.create(
         {"station_sig": station, "station_pk_sig": station},
         kind=kind,
-        station_id="st-a",
+        station_id=station_id,
         station_pk=station.public_hex,
         one_time_pk=one_time_pk,
         t=t,
@@ -368,10 +370,10 @@ def _presence(kind: str, station: KeyPair, one_time_pk: str, t: int) -> Presence
 
 def test_claim_is_signed_by_both_one_time_keys() -> None:
     ev = vehicle()
-    station = KeyPair.derive("test", "station")
+    station_a, station_b = KeyPair.derive("test", "station"), KeyPair.derive("test", "station-b")
     pk1, pk2 = ev.one_time_key(0, "source"), ev.one_time_key(0, "destination")
-    source = _presence("source", station, pk1.public_hex, NOW)
-    destination = _presence("destination", station, pk2.public_hex, NOW + 900)
+    source = _presence("source", station_a, pk1.public_hex, NOW)
+    destination = _presence("destination", station_b, pk2.public_hex, NOW + 900, "st-b")
     claim = ev.claim(source, destination, NOW + 901)
     check_stateless(claim)  # tx id and both one-time signatures verify
     assert (claim.source_pk, claim.destination_pk) == (pk1.public_hex, pk2.public_hex)
@@ -385,6 +387,50 @@ def test_rejects_claim_for_a_key_the_vehicle_never_made() -> None:
     source = _presence("source", station, stranger, NOW)
     with pytest.raises(UsageError):
         vehicle().claim(source, source, NOW + 1)
+
+
+@pytest.mark.req("IOME-CLAIM-007")
+def test_rejects_claim_of_a_trip_from_a_station_to_itself() -> None:
+    ev = vehicle()
+    station = KeyPair.derive("test", "station")
+    pk1, pk2 = ev.one_time_key(0, "source"), ev.one_time_key(0, "destination")
+    source = _presence("source", station, pk1.public_hex, NOW)
+    back_home = _presence("destination", station, pk2.public_hex, NOW + 900)
+    with pytest.raises(Rejected) as same_station:
+        ev.claim(source, back_home, NOW + 901)
+    assert same_station.value.req_id == "IOME-CLAIM-007"
+    # Two station ids under one key are one party at both ends.
+    renamed = _presence("destination", station, pk2.public_hex, NOW + 900, "st-b")
+    with pytest.raises(Rejected) as same_key:
+        ev.claim(source, renamed, NOW + 901)
+    assert same_key.value.req_id == "IOME-CLAIM-007"
+    # A refused claim spends no key: the honest claim to another station still works.
+    other = _presence("destination", KeyPair.derive("test", "b"), pk2.public_hex, NOW + 900, "b")
+    assert ev.claim(source, other, NOW + 901).destination_pk == pk2.public_hex
+
+
+@pytest.mark.req("IOME-CLAIM-006")
+def test_rejects_claim_dated_before_the_trip_ended() -> None:
+    ev = vehicle()
+    pk1, pk2 = ev.one_time_key(0, "source"), ev.one_time_key(0, "destination")
+    source = _presence("source", KeyPair.derive("test", "a"), pk1.public_hex, NOW)
+    destination = _presence(
+        "destination", KeyPair.derive("test", "b"), pk2.public_hex, NOW + 900, "st-b"
+    )
+    with pytest.raises(Rejected) as exc:
+        ev.claim(source, destination, NOW + 899)
+    assert exc.value.req_id == "IOME-CLAIM-006"
+
+
+@pytest.mark.req("IOME-CLAIM-003")
+def test_rejects_claim_ending_before_it_starts() -> None:
+    ev = vehicle()
+    pk1, pk2 = ev.one_time_key(0, "source"), ev.one_time_key(0, "destination")
+    source = _presence("source", KeyPair.derive("test", "a"), pk1.public_hex, NOW + 900)
+    destination = _presence("destination", KeyPair.derive("test", "b"), pk2.public_hex, NOW, "b")
+    with pytest.raises(Rejected) as exc:
+        ev.claim(source, destination, NOW + 901)
+    assert exc.value.req_id == "IOME-CLAIM-003"
 
 
 # --- station index ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from iome_ref.roles.verifier import (
     check_trip_matches_claim,
     compute_trip_fields,
 )
+from iome_ref.rules import check_stateless
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import REVOKED_AT, T0, World, build_world
 
@@ -181,6 +182,31 @@ def test_rejects_claim_faster_than_the_road_graph(world: World, b: Builder) -> N
     assert state.tx_ids == set()
     assert state.presences == {}
     assert q.pending == 0
+
+
+@pytest.mark.req("IOME-CLAIM-007")
+def test_rejects_claim_of_a_station_to_itself_and_publishes_nothing(
+    world: World, b: Builder
+) -> None:
+    # One station signs both presences for two keys it made itself: the trip needs no vehicle.
+    state, q = consortium(world), quorum(world)
+    source = b.presence("source", "st-a", "st-a-made/otk-1", T)
+    destination = b.presence("destination", "st-a", "st-a-made/otk-2", T + 1)
+    claim = b.claim(source, destination, T + 1)
+    with pytest.raises(Rejected) as caught:
+        q.on_claim(claim, source, destination, state, T + 2_000, random.Random(7))
+    assert caught.value.req_id == "IOME-CLAIM-007"
+    assert (state.tx_ids, q.pending) == (set(), 0)
+
+
+@pytest.mark.req("IOME-TRIP-006")
+def test_verifiers_never_propose_a_trip_the_public_chain_refuses(b: Builder) -> None:
+    # Derivation is mechanical; the consortium chain's IOME-CLAIM-007 is what keeps a trip from
+    # a station to itself from ever being proposed, and the public chain refuses one anyway.
+    trip = b.trip("st-b", "st-b")
+    with pytest.raises(Rejected) as caught:
+        check_stateless(trip)
+    assert caught.value.req_id == "IOME-TRIP-006"
 
 
 def test_rejects_presence_reused_within_one_batch(world: World, b: Builder) -> None:

@@ -158,20 +158,33 @@ def eps_cases(b: Builder) -> CaseBook:
     first = b.eps(reg.tx_id)
     second = b.eps(first.tx_id, t=T0 + 7200)
     t = T0 + 3600
-    book.valid("first", "the first price signal extends the registration", first, setup=setup)
+    # Each signal is judged in a block inside its validity (IOME-EPS-011): the defaults are
+    # valid over [T0 + 3600, T0 + 7200).
+    in_force = {"block_time": T0 + 5000}
+    book.valid(
+        "first", "the first price signal extends the registration", first, setup=setup, **in_force
+    )
     chained_setup = [*setup, b.block("public", [first], T0 + 5000)]
-    book.valid("second", "the next signal extends the first", second, setup=chained_setup)
+    book.valid(
+        "second",
+        "the next signal extends the first",
+        second,
+        setup=chained_setup,
+        block_time=T0 + 7200,
+    )
     book.valid(
         "negative-price",
         "excess solar: a negative price is valid (paper §IV)",
         b.eps(reg.tx_id, price_micro_per_kwh=-20_000, feed_in_micro_per_kwh=-40_000),
         setup=setup,
+        **in_force,
     )
     book.valid(
         "incentive",
         "a relocation incentive for an overloaded region",
         b.eps(reg.tx_id, incentive_micro_per_kwh=50_000),
         setup=setup,
+        **in_force,
     )
     book.invalid(
         "expiry-before-issue",
@@ -179,6 +192,7 @@ def eps_cases(b: Builder) -> CaseBook:
         "expires before it is issued",
         b.eps(reg.tx_id, expiry=t - 1),
         setup=setup,
+        **in_force,
     )
     book.invalid(
         "expiry-at-issue",
@@ -187,6 +201,7 @@ def eps_cases(b: Builder) -> CaseBook:
         b.eps(reg.tx_id, expiry=t),
         setup=setup,
         flags=["boundary"],
+        **in_force,
     )
     book.valid(
         "validity-limit",
@@ -194,6 +209,7 @@ def eps_cases(b: Builder) -> CaseBook:
         b.eps(reg.tx_id, expiry=t + MAX_EPS_VALIDITY_S),
         setup=setup,
         flags=["boundary"],
+        **in_force,
     )
     book.invalid(
         "validity-too-long",
@@ -202,6 +218,7 @@ def eps_cases(b: Builder) -> CaseBook:
         b.eps(reg.tx_id, expiry=t + MAX_EPS_VALIDITY_S + 1),
         setup=setup,
         flags=["boundary"],
+        **in_force,
     )
     book.invalid(
         "unregistered",
@@ -210,6 +227,7 @@ def eps_cases(b: Builder) -> CaseBook:
         b.eps(compute_hash(b"genesis"), issuer="grid-south"),
         setup=setup,
         flags=["sybil"],
+        **in_force,
     )
     book.invalid(
         "uncertified",
@@ -218,6 +236,7 @@ def eps_cases(b: Builder) -> CaseBook:
         b.eps(reg.tx_id, issuer="home-1"),
         setup=setup,
         flags=["sybil"],
+        **in_force,
     )
     book.invalid(
         "skips-tip",
@@ -225,6 +244,7 @@ def eps_cases(b: Builder) -> CaseBook:
         "prev_tx_id is not the issuer's latest transaction",
         b.eps(compute_hash(b"elsewhere")),
         setup=setup,
+        **in_force,
     )
     book.invalid(
         "stale-prev",
@@ -232,6 +252,7 @@ def eps_cases(b: Builder) -> CaseBook:
         "after the first signal, a signal pointing at an unknown transaction",
         b.eps(second.tx_id, t=T0 + 9000),
         setup=chained_setup,
+        block_time=T0 + 9000,
     )
     book.invalid(
         "equivocation",
@@ -240,6 +261,7 @@ def eps_cases(b: Builder) -> CaseBook:
         b.eps(reg.tx_id, price_micro_per_kwh=1),
         setup=chained_setup,
         flags=["equivocation"],
+        **in_force,
     )
     book.invalid(
         "region-unregistered",
@@ -247,6 +269,50 @@ def eps_cases(b: Builder) -> CaseBook:
         "a region outside the registration",
         b.eps(reg.tx_id, region="east"),
         setup=setup,
+        **in_force,
+    )
+    book.valid(
+        "same-time-as-predecessor",
+        "a signal issued at the same second as its predecessor supersedes it",
+        b.eps(first.tx_id, t=t, price_micro_per_kwh=260_000),
+        setup=chained_setup,
+        flags=["boundary"],
+        **in_force,
+    )
+    book.invalid(
+        "before-predecessor",
+        "IOME-EPS-010",
+        "a signal dated one second before the signal it extends re-prices a priced hour",
+        b.eps(first.tx_id, t=t - 1),
+        setup=chained_setup,
+        flags=["boundary", "backdating"],
+        **in_force,
+    )
+    book.invalid(
+        "before-registration",
+        "IOME-EPS-010",
+        "a first signal dated before the issuer's registration",
+        b.eps(reg.tx_id, t=T0 + 59),
+        setup=setup,
+        flags=["backdating"],
+        block_time=T0 + 100,
+    )
+    book.valid(
+        "last-second-in-force",
+        "recorded in a block one second before the signal expires",
+        first,
+        setup=setup,
+        block_time=t + 3599,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "expired-when-recorded",
+        "IOME-EPS-011",
+        "recorded in a block at the second the signal expires",
+        first,
+        setup=setup,
+        block_time=t + 3600,
+        flags=["boundary", "backdating"],
     )
     book.invalid(
         "certificate-expired",

@@ -69,6 +69,21 @@ def anchor_cases(b: Builder) -> CaseBook:
         b.anchor(1, fleet[1].block_hash, first.tx_id, T0 + 1900),
         setup=setup,
     )
+    book.valid(
+        "same-second",
+        "the next anchor at the same second as the previous one",
+        b.anchor(3, fleet[3].block_hash, first.tx_id, T0 + 1000),
+        setup=setup,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "back-dated",
+        "IOME-ANC-010",
+        "the next anchor dated one second before the previous one",
+        b.anchor(3, fleet[3].block_hash, first.tx_id, T0 + 999),
+        setup=setup,
+        flags=["boundary", "backdating"],
+    )
     head = setup[-1]
 
     def public_block(anchor: SignedModel) -> Block:
@@ -151,6 +166,46 @@ def handover_cases(b: Builder) -> CaseBook:
         "the backup continues the anchor sequence with no gap",
         b.anchor(2, fleet[2].block_hash, first.tx_id, T0 + 3000, manager="fleet-backup"),
         setup=after,
+    )
+    book.invalid(
+        "backup-anchors-before-office",
+        "IOME-ANC-010",
+        "the new manager dates its first anchor one second before its handover",
+        b.anchor(
+            2, fleet[2].block_hash, first.tx_id, handover.timestamp - 1, manager="fleet-backup"
+        ),
+        setup=after,
+        flags=["boundary", "backdating"],
+    )
+    book.invalid(
+        "handed-back-at-once",
+        "IOME-ANC-009",
+        "a second backup takes over one second after the first did",
+        b.handover(first.tx_id, handover.timestamp + 1, old="fleet-backup", new="fleet-backup-2"),
+        setup=after,
+        flags=["takeover"],
+    )
+    book.invalid(
+        "handed-back-too-early",
+        "IOME-ANC-009",
+        "a second backup takes over one second short of the new manager's periods",
+        b.handover(
+            first.tx_id,
+            handover.timestamp + _SILENCE - 1,
+            old="fleet-backup",
+            new="fleet-backup-2",
+        ),
+        setup=after,
+        flags=["boundary", "takeover"],
+    )
+    book.valid(
+        "handed-on-after-silence",
+        "a second backup takes over once the first has been silent its full periods",
+        b.handover(
+            first.tx_id, handover.timestamp + _SILENCE, old="fleet-backup", new="fleet-backup-2"
+        ),
+        setup=after,
+        flags=["boundary"],
     )
     book.invalid(
         "old-manager-anchors",

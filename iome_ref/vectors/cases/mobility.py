@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from iome_ref.constants import MAX_CHARGER_POWER_W
+from iome_ref.constants import (
+    MAX_CHARGE_SESSION_S,
+    MAX_CHARGER_POWER_W,
+    MAX_SESSION_ENERGY_WH,
+)
 from iome_ref.rules.mobility import compute_od_cells
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.cases.book import CaseBook
@@ -109,7 +113,20 @@ def trip_claim_cases(b: Builder) -> CaseBook:
     src_late = b.presence("source", "st-b", "ev-5/otk-1", _T2)
     dst_early = b.presence("destination", "st-a", "ev-5/otk-2", _T1)
     second_src = b.presence("source", "st-c", "ev-6/otk-1", _T1)
-    presences = [src, dst, dst_other, src_fast, dst_fast, src_late, dst_early, second_src]
+    src_home = b.presence("source", "st-a", "ev-8/otk-1", _T1)
+    dst_home = b.presence("destination", "st-a", "ev-8/otk-2", _T2)
+    presences = [
+        src,
+        dst,
+        dst_other,
+        src_fast,
+        dst_fast,
+        src_late,
+        dst_early,
+        second_src,
+        src_home,
+        dst_home,
+    ]
     setup = [b.block(chain, presences, _T2 + 1200)]
     book = CaseBook("trip-claim", chain=chain, setup=setup)
     claim = b.claim(src, dst)
@@ -135,6 +152,13 @@ def trip_claim_cases(b: Builder) -> CaseBook:
         "IOME-CLAIM-002",
         "the claim's PK2 is not the key in the destination presence",
         b.claim(src, dst, destination_pk=b.key("ev-7/otk-2").public_hex),
+        flags=["sybil"],
+    )
+    book.invalid(
+        "same-station",
+        "IOME-CLAIM-007",
+        "a 'trip' from station A back to A: A alone signs both ends, so A alone could fake it",
+        b.claim(src_home, dst_home),
         flags=["sybil"],
     )
     book.invalid(
@@ -205,6 +229,13 @@ def trip_cases(b: Builder) -> CaseBook:
         "IOME-TRIP-001",
         "end before start",
         b.trip(start=T0 + 9000, end=T0 + 7200),
+    )
+    book.invalid(
+        "same-station",
+        "IOME-TRIP-006",
+        "a published trip from station A to itself",
+        b.trip("st-a", "st-a"),
+        flags=["sybil"],
     )
     book.invalid(
         "single-verifier",
@@ -295,6 +326,54 @@ def charge_session_cases(b: Builder) -> CaseBook:
         "IOME-CHG-002",
         "1 Wh more than any charger delivers in 30 minutes",
         b.charge(energy_wh=limit + 1),
+        flags=["boundary"],
+    )
+    day = MAX_CHARGE_SESSION_S
+    book.valid(
+        "duration-limit",
+        "a session of exactly MAX_CHARGE_SESSION_S",
+        b.charge(vehicle_key="ev-3/otk-1", start=T0 + 7200, end=T0 + 7200 + day),
+        flags=["boundary"],
+    )
+    book.invalid(
+        "duration-too-long",
+        "IOME-CHG-006",
+        "a session one second longer than MAX_CHARGE_SESSION_S",
+        b.charge(vehicle_key="ev-3/otk-1", start=T0 + 7200, end=T0 + 7201 + day),
+        flags=["boundary"],
+    )
+    book.invalid(
+        "since-epoch",
+        "IOME-CHG-006",
+        "a session from time 0 claiming 165 GWh, within the power bound over 54 years",
+        b.charge(start=0, end=T0 + 9000, energy_wh=165_000_000_000),
+        flags=["physics"],
+    )
+    four_hours = 4 * 3600
+    book.valid(
+        "battery-limit",
+        "exactly MAX_SESSION_ENERGY_WH in four hours at 250 kW",
+        b.charge(end=T0 + 7200 + four_hours, energy_wh=MAX_SESSION_ENERGY_WH),
+        flags=["boundary"],
+    )
+    book.invalid(
+        "more-than-a-battery",
+        "IOME-CHG-007",
+        "1 Wh more than MAX_SESSION_ENERGY_WH, though the power bound allows 1.4 MWh",
+        b.charge(end=T0 + 7200 + four_hours, energy_wh=MAX_SESSION_ENERGY_WH + 1),
+        flags=["boundary", "physics"],
+    )
+    book.valid(
+        "starts-at-certificate",
+        "a session starting the second the station's certificate becomes valid",
+        b.charge(start=T0, end=T0 + 1800),
+        flags=["boundary"],
+    )
+    book.invalid(
+        "starts-before-certificate",
+        "IOME-CHG-005",
+        "a session starting before the station was certified, ending after",
+        b.charge(start=T0 - 1, end=T0 + 1800),
         flags=["boundary"],
     )
     book.invalid(
