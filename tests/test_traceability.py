@@ -113,3 +113,28 @@ def test_every_id_has_accepting_and_rejecting_check() -> None:
 
 def test_marked_tests_cite_only_defined_ids() -> None:
     assert sorted(set(_marked_tests()) - DEFINED) == []
+
+
+def _says_why_no_vector(req_id: str) -> bool:
+    """The rule's section in spec/ states ``Vectors: none.`` with the reason."""
+    for path in sorted(default_spec_dir().glob("*.md")):
+        text = path.read_text("utf-8")
+        start = text.find(f"### {req_id}:")
+        if start >= 0:
+            end = text.find("\n### ", start + 1)
+            return "\nVectors: none." in text[start : end if end >= 0 else len(text)]
+    return False
+
+
+def test_every_id_has_a_failing_vector_or_says_why() -> None:
+    """An implementer in another language has only the vectors: every rule an input can break
+    has a vector that breaks it; a rule no message can reach says so in the spec (issue 12)."""
+    failing = {req_id for req_id, kinds in _vector_checks().items() if "reject" in kinds}
+    missing = sorted(
+        req_id for req_id in DEFINED - failing if not _says_why_no_vector(req_id)
+    )
+    assert missing == []
+    # And a rule that says it has no vector really has none: the note must not go stale.
+    stale = sorted(req_id for req_id in failing & DEFINED if _says_why_no_vector(req_id))
+    assert stale == []
+

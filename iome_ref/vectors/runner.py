@@ -22,7 +22,7 @@ from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.state import Journal
 from iome_ref.chain.store import MemoryStore, StoredBlock
 from iome_ref.chain.transition import apply_tx, check_block_stateless
-from iome_ref.constants import TRIP_QUORUM
+from iome_ref.constants import MAX_MESSAGE_BYTES, TRIP_QUORUM
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.models import Block, SignedModel, decode_message, parse_message
@@ -75,6 +75,8 @@ class VectorCase(_Strict):
     block_time: int = Field(default=0, ge=0)
     input: Any = None
     input_text: str | None = None
+    #: Spaces appended to ``input_text``: size cases without megabytes in the file.
+    pad: int = Field(default=0, ge=0, le=2 * MAX_MESSAGE_BYTES)
     expected: Literal["valid", "invalid"]
     req_id: str | None = None
     evidence: list[str] = Field(default_factory=list)
@@ -214,7 +216,8 @@ def check_case(context: dict[str, Any] | None, case: dict[str, Any]) -> CaseResu
         if parsed.stored:
             _reopen(ledger, parsed.stored)
         elif parsed.input_text is not None:
-            judge(ledger, decode_message(parsed.input_text), parsed.chain, parsed.block_time)
+            text = (parsed.input_text + " " * parsed.pad).encode()
+            judge(ledger, decode_message(text), parsed.chain, parsed.block_time)
         else:
             judge(ledger, parse_message(parsed.input), parsed.chain, parsed.block_time)
     except Rejected as exc:

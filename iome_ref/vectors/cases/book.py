@@ -48,6 +48,7 @@ class CaseBook:
         flags: Sequence[str] = (),
         evidence: Sequence[str] = (),
         stored: Sequence[dict[str, Any]] = (),
+        pad: int = 0,
     ) -> None:
         blocks = self.setup if setup is None else setup
         self.cases.append(
@@ -60,6 +61,7 @@ class CaseBook:
                 "block_time": block_time,
                 "input": None if obj is None else _dump(obj),
                 "input_text": text,
+                "pad": pad,
                 "expected": expected,
                 "req_id": req_id,
                 "evidence": list(evidence),

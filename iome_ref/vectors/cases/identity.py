@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from iome_ref.constants import MAX_LIST_LEN, MAX_SAFE_INT
+from iome_ref.constants import MAX_LIST_LEN, MAX_MESSAGE_BYTES, MAX_SAFE_INT
 from iome_ref.crypto import (
     FIELD_PRIME,
     GROUP_ORDER,
@@ -40,6 +40,22 @@ def encoding_cases(b: Builder) -> CaseBook:
 
     book.valid(
         "esdp-as-text", "a valid ESDP given as wire text decodes and validates", text=_text(good)
+    )
+    room = MAX_MESSAGE_BYTES - len(_text(good).encode())
+    book.valid(
+        "at-size-limit",
+        "padded with spaces to exactly MAX_MESSAGE_BYTES: whitespace counts toward the size",
+        text=_text(good),
+        pad=room,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "over-size-limit",
+        "IOME-ENC-002",
+        "one byte over MAX_MESSAGE_BYTES, refused before it is parsed",
+        text=_text(good),
+        pad=room + 1,
+        flags=["boundary", "resource-exhaustion"],
     )
     book.invalid("not-json", "IOME-ENC-001", "text that is not JSON", text="{type: ESDP}")
     book.invalid(
