@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import rfc8785
 
@@ -173,7 +173,7 @@ def decode_json_object(data: bytes | str) -> dict[str, Any]:
     if suspect:
         # Every integer literal is now known to be short: convert them in a plain C parse.
         value = json.loads(text)
-    return value
+    return cast("dict[str, Any]", value)
 
 
 def _parse(text: str, floats: list[str], integers: list[str] | None) -> Any:

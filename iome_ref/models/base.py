@@ -107,9 +107,11 @@ class ListBound:
         schema = handler(source)
         if schema["type"] != "list":
             raise TypeError(f"ListBound applies to lists, not {schema['type']}")
-        schema["max_length"] = self.max_length
-        schema["fail_fast"] = True
-        return core_schema.no_info_before_validator_function(self._check_length, schema)
+        bounded = typing.cast(
+            "core_schema.ListSchema",
+            {**schema, "max_length": self.max_length, "fail_fast": True},
+        )
+        return core_schema.no_info_before_validator_function(self._check_length, bounded)
 
     def _check_length(self, value: Any) -> Any:
         if isinstance(value, list) and len(value) > self.max_length:
