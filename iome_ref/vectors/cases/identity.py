@@ -185,7 +185,8 @@ def _lexical_cases(book: CaseBook, b: Builder, good: dict[str, Any]) -> None:
     """The lexical choices of encoding.md ("Lexical choices"): one case per row."""
     text = _text(good)
     supply = '"supply_wh":12000'
-    assert supply in text and '"region":"north"' in text
+    assert supply in text
+    assert '"region":"north"' in text
 
     def number(literal: str) -> str:
         return text.replace(supply, '"supply_wh":' + literal)
