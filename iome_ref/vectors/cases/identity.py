@@ -288,9 +288,7 @@ def _lexical_cases(book: CaseBook, b: Builder, good: dict[str, Any]) -> None:
             "a 5000-digit literal, past Python's int() limit: refused before conversion",
         ),
     ):
-        book.invalid(
-            slug, "IOME-ENC-007", comment, text=number(literal), flags=["huge-number"]
-        )
+        book.invalid(slug, "IOME-ENC-007", comment, text=number(literal), flags=["huge-number"])
     book.invalid(
         "long-integer-in-unknown-member",
         "IOME-ENC-007",
