@@ -15,6 +15,13 @@ SPEC_VERSION: Final = "1.0.0"
 
 #: Largest integer exactly representable in an IEEE-754 double (I-JSON, RFC 7493 §2.2).
 MAX_SAFE_INT: Final = 2**53 - 1
+#: Most digits of an integer literal: those of MAX_SAFE_INT, so a longer literal cannot be a
+#: safe integer and is refused before conversion (IOME-ENC-007).
+MAX_INT_DIGITS: Final = len(str(MAX_SAFE_INT))
+#: Deepest nesting of arrays and objects in a JSON text, the outer object at depth 1
+#: (IOME-ENC-001). Messages need 5 (a Block's transaction's verifier signature); vector cases
+#: embedding a block need 7.
+MAX_NESTING_DEPTH: Final = 16
 #: Largest encoded message accepted before parsing (IOME-ENC-002).
 MAX_MESSAGE_BYTES: Final = 1 << 20
 #: Longest list field (zones, quorum signatures, block transactions) (IOME-ENC-010).
@@ -56,6 +63,11 @@ MAX_CHARGE_SESSION_S: Final = 24 * 3600
 MAX_SESSION_ENERGY_WH: Final = 1_000_000
 #: Verifier signatures a public Trip needs (k of n) (IOME-TRIP-002).
 TRIP_QUORUM: Final = 2
+#: Most entries of a Trip's verifier_sigs: the quorum is k of at most this many verifiers,
+#: so a Trip needs no more and a receiver never verifies more (IOME-ENC-010).
+MAX_TRIP_VERIFIERS: Final = 16
+#: Entries of an O-D matrix cell, [i, j, count]: its list holds no more (IOME-ENC-010).
+OD_CELL_LEN: Final = 3
 #: Anchor period of a child chain, seconds, and periods a manager may miss before its backup
 #: may take over (IOME-ANC-007).
 ANCHOR_PERIOD_S: Final = 900

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import rfc8785
 
-from iome_ref.constants import MAX_MESSAGE_BYTES
+from iome_ref.constants import MAX_INT_DIGITS, MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
@@ -33,12 +34,79 @@ def check_message_size(data: bytes) -> None:
         )
 
 
+#: Bytes the nesting pre-scan keeps: quotes and brackets; objects count as arrays.
+_KEEP = b'"[]{}'
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_DROP = bytes(c for c in range(256) if c not in _KEEP)
+#: Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of every plane) and
+#: surrogates, which RFC 7493 §2.1 forbids in an I-JSON text.
+_FORBIDDEN_CODE_POINT = re.compile(
+    "[\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+#: A ``\\u`` escape that can spell a surrogate or a noncharacter of the first plane; any other
+#: escape yields a permitted code point, so text without one skips the walk over its strings.
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|[fF][dD][d-eD-E]|[fF]{3}[eEfF])")
+
+
+def _check_nesting(raw: bytes) -> None:
+    """Refuse a text nested deeper than ``MAX_NESTING_DEPTH`` without parsing it.
+
+    The parser recurses once per level, so the limit is checked on the bytes first, in C-speed
+    passes that do not depend on the caller's stack: drop escaped quotes, keep only quotes and
+    brackets, drop string contents, then strip innermost ``[]`` pairs once per allowed level.
+    A pair left after ``MAX_NESTING_DEPTH`` rounds lies deeper than the limit; unmatched
+    brackets left over mean the text is not JSON. Both break IOME-ENC-001.
+    """
+    if b"\\" in raw:
+        # Escapes are read left to right in pairs, so removing "\\\\" first and then '\\"'
+        # leaves exactly the quotes that open and close strings.
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = raw.translate(_BRACKETS, _DROP)
+    # Two adjacent quotes either delimit an empty string or separate two strings with no
+    # bracket between them: removing them never moves a bracket into or out of a string.
+    marks = marks.replace(b'""', b"")
+    if b'"' in marks:
+        marks = b"".join(marks.split(b'"')[::2])
+    for _ in range(MAX_NESTING_DEPTH):
+        if not marks:
+            return
+        marks = marks.replace(b"[]", b"")
+    if b"[]" in marks:
+        raise Malformed(
+            "IOME-ENC-001", f"arrays and objects nest deeper than {MAX_NESTING_DEPTH} levels"
+        )
+    if marks:
+        raise Malformed(
+            "IOME-ENC-001",
+            f"not JSON: brackets do not balance, or nest deeper than {MAX_NESTING_DEPTH} levels",
+        )
+
+
+#: Maps each digit to "0" and every other byte to "x", so that one C-speed ``find`` spots a run
+#: of more than ``MAX_INT_DIGITS`` digits (a regular expression is ~50 times slower here).
+_DIGITS_AS_ZERO = bytes(b"0"[0] if chr(c).isdigit() and c < 128 else b"x"[0] for c in range(256))
+_LONG_RUN = b"0" * (MAX_INT_DIGITS + 1)
+
+
+def _may_hold_unsafe_integer(raw: bytes) -> bool:
+    """Whether the text may hold an integer literal longer than ``MAX_INT_DIGITS`` digits, or
+    ``-0``. Strings are searched too, so this can only over-report: a hit sends the text down
+    the path that reads every integer literal before converting any.
+    """
+    return b"-0" in raw or _LONG_RUN in raw.translate(_DIGITS_AS_ZERO)
+
+
+def _is_long_integer(literal: str) -> bool:
+    return len(literal) - (literal[0] == "-") > MAX_INT_DIGITS
+
+
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _DuplicateKeyError(key)
-        seen[key] = value
+    seen = dict(pairs)
+    if len(seen) != len(pairs):
+        names = [key for key, _ in pairs]
+        raise _DuplicateKeyError(next(k for k in names if names.count(k) > 1))
     return seen
 
 
@@ -58,23 +126,72 @@ class _NonFiniteError(ValueError):
 
 @enforces("IOME-ENC-001")
 def decode_json_object(data: bytes | str) -> dict[str, Any]:
-    """Decode one I-JSON object (RFC 7493): UTF-8, no duplicate names, no NaN or Infinity.
+    """Decode one I-JSON object (RFC 7493) of bounded size and depth.
 
-    Duplicate member names are refused because parsers disagree on which value wins, and two
-    nodes reading one message differently is a fork.
+    Refused as IOME-ENC-001: a byte-order mark, text that is not UTF-8 or not one JSON object,
+    nesting deeper than ``MAX_NESTING_DEPTH``, duplicate member names (parsers disagree on
+    which value wins, and two nodes reading one message differently is a fork), NaN or
+    Infinity, surrogates and Unicode noncharacters. Then, as IOME-ENC-007, any number literal
+    that is not a short integer. Every check before conversion is linear in the input.
 
     Raises:
-        Malformed: IOME-ENC-002 when too large, IOME-ENC-001 otherwise.
+        Malformed: IOME-ENC-002 when too large, IOME-ENC-001, then IOME-ENC-007.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     check_message_size(raw)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise Malformed("IOME-ENC-001", "message starts with a byte-order mark (RFC 8259 §8.1)")
     try:
         text = raw.decode("utf-8")
-        value = json.loads(
-            text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
-        )
     except UnicodeDecodeError as exc:
         raise Malformed("IOME-ENC-001", f"message is not UTF-8 at byte {exc.start}") from None
+    _check_nesting(raw)
+    floats: list[str] = []
+    integers: list[str] = []
+    # Number literals are collected by C-level list.append, never converted by a Python hook:
+    # a fraction or exponent is always a fault, and an integer literal is converted only once
+    # no literal can be long or -0 (int() raises ValueError past 4300 digits, and is
+    # quadratic before that).
+    suspect = _may_hold_unsafe_integer(raw)
+    value = _parse(text, floats, integers if suspect else None)
+    if not isinstance(value, dict):
+        raise Malformed("IOME-ENC-001", f"expected a JSON object, found {type(value).__name__}")
+    _check_code_points(text, value)
+    fault = next(iter(floats), None)
+    if fault is None and suspect:
+        if "-0" in integers:
+            fault = "-0"
+        elif max(map(len, integers), default=0) > MAX_INT_DIGITS:
+            fault = next(filter(_is_long_integer, integers), None)
+    if fault is not None:
+        shown = fault if len(fault) <= 24 else fault[:21] + "..."
+        raise Malformed(
+            "IOME-ENC-007",
+            f"number {shown}: expected an integer of at most {MAX_INT_DIGITS} digits, "
+            "without fraction, exponent or minus sign on zero",
+        )
+    if suspect:
+        # Every integer literal is now known to be short: convert them in a plain C parse.
+        value = json.loads(text)
+    return cast("dict[str, Any]", value)
+
+
+def _parse(text: str, floats: list[str], integers: list[str] | None) -> Any:
+    """One parse refusing what is not I-JSON; number literals other than integers are
+    appended to ``floats`` (and replaced by None), and when ``integers`` is given every integer
+    literal is appended to it instead of being converted.
+
+    Raises:
+        Malformed: IOME-ENC-001.
+    """
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_refuse_duplicates,
+            parse_constant=_refuse_constant,
+            parse_float=floats.append,
+            parse_int=integers.append if integers is not None else None,
+        )
     except _DuplicateKeyError as exc:
         raise Malformed("IOME-ENC-001", f"member name {exc.key!r} appears twice") from None
     except _NonFiniteError as exc:
@@ -83,33 +200,40 @@ def decode_json_object(data: bytes | str) -> dict[str, Any]:
         raise Malformed(
             "IOME-ENC-001", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    except RecursionError:
-        raise Malformed("IOME-ENC-001", "JSON nesting is too deep") from None
-    if not isinstance(value, dict):
-        raise Malformed("IOME-ENC-001", f"expected a JSON object, found {type(value).__name__}")
-    # Valid UTF-8 cannot spell a surrogate, so only a \u escape can yield one: text without
-    # escapes, the usual message, skips the walk over every decoded string.
-    if "\\u" in text and _has_lone_surrogate(value):
-        raise Malformed("IOME-ENC-001", "a string holds a lone surrogate (RFC 7493 §2.1)")
-    return value
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    """Whether any string in decoded JSON holds an escaped lone surrogate like ``"\\ud800"``."""
+def _check_code_points(text: str, value: Any) -> None:
+    """Refuse surrogates and noncharacters, written raw or as escapes (RFC 7493 §2.1).
+
+    Raw UTF-8 cannot spell a surrogate, and ASCII text holds no noncharacter, so the usual
+    message costs one ``isascii`` and one search; only a suspect escape costs a walk over the
+    decoded strings, where escape pairs have been combined into code points.
+    """
+    found = None if text.isascii() else _FORBIDDEN_CODE_POINT.search(text)
+    if found is None and _SUSPECT_ESCAPE.search(text):
+        found = next(filter(None, map(_FORBIDDEN_CODE_POINT.search, _strings(value))), None)
+    if found is not None:
+        raise Malformed(
+            "IOME-ENC-001",
+            f"a string holds U+{ord(found.group()):04X}, a surrogate or noncharacter "
+            "(RFC 7493 §2.1)",
+        )
+
+
+def _strings(value: Any) -> list[str]:
+    """Every member name and string value in decoded JSON, without recursion."""
+    found: list[str] = []
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
+            found.append(item)
         elif isinstance(item, dict):
-            stack.extend(item.keys())
+            found.extend(item)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return found
 
 
 def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:

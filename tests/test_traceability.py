@@ -130,11 +130,8 @@ def test_every_id_has_a_failing_vector_or_says_why() -> None:
     """An implementer in another language has only the vectors: every rule an input can break
     has a vector that breaks it; a rule no message can reach says so in the spec (issue 12)."""
     failing = {req_id for req_id, kinds in _vector_checks().items() if "reject" in kinds}
-    missing = sorted(
-        req_id for req_id in DEFINED - failing if not _says_why_no_vector(req_id)
-    )
+    missing = sorted(req_id for req_id in DEFINED - failing if not _says_why_no_vector(req_id))
     assert missing == []
     # And a rule that says it has no vector really has none: the note must not go stale.
     stale = sorted(req_id for req_id in failing & DEFINED if _says_why_no_vector(req_id))
     assert stale == []
-

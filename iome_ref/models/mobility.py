@@ -6,15 +6,18 @@ key and no presence id by construction (``extra="forbid"``), so extraction canno
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from iome_ref.constants import MAX_TRIP_VERIFIERS, OD_CELL_LEN
 from iome_ref.models.base import (
+    LIST_REQ,
     BoundedList,
     EnergyWh,
     Hash,
     Identifier,
+    ListBound,
     Micro,
     ProtocolModel,
     PublicKey,
@@ -98,8 +101,11 @@ class Trip(SignedModel):
         "trip in the same bucket publish distinct transactions; never derived from a key or "
         "presence."
     )
-    verifier_sigs: BoundedList[VerifierSignature] = Field(
-        description="Quorum of verifier signatures (IOME-TRIP-002/003)."
+    verifier_sigs: Annotated[list[VerifierSignature], ListBound(MAX_TRIP_VERIFIERS), LIST_REQ] = (
+        Field(
+            description="Quorum of verifier signatures, at most MAX_TRIP_VERIFIERS, so a receiver "
+            "never verifies more than a quorum can need (IOME-ENC-010, IOME-TRIP-002/003)."
+        )
     )
 
 
@@ -144,9 +150,10 @@ class ODMatrix(SignedModel):
     destinations: BoundedList[Identifier] = Field(
         description="Destination station ids, sorted unique (IOME-ODM-001)."
     )
-    cells: BoundedList[BoundedList[Quantity]] = Field(
+    cells: BoundedList[Annotated[list[Quantity], ListBound(OD_CELL_LEN), LIST_REQ]] = Field(
         description="Sparse [i, j, count]: count trips from origins[i] to destinations[j], "
-        "ascending by (i, j), count >= 1 (IOME-ODM-002/004)."
+        "ascending by (i, j), count >= 1 (IOME-ODM-002/004); a cell holds at most "
+        "OD_CELL_LEN entries (IOME-ENC-010)."
     )
     predictor_pk: PublicKey = Field(description="Certified predictor key (role predictor).")
     signature: Signature = Field(description="Predictor signature, tag ODMatrix.")

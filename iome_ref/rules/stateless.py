@@ -95,5 +95,8 @@ def check_stateless(
         certified = check_tx_certificates(tx, directory, anchor_role)
         if isinstance(tx, ChargeSession):
             mobility.check_charge_station_certified_at_start(tx, directory)
+        elif isinstance(tx, RevocationList):
+            # The list's own signature and profile are its certificate check.
+            directory.with_revocation_list(revocation.check_revocation_list_der(tx))
     check_signatures(tx)
     return certified

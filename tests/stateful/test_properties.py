@@ -43,6 +43,7 @@ from iome_ref.constants import (
     DER_HEX_PATTERN,
     HASH_PATTERN,
     IDENTIFIER_PATTERN,
+    MAX_INT_DIGITS,
     MAX_SAFE_INT,
     SIGNATURE_PATTERN,
     ZERO_HASH,
@@ -93,6 +94,7 @@ class Kind:
     item: Kind | None = None
     model: type[BaseModel] | None = None
     nullable: bool = False
+    max_length: int | None = None
 
 
 def describe(annotation: Any, metadata: Sequence[Any] = ()) -> Kind:
@@ -124,7 +126,8 @@ def describe(annotation: Any, metadata: Sequence[Any] = ()) -> Kind:
         pattern = next((m.pattern for m in meta if getattr(m, "pattern", None)), None)
         return Kind("str", req, pattern=pattern, nullable=nullable)
     if origin is list:
-        return Kind("list", req, item=describe(typing.get_args(annotation)[0]))
+        bound = next((m.max_length for m in meta if getattr(m, "max_length", None)), None)
+        return Kind("list", req, item=describe(typing.get_args(annotation)[0]), max_length=bound)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return Kind("model", req, model=annotation)
     return Kind("other", req)
@@ -225,7 +228,7 @@ def valid_values(kind: Kind) -> st.SearchStrategy[Any]:
     elif kind.base == "str" and kind.pattern == DER_HEX_PATTERN:
         inner = st.binary(min_size=1, max_size=64).map(bytes.hex)
     elif kind.base == "list" and kind.item is not None:
-        inner = st.lists(valid_values(kind.item), max_size=4)
+        inner = st.lists(valid_values(kind.item), max_size=min(4, kind.max_length or 4))
     else:
         raise AssertionError(f"no strategy for {kind}")
     return inner | st.none() if kind.nullable else inner
@@ -252,8 +255,21 @@ def _not_matching(pattern: str) -> st.SearchStrategy[Any]:
     return strings | st.integers() | st.booleans() | st.lists(st.integers(), max_size=2)
 
 
+def _lexical_first(value: Any, req_id: str) -> tuple[Any, str]:
+    """An integer literal longer than MAX_INT_DIGITS digits is refused while decoding
+    (IOME-ENC-007), before the field's own rule is consulted (encoding.md, "Lexical choices")."""
+    items = value if isinstance(value, list) else [value]
+    if any(type(v) is int and len(str(abs(v))) > MAX_INT_DIGITS for v in items):
+        return value, "IOME-ENC-007"
+    return value, req_id
+
+
 def invalid_values(kind: Kind) -> st.SearchStrategy[tuple[Any, str]]:
     """(value, id the spec assigns it) for values a field of ``kind`` must refuse."""
+    return _invalid_values(kind).map(lambda pair: _lexical_first(*pair))
+
+
+def _invalid_values(kind: Kind) -> st.SearchStrategy[tuple[Any, str]]:
     if kind.base == "int":
         assert kind.ge is not None
         assert kind.le is not None

@@ -426,7 +426,7 @@ def test_rejects_matrix_cell_longer_than_max() -> None:
     assert malformed(wire(odm)).req_id == "IOME-ENC-010"
 
 
-@pytest.mark.parametrize("value", [-1, -MAX_SAFE_INT, -MAX_SAFE_INT - 1, -(10**30)])
+@pytest.mark.parametrize("value", [-1, -MAX_SAFE_INT, -MAX_SAFE_INT - 1, -(10**15)])
 @pytest.mark.parametrize(
     ("name", "field"),
     [
@@ -439,9 +439,17 @@ def test_rejects_matrix_cell_longer_than_max() -> None:
 )
 @pytest.mark.req("IOME-ENC-012")
 def test_rejects_negative_quantity(name: str, field: str, value: int) -> None:
-    """A negative quantity is IOME-ENC-012 at any magnitude: below -(2^53-1) it also breaks
-    IOME-ENC-007, and the reference deterministically names the sign rule."""
+    """A negative quantity written with at most MAX_INT_DIGITS digits is IOME-ENC-012: below
+    -(2^53-1) it also breaks IOME-ENC-007's range, and the reference deterministically names
+    the sign rule."""
     assert malformed(wire(dump(name) | {field: value})).req_id == "IOME-ENC-012"
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_rejects_negative_quantity_too_long_to_be_safe_by_its_literal() -> None:
+    """A literal longer than MAX_INT_DIGITS digits is refused while decoding, before any field
+    is read, so its sign is never judged."""
+    assert malformed(wire(dump("ESDP") | {"supply_wh": -(10**30)})).req_id == "IOME-ENC-007"
 
 
 @pytest.mark.req("IOME-ENC-012")

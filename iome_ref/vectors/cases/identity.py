@@ -10,7 +10,15 @@ import hashlib
 import json
 from typing import Any
 
-from iome_ref.constants import MAX_LIST_LEN, MAX_MESSAGE_BYTES, MAX_SAFE_INT
+from iome_ref.constants import (
+    MAX_INT_DIGITS,
+    MAX_LIST_LEN,
+    MAX_MESSAGE_BYTES,
+    MAX_NESTING_DEPTH,
+    MAX_SAFE_INT,
+    MAX_TRIP_VERIFIERS,
+    OD_CELL_LEN,
+)
 from iome_ref.crypto import (
     FIELD_PRIME,
     GROUP_ORDER,
@@ -40,22 +48,6 @@ def encoding_cases(b: Builder) -> CaseBook:
 
     book.valid(
         "esdp-as-text", "a valid ESDP given as wire text decodes and validates", text=_text(good)
-    )
-    room = MAX_MESSAGE_BYTES - len(_text(good).encode())
-    book.valid(
-        "at-size-limit",
-        "padded with spaces to exactly MAX_MESSAGE_BYTES: whitespace counts toward the size",
-        text=_text(good),
-        pad=room,
-        flags=["boundary"],
-    )
-    book.invalid(
-        "over-size-limit",
-        "IOME-ENC-002",
-        "one byte over MAX_MESSAGE_BYTES, refused before it is parsed",
-        text=_text(good),
-        pad=room + 1,
-        flags=["boundary", "resource-exhaustion"],
     )
     book.invalid("not-json", "IOME-ENC-001", "text that is not JSON", text="{type: ESDP}")
     book.invalid(
@@ -186,7 +178,173 @@ def encoding_cases(b: Builder) -> CaseBook:
     book.valid(
         "max-safe-energy", "2^53 - 1 Wh is still in range", obj=b.esdp(supply_wh=MAX_SAFE_INT)
     )
+    _lexical_cases(book, b, good)
+    room = MAX_MESSAGE_BYTES - len(_text(good).encode())
+    book.valid(
+        "at-size-limit",
+        "padded with spaces to exactly MAX_MESSAGE_BYTES: whitespace counts toward the size",
+        text=_text(good),
+        pad=room,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "over-size-limit",
+        "IOME-ENC-002",
+        "one byte over MAX_MESSAGE_BYTES, refused before it is parsed",
+        text=_text(good),
+        pad=room + 1,
+        flags=["boundary", "resource-exhaustion"],
+    )
     return book
+
+
+def _lexical_cases(book: CaseBook, b: Builder, good: dict[str, Any]) -> None:
+    """The lexical choices of encoding.md ("Lexical choices"): one case per row."""
+    text = _text(good)
+    supply = '"supply_wh":12000'
+    assert supply in text
+    assert '"region":"north"' in text
+
+    def number(literal: str) -> str:
+        return text.replace(supply, '"supply_wh":' + literal)
+
+    def region(value: str) -> str:
+        return text.replace('"region":"north"', '"region":"' + value + '"')
+
+    book.invalid(
+        "byte-order-mark",
+        "IOME-ENC-001",
+        "a UTF-8 byte-order mark before the object: RFC 8259 §8.1 lets a receiver ignore it, "
+        "IoME refuses it",
+        text="\ufeff" + text,
+        flags=["parser-differential"],
+    )
+    depth = MAX_NESTING_DEPTH - 1  # the message object is level 1
+    book.invalid(
+        "nesting-at-limit",
+        "IOME-ENC-008",
+        f"region nested in arrays to depth MAX_NESTING_DEPTH ({MAX_NESTING_DEPTH}): decodes, "
+        "then fails the identifier kind",
+        text=region("x").replace('"region":"x"', '"region":' + "[" * depth + "]" * depth),
+    )
+    book.invalid(
+        "nesting-over-limit",
+        "IOME-ENC-001",
+        f"arrays nested to depth MAX_NESTING_DEPTH + 1 ({MAX_NESTING_DEPTH + 1}): refused "
+        "before parsing, whatever the caller's stack",
+        text=region("x").replace(
+            '"region":"x"', '"region":' + "[" * (depth + 1) + "]" * (depth + 1)
+        ),
+        flags=["parser-differential"],
+    )
+    book.invalid(
+        "escaped-duplicate-member",
+        "IOME-ENC-001",
+        "region given twice, the second name spelled with an escape: names compare decoded",
+        text=text[:-1] + ',"regio\\u006e":"south"}',
+        flags=["parser-differential"],
+    )
+    book.valid(
+        "escaped-member-name-and-value",
+        "a member name and a value spelled with escapes decode to the plain ESDP",
+        text=region("\\u006eorth").replace('"region"', '"\\u0072egion"'),
+    )
+    book.invalid(
+        "control-character",
+        "IOME-ENC-001",
+        "an unescaped U+0001 inside a string",
+        text=region("no\u0001rth"),
+    )
+    for slug, spelled, comment in (
+        ("noncharacter-fdd0", "\ufdd0", "U+FDD0, first of the noncharacter block, raw"),
+        ("noncharacter-fdef-escaped", "\\ufdef", "U+FDEF, last of the block, escaped"),
+        ("noncharacter-ffff-escaped", "\\uffff", "U+FFFF, escaped"),
+        ("noncharacter-1fffe", "\U0001fffe", "U+1FFFE, a plane-1 noncharacter, raw"),
+        (
+            "noncharacter-10ffff-escaped",
+            "\\udbff\\udfff",
+            "U+10FFFF, the last code point, escaped as a surrogate pair",
+        ),
+        ("lone-low-surrogate", "\\udc00", "an escaped low surrogate with no high one"),
+    ):
+        book.invalid(
+            slug,
+            "IOME-ENC-001",
+            f"a string holds {comment}: RFC 7493 §2.1 forbids noncharacters and surrogates",
+            text=region("n" + spelled),
+            flags=["parser-differential"],
+        )
+    for slug, literal, comment in (
+        ("leading-zero", "012000", "a leading zero is not JSON"),
+        ("plus-sign", "+12000", "a plus sign is not JSON"),
+        ("bare-fraction", "12000.", "a fraction without digits is not JSON"),
+    ):
+        book.invalid(slug, "IOME-ENC-001", comment, text=number(literal))
+    book.invalid(
+        "trailing-comma", "IOME-ENC-001", "a comma after the last member", text=text[:-1] + ",}"
+    )
+    book.invalid(
+        "syntax-before-number",
+        "IOME-ENC-001",
+        "-0 and a trailing comma: not JSON is reported before the number",
+        text=number("-0")[:-1] + ",}",
+    )
+    for slug, literal, comment in (
+        ("minus-zero", "-0", "-0: each integer has one spelling"),
+        ("minus-zero-fraction", "-0.0", "-0.0 is a float"),
+        ("integer-exponent", "12e3", "12e3 has an integer value but an exponent"),
+        ("exponent-overflow", "1e400", "1e400 overflows a double"),
+        (
+            "seventeen-digits",
+            "1" + "0" * MAX_INT_DIGITS,
+            "MAX_INT_DIGITS + 1 digits: cannot be a safe integer",
+        ),
+        (
+            "five-thousand-digits",
+            "9" * 5000,
+            "a 5000-digit literal, past Python's int() limit: refused before conversion",
+        ),
+    ):
+        book.invalid(slug, "IOME-ENC-007", comment, text=number(literal), flags=["huge-number"])
+    book.invalid(
+        "long-integer-in-unknown-member",
+        "IOME-ENC-007",
+        "a 17-digit literal in a member ESDP does not define: the literal is refused while "
+        "decoding, before the undefined member (IOME-ENC-004)",
+        text=text[:-1] + ',"memo":' + "1" * (MAX_INT_DIGITS + 1) + "}",
+        flags=["huge-number"],
+    )
+    book.invalid(
+        "fraction-in-unknown-member",
+        "IOME-ENC-007",
+        "a float in a member ESDP does not define is refused while decoding",
+        text=text[:-1] + ',"memo":0.5}',
+    )
+    book.invalid(
+        "long-list-of-wrong-entries",
+        "IOME-ENC-010",
+        "MAX_LIST_LEN + 1 regions, every one of the wrong type: the length is judged first",
+        obj=b.registration().model_dump(mode="json") | {"regions": [0] * (MAX_LIST_LEN + 1)},
+    )
+    trip = b.trip().model_dump(mode="json")
+    extra = [
+        {"verifier_pk": b.key(f"impostor-{i}").public_hex, "signature": "00" * 64}
+        for i in range(MAX_TRIP_VERIFIERS + 1)
+    ]
+    book.invalid(
+        "too-many-verifier-sigs",
+        "IOME-ENC-010",
+        "MAX_TRIP_VERIFIERS + 1 quorum signatures: refused while decoding, before any is verified",
+        obj=trip | {"verifier_sigs": extra},
+        flags=["bounded-cost"],
+    )
+    odm = b.od_matrix([b.trip()]).model_dump(mode="json")
+    book.invalid(
+        "od-cell-too-long",
+        "IOME-ENC-010",
+        f"an O-D cell of OD_CELL_LEN + 1 ({OD_CELL_LEN + 1}) entries",
+        obj=odm | {"cells": [[*odm["cells"][0], 1]]},
+    )
 
 
 def _le(value: int) -> str:
