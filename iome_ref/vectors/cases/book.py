@@ -46,8 +46,11 @@ class CaseBook:
         chain: str | None = None,
         block_time: int = BLOCK_TIME,
         flags: Sequence[str] = (),
+        pki: dict[str, Any] | None = None,
     ) -> None:
         blocks = self.setup if setup is None else setup
+        # "pki" appears only in cases that replace the file's PKI (spec/vectors/README.md).
+        extra = {} if pki is None else {"pki": pki}
         self.cases.append(
             {
                 "id": f"{self.name}-{len(self.cases) + 1:03d}-{slug}",
@@ -60,6 +63,7 @@ class CaseBook:
                 "input_text": text,
                 "expected": expected,
                 "req_id": req_id,
+                **extra,
             }
         )
 
