@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto.core import Void
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from iome_ref.constants import ROLE_STATION
 from iome_ref.pki import (
@@ -155,6 +158,34 @@ def custom_crl(
             entry = entry.add_extension(extension, critical)
         builder = builder.add_revoked_certificate(entry.build())
     return builder.sign(key, None)
+
+
+def retimed_crl(
+    crl: x509.CertificateRevocationList,
+    key: Ed25519PrivateKey,
+    *,
+    drop_next_update: bool = False,
+    swap_times: bool = False,
+) -> x509.CertificateRevocationList:
+    """``crl`` re-signed without nextUpdate or with thisUpdate and nextUpdate swapped, which
+    ``cryptography``'s builder refuses to write (asn1crypto, a pyhanko dependency, does)."""
+    signed = asn1_crl.CertificateList.load(crl.public_bytes(Encoding.DER))
+    tbs = signed["tbs_cert_list"]
+    # Absent optional fields read back as Void; leave them out rather than copy them.
+    fields = {name: tbs[name] for name in tbs if not isinstance(tbs[name], Void)}
+    if drop_next_update:
+        del fields["next_update"]
+    if swap_times:
+        fields["this_update"], fields["next_update"] = tbs["next_update"], tbs["this_update"]
+    new_tbs = asn1_crl.TbsCertList(fields)
+    resigned = asn1_crl.CertificateList(
+        {
+            "tbs_cert_list": new_tbs,
+            "signature_algorithm": signed["signature_algorithm"],
+            "signature": key.sign(new_tbs.dump()),
+        }
+    )
+    return x509.load_der_x509_crl(resigned.dump())
 
 
 @dataclass
