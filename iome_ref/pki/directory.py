@@ -145,10 +145,10 @@ class CertificateDirectory:
             name: tuple(sorted(certs, key=der)) for name, certs in by_subject.items()
         }
         # Caches shared by every directory derived from this one: certificates never change,
-        # and verifying signatures is the costly part of a check. Keyed by id(): every
-        # certificate is kept alive by self._certificates or self._root.
-        self._signed: dict[tuple[int, int], bool] = {}
-        self._paths: dict[int, list[Path]] = {}
+        # and verifying signatures is the costly part of a check. Keyed by id(); each entry
+        # holds the certificates it was computed for, so an id is never reused while cached.
+        self._signed: dict[tuple[int, int], tuple[x509.Certificate, x509.Certificate, bool]] = {}
+        self._paths: dict[int, tuple[x509.Certificate, list[Path]]] = {}
         self._crls: dict[IssuerKey, CrlInForce] = {}
         for crl in crls:
             self._crls = self._accept_crl(crl)
@@ -226,8 +226,8 @@ class CertificateDirectory:
     def _is_signed_by(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         key = (id(cert), id(issuer))
         if key not in self._signed:
-            self._signed[key] = is_signed_by(cert, issuer)
-        return self._signed[key]
+            self._signed[key] = (cert, issuer, is_signed_by(cert, issuer))
+        return self._signed[key][2]
 
     def get_paths(self, cert: x509.Certificate) -> list[Path]:
         """Every certification path from ``cert`` to the root, in the order they are judged.
@@ -239,7 +239,7 @@ class CertificateDirectory:
         """
         cached = self._paths.get(id(cert))
         if cached is not None:
-            return cached
+            return cached[1]
         paths: list[Path] = []
 
         def extend(path: Path, seen: frozenset[bytes]) -> None:
@@ -253,7 +253,7 @@ class CertificateDirectory:
                     extend((*path, issuer), seen | {issuer_der})
 
         extend((cert,), frozenset({der(cert)}))
-        self._paths[id(cert)] = paths
+        self._paths[id(cert)] = (cert, paths)
         return paths
 
     def _check_path(self, path: Path, at: int) -> None:
