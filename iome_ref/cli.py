@@ -158,7 +158,7 @@ def validate(
         Path | None,
         typer.Option(
             "--pki",
-            help='Certificates as in a vector context ({"root", "certificates", "crl"}): '
+            help='Certificates as in a vector context ({"root", "certificates", "crls"}): '
             "checks a transaction's certificates at its claimed time.",
             show_default=False,
         ),

@@ -97,3 +97,7 @@ ROLES: Final = (
 CHAIN_PUBLIC: Final = "public"
 CHAIN_CHILD: Final = "child"
 CHAIN_CONSORTIUM: Final = "consortium"
+
+#: Most intermediate CA certificates between a certified key's certificate and the root; ISO
+#: 15118 PKIs use two sub-CA levels (IOME-CERT-001).
+MAX_CERT_PATH_CAS: Final = 4

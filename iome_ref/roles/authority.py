@@ -41,7 +41,7 @@ class Authority:
     def directory(self, at: int) -> CertificateDirectory:
         """What validators consult from ``at`` on: every certificate and the current CRL."""
         return CertificateDirectory(
-            self._ca.root, list(self._certificates), self._ca.crl(at, self._not_after)
+            self._ca.root, list(self._certificates), [self._ca.crl(at, self._not_after)]
         )
 
     def revocation_list(self, at: int) -> RevocationList:

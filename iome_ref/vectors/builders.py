@@ -32,8 +32,9 @@ from iome_ref.models import (
     TripClaim,
     VerifierSignature,
 )
+from iome_ref.pki import CertificateAuthority, get_subject_id
 from iome_ref.rules.mobility import compute_od_cells
-from iome_ref.vectors.world import T0, World, rebuild_authority
+from iome_ref.vectors.world import T0, World
 
 __all__ = ["Builder", "ChainCursor", "forge", "sign_as"]
 
@@ -274,12 +275,28 @@ class Builder:
     def revocation_list(
         self, revoked: Mapping[str, int], this_update: int, next_update: int | None = None
     ) -> RevocationList:
-        """The world authority's CRL at ``this_update``, revoking the genesis revocations and
-        each named actor's certificate from the time given (IOME-REV-001..003)."""
-        authority = rebuild_authority(self.world.seed)
-        for name, at in sorted(revoked.items()):
-            (cert,) = self.world.directory.get_certificates(self.key(name).public_hex)
-            authority.revoke(cert.serial_number, at)
+        """The next CRL of the CA that certified the named actors (all under one CA): its
+        genesis entries kept, each actor's certificate revoked from the time given
+        (IOME-REV-001..003)."""
+        certs = [
+            cert
+            for name in sorted(revoked)
+            for cert in self.world.directory.get_certificates(self.key(name).public_hex)
+        ]
+        (issuer_name,) = {cert.issuer for cert in certs}
+        ca_name, issuer = next(
+            (name, ca) for name, ca in self.world.authorities.items() if ca.name == issuer_name
+        )
+        authority = CertificateAuthority.from_certificate(
+            self.key(ca_name).private, issuer.certificate
+        )
+        for genesis in self.world.directory.crls:
+            if genesis.issuer == issuer_name:
+                for entry in genesis:
+                    at = int(entry.revocation_date_utc.timestamp())
+                    authority.revoke(entry.serial_number, at)
+        for cert in certs:
+            authority.revoke(cert.serial_number, revoked[get_subject_id(cert)])
         crl = authority.crl(this_update, next_update or this_update + 365 * 24 * 3600)
         return RevocationList.create(
             {}, crl=crl.public_bytes(Encoding.DER).hex(), this_update=this_update

@@ -19,7 +19,14 @@ from iome_ref.errors import UsageError
 from iome_ref.models import MESSAGE_TYPES
 from iome_ref.rules.ledger import ALLOWED_TYPES
 from iome_ref.vectors.builders import Builder
-from iome_ref.vectors.cases import energy, identity, ledger, mobility, revocation
+from iome_ref.vectors.cases import (
+    certificates,
+    energy,
+    identity,
+    ledger,
+    mobility,
+    revocation,
+)
 from iome_ref.vectors.cases.book import CaseBook
 from iome_ref.vectors.runner import run_case
 from iome_ref.vectors.spec_index import compute_spec_hash, load_requirements, to_index_json
@@ -44,6 +51,7 @@ _DERIVED_FOLDERS: Final = ("vectors", "schemas")
 VECTOR_FILES: Final[dict[str, Callable[[Builder], CaseBook]]] = {
     "encoding": identity.encoding_cases,
     "signatures": identity.signature_cases,
+    "certificates": certificates.certificate_cases,
     "esdp": energy.esdp_cases,
     "issuer-registration": energy.registration_cases,
     "eps": energy.eps_cases,

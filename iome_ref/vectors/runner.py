@@ -80,6 +80,8 @@ class VectorCase(_Strict):
     expected: Literal["valid", "invalid"]
     req_id: str | None = None
     evidence: list[str] = Field(default_factory=list)
+    #: A case about the PKI itself brings its own genesis PKI (certificates.json).
+    pki: dict[str, Any] | None = None
     context: VectorContext | None = None
 
 
@@ -203,6 +205,13 @@ def check_case(context: dict[str, Any] | None, case: dict[str, Any]) -> CaseResu
         file_context = _read(VectorContext, context, "context")
     else:
         raise UsageError("vectors", f"case {parsed.id} has no context")
+    if parsed.pki is not None:
+        # A PKI the reference refuses to load is the case's verdict, not a broken vector file.
+        try:
+            CertificateDirectory.from_json(parsed.pki)
+        except Rejected as exc:
+            return CaseResult(parsed, Verdict(False, exc.req_id, exc.message))
+        file_context = file_context.model_copy(update={"pki": parsed.pki})
     ledger = build_ledger(file_context)
     for index, raw in enumerate(parsed.setup):
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
+from cryptography import x509
+
 from iome_ref.chain.context import ChainContext
 from iome_ref.constants import (
     CHAIN_CHILD,
@@ -23,16 +25,23 @@ from iome_ref.constants import (
     ROLE_VERIFIER,
 )
 from iome_ref.crypto import KeyPair
-from iome_ref.pki import CertificateAuthority, CertificateDirectory
+from iome_ref.pki import (
+    CertificateAuthority,
+    CertificateDirectory,
+    compute_subject_name,
+    get_subject_id,
+    key_usage,
+)
 
 __all__ = [
     "CERT_EXPIRY",
     "CHAINS",
+    "PROFILE_STATIONS",
     "REVOKED_AT",
     "T0",
+    "UNKNOWN_EXTENSION_OID",
     "World",
     "build_world",
-    "rebuild_authority",
 ]
 
 #: Start of every world's clock (2024-01-01T00:00:00Z); certificates run a year from it.
@@ -58,15 +67,36 @@ _ACTORS: Final = {
     "predictor": (ROLE_PREDICTOR, "predictor"),
     "producer": (ROLE_PRODUCER, "producer"),
     "fleet-manager": (ROLE_MANAGER, "fleet"),
+    "fleet-backup": (ROLE_BACKUP, "fleet"),
     # A second manager key of the fleet (a rotated key): certified, but not in office.
     "fleet-manager-2": (ROLE_MANAGER, "fleet"),
-    "fleet-backup": (ROLE_BACKUP, "fleet"),
+    # A second backup of the fleet, to hand the chain back and forth (IOME-ANC-009).
     "fleet-backup-2": (ROLE_BACKUP, "fleet"),
 }
 
 #: When the revoked station's certificate is revoked: a year's midpoint, so a vector can show
-#: a transaction before it (accepted) and after it (refused), IOME-CERT-003.
+#: a transaction before it (accepted) and after it (refused), IOME-CERT-003. The same instant
+#: ends the short-lived sub-CA (IOME-CERT-002), revokes a sub-CA (IOME-CERT-003) and ends the
+#: stale sub-CA's revocation list (IOME-CERT-018).
 REVOKED_AT: Final = T0 + _YEAR // 2
+
+#: Stations whose certificate path breaks one profile rule (spec/certificates.md), named for
+#: the rule: each is a station certificate with CN = its name, judged like any other.
+PROFILE_STATIONS: Final = {
+    "st-ca-short": "IOME-CERT-002",
+    "st-ca-revoked": "IOME-CERT-003",
+    "st-ca-stale-crl": "IOME-CERT-018",
+    "st-under-station": "IOME-CERT-010",
+    "st-ca-no-certsign": "IOME-CERT-011",
+    "st-too-deep": "IOME-CERT-012",
+    "st-is-ca": "IOME-CERT-013",
+    "st-no-aki": "IOME-CERT-014",
+    "st-critical-ext": "IOME-CERT-015",
+    "st-name-constrained": "IOME-CERT-015",
+}
+
+#: A private OID no validator knows, for a critical extension that must refuse (IOME-CERT-015).
+UNKNOWN_EXTENSION_OID: Final = x509.ObjectIdentifier("1.3.6.1.4.1.55555.1")
 
 
 @dataclass
@@ -78,6 +108,9 @@ class World:
     directory: CertificateDirectory
     travel: dict[tuple[str, str], int]
     _keys: dict[str, KeyPair] = field(default_factory=dict)
+    #: Every CA of the world by name: the root "iome-ca", its sub-CAs "iome-sub-1" and
+    #: "iome-sub-2" (which certifies the actors), and the sub-CAs of PROFILE_STATIONS.
+    authorities: dict[str, CertificateAuthority] = field(default_factory=dict)
 
     def key(self, name: str) -> KeyPair:
         """The key pair of a named actor, or a fresh uncertified one (vehicles, homes)."""
@@ -93,37 +126,143 @@ class World:
         return ChainContext(self.directory, self.travel)
 
 
-def rebuild_authority(seed: int) -> CertificateAuthority:
-    """The world authority of ``seed`` with its genesis revocations, fresh for a new CRL."""
-    authority = CertificateAuthority(
-        KeyPair.derive("world", seed, "authority").private, "iome-ca", T0, T0 + 2 * _YEAR
+def _profile_fixtures(
+    world: World,
+    sub1: CertificateAuthority,
+    sub2: CertificateAuthority,
+    actors: list[x509.Certificate],
+) -> tuple[list[x509.Certificate], list[x509.CertificateRevocationList]]:
+    """The certificates and CRLs of PROFILE_STATIONS: one broken rule per station path."""
+    end = T0 + 2 * _YEAR
+    certs: list[x509.Certificate] = []
+    crls: list[x509.CertificateRevocationList] = []
+
+    def sub_ca(parent: CertificateAuthority, name: str, until: int = end) -> CertificateAuthority:
+        ca = parent.issue_ca(name, world.key(name).private, T0, until, path_length=0)
+        world.authorities[name] = ca
+        certs.append(ca.certificate)
+        return ca
+
+    def station(ca: CertificateAuthority, name: str) -> None:
+        certs.append(ca.issue(name, ROLE_STATION, world.key(name).public_hex, T0, CERT_EXPIRY))
+
+    short = sub_ca(sub1, "iome-sub-short", REVOKED_AT)
+    station(short, "st-ca-short")
+    crls.append(short.crl(T0, end))
+    revoked = sub_ca(sub1, "iome-sub-revoked")
+    sub1.revoke(revoked.certificate.serial_number, REVOKED_AT)
+    station(revoked, "st-ca-revoked")
+    crls.append(revoked.crl(T0, end))
+    stale = sub_ca(sub1, "iome-sub-stale")
+    station(stale, "st-ca-stale-crl")
+    crls.append(stale.crl(T0, REVOKED_AT))
+    # st-a's own key issues a station certificate: a path through a non-CA (IOME-CERT-010).
+    st_a = next(c for c in actors if get_subject_id(c) == "st-a")
+    station(
+        CertificateAuthority.from_certificate(world.key("st-a").private, st_a), "st-under-station"
     )
-    revoked = KeyPair.derive("world", seed, "st-revoked").public_hex
-    cert = authority.issue("st-revoked", ROLE_STATION, revoked, T0, CERT_EXPIRY)
-    authority.revoke(cert.serial_number, REVOKED_AT)
-    return authority
+    # A sub-CA whose key may sign CRLs but not certificates (IOME-CERT-011).
+    no_sign_key = world.key("iome-sub-no-certsign").private
+    no_sign = CertificateAuthority.from_certificate(
+        no_sign_key,
+        sub1.issue_custom(
+            compute_subject_name("iome-sub-no-certsign"),
+            no_sign_key.public_key(),
+            T0,
+            end,
+            [
+                (x509.BasicConstraints(ca=True, path_length=0), True),
+                (key_usage(digital_signature=True, crl_sign=True), True),
+                (x509.SubjectKeyIdentifier.from_public_key(no_sign_key.public_key()), False),
+                (sub1.authority_key_identifier(), False),
+            ],
+        ),
+    )
+    certs.append(no_sign.certificate)
+    station(no_sign, "st-ca-no-certsign")
+    # iome-sub-2 allows no CA below it, yet certifies one (IOME-CERT-012).
+    station(sub_ca(sub2, "iome-sub-3"), "st-too-deep")
+    # Leaves off the profile, all issued by iome-sub-2.
+    leaf_extensions: dict[str, list[tuple[x509.ExtensionType, bool]]] = {
+        "st-is-ca": [(x509.BasicConstraints(ca=True, path_length=None), True)],
+        "st-no-aki": [],
+        "st-critical-ext": [
+            (x509.UnrecognizedExtension(UNKNOWN_EXTENSION_OID, b"\x05\x00"), True),
+        ],
+    }
+    for name, extra in leaf_extensions.items():
+        public_key = world.key(name).private.public_key()
+        aki: list[tuple[x509.ExtensionType, bool]] = (
+            [] if name == "st-no-aki" else [(sub2.authority_key_identifier(), False)]
+        )
+        certs.append(
+            sub2.issue_custom(
+                compute_subject_name(name, ROLE_STATION),
+                public_key,
+                T0,
+                CERT_EXPIRY,
+                [*extra, *aki, (x509.SubjectKeyIdentifier.from_public_key(public_key), False)],
+            )
+        )
+    # A sub-CA with (critical) name constraints, which IoME does not implement (IOME-CERT-015).
+    nc_key = world.key("iome-sub-nc").private
+    nc_extensions: list[tuple[x509.ExtensionType, bool]] = [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (key_usage(digital_signature=True, cert_sign=True, crl_sign=True), True),
+        (x509.SubjectKeyIdentifier.from_public_key(nc_key.public_key()), False),
+        (sub1.authority_key_identifier(), False),
+        (
+            x509.NameConstraints(
+                permitted_subtrees=[x509.DNSName("iome.example")], excluded_subtrees=None
+            ),
+            True,
+        ),
+    ]
+    nc = CertificateAuthority.from_certificate(
+        nc_key,
+        sub1.issue_custom(
+            compute_subject_name("iome-sub-nc"), nc_key.public_key(), T0, end, nc_extensions
+        ),
+    )
+    certs.append(nc.certificate)
+    station(nc, "st-name-constrained")
+    crls.append(nc.crl(T0, end))
+    return certs, crls
 
 
 def build_world(seed: int) -> World:
-    """Build the world of ``seed``: same seed, byte-identical certificates and keys."""
-    authority = rebuild_authority(seed)
-    world = World(seed, authority, CertificateDirectory(authority.root, []), {})
-    certificates = []
+    """Build the world of ``seed``: same seed, byte-identical certificates and keys.
+
+    The PKI has the shape of an ISO 15118 one: a root, two sub-CA levels, and the actors'
+    certificates issued by the second; every CA publishes its own revocation list.
+    """
+    end = T0 + 2 * _YEAR
+    root = CertificateAuthority(
+        KeyPair.derive("world", seed, "authority").private, "iome-ca", T0, end, path_length=2
+    )
+    world = World(seed, root, CertificateDirectory(root.root, [], []), {})
+    sub1 = root.issue_ca("iome-sub-1", world.key("iome-sub-1").private, T0, end, path_length=1)
+    sub2 = sub1.issue_ca("iome-sub-2", world.key("iome-sub-2").private, T0, end, path_length=0)
+    world.authorities.update({"iome-ca": root, "iome-sub-1": sub1, "iome-sub-2": sub2})
+    certificates = [sub1.certificate, sub2.certificate]
     for name, (role, subject) in _ACTORS.items():
-        cert = authority.issue(subject, role, world.key(name).public_hex, T0, CERT_EXPIRY)
+        cert = sub2.issue(subject, role, world.key(name).public_hex, T0, CERT_EXPIRY)
         certificates.append(cert)
+        if name == "st-revoked":
+            sub2.revoke(cert.serial_number, REVOKED_AT)
     # A station certified by an impostor authority of the same name (IOME-CERT-001).
     impostor = CertificateAuthority(
-        KeyPair.derive("world", seed, "impostor").private, "iome-ca", T0, T0 + 2 * _YEAR
+        KeyPair.derive("world", seed, "impostor").private, "iome-ca", T0, end
     )
     certificates.append(
         impostor.issue(
             "st-foreign", ROLE_STATION, world.key("st-foreign").public_hex, T0, CERT_EXPIRY
         )
     )
-    world.directory = CertificateDirectory(
-        authority.root, certificates, authority.crl(T0, T0 + 2 * _YEAR)
-    )
+    fixtures, fixture_crls = _profile_fixtures(world, sub1, sub2, certificates)
+    certificates.extend(fixtures)
+    crls = [root.crl(T0, end), sub1.crl(T0, end), sub2.crl(T0, end), *fixture_crls]
+    world.directory = CertificateDirectory(root.root, certificates, crls)
     stations = ["st-a", "st-b", "st-c", "st-revoked"]
     world.travel = {
         (a, b): 600 * (1 + abs(i - j))

@@ -45,7 +45,7 @@ from iome_ref.models import MESSAGE_TYPES, RevocationList, SignedModel
 from iome_ref.pki import CertificateAuthority
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.runner import validate_document
-from iome_ref.vectors.world import CERT_EXPIRY, T0, build_world, rebuild_authority
+from iome_ref.vectors.world import CERT_EXPIRY, T0, build_world
 
 _WORLD = build_world(41)
 _B = Builder(_WORLD)
@@ -282,7 +282,7 @@ def _block() -> Case:
 def _revocation() -> Case:
     """A list revoking 10,000 certificates (the largest a CA publishes here) and its forgery
     by an impostor authority of the same name: full DER parse, then the signature refused."""
-    authority = rebuild_authority(_WORLD.seed)
+    authority = _WORLD.authorities["iome-ca"]  # this module's own world: its root CA
     for serial in range(1, 10_001):
         authority.revoke(serial, T0 + serial)
     crl = authority.crl(T0 + 20_000, T0 + 30_000).public_bytes(Encoding.DER)

@@ -31,7 +31,7 @@ def key_hex(seed: str) -> str:
 
 
 def make_ca(seed: str = "ca", name: str = "iome-ca") -> CertificateAuthority:
-    return CertificateAuthority(seeded_key(seed), name, T0 - DAY, T0 + 365 * DAY)
+    return CertificateAuthority(seeded_key(seed), name, T0 - 365 * DAY, T0 + 365 * DAY)
 
 
 def directory(
@@ -39,7 +39,10 @@ def directory(
     certs: list[x509.Certificate],
     crl: x509.CertificateRevocationList | None = None,
 ) -> CertificateDirectory:
-    return CertificateDirectory(ca.root, certs, crl)
+    """A directory with ``crl``, or by default a CRL in force for the CA's whole life."""
+    return CertificateDirectory(
+        ca.root, certs, [ca.crl(T0 - 365 * DAY, T0 + 365 * DAY) if crl is None else crl]
+    )
 
 
 def station(ca: CertificateAuthority, seed: str = "st-1", **kw: int) -> x509.Certificate:
@@ -217,20 +220,26 @@ def test_rejects_crl_signed_by_another_key() -> None:
     assert exc.value.req_id == "IOME-CERT-008"
 
 
-@pytest.mark.req("IOME-CERT-004")
-def test_rejects_issuing_unknown_role() -> None:
+def test_rejects_issuing_unknown_role_as_usage_error() -> None:
     with pytest.raises(UsageError) as exc:
         make_ca().issue("st-1", "mayor", key_hex("st-1"), T0, T1)
-    assert exc.value.req_id == "IOME-CERT-004"
+    assert exc.value.req_id == "pki"
 
 
-@pytest.mark.req("IOME-CERT-004")
-def test_rejects_checking_unknown_role_without_raising_in_is_certified() -> None:
+@pytest.mark.parametrize(
+    ("key", "role", "at"),
+    [("st-1", "mayor", T1), ("st-1", ROLE_STATION, "T1"), (7, ROLE_STATION, T1)],
+)
+def test_rejects_checking_with_bad_arguments_as_usage_error(
+    key: object, role: str, at: object
+) -> None:
     ca = make_ca()
     pki = directory(ca, [station(ca)])
-    with pytest.raises(UsageError):
-        pki.check_certified(key_hex("st-1"), "mayor", T1)
-    assert not pki.is_certified(key_hex("st-1"), "mayor", T1)
+    key_arg = key_hex(key) if isinstance(key, str) else key
+    with pytest.raises(UsageError) as exc:
+        pki.check_certified(key_arg, role, at)  # type: ignore[arg-type]
+    assert exc.value.req_id == "pki"
+    assert not pki.is_certified(key_arg, role, at)  # type: ignore[arg-type]
 
 
 # --- determinism and serialisation -------------------------------------------------------
@@ -258,17 +267,17 @@ def test_accepts_json_round_trip() -> None:
     ca = make_ca()
     cert = station(ca)
     ca.revoke(cert.serial_number, T1 + 5)
-    pki = directory(ca, [cert, ca.issue("v-1", ROLE_VERIFIER, key_hex("v"), T0, T1)])
-    pki = CertificateDirectory(pki.root, pki.certificates, ca.crl(T1, T1 + DAY))
+    pki = directory(
+        ca, [cert, ca.issue("v-1", ROLE_VERIFIER, key_hex("v"), T0, T1)], ca.crl(T1, T1 + DAY)
+    )
     data = pki.to_json()
     again = CertificateDirectory.from_json(data)
     assert again.to_json() == data
     assert [der(c) for c in again.certificates] == [der(c) for c in pki.certificates]
-    assert again.crl is not None
-    assert der(again.crl) == der(ca.crl(T1, T1 + DAY))
+    assert [der(c) for c in again.crls] == [der(ca.crl(T1, T1 + DAY))]
     assert again.is_certified(key_hex("st-1"), ROLE_STATION, T1 + 4)
     assert not again.is_certified(key_hex("st-1"), ROLE_STATION, T1 + 5)
-    assert CertificateDirectory.from_json({**data, "crl": None}).crl is None
+    assert CertificateDirectory.from_json({**data, "crls": []}).crls == ()
 
 
 def good_json() -> dict[str, object]:
@@ -287,8 +296,9 @@ def good_json() -> dict[str, object]:
         {"certificates": "not a list"},
         {"certificates": [None]},
         {"certificates": ["garbage"]},
-        {"crl": "garbage"},
-        {"crl": 1},
+        {"crls": None},
+        {"crls": "garbage"},
+        {"crl": []},
         {"extra": 1},
     ],
 )
@@ -298,10 +308,20 @@ def test_rejects_malformed_json(change: dict[str, object]) -> None:
     assert exc.value.req_id == "IOME-CERT-001"
 
 
+@pytest.mark.req("IOME-CERT-016")
+@pytest.mark.parametrize(
+    "crl", ["garbage", 1, "caf\u00e9", "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"]
+)
+def test_rejects_malformed_crl_json(crl: object) -> None:
+    with pytest.raises(Malformed) as exc:
+        CertificateDirectory.from_json({**good_json(), "crls": [crl]})
+    assert exc.value.req_id == "IOME-CERT-016"
+
+
 @pytest.mark.req("IOME-CERT-001")
 def test_rejects_json_missing_key() -> None:
     data = good_json()
-    del data["crl"]
+    del data["crls"]
     with pytest.raises(Malformed) as exc:
         CertificateDirectory.from_json(data)
     assert exc.value.req_id == "IOME-CERT-001"

@@ -49,8 +49,11 @@ class CaseBook:
         evidence: Sequence[str] = (),
         stored: Sequence[dict[str, Any]] = (),
         pad: int = 0,
+        pki: dict[str, Any] | None = None,
     ) -> None:
         blocks = self.setup if setup is None else setup
+        # "pki" appears only in cases that replace the file's PKI (spec/vectors/README.md).
+        extra = {} if pki is None else {"pki": pki}
         self.cases.append(
             {
                 "id": f"{self.name}-{len(self.cases) + 1:03d}-{slug}",
@@ -66,6 +69,7 @@ class CaseBook:
                 "req_id": req_id,
                 "evidence": list(evidence),
                 "stored": list(stored),
+                **extra,
             }
         )
 

@@ -1,0 +1,313 @@
+"""Revocation lists: profile, issuer, one entry per serial, required status, succession (D3)."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import CRLEntryExtensionOID
+from pki_chains import (
+    DAY,
+    END,
+    START,
+    STATION,
+    T0,
+    Chain,
+    custom_crl,
+    key_hex,
+    moment,
+    retimed_crl,
+    seeded_key,
+    two_level_chain,
+)
+
+from iome_ref.constants import ROLE_STATION
+from iome_ref.errors import Malformed, Rejected, UsageError
+from iome_ref.pki import CertificateAuthority, CertificateDirectory, load_crl_der
+from iome_ref.pki.revocation import KNOWN_CRL_ENTRY_EXTENSIONS
+
+T1 = T0 + DAY
+UNKNOWN = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.9"), b"\x05\x00")
+
+
+def with_sub2_crl(chain: Chain, crl: x509.CertificateRevocationList) -> CertificateDirectory:
+    """The chain's directory whose sub-ca-2 CRL is ``crl``."""
+    return chain.directory(crls=[*chain.crls()[:2], crl])
+
+
+def refused(chain: Chain, crl: x509.CertificateRevocationList) -> str:
+    with pytest.raises(Rejected) as exc:
+        with_sub2_crl(chain, crl)
+    return exc.value.req_id
+
+
+def check(directory: CertificateDirectory, at: int = T1) -> x509.Certificate:
+    return directory.check_certified(key_hex(STATION), ROLE_STATION, at, STATION)
+
+
+def rejected(directory: CertificateDirectory, at: int = T1) -> str:
+    with pytest.raises(Rejected) as exc:
+        check(directory, at)
+    return exc.value.req_id
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-CERT-016")
+def test_accepts_der_crl() -> None:
+    chain = two_level_chain()
+    crl = chain.sub2.crl(START, END)
+    loaded = load_crl_der(crl.public_bytes(Encoding.DER))
+    assert loaded == crl
+    assert check(with_sub2_crl(chain, loaded)) == chain.leaf
+
+
+@pytest.mark.req("IOME-CERT-016")
+@pytest.mark.parametrize("data", [b"", b"\x30\x00", b"not a crl", b"\x30\x82\xff\xff"])
+def test_rejects_der_that_is_not_a_crl(data: bytes) -> None:
+    with pytest.raises(Malformed) as exc:
+        load_crl_der(data)
+    assert exc.value.req_id == "IOME-CERT-016"
+
+
+def test_rejects_non_bytes_crl_as_usage_error() -> None:
+    with pytest.raises(UsageError) as exc:
+        load_crl_der("30 00")  # type: ignore[arg-type]
+    assert exc.value.req_id == "pki"
+
+
+def test_rejects_single_crl_instead_of_a_list() -> None:
+    chain = two_level_chain()
+    with pytest.raises(UsageError) as exc:
+        CertificateDirectory(chain.root.certificate, [], chain.root.crl(START, END))  # type: ignore[arg-type]
+    assert exc.value.req_id == "pki"
+
+
+# --- profile, entries, issuer --------------------------------------------------------------
+
+REASON_REMOVE = x509.CRLReason(x509.ReasonFlags.remove_from_crl)
+
+
+@pytest.mark.req("IOME-CERT-016")
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"number": None},
+        {"number_critical": True},
+        {"aki": False},
+        {"extensions": [(UNKNOWN, True)]},
+        {"extensions": [(x509.DeltaCRLIndicator(1), True)]},
+        {"entries": [(5, T0)], "entry_extensions": [(UNKNOWN, True)]},
+        {"entries": [(5, T0)], "entry_extensions": [(REASON_REMOVE, False)]},
+    ],
+    ids=[
+        "no-number",
+        "critical-number",
+        "no-aki",
+        "unknown-critical",
+        "delta-crl",
+        "entry-unknown-critical",
+        "entry-remove-from-crl",
+    ],
+)
+def test_rejects_crl_off_profile(options: dict[str, object]) -> None:
+    chain = two_level_chain()
+    crl = custom_crl(chain.sub2, seeded_key("sub-ca-2"), **options)  # type: ignore[arg-type]
+    assert refused(chain, crl) == "IOME-CERT-016"
+
+
+@pytest.mark.req("IOME-CERT-016")
+@pytest.mark.parametrize(
+    "change", [{"drop_next_update": True}, {"swap_times": True}], ids=["no-next", "swapped"]
+)
+def test_rejects_crl_times_off_profile(change: dict[str, bool]) -> None:
+    chain = two_level_chain()
+    crl = retimed_crl(chain.sub2.crl(START, END), seeded_key("sub-ca-2"), **change)
+    assert refused(chain, crl) == "IOME-CERT-016"
+
+
+@pytest.mark.req("IOME-CERT-016")
+def test_accepts_informative_entry_extensions_and_unknown_non_critical_ones() -> None:
+    chain = two_level_chain()
+    reason = x509.CRLReason(x509.ReasonFlags.key_compromise)
+    invalidity = x509.InvalidityDate(moment(T0))
+    crl = custom_crl(
+        chain.sub2,
+        seeded_key("sub-ca-2"),
+        [(chain.leaf.serial_number, T1 + 1)],
+        extensions=[(UNKNOWN, False)],
+        entry_extensions=[(reason, False), (invalidity, False)],
+    )
+    directory = with_sub2_crl(chain, crl)
+    assert check(directory, T1) == chain.leaf
+    assert rejected(directory, T1 + 1) == "IOME-CERT-003"
+
+
+@pytest.mark.req("IOME-CERT-017")
+@pytest.mark.parametrize("dates", [(T1 + 5, T0), (T0, T1 + 5), (T0, T0)])
+def test_rejects_crl_with_duplicate_serial(dates: tuple[int, int]) -> None:
+    chain = two_level_chain()
+    serial = chain.leaf.serial_number
+    crl = custom_crl(chain.sub2, seeded_key("sub-ca-2"), [(serial, dates[0]), (serial, dates[1])])
+    assert refused(chain, crl) == "IOME-CERT-017"
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_rejects_crl_signed_by_another_key_in_the_issuers_name() -> None:
+    chain = two_level_chain()
+    # The right name and AKI, the wrong signing key.
+    assert refused(chain, custom_crl(chain.sub2, seeded_key("thief"))) == "IOME-CERT-008"
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_rejects_crl_of_a_ca_not_in_the_directory() -> None:
+    chain = two_level_chain()
+    stranger = CertificateAuthority(seeded_key("stranger"), "stranger", START, END)
+    with pytest.raises(Rejected) as exc:
+        chain.directory().with_revocation_list(stranger.crl(START, END))
+    assert exc.value.req_id == "IOME-CERT-008"
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_rejects_crl_by_a_leaf_key() -> None:
+    chain = two_level_chain()
+    station = CertificateAuthority.from_certificate(seeded_key(STATION), chain.leaf)
+    with pytest.raises(Rejected) as exc:
+        chain.directory().with_revocation_list(station.crl(START, END))
+    assert exc.value.req_id == "IOME-CERT-008"
+
+
+# --- revocation status at the claimed time --------------------------------------------------
+
+
+@pytest.mark.req("IOME-CERT-018")
+def test_rejects_when_issuer_has_no_crl() -> None:
+    chain = two_level_chain()
+    assert rejected(chain.directory(crls=chain.crls()[:2])) == "IOME-CERT-018"
+    # The root's CRL covers sub-ca-1: without it, sub-ca-1's status is unknown.
+    assert rejected(chain.directory(crls=chain.crls()[1:])) == "IOME-CERT-018"
+
+
+@pytest.mark.req("IOME-CERT-018")
+def test_accepts_crl_speaking_until_its_next_update_inclusive() -> None:
+    chain = two_level_chain()
+    directory = with_sub2_crl(chain, chain.sub2.crl(START, T1))
+    assert check(directory, T1) == chain.leaf
+    assert rejected(directory, T1 + 1) == "IOME-CERT-018"
+
+
+@pytest.mark.req("IOME-CERT-003", "IOME-CERT-018")
+def test_accepts_crl_issued_after_the_claimed_time() -> None:
+    # A CRL issued later still knows every revocation dated at or before t.
+    chain = two_level_chain()
+    chain.sub2.revoke(chain.leaf.serial_number, T1 + 10)
+    directory = with_sub2_crl(chain, chain.sub2.crl(T1 + 100, END))
+    assert check(directory, T1 + 9) == chain.leaf
+    assert rejected(directory, T1 + 10) == "IOME-CERT-003"
+
+
+@pytest.mark.req("IOME-CERT-003", "IOME-CERT-018")
+def test_rejects_stale_crl_before_reading_its_entries() -> None:
+    chain = two_level_chain()
+    chain.sub2.revoke(chain.leaf.serial_number, T0)
+    assert rejected(with_sub2_crl(chain, chain.sub2.crl(START, T1 - 1))) == "IOME-CERT-018"
+
+
+@pytest.mark.req("IOME-CERT-018")
+def test_rejects_certificate_whose_issuer_key_has_no_crl_after_rekeying() -> None:
+    # sub-ca-2 re-keyed under the same name: the new key's CRL does not speak for
+    # certificates the old key signed, so the old station is "unknown", not "fine".
+    chain = two_level_chain()
+    rekeyed = chain.sub1.issue_ca("sub-ca-2", seeded_key("sub-ca-2-new"), START, END)
+    rekeyed.revoke(chain.leaf.serial_number, T0)
+    chain.extra.append(rekeyed.certificate)
+    directory = chain.directory(crls=[*chain.crls()[:2], rekeyed.crl(START, END)])
+    assert rejected(directory) == "IOME-CERT-018"
+
+
+# --- succession: with_revocation_list -------------------------------------------------------
+
+
+@pytest.mark.req("IOME-CERT-003", "IOME-CERT-019", "IOME-CERT-020")
+def test_accepts_later_crl_as_a_new_directory() -> None:
+    chain = two_level_chain()
+    before = chain.directory()
+    chain.sub2.revoke(chain.leaf.serial_number, T1)
+    after = before.with_revocation_list(chain.sub2.crl(START + 1, END))
+    assert check(before, T1) == chain.leaf
+    assert rejected(after, T1) == "IOME-CERT-003"
+    assert check(after, T1 - 1) == chain.leaf
+    assert len(after.crls) == len(before.crls) == 3
+    assert CertificateDirectory.from_json(after.to_json()).to_json() == after.to_json()
+    # A third CRL that adds an entry and keeps the first is fine too.
+    chain.sub2.revoke(999, T0)
+    assert after.with_revocation_list(chain.sub2.crl(START + 2, END)).crls
+
+
+@pytest.mark.req("IOME-CERT-019")
+@pytest.mark.parametrize("number", [START, START - 1])
+def test_rejects_crl_number_not_increasing(number: int) -> None:
+    chain = two_level_chain()
+    directory = chain.directory()
+    with pytest.raises(Rejected) as exc:
+        directory.with_revocation_list(chain.sub2.crl(START + 5, END, number=number))
+    assert exc.value.req_id == "IOME-CERT-019"
+
+
+@pytest.mark.req("IOME-CERT-020")
+def test_rejects_crl_that_un_revokes() -> None:
+    chain = two_level_chain()
+    chain.sub2.revoke(chain.leaf.serial_number, T1)
+    directory = chain.directory()
+    forgetful = CertificateAuthority.from_certificate(
+        seeded_key("sub-ca-2"), chain.sub2.certificate
+    )
+    with pytest.raises(Rejected) as exc:
+        directory.with_revocation_list(forgetful.crl(START + 1, END))
+    assert exc.value.req_id == "IOME-CERT-020"
+    assert rejected(directory, T1) == "IOME-CERT-003"  # the old directory is unchanged
+
+
+@pytest.mark.req("IOME-CERT-020")
+@pytest.mark.parametrize("new_date", [T1 + 1, T1 - 1])
+def test_rejects_crl_that_re_dates(new_date: int) -> None:
+    chain = two_level_chain()
+    serial = chain.leaf.serial_number
+    directory = with_sub2_crl(chain, custom_crl(chain.sub2, seeded_key("sub-ca-2"), [(serial, T1)]))
+    later = custom_crl(chain.sub2, seeded_key("sub-ca-2"), [(serial, new_date)], number=START + 1)
+    with pytest.raises(Rejected) as exc:
+        directory.with_revocation_list(later)
+    assert exc.value.req_id == "IOME-CERT-020"
+
+
+@pytest.mark.req("IOME-CERT-016", "IOME-CERT-017", "IOME-CERT-008", "IOME-CERT-019")
+def test_rejects_crl_in_the_stated_order() -> None:
+    # Off profile and duplicated and signed by a thief and not increasing: CERT-016 first.
+    chain = two_level_chain()
+    directory = chain.directory()
+    serial = chain.leaf.serial_number
+    thief = seeded_key("thief")
+    cases = [
+        (custom_crl(chain.sub2, thief, [(serial, T0), (serial, T0)], aki=False), "IOME-CERT-016"),
+        (custom_crl(chain.sub2, thief, [(serial, T0), (serial, T0)]), "IOME-CERT-017"),
+        (custom_crl(chain.sub2, thief, number=START - 1), "IOME-CERT-008"),
+        (custom_crl(chain.sub2, seeded_key("sub-ca-2"), number=START - 1), "IOME-CERT-019"),
+    ]
+    for crl, req_id in cases:
+        with pytest.raises(Rejected) as exc:
+            directory.with_revocation_list(crl)
+        assert exc.value.req_id == req_id
+
+
+def test_rejects_with_revocation_list_of_a_non_crl() -> None:
+    with pytest.raises(UsageError) as exc:
+        two_level_chain().directory().with_revocation_list(b"crl")  # type: ignore[arg-type]
+    assert exc.value.req_id == "pki"
+
+
+def test_crl_entry_extension_oids_are_the_documented_ones() -> None:
+    assert {
+        CRLEntryExtensionOID.CRL_REASON,
+        CRLEntryExtensionOID.INVALIDITY_DATE,
+    } == KNOWN_CRL_ENTRY_EXTENSIONS
