@@ -340,6 +340,15 @@ def ledger_verify(
     file: Annotated[
         Path, typer.Argument(help="A node's SQLite store (e.g. out/simulate/ledger.sqlite).")
     ],
+    genesis_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--genesis-hash",
+            help="The genesis hash the network agreed on: refuse (exit 1) a store whose "
+            "recorded configuration (PKI, quorum, travel times) hashes otherwise.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Re-verify a stored ledger from genesis, as a node syncing it would; print per chain its
     head, block count and the evidence found. Exit 0 verified with no evidence, 1 a block no
@@ -362,6 +371,10 @@ def ledger_verify(
                     shutil.copyfile(source, f"{copy}{suffix}")
             with _status(f"verifying {file}"), SqliteStore(copy) as store:
                 ledger = Ledger.replay(store)
+        typer.echo(f"genesis {ledger.genesis_hash}")
+        if genesis_hash is not None and genesis_hash != ledger.genesis_hash:
+            typer.echo(f"genesis mismatch: expected {_printable(genesis_hash)}")
+            raise typer.Exit(EXIT_REJECTED)
         for chain_id, state in sorted(ledger.chains.items()):
             head = state.head
             where = f"height {head.height}, head {head.block_hash}" if head else "empty"

@@ -19,7 +19,12 @@ from iome_ref.chain.state import ChainState, Evidence
 from iome_ref.chain.store import MemoryStore, Store, StoredBlock
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC
-from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
+from iome_ref.encoding import (
+    canonical_json,
+    check_message_size,
+    compute_hash,
+    decode_json_object,
+)
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.models import Anchor, Block, SignedModel
 from iome_ref.rules.ledger import check_anchor_head, check_stored_block
@@ -55,6 +60,12 @@ class Ledger:
         self._known_evidence = {(kind, body) for kind, body in store.evidence()}
         for chain_id, kind in self._stored_chains():
             self._load(chain_id, kind)
+
+    @property
+    def genesis_hash(self) -> str:
+        """SHA-256 of the genesis configuration: what two nodes compare to know they judge
+        under one configuration (a store's copy is only as trustworthy as the store)."""
+        return compute_hash(self.context.genesis())
 
     @classmethod
     def open(cls, store: Store) -> Ledger:

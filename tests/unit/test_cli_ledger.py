@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iome_ref.chain.ledger import Ledger
-from iome_ref.chain.store import SqliteStore
+from iome_ref.chain.store import MemoryStore, SqliteStore
 from iome_ref.cli import EXIT_ACCEPTED, EXIT_ERROR, EXIT_REJECTED, app
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import CHAINS, T0, build_world
@@ -52,10 +52,25 @@ def test_accepts_store_printing_each_chain(runner: CliRunner, tmp_path: Path) ->
     result = runner.invoke(app, ["ledger", "verify", str(path)])
     assert result.exit_code == EXIT_ACCEPTED, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("chain fleet (child): 2 blocks, height 1, head ")
-    assert lines[1].startswith("chain public (public): 2 blocks, height 1, head ")
+    assert lines[0] == f"genesis {Ledger(MemoryStore(), WORLD.context()).genesis_hash}"
+    assert lines[1].startswith("chain fleet (child): 2 blocks, height 1, head ")
+    assert lines[2].startswith("chain public (public): 2 blocks, height 1, head ")
     assert lines[-1] == "verified: 2 chains, 0 evidence"  # a chain with no block is not stored
     assert _digest(path) == before  # the store itself is never written
+
+
+def test_rejects_store_recorded_under_another_genesis(runner: CliRunner, tmp_path: Path) -> None:
+    """A store's configuration is only as good as the store: an edited PKI or travel table
+    would re-verify happily under itself, so the network's genesis hash is checked."""
+    path = tmp_path / "node.sqlite"
+    _store(path)
+    agreed = Ledger(MemoryStore(), WORLD.context()).genesis_hash
+    ok = runner.invoke(app, ["ledger", "verify", str(path), "--genesis-hash", agreed])
+    assert ok.exit_code == EXIT_ACCEPTED, ok.output
+    other = Ledger(MemoryStore(), build_world(44).context()).genesis_hash
+    result = runner.invoke(app, ["ledger", "verify", str(path), "--genesis-hash", other])
+    assert result.exit_code == EXIT_REJECTED, result.output
+    assert result.stdout.splitlines()[-1] == f"genesis mismatch: expected {other}"
 
 
 def test_rejects_store_holding_evidence(runner: CliRunner, tmp_path: Path) -> None:

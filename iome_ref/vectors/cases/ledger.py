@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS, ZERO_HASH
 from iome_ref.encoding import canonical_json, compute_hash
-from iome_ref.models import Block, SignedModel
-from iome_ref.vectors.builders import Builder
+from iome_ref.models import Anchor, Block, SignedModel
+from iome_ref.vectors.builders import Builder, forge
 from iome_ref.vectors.cases.book import CaseBook
 from iome_ref.vectors.world import T0
 
@@ -144,6 +144,24 @@ def anchor_cases(b: Builder) -> CaseBook:
         first,
         setup=fleet,
         chain="fleet",
+    )
+    rogue = b.anchor(3, fleet[3].block_hash, first.tx_id, T0 + 1900, manager="rogue-manager")
+    book.invalid(
+        "uncertified",
+        "IOME-CERT-006",
+        "a key no certificate names anchors: refused for its certificate, before any anchor rule",
+        rogue,
+        setup=setup,
+        flags=["sybil"],
+    )
+    book.invalid(
+        "uncertified-and-forged",
+        "IOME-CERT-006",
+        "the same anchor with a forged signature: certificates are checked before signatures "
+        "(transactions.md), so the cheap refusal is the one reported",
+        forge(Anchor, rogue.model_dump(exclude={"tx_id", "signature"}), signature="11" * 64),
+        setup=setup,
+        flags=["sybil", "order"],
     )
     return book
 
