@@ -107,7 +107,10 @@ def _apply_claim(state: ChainState, claim: TripClaim, ctx: ChainContext, journal
 def _apply_revocation_list(state: ChainState, tx: RevocationList, journal: Journal) -> None:
     """Put the list in force and turn what it says about accepted history into evidence."""
     directory = state.directory.with_revocation_list(revocation.check_revocation_list_der(tx))
+    new_entries = directory.revocations != state.directory.revocations
     journal.set_attr(state, "directory", directory)
+    if not new_entries:  # a list that only renews its dates cannot refuse anything accepted
+        return
     for use in state.certified_uses:
         try:
             revocation.check_use_not_revoked_later(use, directory)

@@ -217,6 +217,16 @@ class CertificateDirectory:
         """The revocation lists in force, one per issuer, ordered by issuer name and key."""
         return tuple(self._crls[issuer].crl for issuer in sorted(self._crls))
 
+    @property
+    def revocations(self) -> frozenset[tuple[IssuerKey, int, int]]:
+        """Every (issuer, serial, revoked-from time) of the lists in force: a later list keeps
+        all of an earlier one's (IOME-CERT-020), so two directories differ by what is new."""
+        return frozenset(
+            (issuer, serial, at)
+            for issuer, listed in self._crls.items()
+            for serial, at in listed.entries.items()
+        )
+
     def get_certificates(self, public_key_hex: str) -> tuple[x509.Certificate, ...]:
         """All certificates known for ``public_key_hex`` (lowercase hex), in DER order."""
         return self._by_key.get(public_key_hex, ())

@@ -162,3 +162,26 @@ def test_rejects_store_without_genesis_for_replay() -> None:
     with pytest.raises(UsageError) as exc:
         Ledger.open(MemoryStore())
     assert "no genesis" in exc.value.message
+
+
+@pytest.mark.req("IOME-REV-003")
+def test_accepts_renewed_list_without_new_evidence() -> None:
+    """A list that renews the dates of the one in force revokes nothing new: no evidence, and
+    the node does not re-judge its history for it."""
+    b = Builder(WORLD)
+    ledger = live_node()
+    before = ledger.evidence()
+    renewal = b.revocation_list({"st-c": T0 + 4000}, T0 + 30_000)
+    state = ledger.chains["public"]
+    head = state.blocks[-1]
+    ledger.submit(
+        Block.create(
+            b.key("producer"),
+            chain_id="public",
+            height=head.height + 1,
+            prev_hash=head.block_hash,
+            time=T0 + 30_100,
+            txs=[renewal],
+        )
+    )
+    assert ledger.evidence() == before
