@@ -22,7 +22,7 @@ from typing import Annotated, Any, Final, NoReturn
 import typer
 
 from iome_ref.constants import MAX_MESSAGE_BYTES, MAX_SAFE_INT
-from iome_ref.errors import IoMEError, Malformed, Rejected, UsageError
+from iome_ref.errors import ImplementationError, IoMEError, Malformed, Rejected, UsageError
 
 __all__ = ["EXIT_ACCEPTED", "EXIT_ERROR", "EXIT_REJECTED", "app", "exit_code_for", "main"]
 
@@ -33,7 +33,7 @@ EXIT_REJECTED: Final = 1
 #: No verdict: undecodable input (``Malformed``), a usage problem, bad arguments (click's own 2).
 EXIT_ERROR: Final = 2
 
-#: ``req_id`` of the errors the CLI raises itself: the fault is in how it was called.
+#: The component named by the errors the CLI raises itself: the fault is in how it was called.
 _CLI: Final = "cli"
 #: ``validate`` reads one byte past the message limit: enough for IOME-ENC-002 to refuse a
 #: larger file without reading gigabytes (or an endless device) into memory.
@@ -85,10 +85,14 @@ def _printable(text: str) -> str:
 
 
 def _fail(error: IoMEError) -> NoReturn:
-    """Print ``reject <id>: <message>`` (stdout) or ``error <id>: <message>`` (stderr), exit."""
+    """Print ``reject <id>: <message>`` (stdout) or ``error <label>: <message>`` (stderr), exit.
+
+    ``label`` is the requirement id of a ``Malformed`` input, or the component ("cli", "store",
+    "simulate", ...) of a usage or internal error.
+    """
     code = exit_code_for(error)
     word = "reject" if code == EXIT_REJECTED else "error"
-    typer.echo(_printable(f"{word} {error.req_id}: {error.message}"), err=code == EXIT_ERROR)
+    typer.echo(_printable(f"{word} {error.label}: {error.message}"), err=code == EXIT_ERROR)
     raise typer.Exit(code)
 
 
@@ -111,7 +115,7 @@ def _exit_on_error(*, catch_all: bool = False) -> Iterator[None]:
         if not catch_all:
             raise
         _fail(
-            UsageError(
+            ImplementationError(
                 "internal",
                 f"unexpected {type(error).__name__}: {error} (a bug in iome_ref; please report it)",
             )

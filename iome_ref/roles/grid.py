@@ -182,7 +182,7 @@ class DistributionCompany:
         """
         if reg.issuer_pk != self.key.public_hex:
             raise UsageError(
-                "IOME-EPS-006", f"registration is for {reg.issuer_pk}, not {self.key.public_hex}"
+                "grid", f"registration is for {reg.issuer_pk}, not {self.key.public_hex}"
             )
         self._registered = frozenset(reg.regions)
         self._tip = reg.tx_id
@@ -232,9 +232,11 @@ class DistributionCompany:
                 (IOME-EPS-007): the chain would refuse the signal.
         """
         if self._tip is None:
-            raise UsageError("IOME-EPS-006", f"{self.company_id} has no IssuerRegistration yet")
+            raise UsageError(
+                "grid", f"{self.company_id} has no IssuerRegistration yet (IOME-EPS-006)"
+            )
         if region not in self._registered:
-            raise UsageError("IOME-EPS-007", f"region {region!r} is not registered")
+            raise UsageError("grid", f"region {region!r} is not registered (IOME-EPS-007)")
         eps = EPS.create(
             {"signature": self.key},
             prev_tx_id=self._tip,

@@ -105,8 +105,9 @@ def test_accepts_signing_message_exact_bytes() -> None:
 
 @pytest.mark.parametrize(("tag", "payload"), [("EPS\u00e9", "00"), ("EPS", "\u00e900"), (1, "00")])
 def test_rejects_non_ascii_signing_message_as_usage(tag: Any, payload: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="signing message") as info:
         signing_message(tag, payload)
+    assert info.value.component == "crypto"
     assert not is_valid_signature(ALICE.public_hex, "00" * 64, tag, payload)
 
 
@@ -126,8 +127,9 @@ def test_accepts_deterministic_keys_from_seed() -> None:
 
 def test_rejects_key_pair_with_foreign_public_key() -> None:
     other = KeyPair.derive("other")
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="does not match the private key") as info:
         KeyPair(ALICE.private, other.public_hex)
+    assert info.value.component == "crypto"
 
 
 @pytest.mark.req("IOME-SIG-001")

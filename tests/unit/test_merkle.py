@@ -172,7 +172,7 @@ def test_accepts_tx_ids_as_raw_32_byte_leaves() -> None:
 def test_rejects_malformed_tx_id(bad: object) -> None:
     with pytest.raises(UsageError) as info:
         compute_merkle_root_hex(["00" * 32, bad])  # type: ignore[list-item]
-    assert info.value.req_id == "IOME-BLK-003"
+    assert info.value.component == "merkle"
 
 
 def test_accepts_roots_matching_the_recursive_definition_up_to_100() -> None:
@@ -232,7 +232,7 @@ def test_rejects_inclusion_proof_with_malformed_elements() -> None:
 def test_rejects_proof_request_outside_the_tree(index: int) -> None:
     with pytest.raises(UsageError) as info:
         compute_inclusion_proof([b"a", b"b", b"c"], index)
-    assert info.value.req_id == "IOME-BLK-003"
+    assert info.value.component == "merkle"
 
 
 def test_accepts_large_tree_quickly() -> None:

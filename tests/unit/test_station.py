@@ -5,11 +5,12 @@ charging sessions the chain would accept; its presences enter a consortium chain
 from __future__ import annotations
 
 import pytest
+from helpers import usage_error
 
 from iome_ref.chain.state import ChainState, Journal
 from iome_ref.chain.transition import apply_tx
 from iome_ref.crypto import KeyPair
-from iome_ref.errors import Rejected, UsageError
+from iome_ref.errors import Rejected
 from iome_ref.roles.station import ChargingStation
 from iome_ref.rules import check_stateless
 from iome_ref.vectors.world import T0, World, build_world
@@ -100,17 +101,17 @@ def test_rejects_presence_for_the_station_own_key(world: World, station: Chargin
 
 def test_rejects_docking_twice(station: ChargingStation) -> None:
     station.dock("ev-1", PK1.public_hex, T)
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.dock("ev-1", PK2.public_hex, T + 1)
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.dock("ev-2", PK1.public_hex, T + 1)
 
 
 def test_rejects_undocking_an_absent_vehicle(station: ChargingStation) -> None:
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.undock("ev-1", T)
     station.dock("ev-1", PK1.public_hex, T)
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.undock("ev-1", T - 1)
 
 
