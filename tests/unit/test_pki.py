@@ -179,6 +179,10 @@ def test_rejects_with_failure_of_furthest_certificate() -> None:
     ca = make_ca()
     expired = station(ca, not_after=T0 + 1)
     verifier = ca.issue("st-1", ROLE_VERIFIER, key_hex("st-1"), T0, T0 + DAY)
+    # Alone, each certificate fails its own rule; together, the furthest (CERT-002) is named.
+    with pytest.raises(Rejected) as exc:
+        directory(ca, [verifier]).check_certified(key_hex("st-1"), ROLE_STATION, T1)
+    assert exc.value.req_id == "IOME-CERT-004"
     for certs in ([expired, verifier], [verifier, expired]):
         with pytest.raises(Rejected) as exc:
             directory(ca, certs).check_certified(key_hex("st-1"), ROLE_STATION, T1)
@@ -224,12 +228,13 @@ def test_rejects_issuing_unknown_role() -> None:
     assert exc.value.req_id == "IOME-CERT-004"
 
 
-@pytest.mark.req("IOME-CERT-004")
 def test_rejects_checking_unknown_role_without_raising_in_is_certified() -> None:
+    # An unknown role is the caller's bug, not a certificate's verdict: no CERT id (D2).
     ca = make_ca()
     pki = directory(ca, [station(ca)])
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="mayor") as info:
         pki.check_certified(key_hex("st-1"), "mayor", T1)
+    assert info.value.component == "pki"
     assert not pki.is_certified(key_hex("st-1"), "mayor", T1)
 
 
