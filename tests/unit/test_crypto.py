@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import iome_ref.crypto as crypto_module
 from iome_ref.crypto import KeyPair, is_valid_signature, signing_message, verify, verify_raw
 from iome_ref.errors import Rejected, UsageError
 
@@ -446,3 +447,97 @@ def test_wycheproof_cases() -> None:
         verdicts[result][verdict] += 1
     assert sum(verdicts["valid"].values()) == 88
     assert dict(verdicts["invalid"]) == WYCHEPROOF_INVALID_IDS
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@pytest.mark.req("IOME-SIG-001", "IOME-SIG-002", "IOME-SIG-005", "IOME-SIG-006", "IOME-SIG-008")
+def test_rejects_with_message_naming_field_expected_found() -> None:
+    """STYLE §4: one sentence, field, expected, found: pinned exactly, since implementers and
+    users read it (and a mutated message must not pass)."""
+    public_key, signature, message = raw_signature()
+    s_big = (2**256 - 1).to_bytes(32, "little")
+    small = bytes.fromhex(SMALL_ORDER_CANONICAL[4])
+    alias, off = encode(P + 1), encode(Y_OFF_CURVE)
+    cases = [
+        (public_key[:31], alias + s_big, "IOME-SIG-008: public key: expected 32 bytes, found 31"),
+        (
+            alias,
+            alias + s_big,
+            f"IOME-SIG-002: signature S: expected S < L, found S = L + {2**256 - 1 - L}",
+        ),
+        (
+            alias,
+            alias + signature[32:],
+            "IOME-SIG-003: public key A: expected a canonical encoding "
+            f"(y < p, no negative zero), found {alias.hex()}",
+        ),
+        (
+            off,
+            small + signature[32:],
+            f"IOME-SIG-007: public key A: expected a point on edwards25519, found {off.hex()}",
+        ),
+        (
+            small,
+            alias + signature[32:],
+            "IOME-SIG-005: public key A: expected a point of large order, found small",
+        ),
+        (
+            public_key,
+            alias + signature[32:],
+            "IOME-SIG-004: signature R: expected a canonical encoding "
+            f"(y < p, no negative zero), found {alias.hex()}",
+        ),
+        (
+            public_key,
+            off + signature[32:],
+            f"IOME-SIG-007: signature R: expected a point on edwards25519, found {off.hex()}",
+        ),
+        (
+            public_key,
+            small + signature[32:],
+            "IOME-SIG-006: signature R: expected a point of large order, found small",
+        ),
+        (
+            public_key,
+            signature,
+            "IOME-SIG-001: signature: the Ed25519 equation does not hold for this key and message",
+        ),
+    ]
+    for key, sig, expected in cases:
+        with pytest.raises(Rejected) as info:
+            verify_raw(key, sig, message + b"!")
+        assert str(info.value) == expected
+    hex_cases = [
+        (
+            "ab" * 31,
+            signature.hex(),
+            "IOME-SIG-008: public key: expected 64 lowercase hex "
+            "characters (32 bytes), found 62 characters 'abababababababab'",
+        ),
+        (7, signature, "IOME-SIG-008: public key: expected 32 bytes, found int"),
+        (
+            public_key.hex(),
+            "zz" * 64,
+            "IOME-SIG-008: signature: expected 128 lowercase hex "
+            "characters (64 bytes), found 128 characters 'zzzzzzzzzzzzzzzz'",
+        ),
+        (public_key.hex(), b"\x00" * 63, "IOME-SIG-008: signature: expected 64 bytes, found 63"),
+    ]
+    for key_hex, sig_hex, expected in hex_cases:
+        with pytest.raises(Rejected) as info:
+            verify(key_hex, sig_hex, "EPS", "00")  # type: ignore[arg-type]
+        assert str(info.value) == expected
+
+
+def test_rejects_non_bytes_message_naming_its_type() -> None:
+    public_key, signature, _ = raw_signature()
+    with pytest.raises(UsageError) as info:
+        verify_raw(public_key, signature, "text")  # type: ignore[arg-type]
+    assert str(info.value) == "crypto: message: expected bytes, found str"
+
+
+def test_accepts_the_built_in_torsion_table() -> None:
+    # Runs at import, before any mutant or fault injection can act: call it as a test too.
+    crypto_module._check_torsion_table()
