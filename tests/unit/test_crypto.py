@@ -541,3 +541,37 @@ def test_rejects_non_bytes_message_naming_its_type() -> None:
 def test_accepts_the_built_in_torsion_table() -> None:
     # Runs at import, before any mutant or fault injection can act: call it as a test too.
     crypto_module._check_torsion_table()
+
+
+#: RFC 8032 §5.1: the base point B (x even, y = 4/5).
+BASE_X = 15112221349535400772501151409588531511454012693041857206046113283949847762202
+BASE_Y = 46316835694926478169428394003475163141307993866256225615783033603165251855960
+
+
+def test_accepts_decompressed_base_point_with_either_sign() -> None:
+    assert crypto_module.decompress_point(encode(BASE_Y)) == (BASE_X, BASE_Y)
+    assert crypto_module.decompress_point(encode(BASE_Y, 1)) == (P - BASE_X, BASE_Y)
+
+
+def test_rejects_decompressing_at_the_boundaries() -> None:
+    # y = p exactly would alias y = 0; x = 0 (y = 1) has no negative twin.
+    assert crypto_module.decompress_point(encode(P)) is None
+    assert crypto_module.decompress_point(encode(P - 1)) == (0, P - 1)
+    assert crypto_module.decompress_point(encode(1)) == (0, 1)
+    assert crypto_module.decompress_point(encode(1, 1)) is None
+    assert crypto_module.decompress_point(encode(Y_OFF_CURVE)) is None
+
+
+def test_rejects_non_canonical_encodings_of_any_length() -> None:
+    assert crypto_module.is_canonical_encoding(encode(BASE_Y))
+    assert not crypto_module.is_canonical_encoding(encode(BASE_Y)[:31])
+    assert not crypto_module.is_canonical_encoding(encode(P))
+
+
+def test_accepts_small_order_exactly_for_the_eight_torsion_points() -> None:
+    for hex_point in SMALL_ORDER_CANONICAL:
+        point = crypto_module.decompress_point(bytes.fromhex(hex_point))
+        assert point is not None
+        assert crypto_module.is_small_order(point)
+    assert not crypto_module.is_small_order((BASE_X, BASE_Y))
+    assert not crypto_module.is_small_order((P - BASE_X, BASE_Y))
