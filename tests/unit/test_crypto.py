@@ -508,6 +508,7 @@ def test_rejects_with_message_naming_field_expected_found() -> None:
     for key, sig, expected in cases:
         with pytest.raises(Rejected) as info:
             verify_raw(key, sig, message + b"!")
+        assert info.value.req_id == expected.split(":")[0]
         assert str(info.value) == expected
     hex_cases = [
         (
@@ -528,6 +529,7 @@ def test_rejects_with_message_naming_field_expected_found() -> None:
     for key_hex, sig_hex, expected in hex_cases:
         with pytest.raises(Rejected) as info:
             verify(key_hex, sig_hex, "EPS", "00")  # type: ignore[arg-type]
+        assert info.value.req_id == "IOME-SIG-008"
         assert str(info.value) == expected
 
 
