@@ -12,7 +12,8 @@ declared in pyproject.toml.
 
 Under mutmut (``MUTANT_UNDER_TEST`` set) every ``functools`` cache of ``iome_ref`` is cleared
 when a session starts: each mutant's worker is forked from a process whose caches are warm
-with the original code's answers, which would hide mutants of cached checks.
+with the original code's answers, which would hide mutants of cached checks; and before each
+test, so that mutmut's stats run records every test reaching a cached check.
 """
 
 from __future__ import annotations
@@ -68,5 +69,12 @@ def clear_reference_caches() -> int:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        clear_reference_caches()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Under mutmut, every test starts cold too: in its "stats" run a cache hit would hide which
+    # tests reach a cached check, so the mutants of that check would never run those tests.
     if os.environ.get("MUTANT_UNDER_TEST"):
         clear_reference_caches()
