@@ -22,7 +22,7 @@ from typing import Annotated, Any, Final, NoReturn
 import typer
 
 from iome_ref.constants import MAX_MESSAGE_BYTES, MAX_SAFE_INT
-from iome_ref.errors import IoMEError, Malformed, Rejected, UsageError
+from iome_ref.errors import ImplementationError, IoMEError, Malformed, Rejected, UsageError
 
 __all__ = ["EXIT_ACCEPTED", "EXIT_ERROR", "EXIT_REJECTED", "app", "exit_code_for", "main"]
 
@@ -33,8 +33,11 @@ EXIT_REJECTED: Final = 1
 #: No verdict: undecodable input (``Malformed``), a usage problem, bad arguments (click's own 2).
 EXIT_ERROR: Final = 2
 
-#: ``req_id`` of the errors the CLI raises itself: the fault is in how it was called.
+#: The component named by the errors the CLI raises itself: the fault is in how it was called.
 _CLI: Final = "cli"
+#: Mirrors ``iome_ref.simulation.routing.MAX_STATIONS`` for the help text, without importing
+#: the simulation (and numpy) for every command; a test keeps the two equal.
+_MAX_STATIONS: Final = 5_000
 #: ``validate`` reads one byte past the message limit: enough for IOME-ENC-002 to refuse a
 #: larger file without reading gigabytes (or an endless device) into memory.
 _READ_LIMIT: Final = MAX_MESSAGE_BYTES + 1
@@ -54,6 +57,34 @@ ledger_app = typer.Typer(help="Check a node's stored ledger.", no_args_is_help=T
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(vectors_app, name="vectors")
 app.add_typer(spec_app, name="spec")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            installed = version("iome")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            installed = "unknown"
+        typer.echo(f"iome {installed}")
+        raise typer.Exit(EXIT_ACCEPTED)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Internet of Mobile Energy: reference implementation, vectors and validator."""
+
 
 SpecDirOption = Annotated[
     Path | None,
@@ -85,10 +116,14 @@ def _printable(text: str) -> str:
 
 
 def _fail(error: IoMEError) -> NoReturn:
-    """Print ``reject <id>: <message>`` (stdout) or ``error <id>: <message>`` (stderr), exit."""
+    """Print ``reject <id>: <message>`` (stdout) or ``error <label>: <message>`` (stderr), exit.
+
+    ``label`` is the requirement id of a ``Malformed`` input, or the component ("cli", "store",
+    "simulate", ...) of a usage or internal error.
+    """
     code = exit_code_for(error)
     word = "reject" if code == EXIT_REJECTED else "error"
-    typer.echo(_printable(f"{word} {error.req_id}: {error.message}"), err=code == EXIT_ERROR)
+    typer.echo(_printable(f"{word} {error.label}: {error.message}"), err=code == EXIT_ERROR)
     raise typer.Exit(code)
 
 
@@ -111,7 +146,7 @@ def _exit_on_error(*, catch_all: bool = False) -> Iterator[None]:
         if not catch_all:
             raise
         _fail(
-            UsageError(
+            ImplementationError(
                 "internal",
                 f"unexpected {type(error).__name__}: {error} (a bug in iome_ref; please report it)",
             )
@@ -255,21 +290,36 @@ def spec_ids(
 
 
 def _parse_failure(text: str | None) -> tuple[str, int] | None:
+    """``CHAIN@ROUND`` as a pair; whether the chain and round exist is the config's check."""
     if text is None:
         return None
     chain, _, round_text = text.partition("@")
-    if not chain or not round_text.isdigit():
+    if not chain or not round_text.isascii() or not round_text.isdigit():
         raise UsageError(_CLI, f"--fail-manager expects CHAIN@ROUND, e.g. fleet@2, found {text!r}")
     return chain, int(round_text)
 
 
-@app.command()
+_SIMULATE_HELP: Final = (
+    "Run the closed energy-mobility loop, then a price-unaware baseline.\n\n"
+    "Writes OUT/ledger.sqlite (every chain's ledger; --db FILE instead), OUT/summary.json "
+    "(per round and region figures, the ledger audit, the effect against the baseline) and "
+    "OUT/imbalance.svg (each region's imbalance with and without prices). Each file appears "
+    "whole or not at all: a failed run leaves no partial file and keeps earlier ones.\n\n"
+    "Child chains (for --fail-manager): fleet, then one per region I from 0 to --regions - 1, "
+    "vpp-rI for even I and mg-rI for odd I; with the default 5 regions: fleet, vpp-r0, mg-r1, "
+    "vpp-r2, mg-r3, vpp-r4. ROUND counts from 0 and must be below --rounds."
+)
+
+
+@app.command(help=_SIMULATE_HELP)
 def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SAFE_INT, help="Seed of every random choice.")
     ] = 1,
     evs: Annotated[int, typer.Option(min=1, help="Electric vehicles.")] = 200,
-    stations: Annotated[int, typer.Option(min=2, help="Charging stations.")] = 20,
+    stations: Annotated[
+        int, typer.Option(min=2, help=f"Charging stations (at most {_MAX_STATIONS}).")
+    ] = 20,
     homes: Annotated[int, typer.Option(min=1, help="Homes with a building energy manager.")] = 100,
     rounds: Annotated[int, typer.Option(min=1, help="Rounds of the loop.")] = 4,
     regions: Annotated[int, typer.Option(min=1, help="Regions (suburbs) of the city.")] = 5,
@@ -279,16 +329,25 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option(min=0.0, max=1.0, help="Share of private EV owners who act on prices."),
     ] = 0.25,
     db: Annotated[Path | None, typer.Option(help="SQLite file for the ledgers.")] = None,
-    out: Annotated[Path, typer.Option(help="Folder for summary.json.")] = Path("out/simulate"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Folder receiving ledger.sqlite (unless --db), summary.json and imbalance.svg."
+        ),
+    ] = Path("out/simulate"),
     fail_manager: Annotated[
-        str | None, typer.Option(help="Stop a child chain's manager at a round: CHAIN@ROUND.")
+        str | None,
+        typer.Option(
+            help="Stop a child chain's manager at a round so its backup takes over: "
+            "CHAIN@ROUND, e.g. fleet@2 (chain names above).",
+            show_default=False,
+        ),
     ] = None,
     graphml: Annotated[
         Path | None, typer.Option(help="A GraphML road graph instead of a generated city.")
     ] = None,
 ) -> None:
-    """Run the closed energy-mobility loop, then a price-unaware baseline; write the ledgers
-    (SQLite, default OUT/ledger.sqlite) and OUT/summary.json."""
+    """Run the closed energy-mobility loop and its baseline (help: ``_SIMULATE_HELP``)."""
     with _exit_on_error():
         from rich.progress import Progress  # noqa: PLC0415
 

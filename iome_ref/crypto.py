@@ -343,9 +343,9 @@ def signing_message(tag: str, payload_hex: str) -> bytes:
         UsageError: tag or payload is not ASCII text (a caller bug: both come from models).
     """
     if not isinstance(tag, str) or not isinstance(payload_hex, str):
-        raise UsageError("IOME-SIG-001", "signing message: tag and payload must be str")
+        raise UsageError("crypto", "signing message: tag and payload must be str")
     if not (tag.isascii() and payload_hex.isascii()):
-        raise UsageError("IOME-SIG-001", "signing message: tag and payload must be ASCII")
+        raise UsageError("crypto", "signing message: tag and payload must be ASCII")
     return DOMAIN_PREFIX + tag.encode("ascii") + b"/" + payload_hex.encode("ascii")
 
 
@@ -366,7 +366,7 @@ def _verify_decoded(public_key: bytes, signature: bytes, message: bytes) -> None
     check_r_canonical(signature)
     check_r_not_small_order(signature[:32])
     if not isinstance(message, bytes | bytearray | memoryview):
-        raise UsageError("IOME-SIG-001", f"message: expected bytes, found {type(message).__name__}")
+        raise UsageError("crypto", f"message: expected bytes, found {type(message).__name__}")
     check_equation(verifier, signature, bytes(message))
 
 
@@ -421,7 +421,7 @@ class KeyPair:
 
     def __post_init__(self) -> None:
         if _public_hex(self.private) != self.public_hex:
-            raise UsageError("IOME-SIG-001", "KeyPair: public_hex does not match the private key")
+            raise UsageError("crypto", "KeyPair: public_hex does not match the private key")
 
     @classmethod
     def from_private(cls, private: Ed25519PrivateKey) -> Self:

@@ -75,7 +75,7 @@ def compute_merkle_root_hex(tx_ids: Sequence[str]) -> str:
     for position, tx_id in enumerate(tx_ids):
         if not isinstance(tx_id, str) or _TX_ID.fullmatch(tx_id) is None:
             raise UsageError(
-                "IOME-BLK-003", f"tx id {position}: expected 64 lowercase hex, found {tx_id!r:.80}"
+                "merkle", f"tx id {position}: expected 64 lowercase hex, found {tx_id!r:.80}"
             )
         raw.append(bytes.fromhex(tx_id))
     return compute_merkle_root(raw).hex()
@@ -89,7 +89,7 @@ def compute_inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(leaves):
         raise UsageError(
-            "IOME-BLK-003", f"inclusion proof: index {index!r} is outside 0..{len(leaves) - 1}"
+            "merkle", f"inclusion proof: index {index!r} is outside 0..{len(leaves) - 1}"
         )
     proof: list[bytes] = []
     level = [_leaf_hash(bytes(leaf)) for leaf in leaves]

@@ -246,9 +246,11 @@ class DistributionCompany:
             Rejected: IOME-EPS-003, IOME-EPS-008, IOME-EPS-010; the tip does not move.
         """
         if self._tip is None:
-            raise UsageError("grid", f"{self.company_id} has no IssuerRegistration yet")
+            raise UsageError(
+                "grid", f"{self.company_id} has no IssuerRegistration yet (IOME-EPS-006)"
+            )
         if region not in self._registered:
-            raise UsageError("grid", f"region {region!r} is not registered")
+            raise UsageError("grid", f"region {region!r} is not registered (IOME-EPS-007)")
         eps = EPS.create(
             {"signature": self.key},
             prev_tx_id=self._tip,

@@ -250,7 +250,7 @@ def co_sign_record(
         UsageError: the two keys are one key (the chain would refuse it, IOME-REC-001).
     """
     if bem_key.public_hex == provider_key.public_hex:
-        raise UsageError("IOME-REC-001", "an external record needs two distinct parties")
+        raise UsageError("weather", "an external record needs two distinct parties (IOME-REC-001)")
     return ExternalRecord.create(
         {"sig_a": bem_key, "sig_b": provider_key},
         message_hash=message_hash,

@@ -43,6 +43,7 @@ from iome_ref.simulation.routing import (
     INF,
     Adjacency,
     IntMatrix,
+    check_station_count,
     compute_adjacency,
     compute_station_matrices,
     compute_voronoi,
@@ -342,6 +343,7 @@ def check_city_counts(n_stations: int, n_homes: int, n_regions: int) -> None:
         )
     if n_homes < 0:
         raise UsageError("city", f"n_homes must not be negative, got {n_homes}")
+    check_station_count(n_stations)
 
 
 def compute_apportionment(

@@ -53,10 +53,11 @@ from iome_ref.simulation.network import (
     Network,
     build_network,
 )
+from iome_ref.simulation.routing import check_station_count
 from iome_ref.simulation.sessions import FITTED, kwh_at
 from iome_ref.simulation.summary import RegionRound, RoundRecord
 
-__all__ = ["Simulation", "SimulationConfig"]
+__all__ = ["Simulation", "SimulationConfig", "compute_child_chain_names"]
 
 #: Certificates run a year from T_CERT; the simulated clock starts a day later.
 T_CERT = 1_704_067_200
@@ -66,6 +67,13 @@ SESSION_POWER_W = 11_000
 #: Energy the grid expects per arriving trip when it reads the O-D matrix: the median session
 #: of the real charging data the drivers are fitted to.
 TYPICAL_SESSION_WH = round(kwh_at(0.5, FITTED) * 1000)
+
+
+def compute_child_chain_names(regions: int) -> tuple[str, ...]:
+    """The child chains of a run with ``regions`` regions ``r0 .. r{k-1}``: the fleet's, then
+    one per region, a virtual power plant for even regions and a microgrid for odd ones
+    (paper Fig. 4): ``fleet, vpp-r0, mg-r1, vpp-r2, ...``."""
+    return (FLEET, *(f"{'vpp' if i % 2 == 0 else 'mg'}-r{i}" for i in range(regions)))
 
 
 @dataclass(frozen=True)
@@ -89,11 +97,15 @@ class SimulationConfig:
     #: 63 % above it at 1.0); 0.25 is the default, and the flag exists to measure exactly that.
     participation: float = 0.25
     price_aware: bool = True
+    #: Stop this child chain's manager at the start of this round (0-based, below ``rounds``);
+    #: its backup takes over.
     fail_manager: tuple[str, int] | None = None
     graphml: Path | None = None
 
     def __post_init__(self) -> None:
         """Refuse a config no run can honour, before any key is made or file written."""
+        if isinstance(self.stations, int) and not isinstance(self.stations, bool):
+            check_station_count(self.stations)
         bounds: tuple[tuple[str, type, float, float], ...] = (
             ("seed", int, 0, MAX_SAFE_INT),
             ("evs", int, 1, MAX_SAFE_INT),
@@ -116,6 +128,30 @@ class SimulationConfig:
                 raise UsageError("simulate", f"{name}: expected {kind.__name__}, found {value!r}")
             if not low <= value <= high:
                 raise UsageError("simulate", f"{name}: expected {low}..{high}, found {value}")
+        self._check_fail_manager()
+
+    def _check_fail_manager(self) -> None:
+        """A failure nobody would see (unknown chain, a round that never runs) is refused."""
+        if self.fail_manager is None:
+            return
+        chain, round_index = self.fail_manager
+        chains = compute_child_chain_names(self.regions)
+        if chain not in chains:
+            raise UsageError(
+                "simulate",
+                f"fail_manager: no child chain {chain!r} with {self.regions} regions; "
+                f"expected one of {', '.join(chains)}",
+            )
+        if isinstance(round_index, bool) or not isinstance(round_index, int):
+            raise UsageError(
+                "simulate", f"fail_manager: round must be an int, found {round_index!r}"
+            )
+        if not 0 <= round_index < self.rounds:
+            raise UsageError(
+                "simulate",
+                f"fail_manager: round {round_index} is outside the run's rounds "
+                f"0..{self.rounds - 1}",
+            )
 
     @property
     def t0(self) -> int:
@@ -158,7 +194,7 @@ class Simulation:
             self.rng_fleet,
         ) = (np.random.default_rng(s) for s in seeds)
         self.city = self._build_city()
-        self.child_chains = [FLEET, *(self._region_chain(r) for r in self.city.regions)]
+        self.child_chains = list(compute_child_chain_names(len(self.city.regions)))
         self.net: Network = build_network(
             config.seed,
             store,
@@ -206,8 +242,7 @@ class Simulation:
 
     def _region_chain(self, region: str) -> str:
         """Even regions run a virtual power plant, odd ones a microgrid (paper Fig. 4)."""
-        kind = "vpp" if self.city.regions.index(region) % 2 == 0 else "mg"
-        return f"{kind}-{region}"
+        return self.child_chains[1 + self.city.regions.index(region)]
 
     def _make_home(self, home_id: str) -> _Home:
         region = self.city.home_region[home_id]

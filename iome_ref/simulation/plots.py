@@ -12,6 +12,8 @@ from typing import Any
 import matplotlib as mpl
 from matplotlib.figure import Figure
 
+from iome_ref.simulation.run import atomic_output
+
 __all__ = ["write_plots"]
 
 mpl.use("Agg")
@@ -63,5 +65,6 @@ def write_plots(summary: dict[str, Any], out_dir: Path) -> Path:
     bottom.set_xticks(rounds)
     bottom.legend(ncols=len(_regions(summary)), fontsize="small")
     path = out_dir / "imbalance.svg"
-    figure.savefig(path, format="svg", metadata={"Date": None})
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="svg", metadata={"Date": None})
     return path

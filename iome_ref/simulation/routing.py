@@ -28,8 +28,10 @@ from iome_ref.errors import UsageError
 __all__ = [
     "GATEWAY_LIMIT",
     "INF",
+    "MAX_STATIONS",
     "Adjacency",
     "IntMatrix",
+    "check_station_count",
     "compute_adjacency",
     "compute_station_matrices",
     "compute_voronoi",
@@ -45,6 +47,28 @@ GATEWAY_LIMIT: Final = 32
 _BLOCK_ELEMENTS: Final = 4_000_000
 INF: Final = 1 << 40
 _INT32_MAX: Final = (1 << 31) - 1
+#: Bytes per ordered station pair while the matrices are built: three int64 work matrices and
+#: three int32 results.
+PAIR_BYTES: Final = 3 * 8 + 3 * 4
+#: Most stations a city may have: the station-pair figures are dense matrices (claims are
+#: judged by exact routes, IOME-CLAIM-004), so memory grows with the square of the count.
+#: 5,000 stations are 25 M ordered pairs, ~0.9 GB at peak; 100,000 would be ~360 GB.
+MAX_STATIONS: Final = 5_000
+
+
+def check_station_count(n_stations: int) -> None:
+    """Refuse, before anything is allocated, a station count whose matrices cannot be held.
+
+    Raises:
+        UsageError: more than ``MAX_STATIONS`` stations.
+    """
+    if n_stations > MAX_STATIONS:
+        need_gb = n_stations * n_stations * PAIR_BYTES / 1e9
+        raise UsageError(
+            "simulate",
+            f"stations: at most {MAX_STATIONS} (station-pair routes are dense matrices, "
+            f"~{need_gb:,.0f} GB for {n_stations}), found {n_stations}",
+        )
 
 
 def compute_adjacency(
@@ -130,7 +154,12 @@ def _picker(targets: Sequence[int]) -> Callable[[list[int]], tuple[int, ...]]:
 def compute_station_matrices(
     adjacency: Adjacency, region_of: npt.NDArray[np.int64], station_nodes: Sequence[int]
 ) -> tuple[IntMatrix, IntMatrix, IntMatrix]:
-    """Travel time, energy and distance between every ordered pair of stations (module doc)."""
+    """Travel time, energy and distance between every ordered pair of stations (module doc).
+
+    Raises:
+        UsageError: more stations than ``MAX_STATIONS``, or a figure beyond 32 bits.
+    """
+    check_station_count(len(station_nodes))
     n_regions = int(region_of.max()) + 1 if len(region_of) else 1
     gateways: list[list[int]] = [[] for _ in range(n_regions)]
     for node, roads in enumerate(adjacency):

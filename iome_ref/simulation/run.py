@@ -3,12 +3,18 @@
 The summary is the run's evidence: per round and region, forecasts against ground truth,
 prices and vehicle energy; the ledger audit (from the ledger alone); and the effect of the
 loop, measured as regional imbalance against the same seed's baseline.
+
+Every output file appears whole or not at all: each is written under a temporary name beside
+its destination and renamed over it only once complete, so a run that fails (a bug, a full
+disk, Ctrl-C) leaves no partial ledger or summary behind, and an earlier file stays intact.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,9 +23,35 @@ from iome_ref.chain.store import MemoryStore, SqliteStore, Store
 from iome_ref.simulation.loop import Simulation, SimulationConfig
 from iome_ref.simulation.summary import audit_ledger, imbalance_wh
 
-__all__ = ["open_fresh_store", "run_simulation", "write_summary"]
+__all__ = ["atomic_output", "open_fresh_store", "run_simulation", "write_summary"]
 
 Progress = Callable[[str, int], None]
+
+
+#: SQLite's companion files of a database ``X``: ``X-wal`` and ``X-shm`` (WAL mode).
+_SQLITE_SUFFIXES = ("", "-wal", "-shm")
+
+
+def _remove(path: Path) -> None:
+    for suffix in _SQLITE_SUFFIXES:
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``; renamed to ``path`` if the block succeeds, removed
+    (with any SQLite companions) if it raises, whatever it raises."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    _remove(temporary)
+    try:
+        yield temporary
+    except BaseException:
+        _remove(temporary)
+        raise
+    for suffix in _SQLITE_SUFFIXES[1:]:
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.replace(temporary, path)
 
 
 def open_fresh_store(db: Path | None) -> Store:
@@ -47,17 +79,37 @@ def _run(
     return sim, result
 
 
-def run_simulation(
-    config: SimulationConfig, db: Path | None = None, progress: Progress | None = None
-) -> dict[str, Any]:
-    """The price-aware run on ``db`` (its ledgers), then the baseline in memory."""
+def _run_audited(
+    config: SimulationConfig, db: Path | None, progress: Progress | None
+) -> tuple[Simulation, dict[str, Any], dict[str, Any]]:
     store = open_fresh_store(db)
     try:
         sim, aware = _run(config, store, "price-aware", progress)
         audit = audit_ledger(sim.net.ledger, sim.completed)
     finally:
         store.close()
+    return sim, aware, audit
+
+
+def _run_baseline(config: SimulationConfig, progress: Progress | None) -> dict[str, Any]:
     _, baseline = _run(replace(config, price_aware=False), MemoryStore(), "baseline", progress)
+    return baseline
+
+
+def run_simulation(
+    config: SimulationConfig, db: Path | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """The price-aware run on ``db`` (its ledgers), then the baseline in memory.
+
+    ``db`` receives the ledgers only if both runs complete (module docstring).
+    """
+    if db is None:
+        sim, aware, audit = _run_audited(config, None, progress)
+        baseline = _run_baseline(config, progress)
+    else:
+        with atomic_output(db) as temporary:
+            sim, aware, audit = _run_audited(config, temporary, progress)
+            baseline = _run_baseline(config, progress)
     reduction = baseline["imbalance_wh"] - aware["imbalance_wh"]
     return {
         "config": sim.describe(),
@@ -77,7 +129,7 @@ def run_simulation(
 
 def write_summary(summary: dict[str, Any], out_dir: Path) -> Path:
     """summary.json, sorted and indented: same seed, same bytes."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "summary.json"
-    path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n", "utf-8")
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n", "utf-8")
     return path

@@ -294,7 +294,7 @@ def test_accepts_forecast_learning_from_sealed_readings() -> None:
 def test_rejects_forecast_window_not_covered_by_weather() -> None:
     with pytest.raises(UsageError) as exc:
         _bem().forecast(T, T + 7 * 3600, _weather(T, 6))
-    assert exc.value.req_id == "bem"
+    assert exc.value.component == "bem"
 
 
 def test_accepts_esdp_and_commitment_on_their_chains() -> None:
@@ -393,6 +393,6 @@ def test_rejects_tampered_forecast() -> None:
 
 def test_rejects_external_record_with_one_party() -> None:
     key = KeyPair.derive("test", "both")
-    with pytest.raises(UsageError) as exc:
+    with pytest.raises(UsageError, match="two distinct parties") as exc:
         co_sign_record("0" * 64, key, key, T)
-    assert exc.value.req_id == "IOME-REC-001"
+    assert exc.value.component == "weather"

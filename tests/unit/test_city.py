@@ -10,6 +10,7 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from helpers import usage_error
 
 from iome_ref.errors import UsageError
 from iome_ref.simulation.city import City, generate_city, wh_per_km
@@ -97,7 +98,7 @@ def test_accepts_centre_interconnects_the_ring(small: City) -> None:
     assert small.neighbour_regions("r3") == ["r0", "r2", "r4"]
     with pytest.raises(UsageError) as caught:
         small.neighbour_regions("r9")
-    assert caught.value.req_id == "city"
+    assert caught.value.component == "city"
 
 
 def test_accepts_nearest_stations_by_road(small: City) -> None:
@@ -112,7 +113,7 @@ def test_accepts_nearest_stations_by_road(small: City) -> None:
     assert len(small.nearest_stations(node, 1000)) == 40
     assert small.home_station("home-007") in small.station_ids
     assert times[small.stations[small.home_station("home-007")]] == best[0]
-    with pytest.raises(UsageError):
+    with usage_error("city"):
         small.nearest_stations(10**9, 3)
 
 
@@ -134,4 +135,4 @@ def test_accepts_one_region_and_one_station() -> None:
 def test_rejects_impossible_counts(stations: int, homes: int, regions: int) -> None:
     with pytest.raises(UsageError) as caught:
         generate_city(seed=1, n_stations=stations, n_homes=homes, n_regions=regions)
-    assert caught.value.req_id == "city"
+    assert caught.value.component == "city"

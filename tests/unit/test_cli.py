@@ -7,6 +7,7 @@ whatever the rules decide; the tests at the end run the real generator and valid
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -14,13 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import usage_error
 from typer.testing import CliRunner
 
+import iome_ref.simulation.run as run_module
 import iome_ref.vectors.runner as runner_module
 from iome_ref import cli
+from iome_ref.chain.store import MemoryStore
 from iome_ref.cli import EXIT_ACCEPTED, EXIT_ERROR, EXIT_REJECTED, app
 from iome_ref.constants import MAX_MESSAGE_BYTES
 from iome_ref.errors import ImplementationError, IoMEError, Malformed, Rejected, UsageError
+from iome_ref.simulation.city import generate_city
+from iome_ref.simulation.loop import Simulation, SimulationConfig, compute_child_chain_names
+from iome_ref.simulation.routing import MAX_STATIONS, check_station_count
 from iome_ref.vectors.spec_index import default_spec_dir, load_requirements
 
 SPEC = default_spec_dir()
@@ -363,3 +370,146 @@ def test_vectors_generate_then_check_round_trips(runner: CliRunner, spec_copy: P
     stale = runner.invoke(app, ["vectors", "check", "--spec-dir", str(spec_copy)])
     assert stale.exit_code == EXIT_REJECTED
     assert "stale" in stale.stdout
+
+
+# --- iome --version ---------------------------------------------------------------------------
+
+
+def test_version_prints_the_installed_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == EXIT_ACCEPTED, result.output
+    assert result.stdout == f"iome {importlib.metadata.version('iome')}\n"
+
+
+# --- simulate: refusals before any file is written --------------------------------------------
+
+TINY = ["--evs", "5", "--stations", "4", "--homes", "3", "--rounds", "2", "--regions", "2"]
+
+
+def _simulate(runner: CliRunner, out: Path, *args: str) -> Any:
+    return runner.invoke(app, ["simulate", "--out", str(out), *args])
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        pytest.param(
+            "nowhere@1",
+            "fail_manager: no child chain 'nowhere' with 2 regions; "
+            "expected one of fleet, vpp-r0, mg-r1",
+            id="unknown-chain",
+        ),
+        pytest.param("vpp-r2@1", "no child chain 'vpp-r2' with 2 regions", id="region-absent"),
+        pytest.param("mg-r0@1", "no child chain 'mg-r0'", id="wrong-kind-for-region"),
+        pytest.param("fleet@2", "fail_manager: round 2 is outside the run's rounds 0..1", id="end"),
+        pytest.param("fleet@99", "round 99 is outside", id="far-past-end"),
+    ],
+)
+def test_rejects_fail_manager_nobody_would_see(
+    runner: CliRunner, tmp_path: Path, failure: str, message: str
+) -> None:
+    out = tmp_path / "out"
+    result = _simulate(runner, out, *TINY, "--fail-manager", failure)
+    assert result.exit_code == EXIT_ERROR, result.output
+    assert result.stderr.startswith("error simulate: "), result.stderr
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("failure", ["fleet@٣", "fleet@-1", "fleet@", "@1", "fleet"])
+def test_rejects_fail_manager_not_chain_at_round(
+    runner: CliRunner, tmp_path: Path, failure: str
+) -> None:
+    result = _simulate(runner, tmp_path / "out", *TINY, "--fail-manager", failure)
+    assert result.exit_code == EXIT_ERROR
+    assert result.stderr.startswith("error cli: --fail-manager expects CHAIN@ROUND")
+
+
+def test_accepts_fail_manager_at_the_last_round_of_every_chain() -> None:
+    # The boundary of the check above: the last round and every chain name are accepted.
+    for chain in compute_child_chain_names(5):
+        SimulationConfig(rounds=4, regions=5, fail_manager=(chain, 3))
+    SimulationConfig(rounds=4, regions=5, fail_manager=("fleet", 0))
+
+
+def test_child_chain_names_are_the_simulations_chains() -> None:
+    assert compute_child_chain_names(3) == ("fleet", "vpp-r0", "mg-r1", "vpp-r2")
+    sim = Simulation(
+        SimulationConfig(evs=5, stations=4, homes=3, rounds=1, regions=3), MemoryStore()
+    )
+    assert tuple(sim.child_chains) == compute_child_chain_names(3)
+    assert tuple(sim.net.managers) == compute_child_chain_names(3)
+
+
+def test_rejects_too_many_stations_up_front_without_traceback(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _run_iome("simulate", "--out", str(out), "--stations", "100000")
+    _assert_clean_error(result, "error simulate: stations: at most 5000 ")
+    assert b"found 100000" in result.stderr
+    assert not out.exists()
+
+
+def test_station_limit_is_exact_and_shared_by_every_city_source() -> None:
+    assert cli._MAX_STATIONS == MAX_STATIONS
+    check_station_count(MAX_STATIONS)
+    with usage_error("simulate", match=f"at most {MAX_STATIONS}"):
+        check_station_count(MAX_STATIONS + 1)
+    with usage_error("simulate", match=f"at most {MAX_STATIONS}"):
+        generate_city(seed=1, n_stations=MAX_STATIONS + 1, n_homes=1)
+    with usage_error("simulate", match=f"at most {MAX_STATIONS}"):
+        SimulationConfig(stations=MAX_STATIONS + 1)
+    SimulationConfig(stations=MAX_STATIONS)
+
+
+# --- simulate: outputs are whole or absent ----------------------------------------------------
+
+
+def test_simulate_help_lists_child_chains_and_every_output_file(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    help_text = " ".join(runner.invoke(app, ["simulate", "--help"]).stdout.split())
+    for chain in ("fleet, then", "vpp-rI", "mg-rI", "fleet, vpp-r0, mg-r1, vpp-r2, mg-r3, vpp-r4"):
+        assert chain in help_text
+    out = tmp_path / "out"
+    result = _simulate(runner, out, *TINY)
+    assert result.exit_code == EXIT_ACCEPTED, result.output
+    written = sorted(path.name for path in out.iterdir())
+    assert written == ["imbalance.svg", "ledger.sqlite", "summary.json"]
+    for name in written:
+        assert f"OUT/{name}" in help_text
+
+
+def test_failed_run_leaves_no_partial_ledger_and_keeps_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "ledger.sqlite"
+    db.write_bytes(b"an earlier run's ledger")
+
+    def fail(*_args: object) -> dict[str, Any]:
+        raise RuntimeError("disk full")
+
+    # Fails after the price-aware run has filled its (temporary) ledger.
+    monkeypatch.setattr(run_module, "_run_baseline", fail)
+    config = SimulationConfig(evs=5, stations=4, homes=3, rounds=1, regions=2)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_module.run_simulation(config, db)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ledger.sqlite"]
+    assert db.read_bytes() == b"an earlier run's ledger"
+
+
+def test_interrupted_write_removes_its_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "summary.json"
+
+    def interrupted() -> None:
+        with run_module.atomic_output(target) as temporary:
+            temporary.write_text("{")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert list(tmp_path.iterdir()) == []
+    with run_module.atomic_output(target) as temporary:
+        temporary.write_text("{}")
+    assert [path.name for path in tmp_path.iterdir()] == ["summary.json"]
+    assert target.read_text() == "{}"

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import iome_ref.crypto as crypto_module
 from iome_ref.crypto import KeyPair, is_valid_signature, signing_message, verify, verify_raw
 from iome_ref.errors import Rejected, UsageError
 
@@ -105,8 +106,10 @@ def test_accepts_signing_message_exact_bytes() -> None:
 
 @pytest.mark.parametrize(("tag", "payload"), [("EPS\u00e9", "00"), ("EPS", "\u00e900"), (1, "00")])
 def test_rejects_non_ascii_signing_message_as_usage(tag: Any, payload: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError) as info:
         signing_message(tag, payload)
+    need = "str" if isinstance(tag, int) else "ASCII"
+    assert str(info.value) == f"crypto: signing message: tag and payload must be {need}"
     assert not is_valid_signature(ALICE.public_hex, "00" * 64, tag, payload)
 
 
@@ -126,8 +129,9 @@ def test_accepts_deterministic_keys_from_seed() -> None:
 
 def test_rejects_key_pair_with_foreign_public_key() -> None:
     other = KeyPair.derive("other")
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError) as info:
         KeyPair(ALICE.private, other.public_hex)
+    assert str(info.value) == "crypto: KeyPair: public_hex does not match the private key"
 
 
 @pytest.mark.req("IOME-SIG-001")
@@ -444,3 +448,142 @@ def test_wycheproof_cases() -> None:
         verdicts[result][verdict] += 1
     assert sum(verdicts["valid"].values()) == 88
     assert dict(verdicts["invalid"]) == WYCHEPROOF_INVALID_IDS
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@pytest.mark.req("IOME-SIG-001", "IOME-SIG-002", "IOME-SIG-005", "IOME-SIG-006", "IOME-SIG-008")
+def test_rejects_with_message_naming_field_expected_found() -> None:
+    """STYLE §4: one sentence, field, expected, found: pinned exactly, since implementers and
+    users read it (and a mutated message must not pass)."""
+    public_key, signature, message = raw_signature()
+    s_big = (2**256 - 1).to_bytes(32, "little")
+    small = bytes.fromhex(SMALL_ORDER_CANONICAL[4])
+    alias, off = encode(P + 1), encode(Y_OFF_CURVE)
+    cases = [
+        (public_key[:31], alias + s_big, "IOME-SIG-008: public key: expected 32 bytes, found 31"),
+        (
+            alias,
+            alias + s_big,
+            f"IOME-SIG-002: signature S: expected S < L, found S = L + {2**256 - 1 - L}",
+        ),
+        (
+            alias,
+            alias + signature[32:],
+            "IOME-SIG-003: public key A: expected a canonical encoding "
+            f"(y < p, no negative zero), found {alias.hex()}",
+        ),
+        (
+            off,
+            small + signature[32:],
+            f"IOME-SIG-007: public key A: expected a point on edwards25519, found {off.hex()}",
+        ),
+        (
+            small,
+            alias + signature[32:],
+            "IOME-SIG-005: public key A: expected a point of large order, found small",
+        ),
+        (
+            public_key,
+            alias + signature[32:],
+            "IOME-SIG-004: signature R: expected a canonical encoding "
+            f"(y < p, no negative zero), found {alias.hex()}",
+        ),
+        (
+            public_key,
+            off + signature[32:],
+            f"IOME-SIG-007: signature R: expected a point on edwards25519, found {off.hex()}",
+        ),
+        (
+            public_key,
+            small + signature[32:],
+            "IOME-SIG-006: signature R: expected a point of large order, found small",
+        ),
+        (
+            public_key,
+            signature,
+            "IOME-SIG-001: signature: the Ed25519 equation does not hold for this key and message",
+        ),
+    ]
+    for key, sig, expected in cases:
+        with pytest.raises(Rejected) as info:
+            verify_raw(key, sig, message + b"!")
+        assert info.value.req_id == expected.split(":")[0]
+        assert str(info.value) == expected
+    hex_cases = [
+        (
+            "ab" * 31,
+            signature.hex(),
+            "IOME-SIG-008: public key: expected 64 lowercase hex "
+            "characters (32 bytes), found 62 characters 'abababababababab'",
+        ),
+        (7, signature, "IOME-SIG-008: public key: expected 32 bytes, found int"),
+        (
+            public_key.hex(),
+            "zz" * 64,
+            "IOME-SIG-008: signature: expected 128 lowercase hex "
+            "characters (64 bytes), found 128 characters 'zzzzzzzzzzzzzzzz'",
+        ),
+        (public_key.hex(), b"\x00" * 63, "IOME-SIG-008: signature: expected 64 bytes, found 63"),
+    ]
+    for key_hex, sig_hex, expected in hex_cases:
+        with pytest.raises(Rejected) as info:
+            verify(key_hex, sig_hex, "EPS", "00")  # type: ignore[arg-type]
+        assert info.value.req_id == "IOME-SIG-008"
+        assert str(info.value) == expected
+
+
+def test_rejects_non_bytes_message_naming_its_type() -> None:
+    public_key, signature, _ = raw_signature()
+    with pytest.raises(UsageError) as info:
+        verify_raw(public_key, signature, "text")  # type: ignore[arg-type]
+    assert str(info.value) == "crypto: message: expected bytes, found str"
+
+
+def test_accepts_the_built_in_torsion_table() -> None:
+    # Runs at import, before any mutant or fault injection can act: call it as a test too.
+    crypto_module._check_torsion_table()
+
+
+#: RFC 8032 §5.1: the base point B (x even, y = 4/5).
+BASE_X = 15112221349535400772501151409588531511454012693041857206046113283949847762202
+BASE_Y = 46316835694926478169428394003475163141307993866256225615783033603165251855960
+
+
+def test_accepts_decompressed_base_point_with_either_sign() -> None:
+    assert crypto_module.decompress_point(encode(BASE_Y)) == (BASE_X, BASE_Y)
+    assert crypto_module.decompress_point(encode(BASE_Y, 1)) == (P - BASE_X, BASE_Y)
+
+
+def test_rejects_decompressing_at_the_boundaries() -> None:
+    # y = p exactly would alias y = 0; x = 0 (y = 1) has no negative twin.
+    assert crypto_module.decompress_point(encode(P)) is None
+    assert crypto_module.decompress_point(encode(P - 1)) == (0, P - 1)
+    assert crypto_module.decompress_point(encode(1)) == (0, 1)
+    assert crypto_module.decompress_point(encode(1, 1)) is None
+    assert crypto_module.decompress_point(encode(Y_OFF_CURVE)) is None
+
+
+def test_rejects_non_canonical_encodings_of_any_length() -> None:
+    assert crypto_module.is_canonical_encoding(encode(BASE_Y))
+    assert not crypto_module.is_canonical_encoding(encode(BASE_Y)[:31])
+    assert not crypto_module.is_canonical_encoding(encode(P))
+
+
+def test_accepts_small_order_exactly_for_the_eight_torsion_points() -> None:
+    for hex_point in SMALL_ORDER_CANONICAL:
+        point = crypto_module.decompress_point(bytes.fromhex(hex_point))
+        assert point is not None
+        assert crypto_module.is_small_order(point)
+    assert not crypto_module.is_small_order((BASE_X, BASE_Y))
+    assert not crypto_module.is_small_order((P - BASE_X, BASE_Y))
+
+
+def test_accepts_bytearray_and_memoryview_keys_and_signatures() -> None:
+    public_key, signature, message = raw_signature()
+    verify_raw(bytearray(public_key), memoryview(signature), message)
+    assert crypto_module.decode_key_and_signature(bytearray(public_key), bytearray(signature)) == (
+        public_key,
+        signature,
+    )

@@ -117,24 +117,24 @@ def test_rejects_sealing_another_devices_reading() -> None:
     device = _device()
     with pytest.raises(UsageError) as exc:
         device.seal(Reading("home-2-load", 0, 3600, 3600, 1), BEM_PUBLIC, random.Random(1))
-    assert exc.value.req_id == "device"
+    assert exc.value.component == "device"
 
 
 @pytest.mark.parametrize("device_id", ["Home-1", "home|1", "", "x" * 33])
 def test_rejects_device_id_that_is_not_an_identifier(device_id: str) -> None:
     with pytest.raises(UsageError) as exc:
         IoTDevice(device_id, KeyPair.derive("d"), "load")
-    assert exc.value.req_id == "device"
+    assert exc.value.component == "device"
 
 
 def test_rejects_unknown_device_kind() -> None:
     with pytest.raises(UsageError) as exc:
         IoTDevice("home-1-ev", KeyPair.derive("d"), "ev")  # type: ignore[arg-type]
-    assert exc.value.req_id == "device"
+    assert exc.value.component == "device"
 
 
 @pytest.mark.parametrize(("t", "period_s", "value"), [(-1, 3600, 0), (0, 0, 0), (0, 1, 2**53)])
 def test_rejects_reading_out_of_range(t: int, period_s: int, value: int) -> None:
     with pytest.raises(UsageError) as exc:
         _device().reading(t, period_s, value)
-    assert exc.value.req_id == "device"
+    assert exc.value.component == "device"

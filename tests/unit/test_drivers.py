@@ -11,8 +11,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from helpers import usage_error
 
-from iome_ref.errors import UsageError
 from iome_ref.simulation.city import City, generate_city
 from iome_ref.simulation.drivers import (
     DriverProfile,
@@ -85,14 +85,14 @@ def test_accepts_same_seed_same_profiles(city: City) -> None:
 
 
 def test_rejects_bad_profile_requests(city: City) -> None:
-    with pytest.raises(UsageError):
+    with usage_error("drivers"):
         draw_profiles(city, -1, np.random.default_rng(1))
     empty = generate_city(seed=1, n_stations=5, n_homes=0)
-    with pytest.raises(UsageError):
+    with usage_error("drivers"):
         draw_profiles(empty, 1, np.random.default_rng(1))
     assert draw_profiles(empty, 0, np.random.default_rng(1)) == []
     no_habits = dataclasses.replace(FITTED, driver_habits=())
-    with pytest.raises(UsageError):
+    with usage_error("drivers"):
         draw_profiles(city, 1, np.random.default_rng(1), fit=no_habits)
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
+from helpers import usage_error
 
-from iome_ref.errors import UsageError
 from iome_ref.roles.fleet import Assignment, RideRequest, RideShareFleet
 from iome_ref.roles.vehicle import Battery, ElectricVehicle, StationIndex
 
@@ -117,7 +116,7 @@ def test_assign_ignores_vehicles_at_home() -> None:
 
 
 def test_rejects_assignment_without_a_price_for_the_destination() -> None:
-    with pytest.raises(UsageError):
+    with usage_error("fleet"):
         fleet(ev("v1", "a")).assign([RideRequest("r1", "p", "z", 0)], {"r0": 0}, ENERGY)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from helpers import usage_error
 from route_oracle import assert_routes_exact
 
 from iome_ref.errors import UsageError
@@ -92,7 +93,7 @@ def test_rejects_non_graphml(tmp_path: Path, content: bytes, why: str) -> None:
     path.write_bytes(content)
     with pytest.raises(UsageError) as caught:
         load_graphml(path, seed=1, n_stations=2, n_homes=1, n_regions=1)
-    assert caught.value.req_id == "city"
+    assert caught.value.component == "city"
     assert why in caught.value.message
 
 
@@ -106,7 +107,7 @@ def test_rejects_graphml_without_lengths(tmp_path: Path) -> None:
 
 
 def test_rejects_missing_graphml_and_too_many_stations(tmp_path: Path) -> None:
-    with pytest.raises(UsageError):
+    with usage_error("city"):
         load_graphml(tmp_path / "absent.graphml", seed=1, n_stations=1, n_homes=1, n_regions=1)
     path = tmp_path / "roads.graphml"
     write_grid(path, side=3)

@@ -106,7 +106,7 @@ def test_accepts_incentive_only_above_the_threshold() -> None:
 def test_rejects_policy_that_breaks_the_rule(policy: dict[str, object]) -> None:
     with pytest.raises(UsageError) as exc:
         PricePolicy(**policy)  # type: ignore[arg-type]
-    assert exc.value.req_id == "grid"
+    assert exc.value.component == "grid"
 
 
 # --------------------------------------------------------------------------- forecasts
@@ -230,17 +230,20 @@ def test_accepts_eps_chain_from_registration_on_the_public_chain() -> None:
 
 
 def test_rejects_eps_before_registration() -> None:
-    with pytest.raises(UsageError, match="no IssuerRegistration"):
+    with pytest.raises(UsageError, match="no IssuerRegistration") as exc:
         _company().publish_eps("r0", Prices(1, 0, 0), T, T + 60)
+    assert exc.value.component == "grid"
 
 
 def test_rejects_registration_of_another_key() -> None:
     world = build_world(1)
     registration = Builder(world).registration(issuer="grid-south")
-    with pytest.raises(UsageError, match="registration is for"):
+    with pytest.raises(UsageError, match="registration is for") as exc:
         DistributionCompany("grid-north", world.key("grid-north"), ["north"]).on_registration(
             registration
         )
+    assert exc.value.component == "grid"
+    assert "registration is for" in exc.value.message
 
 
 def test_rejects_eps_for_unregistered_region() -> None:

@@ -172,7 +172,7 @@ def test_accepts_tx_ids_as_raw_32_byte_leaves() -> None:
 def test_rejects_malformed_tx_id(bad: object) -> None:
     with pytest.raises(UsageError) as info:
         compute_merkle_root_hex(["00" * 32, bad])  # type: ignore[list-item]
-    assert info.value.req_id == "IOME-BLK-003"
+    assert info.value.component == "merkle"
 
 
 def test_accepts_roots_matching_the_recursive_definition_up_to_100() -> None:
@@ -232,7 +232,7 @@ def test_rejects_inclusion_proof_with_malformed_elements() -> None:
 def test_rejects_proof_request_outside_the_tree(index: int) -> None:
     with pytest.raises(UsageError) as info:
         compute_inclusion_proof([b"a", b"b", b"c"], index)
-    assert info.value.req_id == "IOME-BLK-003"
+    assert info.value.component == "merkle"
 
 
 def test_accepts_large_tree_quickly() -> None:
@@ -241,3 +241,45 @@ def test_accepts_large_tree_quickly() -> None:
     proof = compute_inclusion_proof(data, 31_337)
     assert len(proof) == 16
     assert is_valid_inclusion_proof(data[31_337], 31_337, len(data), proof, root)
+
+
+def test_rejects_index_exactly_at_size() -> None:
+    # Boundary of ``0 <= index < size``: a one-leaf tree's root is its leaf hash, so index 1
+    # with an empty proof would pass every later step.
+    root = compute_merkle_root([b"a"])
+    assert is_valid_inclusion_proof(b"a", 0, 1, [], root)
+    assert not is_valid_inclusion_proof(b"a", 1, 1, [], root)
+
+
+def test_rejects_bool_index_that_would_prove_position_one() -> None:
+    data = [b"a", b"b", b"c"]
+    proof, root = compute_inclusion_proof(data, 1), compute_merkle_root(data)
+    assert is_valid_inclusion_proof(b"b", 1, 3, proof, root)
+    assert not is_valid_inclusion_proof(b"b", True, 3, proof, root)
+
+
+@pytest.mark.parametrize(
+    ("leaf", "index", "size", "proof", "root"),
+    [
+        pytest.param("a", 0, 1, [], None, id="leaf-str"),
+        pytest.param(b"a", 0, 1, [], "root", id="root-str"),
+        pytest.param(b"a", "0", 1, [], None, id="index-str"),
+        pytest.param(b"a", 0.0, 1, [], None, id="index-float"),
+        pytest.param(b"a", 0, 3, ["x" * 32], None, id="element-str-of-hash-length"),
+    ],
+)
+def test_rejects_wrong_types_without_raising(
+    leaf: object, index: object, size: object, proof: list[object], root: object
+) -> None:
+    real_root = compute_merkle_root([b"a", b"b", b"c"][: size if isinstance(size, int) else 1])
+    given_root = real_root if root is None else root
+    assert not is_valid_inclusion_proof(leaf, index, size, proof, given_root)  # type: ignore[arg-type]
+
+
+def test_rejects_usage_with_message_naming_the_bad_value() -> None:
+    with pytest.raises(UsageError) as info:
+        compute_inclusion_proof([b"a", b"b", b"c"], 3)
+    assert str(info.value) == "merkle: inclusion proof: index 3 is outside 0..2"
+    with pytest.raises(UsageError) as info:
+        compute_merkle_root_hex(["00" * 32, "AB" * 32])
+    assert str(info.value) == f"merkle: tx id 1: expected 64 lowercase hex, found {'AB' * 32!r}"

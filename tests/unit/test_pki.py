@@ -182,6 +182,10 @@ def test_rejects_with_failure_of_furthest_certificate() -> None:
     ca = make_ca()
     expired = station(ca, not_after=T0 + 1)
     verifier = ca.issue("st-1", ROLE_VERIFIER, key_hex("st-1"), T0, T0 + DAY)
+    # Alone, each certificate fails its own rule; together, the furthest (CERT-002) is named.
+    with pytest.raises(Rejected) as exc:
+        directory(ca, [verifier]).check_certified(key_hex("st-1"), ROLE_STATION, T1)
+    assert exc.value.req_id == "IOME-CERT-004"
     for certs in ([expired, verifier], [verifier, expired]):
         with pytest.raises(Rejected) as exc:
             directory(ca, certs).check_certified(key_hex("st-1"), ROLE_STATION, T1)
@@ -238,7 +242,7 @@ def test_rejects_checking_with_bad_arguments_as_usage_error(
     key_arg = key_hex(key) if isinstance(key, str) else key
     with pytest.raises(UsageError) as exc:
         pki.check_certified(key_arg, role, at)  # type: ignore[arg-type]
-    assert exc.value.req_id == "pki"
+    assert exc.value.component == "pki"
     assert not pki.is_certified(key_arg, role, at)  # type: ignore[arg-type]
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from helpers import usage_error
 
 from iome_ref.constants import MAX_LIST_LEN
 from iome_ref.crypto import KeyPair
-from iome_ref.errors import UsageError
 from iome_ref.models import ODMatrix, Trip
 from iome_ref.roles.predictor import MobilityPredictor
 from iome_ref.rules.mobility import check_od_cells, check_od_counts, check_od_zones
@@ -90,5 +90,5 @@ def test_accepts_an_empty_period_as_one_empty_part() -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, MAX_LIST_LEN + 1])
 def test_rejects_a_cell_limit_outside_the_list_bound(bad: int) -> None:
-    with pytest.raises(UsageError, match="max_cells"):
+    with usage_error("predictor", match="max_cells"):
         MobilityPredictor(KeyPair.derive("p"), max_cells=bad)

@@ -105,7 +105,7 @@ def test_accepts_fit_of_a_small_sessions_file(tmp_path: Path) -> None:
 def test_rejects_unreadable_sessions(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         fit_sessions(tmp_path / "absent.csv")
-    assert caught.value.req_id == "drivers"
+    assert caught.value.component == "drivers"
     bad = tmp_path / "bad.csv"
     bad.write_text("a;b\n1;2\n", encoding="utf-8")
     with pytest.raises(UsageError) as caught:

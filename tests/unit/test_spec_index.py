@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import usage_error
 
 from iome_ref.errors import UsageError
 from iome_ref.vectors.spec_index import (
@@ -113,14 +114,14 @@ def test_rejects_duplicate_id(tmp_path: Path) -> None:
     _write(tmp_path, "b.md", RULE.format(req_id="IOME-XY-001"))
     with pytest.raises(UsageError, match="IOME-XY-001") as info:
         load_requirements(tmp_path)
-    assert info.value.req_id == "spec"
+    assert info.value.component == "spec"
 
 
 def test_rejects_duplicate_id_in_one_file(tmp_path: Path) -> None:
     _write(tmp_path, "a.md", RULE.format(req_id="IOME-XY-001") * 2)
     with pytest.raises(UsageError) as info:
         load_requirements(tmp_path)
-    assert info.value.req_id == "spec"
+    assert info.value.component == "spec"
 
 
 @pytest.mark.parametrize(
@@ -137,21 +138,21 @@ def test_rejects_malformed_id(tmp_path: Path, heading: str) -> None:
     _write(tmp_path, "a.md", f"{heading}\n\nIt MUST.\n\nSource: design decision\n")
     with pytest.raises(UsageError, match="malformed") as info:
         load_requirements(tmp_path)
-    assert info.value.req_id == "spec"
+    assert info.value.component == "spec"
 
 
 def test_rejects_rule_without_source(tmp_path: Path) -> None:
     _write(tmp_path, "a.md", "### IOME-XY-001: No source\n\nIt MUST.\n\n### IOME-XY-002: B\n")
     with pytest.raises(UsageError, match="Source") as info:
         load_requirements(tmp_path)
-    assert info.value.req_id == "spec"
+    assert info.value.component == "spec"
 
 
 def test_rejects_rule_without_keyword(tmp_path: Path) -> None:
     _write(
         tmp_path, "a.md", "### IOME-XY-001: Vague\n\nIt should hold.\n\nSource: design decision\n"
     )
-    with pytest.raises(UsageError, match="RFC 2119"):
+    with usage_error("spec", match="RFC 2119"):
         load_requirements(tmp_path)
 
 
@@ -163,12 +164,12 @@ def test_rejects_retired_id_defined_again(tmp_path: Path) -> None:
     )
     _write(tmp_path, "a.md", RULE.format(req_id="IOME-XY-001"))
     assert load_retired(tmp_path) == {"IOME-XY-001"}
-    with pytest.raises(UsageError, match="retired"):
+    with usage_error("spec", match="retired"):
         load_requirements(tmp_path)
 
 
 def test_rejects_missing_spec_dir(tmp_path: Path) -> None:
-    with pytest.raises(UsageError):
+    with usage_error("spec"):
         load_requirements(tmp_path / "absent")
 
 

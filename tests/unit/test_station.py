@@ -5,12 +5,13 @@ charging sessions the chain would accept; its presences enter a consortium chain
 from __future__ import annotations
 
 import pytest
+from helpers import usage_error
 
 from iome_ref.chain.state import ChainState, Journal
 from iome_ref.chain.transition import apply_tx
 from iome_ref.constants import MAX_CHARGE_SESSION_S
 from iome_ref.crypto import KeyPair
-from iome_ref.errors import Rejected, UsageError
+from iome_ref.errors import Rejected
 from iome_ref.roles.station import ChargingStation
 from iome_ref.rules import check_stateless
 from iome_ref.vectors.world import T0, World, build_world
@@ -107,17 +108,17 @@ def test_rejects_presence_for_the_station_own_key(world: World, station: Chargin
 
 def test_rejects_docking_twice(station: ChargingStation) -> None:
     station.dock("ev-1", PK1.public_hex, T)
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.dock("ev-1", PK2.public_hex, T + 1)
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.dock("ev-2", PK1.public_hex, T + 1)
 
 
 def test_rejects_undocking_an_absent_vehicle(station: ChargingStation) -> None:
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.undock("ev-1", T)
     station.dock("ev-1", PK1.public_hex, T)
-    with pytest.raises(UsageError):
+    with usage_error("station"):
         station.undock("ev-1", T - 1)
 
 
@@ -186,7 +187,7 @@ def test_rejects_session_starting_before_the_docking(station: ChargingStation) -
 def test_refuses_to_end_a_docking_before_its_session_ends(station: ChargingStation) -> None:
     station.dock("ev-1", PK1.public_hex, T)
     station.record_session(PK1, "charge", 1_000, 250_000, T, T + 3600)
-    with pytest.raises(UsageError, match="docked at"):
+    with usage_error("station", match="docked at"):
         station.undock("ev-1", T + 60)
     assert station.is_docked(PK1.public_hex)
     station.undock("ev-1", T + 3600)
@@ -202,7 +203,7 @@ def test_presence_a_day_ahead_cannot_precede_a_docking_ending_a_minute_later(
     # docking.
     station.dock("ev-1", PK1.public_hex, T)
     ahead = station.sign_presence("source", PK1.public_hex, T + 86_400)
-    with pytest.raises(UsageError, match="docked at"):
+    with usage_error("station", match="docked at"):
         station.undock("ev-1", T + 60)
     assert station.is_docked(PK1.public_hex)
     station.undock("ev-1", ahead.t)

@@ -183,7 +183,7 @@ def test_accepts_context_manager_closes(backend: Backend) -> None:
         store.append(make_block("main", 0))
     with pytest.raises(UsageError) as info:
         store.head("main")
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
 
 
 # --- storage-level backstops: refused, nothing stored ---
@@ -197,7 +197,7 @@ def test_rejects_height_not_head_plus_one(store: Store, height: int) -> None:
     before = observe(store, [tx(7)])
     with pytest.raises(UsageError) as info:
         store.append(make_block("main", height, [tx(7)]), evidence=[("k", b"v")])
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
     assert observe(store, [tx(7)]) == before
 
 
@@ -205,7 +205,7 @@ def test_rejects_tx_already_in_chain(backend: Backend, store: Store) -> None:
     store.append(make_block("main", 0, [tx(1)]))
     with pytest.raises(UsageError) as info:
         store.append(make_block("main", 1, [tx(2), tx(1)]))
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
     store = backend.reopen(store)
     head = store.head("main")
     assert head is not None
@@ -219,7 +219,7 @@ def test_rejects_tx_twice_in_block_atomically(backend: Backend, store: Store) ->
     store.append(genesis)
     with pytest.raises(UsageError) as info:
         store.append(make_block("main", 1, [tx(2), tx(3), tx(2)]), evidence=[("block-fork", b"x")])
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
     for _ in range(2):
         assert store.head("main") == genesis
         assert list(store.blocks("main")) == [genesis]
@@ -247,7 +247,7 @@ def test_rejects_failure_mid_append_rolls_back(tmp_path: Path) -> None:
         raw.close()
         with pytest.raises(UsageError) as info:
             store.append(make_block("main", 1, [tx(2)]), evidence=[("k", b"v")])
-        assert info.value.req_id == "store"
+        assert info.value.component == "store"
         assert store.head("main") == genesis
         assert not store.has_tx("main", tx(2))
     with SqliteStore(path) as store:
@@ -279,7 +279,7 @@ def test_rejects_failure_mid_append_rolls_back(tmp_path: Path) -> None:
 def test_rejects_wrong_argument_types(store: Store, block: Any, evidence: Any) -> None:
     with pytest.raises(UsageError) as info:
         store.append(block, evidence)
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
     assert store.chain_ids() == []
     assert store.evidence() == []
 
@@ -296,7 +296,7 @@ def test_rejects_use_after_close(store: Store) -> None:
     ):
         with pytest.raises(UsageError) as info:
             call()
-        assert info.value.req_id == "store"
+        assert info.value.component == "store"
 
 
 # --- SQLite files ---
@@ -327,7 +327,7 @@ def test_rejects_non_sqlite_file(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     with pytest.raises(UsageError) as info:
         SqliteStore(path)
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
     assert str(path) in info.value.message
     assert path.read_bytes() == content
 
@@ -335,7 +335,7 @@ def test_rejects_non_sqlite_file(tmp_path: Path, content: bytes) -> None:
 def test_rejects_directory_as_store(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as info:
         SqliteStore(tmp_path)
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
 
 
 def test_rejects_other_applications_database(tmp_path: Path) -> None:
@@ -358,7 +358,7 @@ def test_rejects_unknown_schema_version(tmp_path: Path) -> None:
     raw.close()
     with pytest.raises(UsageError) as info:
         SqliteStore(path)
-    assert info.value.req_id == "store"
+    assert info.value.component == "store"
     assert f"must be {SCHEMA_VERSION}, found '999'" in info.value.message
 
 

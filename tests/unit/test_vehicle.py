@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import usage_error
 
 from iome_ref.crypto import KeyPair
-from iome_ref.errors import Rejected, UsageError
+from iome_ref.errors import Rejected
 from iome_ref.models import EPS, Presence
 from iome_ref.roles.vehicle import (
     Battery,
@@ -259,7 +260,7 @@ def test_decide_breaks_ties_by_station_id() -> None:
 def test_rejects_decision_on_a_trip_without_route() -> None:
     city = ToyCity()
     del city.station_energy_wh[("o", "d")]
-    with pytest.raises(UsageError):
+    with usage_error("vehicle"):
         vehicle().decide(PRICES, TRIP, city, NOW)
 
 
@@ -313,13 +314,13 @@ def test_battery_usable_energy_follows_state_of_health() -> None:
     assert battery.charge(50_000) == 44_000
     assert battery.soc_wh == 54_000
     assert battery.discharge(60_000) == 54_000
-    with pytest.raises(UsageError):
+    with usage_error("vehicle"):
         battery.drive(1)
 
 
 @pytest.mark.parametrize(("soc", "soh"), [(-1, 1.0), (61_000, 1.0), (40_000, 0.5), (0, 0.0)])
 def test_rejects_impossible_battery(soc: int, soh: float) -> None:
-    with pytest.raises(UsageError):
+    with usage_error("vehicle"):
         Battery(60_000, soc, soh)
 
 
@@ -348,7 +349,7 @@ def test_one_time_seed_is_hmac_sha256_of_the_label() -> None:
 
 
 def test_rejects_one_time_key_with_bad_label() -> None:
-    with pytest.raises(UsageError):
+    with usage_error("vehicle"):
         compute_one_time_seed(b"k", -1, "source")
 
 
@@ -377,7 +378,7 @@ def test_claim_is_signed_by_both_one_time_keys() -> None:
     claim = ev.claim(source, destination, NOW + 901)
     check_stateless(claim)  # tx id and both one-time signatures verify
     assert (claim.source_pk, claim.destination_pk) == (pk1.public_hex, pk2.public_hex)
-    with pytest.raises(UsageError):  # the keys are spent: a second claim cannot be made
+    with usage_error("vehicle"):  # the keys are spent: a second claim cannot be made
         ev.claim(source, destination, NOW + 902)
 
 
@@ -385,7 +386,7 @@ def test_rejects_claim_for_a_key_the_vehicle_never_made() -> None:
     station = KeyPair.derive("test", "station")
     stranger = KeyPair.derive("test", "stranger").public_hex
     source = _presence("source", station, stranger, NOW)
-    with pytest.raises(UsageError):
+    with usage_error("vehicle"):
         vehicle().claim(source, source, NOW + 1)
 
 

@@ -7,10 +7,11 @@ import random
 
 import numpy as np
 import pytest
+from helpers import usage_error
 
 from iome_ref.chain.state import ChainState, Journal
 from iome_ref.chain.transition import apply_tx
-from iome_ref.errors import Rejected, UsageError
+from iome_ref.errors import Rejected
 from iome_ref.models import Presence, Trip, TripClaim
 from iome_ref.roles.verifier import (
     RandomSource,
@@ -285,13 +286,13 @@ def test_rejects_switching_consortium_state_with_a_pending_batch(world: World, b
     source, destination, claim = trip_of(b)
     q.on_claim(claim, source, destination, consortium(world), T + 2_000, random.Random(1))
     source2, destination2, claim2 = trip_of(b, key="ev-2")
-    with pytest.raises(UsageError):
+    with usage_error("verifier"):
         q.on_claim(claim2, source2, destination2, consortium(world), T + 2_000, random.Random(1))
 
 
 @pytest.mark.parametrize(("k", "bucket"), [(0, 900), (4, 900), (2, 0)])
 def test_rejects_impossible_quorum(world: World, k: int, bucket: int) -> None:
-    with pytest.raises(UsageError):
+    with usage_error("verifier"):
         VerifierQuorum(verifiers(world), k, world.travel, world.directory, time_bucket_s=bucket)
 
 
