@@ -455,7 +455,7 @@ def _signed_fields(name: str) -> list[str]:
 
 
 @given(st.sampled_from(sorted(TRANSACTION_TYPES)), st.data())
-@pytest.mark.req("IOME-ENC-011", "IOME-SIG-001")
+@pytest.mark.req("IOME-ENC-011")
 def test_rejects_any_single_field_mutation(name: str, data: st.DataObject) -> None:
     tx = SAMPLES[name]
     field = data.draw(st.sampled_from(_signed_fields(name)), label="field")

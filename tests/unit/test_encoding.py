@@ -58,7 +58,9 @@ def _with_number(literal: str) -> str:
 @pytest.mark.parametrize("data", [b"\xef\xbb\xbf" + _TEXT.encode(), "\ufeff" + _TEXT])
 @pytest.mark.req("IOME-ENC-001")
 def test_rejects_byte_order_mark(data: bytes | str) -> None:
-    assert "byte-order mark" in refused(data).message
+    exc = refused(data)
+    assert exc.req_id == "IOME-ENC-001"
+    assert "byte-order mark" in exc.message
 
 
 @pytest.mark.req("IOME-ENC-001")
@@ -94,7 +96,9 @@ def test_accepts_nesting_at_the_limit() -> None:
 )
 @pytest.mark.req("IOME-ENC-001")
 def test_rejects_nesting_over_the_limit(data: str) -> None:
-    assert "deeper" in refused(data).message
+    exc = refused(data)
+    assert exc.req_id == "IOME-ENC-001"
+    assert "deeper" in exc.message
 
 
 @pytest.mark.parametrize(
@@ -148,7 +152,9 @@ def test_rejects_every_noncharacter_raw_and_escaped(code_point: int) -> None:
     escaped = '{"a":"x' + _escaped(code_point) + '"}'
     in_name = '{"' + _escaped(code_point) + '":1}'
     for data in (raw, escaped, in_name):
-        assert "noncharacter" in refused(data).message
+        exc = refused(data)
+        assert exc.req_id == "IOME-ENC-001"
+        assert "noncharacter" in exc.message
 
 
 @pytest.mark.parametrize(
@@ -173,7 +179,9 @@ def test_accepts_code_points_next_to_noncharacters(code_point: int) -> None:
 )
 @pytest.mark.req("IOME-ENC-001")
 def test_rejects_escaped_lone_surrogates(data: str) -> None:
-    assert "surrogate" in refused(data).message
+    exc = refused(data)
+    assert exc.req_id == "IOME-ENC-001"
+    assert "surrogate" in exc.message
 
 
 @pytest.mark.req("IOME-ENC-001")
@@ -202,7 +210,9 @@ def test_accepts_escapes_in_names_and_values_as_the_characters_they_denote() -> 
 )
 @pytest.mark.req("IOME-ENC-001")
 def test_rejects_names_duplicated_through_escapes(data: str) -> None:
-    assert "twice" in refused(data).message
+    exc = refused(data)
+    assert exc.req_id == "IOME-ENC-001"
+    assert "twice" in exc.message
 
 
 @pytest.mark.parametrize(

@@ -227,7 +227,7 @@ def test_rejects_crl_signed_by_another_key() -> None:
 def test_rejects_issuing_unknown_role_as_usage_error() -> None:
     with pytest.raises(UsageError) as exc:
         make_ca().issue("st-1", "mayor", key_hex("st-1"), T0, T1)
-    assert exc.value.req_id == "pki"
+    assert exc.value.component == "pki"
 
 
 @pytest.mark.parametrize(

@@ -183,7 +183,6 @@ def test_rejects_session_starting_before_the_docking(station: ChargingStation) -
     assert caught.value.req_id == "IOME-CHG-008"
 
 
-@pytest.mark.req("IOME-CHG-008")
 def test_refuses_to_end_a_docking_before_its_session_ends(station: ChargingStation) -> None:
     station.dock("ev-1", PK1.public_hex, T)
     station.record_session(PK1, "charge", 1_000, 250_000, T, T + 3600)
@@ -193,7 +192,6 @@ def test_refuses_to_end_a_docking_before_its_session_ends(station: ChargingStati
     station.undock("ev-1", T + 3600)
 
 
-@pytest.mark.req("IOME-PRES-003")
 def test_presence_a_day_ahead_cannot_precede_a_docking_ending_a_minute_later(
     station: ChargingStation,
 ) -> None:
