@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iome_ref.chain.context import ChainContext
-from iome_ref.chain.state import ChainState, Evidence
+from iome_ref.chain.state import ChainState, Evidence, Journal
 from iome_ref.chain.store import MemoryStore, Store, StoredBlock
-from iome_ref.chain.transition import apply_block
+from iome_ref.chain.transition import apply_block, apply_tx
 from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC
 from iome_ref.encoding import (
     canonical_json,
@@ -173,6 +173,25 @@ class Ledger:
             apply_block(state, block, self.context, commit=lambda: self.store.append(stored))
             self._compare_anchors(state, block)
         finally:
+            self._persist_evidence(state.evidence[known_evidence:])
+
+    def judge_tx(self, tx: SignedModel, chain_id: str, block_time: int) -> None:
+        """Judge ``tx`` as the only transaction of ``chain_id``'s next block at ``block_time``,
+        leaving the chain unchanged; evidence it reveals (an equivocation) is kept, as
+        :meth:`submit` keeps it.
+
+        Raises:
+            Rejected: the first rule ``tx`` breaks. UsageError: an unknown chain.
+        """
+        state = self.chains.get(chain_id)
+        if state is None:
+            raise UsageError("store", f"this node keeps no chain {chain_id!r}")
+        known_evidence = len(state.evidence)
+        journal = Journal()
+        try:
+            apply_tx(state, tx, self.context, block_time, journal)
+        finally:
+            journal.rollback()
             self._persist_evidence(state.evidence[known_evidence:])
 
     def _compare_anchors(self, state: ChainState, block: Block) -> None:

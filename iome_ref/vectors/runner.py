@@ -19,9 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.ledger import Ledger
-from iome_ref.chain.state import Journal
 from iome_ref.chain.store import MemoryStore, StoredBlock
-from iome_ref.chain.transition import apply_tx, check_block_stateless
+from iome_ref.chain.transition import check_block_stateless
 from iome_ref.constants import MAX_MESSAGE_BYTES, TRIP_QUORUM
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import IoMEError, Rejected, UsageError
@@ -165,17 +164,12 @@ def judge(ledger: Ledger, obj: SignedModel | Block, chain_id: str, block_time: i
     Raises:
         Rejected: the first rule broken.
     """
+    if chain_id not in ledger.chains:
+        raise UsageError("vectors", f"case names chain {chain_id!r}, which the context lacks")
     if isinstance(obj, Block):
         ledger.submit(obj, chain_id)
-        return
-    state = ledger.chains.get(chain_id)
-    if state is None:
-        raise UsageError("vectors", f"case names chain {chain_id!r}, which the context lacks")
-    journal = Journal()
-    try:
-        apply_tx(state, obj, ledger.context, block_time, journal)
-    finally:
-        journal.rollback()
+    else:
+        ledger.judge_tx(obj, chain_id, block_time)
 
 
 def _reopen(ledger: Ledger, rows: list[StoredRow]) -> None:

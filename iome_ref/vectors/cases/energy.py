@@ -257,10 +257,12 @@ def eps_cases(b: Builder) -> CaseBook:
     book.invalid(
         "equivocation",
         "IOME-EPS-005",
-        "a second signal extending the registration after the first did",
+        "a second signal extending the registration after the first did: refused, and both "
+        "signed signals kept as evidence",
         b.eps(reg.tx_id, price_micro_per_kwh=1),
         setup=chained_setup,
         flags=["equivocation"],
+        evidence=["IOME-EPS-005"],
         **in_force,
     )
     book.invalid(

@@ -57,10 +57,11 @@ def anchor_cases(b: Builder) -> CaseBook:
     book.invalid(
         "fork",
         "IOME-ANC-003",
-        "a second anchor after the first anchor's predecessor",
+        "a second anchor after the first anchor's predecessor: refused, both kept as evidence",
         b.anchor(2, fleet[2].block_hash, None, T0 + 1900),
         setup=setup,
         flags=["fork"],
+        evidence=["IOME-ANC-003"],
     )
     book.invalid(
         "height-not-rising",
@@ -460,10 +461,12 @@ def block_cases(b: Builder) -> CaseBook:
     book.invalid(
         "equivocation",
         "IOME-BLK-009",
-        "the producer signs a second, different block at height 1",
+        "the producer signs a second, different block at height 1: refused, both signed "
+        "headers kept as evidence",
         twin,
         setup=[genesis, second],
         flags=["equivocation"],
+        evidence=["IOME-BLK-009"],
     )
     book.invalid(
         "type-not-allowed",
