@@ -393,6 +393,32 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
+@app.command()
+def serve(
+    stdio: Annotated[
+        bool,
+        typer.Option("--stdio", help="Speak the wire protocol of spec/conformance.md."),
+    ] = False,
+    impl: Annotated[
+        str,
+        typer.Option(
+            "--impl", help="The IUT to serve: ref or python:MODULE:FACTORY.", show_default=True
+        ),
+    ] = "ref",
+) -> None:
+    """Serve an implementation (the reference by default) over stdin/stdout, JSON lines."""
+    with _exit_on_error():
+        if not stdio:
+            raise UsageError(_CLI, "serve needs --stdio (the only transport)")
+        if impl.startswith("stdio:"):
+            raise UsageError(_CLI, "--impl: serving a stdio IUT over stdio is pointless")
+        from iome_ref.conformance.adapters import open_iut  # noqa: PLC0415
+        from iome_ref.conformance.server import serve_stdio  # noqa: PLC0415
+
+        iut = open_iut(impl)
+    raise typer.Exit(serve_stdio(iut, sys.stdin.buffer, sys.stdout.buffer, sys.stderr))
+
+
 @contextmanager
 def _status(what: str) -> Iterator[None]:
     """A spinner on stderr while ``what`` runs; rich shows nothing when it is not a terminal."""
