@@ -96,7 +96,10 @@ class StdioIUT:
 
     def _read_stdout(self, stream: IO[bytes]) -> None:
         while True:
-            line = stream.readline(self.limit + 2)
+            try:
+                line = stream.readline(self.limit + 2)
+            except (OSError, ValueError):  # closed under us: the IUT is stopped
+                line = b""
             if not line:
                 self._replies.put(("eof", b""))
                 return
@@ -107,7 +110,10 @@ class StdioIUT:
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
         while True:
-            line = stream.readline(1 << 16)
+            try:
+                line = stream.readline(1 << 16)
+            except (OSError, ValueError):
+                return
             if not line:
                 return
             text = line.decode("utf-8", "backslashreplace").rstrip("\r\n")
@@ -225,9 +231,7 @@ class StdioIUT:
 
     def _fail(self, exc: Rejected) -> ImplementationError:
         """Stop the IUT and describe what it broke, with its last stderr lines."""
-        self._kill()
-        for thread in self._threads:
-            thread.join(timeout=0.5)  # let the stderr reader catch the last lines
+        self._kill()  # which also lets the stderr reader catch the last lines
         tail = self.stderr_tail()
         stderr = " | ".join(tail[-5:]) if tail else "(nothing on stderr)"
         error = ImplementationError(
