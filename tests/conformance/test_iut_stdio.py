@@ -3,7 +3,6 @@ it broke, within its timeout, with its last stderr lines, and leaves no process 
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator

@@ -135,8 +135,11 @@ def test_accepts_args_of_the_schema(server: WireServer) -> None:
         ("submit_tx", {"chain": "public"}, "exactly one"),
         ("submit_tx", {"chain": "public", "tx": {}, "text": "{}"}, "exactly one"),
         ("get_tx", {"chain": "public", "tx_id": "xyz"}, "args.tx_id"),
-        ("station_attest", {"station": "st-a", "kind": "source", "one_time_pk": "00", "t": 1},
-         "no actor"),
+        (
+            "station_attest",
+            {"station": "st-a", "kind": "source", "one_time_pk": "00", "t": 1},
+            "no actor",
+        ),
         ("reset", {"seed": -1, "genesis": {"pki": {}}}, "args.seed"),
         ("reset", {"seed": 0, "genesis": {"pki": {}, "chains": {"x": "moon"}}}, "args.genesis"),
     ],
@@ -167,8 +170,9 @@ def test_accepts_state_op_after_reset(server: WireServer) -> None:
 def test_accepts_both_reply_forms() -> None:
     ok = wire.check_reply(b'{"id": 1, "ok": true, "result": {}}')
     assert ok["result"] == {}
-    error = wire.check_reply(b'{"id": null, "ok": false, "error": {"code": "IOME-EPS-004", '
-                             b'"message": "m"}}')
+    error = wire.check_reply(
+        b'{"id": null, "ok": false, "error": {"code": "IOME-EPS-004", "message": "m"}}'
+    )
     assert error["error"]["code"] == "IOME-EPS-004"
 
 

@@ -11,10 +11,24 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-CORE_OPS = ["hello", "reset", "submit_block", "submit_tx", "validate", "head", "get_tx",
-            "evidence", "reopen"]
-MANIFEST = {"spec_version": "1.0.0", "implementation": "broken", "roles": [],
-            "chain_kinds": ["public"], "ops": CORE_OPS}
+CORE_OPS = [
+    "hello",
+    "reset",
+    "submit_block",
+    "submit_tx",
+    "validate",
+    "head",
+    "get_tx",
+    "evidence",
+    "reopen",
+]
+MANIFEST = {
+    "spec_version": "1.0.0",
+    "implementation": "broken",
+    "roles": [],
+    "chain_kinds": ["public"],
+    "ops": CORE_OPS,
+}
 
 
 def reply(request: dict[str, Any], result: dict[str, Any]) -> bytes:

@@ -4,5 +4,15 @@ import json
 
 from _serve import run
 
-run(lambda request: json.dumps({"id": request["id"], "ok": False, "error": {
-    "code": "IOME-IUT-010", "message": "out of memory"}}).encode() + b"\n")
+run(
+    lambda request: (
+        json.dumps(
+            {
+                "id": request["id"],
+                "ok": False,
+                "error": {"code": "IOME-IUT-010", "message": "out of memory"},
+            }
+        ).encode()
+        + b"\n"
+    )
+)

@@ -5,5 +5,9 @@ import json
 
 from _serve import run
 
-run(lambda request: json.dumps({"id": request["id"], "ok": True,
-                                "result": {"x": "a" * (2 << 20)}}).encode() + b"\n")
+run(
+    lambda request: (
+        json.dumps({"id": request["id"], "ok": True, "result": {"x": "a" * (2 << 20)}}).encode()
+        + b"\n"
+    )
+)

@@ -4,5 +4,8 @@ import json
 
 from _serve import run
 
-run(lambda request: json.dumps({"id": request["id"] + 100, "ok": True, "result": {}}).encode()
-    + b"\n")
+run(
+    lambda request: (
+        json.dumps({"id": request["id"] + 100, "ok": True, "result": {}}).encode() + b"\n"
+    )
+)
