@@ -74,7 +74,7 @@ class StdioIUT:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
-                bufsize=0,
+                bufsize=-1,  # buffered: readline(limit) then reads in blocks, not bytes
             )
         except OSError as exc:
             raise UsageError(_COMPONENT, f"stdio: cannot start {self.command[0]}: {exc}") from None
