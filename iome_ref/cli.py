@@ -237,15 +237,16 @@ def vectors_generate(
     ] = None,
     spec_dir: SpecDirOption = None,
 ) -> None:
-    """Write spec/vectors/*.json, spec/schemas/*.json and spec/index.json."""
+    """Write spec/vectors/*.json, spec/schemas/*.json, spec/schemas/iut/*.json, spec/index.json."""
     with _exit_on_error():
+        from iome_ref.conformance.wire import write_wire_schemas  # noqa: PLC0415
         from iome_ref.vectors.check import recorded_seed  # noqa: PLC0415
         from iome_ref.vectors.generate import write_vectors  # noqa: PLC0415
 
         directory = _spec_dir(spec_dir)
         chosen = recorded_seed(directory) if seed is None else seed
         with _status("generating vectors"):
-            written = write_vectors(directory, chosen)
+            written = write_vectors(directory, chosen) + write_wire_schemas(directory)
     typer.echo(f"wrote {len(written)} files under {directory} (seed {chosen})")
 
 
@@ -253,13 +254,14 @@ def vectors_generate(
 def vectors_check(spec_dir: SpecDirOption = None) -> None:
     """Regenerate in memory and compare: exit 1 listing every stale, missing or extra file."""
     with _exit_on_error():
+        from iome_ref.conformance.wire import build_wire_schemas, check_wire_schemas  # noqa: PLC0415
         from iome_ref.vectors.check import check_vectors  # noqa: PLC0415
         from iome_ref.vectors.generate import list_derived_files  # noqa: PLC0415
 
         directory = _spec_dir(spec_dir)
         with _status("checking vectors"):
-            problems = check_vectors(directory)
-        count = len(list_derived_files(directory))
+            problems = check_vectors(directory) + check_wire_schemas(directory)
+        count = len(list_derived_files(directory)) + len(build_wire_schemas())
     for problem in problems:
         typer.echo(_printable(problem))
     if problems:
@@ -450,6 +452,32 @@ def _stderr_console() -> Any:
     from rich.console import Console  # noqa: PLC0415
 
     return Console(stderr=True)
+
+
+@app.command()
+def serve(
+    stdio: Annotated[
+        bool,
+        typer.Option("--stdio", help="Speak the wire protocol of spec/conformance.md."),
+    ] = False,
+    impl: Annotated[
+        str,
+        typer.Option(
+            "--impl", help="The IUT to serve: ref or python:MODULE:FACTORY.", show_default=True
+        ),
+    ] = "ref",
+) -> None:
+    """Serve an implementation (the reference by default) over stdin/stdout, JSON lines."""
+    with _exit_on_error():
+        if not stdio:
+            raise UsageError(_CLI, "serve needs --stdio (the only transport)")
+        if impl.startswith("stdio:"):
+            raise UsageError(_CLI, "--impl: serving a stdio IUT over stdio is pointless")
+        from iome_ref.conformance.adapters import open_iut  # noqa: PLC0415
+        from iome_ref.conformance.server import serve_stdio  # noqa: PLC0415
+
+        iut = open_iut(impl)
+    raise typer.Exit(serve_stdio(iut, sys.stdin.buffer, sys.stdout.buffer, sys.stderr))
 
 
 @contextmanager

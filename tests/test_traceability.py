@@ -66,7 +66,13 @@ def _called_name(call: ast.Call) -> str | None:
 
 
 def _reads_req_id(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == "req_id" for n in ast.walk(node))
+    """Reads a refusal's id: ``x.req_id``, or a variable named ``req_id`` (a helper checking
+    the id an implementation error's message names, as the stdio adapter tests do)."""
+    return any(
+        (isinstance(n, ast.Attribute) and n.attr == "req_id")
+        or (isinstance(n, ast.Name) and n.id == "req_id")
+        for n in ast.walk(node)
+    )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pytest
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("benchmark_enable", default=False):
         return
-    skip = pytest.mark.skip(reason="scaling benchmark: run with -n 0 --benchmark-enable")
+    skip = pytest.mark.skip(reason="long benchmark: run with -n 0 --benchmark-enable")
     for item in items:
-        if item.path.name == "test_bench_simulation.py":
+        if item.path.name in ("test_bench_simulation.py", "test_bench_iut.py"):
             item.add_marker(skip)

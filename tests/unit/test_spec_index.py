@@ -55,6 +55,7 @@ AREA_FILES = {
     "BLK": "chains.md",
     "ANC": "chains.md",
     "REV": "chains.md",
+    "IUT": "conformance.md",
 }
 
 RULE = """### {req_id}: A title

@@ -1,158 +1,250 @@
 """The reference as an IUT, in process: the ``ref`` of ``--impl ref``.
 
-Every answer is built from the same JSON values the wire protocol carries, so the stdio server
-(``iome serve --stdio``) can wrap this adapter unchanged and the two give identical verdicts.
+A thin shell around one :class:`iome_ref.node.Node`. Every call, by method or by ``call``,
+goes through the wire protocol's argument models (:mod:`iome_ref.conformance.wire`) and
+answers the JSON a stdio reply would carry, so ``iome serve --stdio`` (which wraps this
+adapter) and the in-process reference give identical answers and identical refusal codes:
+the rule's id for a protocol refusal, an IOME-IUT id for a request the node cannot serve.
 """
 
 from __future__ import annotations
 
-import json
+import random
 from collections.abc import Callable
 from typing import Any, Final
 
-from iome_ref.chain.ledger import Ledger
-from iome_ref.chain.store import StoredBlock
-from iome_ref.conformance.iut import CORE_OPS, JsonObject, Refused
-from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC, SPEC_VERSION
+from pydantic import BaseModel
+
+from iome_ref.chain.store import MemoryStore, StoredBlock
+from iome_ref.conformance import wire
+from iome_ref.conformance.iut import CORE_OPS, ROLE_OPS, JsonObject, Refused
+from iome_ref.constants import (
+    CHAIN_CHILD,
+    CHAIN_CONSORTIUM,
+    CHAIN_PUBLIC,
+    ROLE_BACKUP,
+    ROLE_MANAGER,
+    ROLE_PREDICTOR,
+    ROLE_STATION,
+    ROLE_VERIFIER,
+    SPEC_VERSION,
+)
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import Rejected, UsageError
-from iome_ref.models import Block, decode_message, parse_message
-from iome_ref.vectors.runner import VectorContext, build_ledger, judge, validate_document
+from iome_ref.models import (
+    Block,
+    Presence,
+    SignedModel,
+    TripClaim,
+    decode_message,
+    parse_message,
+)
+from iome_ref.node import Actor, Head, Node
 
-__all__ = ["ReferenceIUT"]
+__all__ = ["IMPLEMENTATION", "ReferenceIUT"]
 
 IMPLEMENTATION: Final = "iome-ref"
+#: The station's docking events: what ``station_attest`` needs before it signs (IOME-PRES-003).
+STATION_OPS: Final = ("station_dock", "station_undock")
+#: Hands over the verifiers' accepted presences and claims for a consortium block.
+BATCH_OPS: Final = ("verifier_batch",)
+OPS: Final = (*CORE_OPS, *ROLE_OPS, *STATION_OPS, *BATCH_OPS)
+assert set(OPS) == set(wire.WIRE_OPS)
 
 
-def _message(obj: JsonObject | None, text: str | None) -> Any:
-    """The message given as JSON or as wire text: exactly one of them."""
+def _message(obj: JsonObject | None, text: str | None) -> SignedModel | Block:
+    """The message given as JSON or as wire text: exactly one of them.
+
+    Raises:
+        Rejected: IOME-IUT-004 when both or neither are given; else the decoding's ENC id.
+    """
     if (obj is None) == (text is None):
-        raise UsageError("iut", "give exactly one of the message as JSON or as text")
+        raise Rejected("IOME-IUT-004", "args: give exactly one of the message as JSON or text")
     return decode_message(text) if text is not None else parse_message(obj)
+
+
+def _dump(model: SignedModel | Block) -> JsonObject:
+    return model.model_dump(mode="json")
+
+
+def _head(head: Head) -> JsonObject:
+    return {"height": head.height, "block_hash": head.block_hash}
 
 
 class ReferenceIUT:
     """The reference behind the IUT interface; refusals become :class:`Refused`."""
 
     def __init__(self) -> None:
-        self._ledger: Ledger | None = None
-        self._genesis: VectorContext | None = None
+        self._node: Node | None = None
 
     # -- the interface ---------------------------------------------------------------------
 
     def hello(self) -> JsonObject:
-        return {
-            "spec_version": SPEC_VERSION,
-            "implementation": IMPLEMENTATION,
-            "roles": [],
-            "chain_kinds": [CHAIN_PUBLIC, CHAIN_CHILD, CHAIN_CONSORTIUM],
-            "ops": list(CORE_OPS),
-        }
+        return self.call("hello", {})
 
     def reset(self, seed: int, genesis: JsonObject, keys: JsonObject) -> JsonObject:
-        del seed, keys  # the core operations need neither: judging is deterministic
-        self._genesis = VectorContext.model_validate(genesis)
-        self._ledger = build_ledger(self._genesis)
-        return {}
+        return self.call("reset", {"seed": seed, "genesis": genesis, "keys": keys})
 
-    def submit_block(self, chain: str, block: JsonObject | None, text: str | None) -> JsonObject:
-        ledger = self._require()
-        parsed = self._refusing(lambda: _message(block, text))
-        if not isinstance(parsed, Block):
-            raise Refused("IOME-ENC-003", f"submit_block needs a Block, found {parsed.tx_type}")
-        self._refusing(lambda: ledger.submit(parsed, chain))
-        return self.head(chain)
+    def submit_block(
+        self, chain: str, block: JsonObject | None = None, text: str | None = None
+    ) -> JsonObject:
+        return self.call("submit_block", {"chain": chain, "block": block, "text": text})
 
     def submit_tx(
-        self, chain: str, tx: JsonObject | None, text: str | None, block_time: int
+        self,
+        chain: str,
+        tx: JsonObject | None = None,
+        text: str | None = None,
+        block_time: int = 0,
     ) -> JsonObject:
-        ledger = self._require()
-        parsed = self._refusing(lambda: _message(tx, text))
-        self._refusing(lambda: judge(ledger, parsed, chain, block_time))
-        return {"tx_id": parsed.block_hash if isinstance(parsed, Block) else parsed.tx_id}
+        args = {"chain": chain, "tx": tx, "text": text, "block_time": block_time}
+        return self.call("submit_tx", args)
 
-    def validate(self, message: JsonObject | None, text: str | None, with_pki: bool) -> JsonObject:
-        genesis = self._genesis
-        if (message is None) == (text is None):
-            raise UsageError("iut", "give exactly one of the message as JSON or as text")
-        data = text.encode() if text is not None else _json_bytes(message)
-        pki = None
-        if with_pki:
-            if genesis is None:
-                raise UsageError("iut", "validate with_pki needs a reset first")
-            pki = _json_bytes(genesis.pki)
-        self._refusing(lambda: validate_document(data, pki))
-        parsed = self._refusing(lambda: _message(message, text))
-        if isinstance(parsed, Block):
-            return {"type": "Block", "id": parsed.block_hash}
-        return {"type": parsed.tx_type, "id": parsed.tx_id}
+    def validate(
+        self, message: JsonObject | None = None, text: str | None = None, with_pki: bool = False
+    ) -> JsonObject:
+        return self.call("validate", {"message": message, "text": text, "with_pki": with_pki})
 
     def head(self, chain: str) -> JsonObject:
-        state = self._require().chains.get(chain)
-        if state is None:
-            raise UsageError("iut", f"the genesis declares no chain {chain!r}")
-        head = state.head
-        return {
-            "height": state.height,
-            "block_hash": None if head is None else head.block_hash,
-        }
+        return self.call("head", {"chain": chain})
 
     def get_tx(self, chain: str, tx_id: str) -> JsonObject:
-        ledger = self._require()
-        for tx in ledger.transactions(chain):
-            if tx.tx_id == tx_id:
-                return {"tx": tx.model_dump(mode="json")}
-        return {"tx": None}
+        return self.call("get_tx", {"chain": chain, "tx_id": tx_id})
 
     def evidence(self) -> JsonObject:
-        rows = []
-        for kind, body in self._require().evidence():
-            document = decode_json_object(body)
-            rows.append({"code": kind, **document})
-        return {"evidence": rows}
+        return self.call("evidence", {})
 
     def reopen(self, stored: list[JsonObject]) -> JsonObject:
-        ledger = self._require()
-        store = ledger.store
-        for row in stored:
-            store.append(
-                StoredBlock(
-                    str(row["chain"]),
-                    int(row["height"]),
-                    str(row["block_hash"]),
-                    str(row["body_text"]).encode(),
-                    (),
-                )
-            )
-        self._ledger = self._refusing(lambda: Ledger(store, ledger.context))
-        return {}
+        return self.call("reopen", {"stored": stored})
 
     def call(self, op: str, args: JsonObject) -> JsonObject:
-        handler: Callable[..., JsonObject] | None = getattr(self, op, None)
-        if op not in CORE_OPS or handler is None:
-            raise UsageError("iut", f"unknown operation {op!r}")
-        return handler(**args)
+        """Any operation by name: the one path every request takes, in process or over stdio.
 
-    def close(self) -> None:
-        self._ledger = None
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _require(self) -> Ledger:
-        if self._ledger is None:
-            raise UsageError("iut", "reset the implementation before using it")
-        return self._ledger
-
-    @staticmethod
-    def _refusing(action: Callable[[], Any]) -> Any:
-        """Run ``action``; a protocol refusal becomes :class:`Refused` with the same id."""
+        Raises:
+            Refused: the rule's id; IOME-IUT-003 (unknown op), IOME-IUT-004 (bad args),
+                IOME-IUT-008 (no reset yet).
+        """
         try:
-            return action()
+            wire.check_op(op, OPS)
+            parsed = wire.check_args(op, args)
+            if op not in ("hello", "reset"):
+                wire.check_reset_done(self._node is not None, op)
+            handler: Callable[[Any], JsonObject] = getattr(self, f"_op_{op}")
+            return handler(parsed)
         except Refused:
             raise
         except Rejected as exc:
             raise Refused(exc.req_id, exc.message) from None
+        except UsageError as exc:
+            # A request naming a chain, actor or docking the node does not have.
+            raise Refused("IOME-IUT-004", exc.message) from None
 
+    def close(self) -> None:
+        self._node = None
 
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+    # -- core operations -------------------------------------------------------------------
+
+    @property
+    def node(self) -> Node:
+        assert self._node is not None  # call() checked IOME-IUT-008
+        return self._node
+
+    def _op_hello(self, _: BaseModel) -> JsonObject:
+        return {
+            "spec_version": SPEC_VERSION,
+            "implementation": IMPLEMENTATION,
+            "roles": [ROLE_STATION, ROLE_VERIFIER, ROLE_PREDICTOR, ROLE_MANAGER, ROLE_BACKUP],
+            "chain_kinds": [CHAIN_PUBLIC, CHAIN_CHILD, CHAIN_CONSORTIUM],
+            "ops": list(OPS),
+        }
+
+    def _op_reset(self, args: wire.ResetArgs) -> JsonObject:
+        actors = {
+            name: Actor.from_private_hex(key.role, key.subject, key.private_key)
+            for name, key in args.keys.items()
+        }
+        self._node = None
+        self._node = Node(
+            args.genesis, store=MemoryStore(), rng=random.Random(args.seed), actors=actors
+        )
+        return {}
+
+    def _op_submit_block(self, args: wire.SubmitBlockArgs) -> JsonObject:
+        parsed = _message(args.block, args.text)
+        if not isinstance(parsed, Block):
+            raise Refused("IOME-ENC-003", f"submit_block needs a Block, found {parsed.tx_type}")
+        return _head(self.node.apply_block(parsed, args.chain))
+
+    def _op_submit_tx(self, args: wire.SubmitTxArgs) -> JsonObject:
+        parsed = _message(args.tx, args.text)
+        return {"tx_id": self.node.judge(parsed, args.chain, args.block_time)}
+
+    def _op_validate(self, args: wire.ValidateArgs) -> JsonObject:
+        parsed = _message(args.message, args.text)
+        self.node.validate(parsed, with_pki=args.with_pki)
+        if isinstance(parsed, Block):
+            return {"type": "Block", "id": parsed.block_hash}
+        return {"type": parsed.tx_type, "id": parsed.tx_id}
+
+    def _op_head(self, args: wire.HeadArgs) -> JsonObject:
+        return _head(self.node.get_head(args.chain))
+
+    def _op_get_tx(self, args: wire.GetTxArgs) -> JsonObject:
+        tx = self.node.get_tx(args.chain, args.tx_id)
+        return {"tx": None if tx is None else _dump(tx)}
+
+    def _op_evidence(self, _: BaseModel) -> JsonObject:
+        rows = [
+            {"code": code, **decode_json_object(body)} for code, body in self.node.get_evidence()
+        ]
+        return {"evidence": rows}
+
+    def _op_reopen(self, args: wire.ReopenArgs) -> JsonObject:
+        rows = [
+            StoredBlock(row.chain, row.height, row.block_hash, row.body_text.encode(), ())
+            for row in args.stored
+        ]
+        self.node.reopen(rows)
+        return {}
+
+    # -- role operations -------------------------------------------------------------------
+
+    def _op_station_dock(self, args: wire.StationDockArgs) -> JsonObject:
+        self.node.on_dock(args.station, args.vehicle, args.one_time_pk, args.t)
+        return {}
+
+    def _op_station_undock(self, args: wire.StationUndockArgs) -> JsonObject:
+        self.node.on_undock(args.station, args.vehicle, args.t)
+        return {}
+
+    def _op_station_attest(self, args: wire.StationAttestArgs) -> JsonObject:
+        presence = self.node.attest(args.station, args.kind, args.one_time_pk, args.t)
+        return {"presence": _dump(presence)}
+
+    def _op_verifier_cosign(self, args: wire.VerifierCosignArgs) -> JsonObject:
+        claim, source, destination = (
+            parse_message(args.claim),
+            parse_message(args.source),
+            parse_message(args.destination),
+        )
+        if not (
+            isinstance(claim, TripClaim)
+            and isinstance(source, Presence)
+            and isinstance(destination, Presence)
+        ):
+            raise Refused("IOME-IUT-004", "args: expected a TripClaim and two Presences")
+        return {"trip": _dump(self.node.cosign(claim, source, destination, args.t))}
+
+    def _op_verifier_batch(self, _: BaseModel) -> JsonObject:
+        return {"txs": [_dump(tx) for tx in self.node.take_batch()]}
+
+    def _op_predictor_od(self, args: wire.PredictorOdArgs) -> JsonObject:
+        parts = self.node.compute_od(args.predictor, args.zones, args.period_start, args.period_end)
+        return {"matrices": [_dump(part) for part in parts]}
+
+    def _op_manager_anchor(self, args: wire.ManagerAnchorArgs) -> JsonObject:
+        anchor = self.node.anchor(args.manager, args.chain, args.t)
+        return {"anchor": None if anchor is None else _dump(anchor)}
+
+    def _op_backup_handover(self, args: wire.BackupHandoverArgs) -> JsonObject:
+        return {"handover": _dump(self.node.hand_over(args.backup, args.chain, args.t))}

@@ -1,0 +1,1 @@
+"""Tiny broken stdio IUTs: each breaks one rule of the wire protocol (spec/conformance.md)."""
