@@ -34,6 +34,7 @@ from iome_ref.constants import (
     CHAIN_CHILD,
     CHAIN_CONSORTIUM,
     CHAIN_PUBLIC,
+    MAX_TRIP_VERIFIERS,
     ROLE_BACKUP,
     ROLE_MANAGER,
     ROLE_PREDICTOR,
@@ -75,10 +76,32 @@ class Genesis(BaseModel):
     travel_times: list[tuple[str, str, int]] = Field(
         default_factory=list, description="(origin, destination, seconds) per reachable pair."
     )
-    quorum: int = Field(default=TRIP_QUORUM, ge=1, description="Verifier signatures per Trip.")
+    quorum: int = Field(
+        default=TRIP_QUORUM,
+        ge=1,
+        le=MAX_TRIP_VERIFIERS,
+        description="Verifier signatures per Trip; a Trip holds at most MAX_TRIP_VERIFIERS.",
+    )
     chains: dict[str, Literal["public", "child", "consortium"]] = Field(
         default_factory=dict, description="Chain id -> kind, the chains this node keeps."
     )
+
+    def context(self) -> ChainContext:
+        """The chain context this genesis fixes.
+
+        Raises:
+            Rejected: the PKI breaks a certificate rule (its IOME-CERT id).
+        """
+        directory = CertificateDirectory.from_json(self.pki)
+        travel = {(a, b): s for a, b, s in self.travel_times}
+        return ChainContext(directory, travel, self.quorum)
+
+    def open_ledger(self, store: Store) -> Ledger:
+        """A ledger over ``store`` judged under this genesis, keeping its chains."""
+        ledger = Ledger(store, self.context())
+        for chain_id, kind in self.chains.items():
+            ledger.add_chain(chain_id, kind)
+        return ledger
 
     @classmethod
     def read(cls, document: Mapping[str, Any] | Genesis) -> Genesis:
@@ -150,11 +173,7 @@ class Node:
         self.genesis = Genesis.read(genesis)
         self.rng = rng
         self.actors: dict[str, Actor] = dict(actors or {})
-        directory = CertificateDirectory.from_json(self.genesis.pki)
-        travel = {(a, b): s for a, b, s in self.genesis.travel_times}
-        self.ledger = Ledger(store, ChainContext(directory, travel, self.genesis.quorum))
-        for chain_id, kind in self.genesis.chains.items():
-            self.ledger.add_chain(chain_id, kind)
+        self.ledger = self.genesis.open_ledger(store)
         self._stations: dict[str, ChargingStation] = {}
         self._managers: dict[str, ChainManager] = {}
         self._quorum: VerifierQuorum | None = None

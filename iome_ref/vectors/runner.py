@@ -17,14 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from iome_ref.chain.context import ChainContext
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore, StoredBlock
 from iome_ref.chain.transition import check_block_stateless
-from iome_ref.constants import MAX_MESSAGE_BYTES, TRIP_QUORUM
+from iome_ref.constants import MAX_MESSAGE_BYTES
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.models import Block, SignedModel, decode_message, parse_message
+from iome_ref.node import Genesis
 from iome_ref.pki import CertificateDirectory
 from iome_ref.rules import check_stateless
 
@@ -44,13 +44,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class VectorContext(_Strict):
-    """A vector file's ``context`` (spec/vectors/README.md, "File format")."""
-
-    pki: dict[str, Any]
-    travel_times: list[tuple[str, str, int]] = Field(default_factory=list)
-    quorum: int = Field(default=TRIP_QUORUM, ge=1)
-    chains: dict[str, Literal["public", "child", "consortium"]] = Field(default_factory=dict)
+#: A vector file's ``context`` is a node's genesis (spec/vectors/README.md, "File format").
+VectorContext = Genesis
 
 
 class StoredRow(_Strict):
@@ -127,7 +122,7 @@ class CaseResult:
         )
 
 
-def _read(model: type[_Strict], data: Any, what: str) -> Any:
+def _read(model: type[BaseModel], data: Any, what: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -136,24 +131,13 @@ def _read(model: type[_Strict], data: Any, what: str) -> Any:
         raise UsageError("vectors", f"{what}.{where}: {error['msg']}") from None
 
 
-def _chain_context(context: VectorContext) -> ChainContext:
-    try:
-        directory = CertificateDirectory.from_json(context.pki)
-    except IoMEError as exc:
-        raise UsageError("vectors", f"context.pki is unusable: {exc.message}") from None
-    table = {(a, b): s for a, b, s in context.travel_times}
-    return ChainContext(directory, table, context.quorum)
-
-
 def build_ledger(context: dict[str, Any] | VectorContext) -> Ledger:
     """A fresh in-memory ledger with the chains and PKI of a vector file's context."""
-    parsed = (
-        context if isinstance(context, VectorContext) else _read(VectorContext, context, "context")
-    )
-    ledger = Ledger(MemoryStore(), _chain_context(parsed))
-    for chain_id, kind in parsed.chains.items():
-        ledger.add_chain(chain_id, kind)
-    return ledger
+    parsed = context if isinstance(context, Genesis) else _read(Genesis, context, "context")
+    try:
+        return parsed.open_ledger(MemoryStore())
+    except Rejected as exc:
+        raise UsageError("vectors", f"context.pki is unusable: {exc.message}") from None
 
 
 def judge(ledger: Ledger, obj: SignedModel | Block, chain_id: str, block_time: int) -> None:
