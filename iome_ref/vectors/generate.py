@@ -96,6 +96,14 @@ def _check_book(context: dict[str, Any], book: CaseBook) -> None:
                 f"case {case['id']} expects {case['expected']} {case['req_id']}, the reference "
                 f"says {verdict.expected} {verdict.req_id}: {verdict.message}",
             )
+        # Evidence is part of the verdict (spec/vectors/README.md, "Compare"): a case that
+        # omits evidence the reference records would fail every conforming implementation.
+        if sorted(verdict.evidence) != sorted(case["evidence"]):
+            raise UsageError(
+                "vectors",
+                f"case {case['id']} expects evidence {sorted(case['evidence'])}, the reference "
+                f"records {sorted(verdict.evidence)}",
+            )
 
 
 def _constants_table() -> dict[str, Any]:

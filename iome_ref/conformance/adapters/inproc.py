@@ -17,6 +17,7 @@ from iome_ref.constants import CHAIN_CHILD, CHAIN_CONSORTIUM, CHAIN_PUBLIC, SPEC
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import Rejected, UsageError
 from iome_ref.models import Block, decode_message, parse_message
+from iome_ref.pki import CertificateDirectory
 from iome_ref.vectors.runner import VectorContext, build_ledger, judge, validate_document
 
 __all__ = ["ReferenceIUT"]
@@ -51,8 +52,12 @@ class ReferenceIUT:
 
     def reset(self, seed: int, genesis: JsonObject, keys: JsonObject) -> JsonObject:
         del seed, keys  # the core operations need neither: judging is deterministic
-        self._genesis = VectorContext.model_validate(genesis)
-        self._ledger = build_ledger(self._genesis)
+        context = VectorContext.model_validate(genesis)
+        # A genesis PKI the reference refuses to load is a refusal with its CERT id (a vector
+        # case's own ``pki``), not a harness error: load it once under _refusing first.
+        self._refusing(lambda: CertificateDirectory.from_json(context.pki))
+        self._genesis = context
+        self._ledger = build_ledger(context)
         return {}
 
     def submit_block(self, chain: str, block: JsonObject | None, text: str | None) -> JsonObject:

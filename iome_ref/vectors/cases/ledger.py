@@ -464,6 +464,8 @@ def block_cases(b: Builder) -> CaseBook:
         twin,
         setup=[genesis, second],
         flags=["equivocation"],
+        # IOME-BLK-009: the node MUST keep both signed headers as evidence.
+        evidence=["IOME-BLK-009"],
     )
     book.invalid(
         "type-not-allowed",
