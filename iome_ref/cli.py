@@ -245,8 +245,14 @@ def vectors_generate(
 
         directory = _spec_dir(spec_dir)
         chosen = recorded_seed(directory) if seed is None else seed
+        from iome_ref.conformance.schemas import write_schema_files  # noqa: PLC0415
+
         with _status("generating vectors"):
-            written = write_vectors(directory, chosen) + write_wire_schemas(directory)
+            written = (
+                write_vectors(directory, chosen)
+                + write_wire_schemas(directory)
+                + write_schema_files(directory)
+            )
     typer.echo(f"wrote {len(written)} files under {directory} (seed {chosen})")
 
 
@@ -259,9 +265,19 @@ def vectors_check(spec_dir: SpecDirOption = None) -> None:
         from iome_ref.vectors.generate import list_derived_files  # noqa: PLC0415
 
         directory = _spec_dir(spec_dir)
+        from iome_ref.conformance.schemas import build_schema_files, check_schema_files  # noqa: PLC0415
+
         with _status("checking vectors"):
-            problems = check_vectors(directory) + check_wire_schemas(directory)
-        count = len(list_derived_files(directory)) + len(build_wire_schemas())
+            problems = (
+                check_vectors(directory)
+                + check_wire_schemas(directory)
+                + check_schema_files(directory)
+            )
+        count = (
+            len(list_derived_files(directory))
+            + len(build_wire_schemas())
+            + len(build_schema_files())
+        )
     for problem in problems:
         typer.echo(_printable(problem))
     if problems:
@@ -445,6 +461,135 @@ def ledger_verify(
             typer.echo(_printable(f"evidence {kind}: {body.decode('utf-8', 'replace')[:200]}"))
         typer.echo(f"verified: {len(ledger.chains)} chains, {len(evidence)} evidence")
     if evidence:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+ImplOption = Annotated[
+    str,
+    typer.Option(
+        "--impl",
+        help="The implementation: ref (the reference, in process), python:MODULE:FACTORY.",
+    ),
+]
+
+
+@app.command()
+def conform(  # noqa: PLR0917 - typer maps each option to a parameter
+    impl: ImplOption = "ref",
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SAFE_INT, help="Seed of the run (reset, scenarios).")
+    ] = 1,
+    profile: Annotated[
+        str, typer.Option(help="quick: the vectors; thorough: also as wire text and rerun.")
+    ] = "quick",
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Only the cases about these requirement ids (repeat, or comma-separated).",
+            show_default=False,
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="Known failures, {entries: [{case, reason}]}: xfail, xpass fails.",
+            show_default=False,
+        ),
+    ] = None,
+    relax: Annotated[
+        Path | None,
+        typer.Option(
+            help="Id mismatches reported as warnings, {entries: [{expected, found, reason}]}.",
+            show_default=False,
+        ),
+    ] = None,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the report as JSON (timing last).", show_default=False),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option(help="Write a JUnit XML report.", show_default=False)
+    ] = None,
+    scenarios: Annotated[
+        Path, typer.Option(help="Folder for the scenario of every failing case.")
+    ] = Path("out/conform/scenarios"),
+) -> None:
+    """Run the conformance suite against an implementation: a verdict per case and per
+    requirement id. Exit 0 all pass, 1 a fail or xpass, 2 an error or bad usage."""
+    with _exit_on_error():
+        from rich.progress import Progress  # noqa: PLC0415
+
+        from iome_ref.conformance.report import (  # noqa: PLC0415
+            dump_report,
+            format_summary,
+            write_junit,
+        )
+        from iome_ref.conformance.runner import (  # noqa: PLC0415
+            ConformOptions,
+            open_iut,
+            run_conformance,
+        )
+
+        ids = tuple(part.strip() for item in only or () for part in item.split(",") if part.strip())
+        options = ConformOptions(impl, seed, profile, ids, baseline, relax, scenarios)
+        iut = open_iut(impl)
+        try:
+            with Progress(console=_stderr_console(), transient=False) as bar:
+                task = bar.add_task(f"conform {impl}", total=None)
+                report = run_conformance(
+                    iut,
+                    options,
+                    lambda done, total, _case: bar.update(task, completed=done, total=total),
+                )
+        finally:
+            iut.close()
+        if json_file is not None:
+            json_file.parent.mkdir(parents=True, exist_ok=True)
+            json_file.write_bytes(dump_report(report))
+        if junit is not None:
+            write_junit(report, junit)
+    for line in format_summary(report):
+        typer.echo(_printable(line))
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def replay(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (iome-scenario/1).")],
+    impl: ImplOption = "ref",
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Also print each request and reply as JSON.")
+    ] = False,
+) -> None:
+    """Replay scenarios step by step, stopping at the first divergence. Exit 0 every scenario
+    behaves as it expects, 1 a divergence, 2 an invalid scenario or a broken implementation."""
+    with _exit_on_error(catch_all=True):
+        from iome_ref.conformance.runner import open_iut  # noqa: PLC0415
+        from iome_ref.conformance.scenarios import (  # noqa: PLC0415
+            execute,
+            format_trace,
+            load_scenario,
+        )
+
+        loaded = [load_scenario(path) for path in files]
+        iut = open_iut(impl)
+        try:
+            manifest = iut.hello()
+            results = []
+            for scenario in loaded:
+                result = execute(scenario, iut, manifest=manifest)
+                for line in format_trace(result, verbose=trace):
+                    typer.echo(_printable(line))
+                results.append(result)
+                if result.broken:
+                    break
+        finally:
+            iut.close()
+    statuses = {result.status for result in results}
+    if statuses & {"error", "skip"}:
+        raise typer.Exit(EXIT_ERROR)
+    if "diverged" in statuses:
         raise typer.Exit(EXIT_REJECTED)
 
 

@@ -9,13 +9,15 @@ split like a POSIX shell would).
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
+import sys
 
 from iome_ref.conformance import wire
 from iome_ref.conformance.adapters.inproc import ReferenceIUT
 from iome_ref.conformance.adapters.stdio import StdioIUT
 from iome_ref.conformance.iut import IUT
-from iome_ref.errors import UsageError
+from iome_ref.errors import ImplementationError, UsageError
 
 __all__ = ["ReferenceIUT", "StdioIUT", "open_iut"]
 
@@ -42,6 +44,10 @@ def open_iut(spec: str, *, timeout_s: float = wire.DEFAULT_TIMEOUT_S) -> IUT:
         module_name, _, factory_name = rest.partition(":")
         if not module_name or not factory_name:
             raise UsageError(_COMPONENT, f"--impl {spec!r}: expected python:MODULE:FACTORY")
+        # The current directory first on the path, as uvicorn's --app-dir does, so a user's
+        # own module is found without installing it.
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -49,7 +55,12 @@ def open_iut(spec: str, *, timeout_s: float = wire.DEFAULT_TIMEOUT_S) -> IUT:
         factory = getattr(module, factory_name, None)
         if not callable(factory):
             raise UsageError(_COMPONENT, f"--impl {spec!r}: {factory_name} is not callable")
-        iut = factory()
+        try:
+            iut = factory()
+        except Exception as exc:
+            raise ImplementationError(
+                _COMPONENT, f"--impl {spec!r}: the factory raised {type(exc).__name__}: {exc}"
+            ) from None
         if not isinstance(iut, IUT):
             raise UsageError(_COMPONENT, f"--impl {spec!r}: the factory returned no IUT")
         return iut

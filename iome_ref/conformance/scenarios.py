@@ -1,0 +1,627 @@
+"""Replayable scenarios: one failing case kept as a file, and the engine that plays it.
+
+A scenario (spec/scenarios.md) is metadata, a deterministic set-up (the genesis in the form of
+a vector file's ``context``, and actor keys) and steps ``{actor, op, args, expect}``: IUT
+operations that must be accepted or refused with an id, and ``check_*`` steps asserting state.
+The conformance runner plays every vector case as a scenario through :func:`execute`, so the
+file a failing case writes replays exactly what the run did, and ``iome replay`` needs no
+other engine.
+
+What must not live here: knowledge of how the reference judges (the engine reaches the
+implementation only through the IUT interface), verdict files (verdicts.py), reports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from iome_ref.conformance.iut import IUT
+from iome_ref.conformance.verdicts import validation_path
+from iome_ref.errors import ImplementationError, IoMEError, Rejected, UsageError
+from iome_ref.vectors.runner import StoredRow, VectorContext
+
+__all__ = [
+    "SCENARIO_FORMAT",
+    "ReplayResult",
+    "Scenario",
+    "ScenarioMetadata",
+    "ScenarioSetup",
+    "StepOutcome",
+    "dump_scenario",
+    "execute",
+    "format_trace",
+    "generator_name",
+    "load_scenario",
+    "missing_capabilities",
+    "parse_scenario",
+]
+
+SCENARIO_FORMAT: Final = "iome-scenario/1"
+_COMPONENT: Final = "scenario"
+
+ReqId = Annotated[str, StringConstraints(pattern=r"^IOME-[A-Z]+-[0-9]{3}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def generator_name() -> str:
+    """The reference version that writes scenarios and reports (``iome-ref 0.1.0``)."""
+    return f"iome-ref {version('iome')}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reject(_Strict):
+    """The step must be refused with exactly this requirement id."""
+
+    reject: ReqId
+
+
+#: ``"accept"``, or ``{"reject": "IOME-..."}``.
+Expectation = Literal["accept"] | Reject
+
+
+def _describe(expect: Expectation) -> str:
+    return "accept" if isinstance(expect, str) else f"reject {expect.reject}"
+
+
+# -- metadata and set-up ---------------------------------------------------------------------
+
+
+class ScenarioMetadata(_Strict):
+    """Who wrote the scenario, from what, and what it is about."""
+
+    id: Name = Field(description="Unique name; a vector case's id for origin vector.")
+    title: str = Field(description="What the scenario shows, for people.")
+    origin: Literal["vector", "state-machine", "adversary"]
+    requirement_ids: list[ReqId] = Field(description="The ids the scenario exercises.")
+    attacker_capabilities: list[str] = Field(
+        default_factory=list,
+        description="What the attacker can do (a vector's flags: replay, equivocation, ...).",
+    )
+    seed: int = Field(ge=0, description="The seed of the run that wrote the scenario.")
+    spec_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="The spec text the expectations come from (spec/vectors/README.md)."
+    )
+    generator: str = Field(description="The reference version that wrote the file.")
+    observed: str | None = Field(
+        default=None,
+        description="Informative: what the implementation did when the scenario was written.",
+    )
+
+
+class ActorKey(_Strict):
+    """An actor's key for role operations (none of the vector scenarios needs one)."""
+
+    role: Name
+    subject: Name
+    private_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class ScenarioSetup(_Strict):
+    """The deterministic start: ``reset(seed, genesis, keys)`` and what it must answer."""
+
+    genesis: VectorContext
+    keys: dict[str, ActorKey] = Field(default_factory=dict)
+    expect: Expectation = Field(
+        default="accept",
+        description="A genesis PKI the spec refuses to load is refused at reset, with its id.",
+    )
+
+
+# -- steps -----------------------------------------------------------------------------------
+
+
+class _Message(_Strict):
+    """A message as a JSON object, or as wire text plus ``pad`` spaces (exactly one of them)."""
+
+    text: str | None = None
+    pad: int = Field(default=0, ge=0, le=1 << 22)
+
+    def wire_text(self) -> str | None:
+        return None if self.text is None else self.text + " " * self.pad
+
+
+class SubmitBlockArgs(_Message):
+    chain: Name
+    block: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SubmitBlockArgs:
+        if (self.block is None) == (self.text is None):
+            raise ValueError("give exactly one of block and text")
+        return self
+
+
+class SubmitTxArgs(_Message):
+    chain: Name
+    tx: dict[str, Any] | None = None
+    block_time: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SubmitTxArgs:
+        if (self.tx is None) == (self.text is None):
+            raise ValueError("give exactly one of tx and text")
+        return self
+
+
+class ReopenArgs(_Strict):
+    stored: list[StoredRow]
+
+
+class ValidateArgs(_Message):
+    message: dict[str, Any] | None = None
+    with_pki: bool = False
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ValidateArgs:
+        if (self.message is None) == (self.text is None):
+            raise ValueError("give exactly one of message and text")
+        return self
+
+
+class ChainArgs(_Strict):
+    chain: Name
+
+
+class TxArgs(_Strict):
+    chain: Name
+    tx_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class SinceArgs(_Strict):
+    since_step: int = Field(ge=1, description="Count evidence recorded from this step on.")
+
+
+class HeadState(_Strict):
+    height: int = Field(ge=-1)
+    block_hash: str | None
+
+
+class EvidenceCodes(_Strict):
+    codes: list[ReqId] = Field(description="The evidence codes, in any order.")
+
+
+class SubmitBlockStep(_Strict):
+    actor: Name
+    op: Literal["submit_block"]
+    args: SubmitBlockArgs
+    expect: Expectation
+
+
+class SubmitTxStep(_Strict):
+    actor: Name
+    op: Literal["submit_tx"]
+    args: SubmitTxArgs
+    expect: Expectation
+
+
+class ReopenStep(_Strict):
+    actor: Name
+    op: Literal["reopen"]
+    args: ReopenArgs
+    expect: Expectation
+
+
+class ValidateStep(_Strict):
+    actor: Name
+    op: Literal["validate"]
+    args: ValidateArgs
+    expect: Expectation
+
+
+class CheckHeadStep(_Strict):
+    actor: Name
+    op: Literal["check_head"]
+    args: ChainArgs
+    expect: HeadState
+
+
+class CheckTxStep(_Strict):
+    actor: Name
+    op: Literal["check_tx"]
+    args: TxArgs
+    expect: Literal["present", "absent"]
+
+
+class CheckEvidenceStep(_Strict):
+    actor: Name
+    op: Literal["check_evidence"]
+    args: SinceArgs
+    expect: EvidenceCodes
+
+
+ActionStep = SubmitBlockStep | SubmitTxStep | ReopenStep | ValidateStep
+CheckStep = CheckHeadStep | CheckTxStep | CheckEvidenceStep
+Step = Annotated[ActionStep | CheckStep, Field(discriminator="op")]
+
+#: The IUT operation each step op needs from the manifest.
+_OP_NEEDS: Final = {
+    "submit_block": "submit_block",
+    "submit_tx": "submit_tx",
+    "reopen": "reopen",
+    "validate": "validate",
+    "check_head": "head",
+    "check_tx": "get_tx",
+    "check_evidence": "evidence",
+}
+
+
+class Scenario(_Strict):
+    """A replayable scenario (spec/scenarios.md)."""
+
+    format: Literal["iome-scenario/1"] = SCENARIO_FORMAT
+    metadata: ScenarioMetadata
+    setup: ScenarioSetup
+    steps: list[Step]
+
+    @model_validator(mode="after")
+    def _evidence_marks_exist(self) -> Scenario:
+        for index, step in enumerate(self.steps, start=1):
+            if isinstance(step, CheckEvidenceStep) and step.args.since_step >= index:
+                raise ValueError(
+                    f"steps.{index - 1}.args.since_step: must name an earlier step, "
+                    f"found {step.args.since_step} at step {index}"
+                )
+        return self
+
+
+def parse_scenario(document: Any, where: str = "scenario") -> Scenario:
+    """Read a scenario document.
+
+    Raises:
+        UsageError: a member of the wrong type, unknown, missing, or an unknown op; the message
+            names the member's path (``steps.2.op``).
+    """
+    try:
+        return Scenario.model_validate(document)
+    except ValidationError as exc:
+        path, message = validation_path(exc)
+        raise UsageError(_COMPONENT, f"{where}: {path}: {message}") from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read a scenario file (see :func:`parse_scenario`)."""
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise UsageError(_COMPONENT, f"{path}: no such file") from None
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise UsageError(_COMPONENT, f"{path}: not a JSON file ({exc})") from None
+    return parse_scenario(document, str(path))
+
+
+def dump_scenario(scenario: Scenario) -> bytes:
+    """The file's bytes: indented JSON, member order of the model, a final newline."""
+    document = scenario.model_dump(mode="json", exclude_defaults=False)
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def missing_capabilities(scenario: Scenario, manifest: Mapping[str, Any]) -> list[str]:
+    """What the scenario needs and the manifest does not declare: ops, then chain kinds."""
+    ops = set(manifest.get("ops") or ())
+    kinds = set(manifest.get("chain_kinds") or ())
+    needed_ops = {"reset"} | {_OP_NEEDS[step.op] for step in scenario.steps}
+    chains = scenario.setup.genesis.chains
+    needed_kinds = {
+        chains[step.args.chain]
+        for step in scenario.steps
+        if isinstance(step.args, SubmitBlockArgs | SubmitTxArgs | ChainArgs | TxArgs)
+        and step.args.chain in chains
+    }
+    missing = [f"op {op}" for op in sorted(needed_ops - ops)]
+    missing += [f"chain kind {kind}" for kind in sorted(needed_kinds - kinds)]
+    return missing
+
+
+# -- execution -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """One step as played: what was expected, what the IUT answered, and whether they agree.
+
+    ``expected_code`` / ``found_code`` are the refusal ids when the step expects or gets a
+    refusal, so a runner can downgrade a named id mismatch (``relaxed`` holds the reason).
+    """
+
+    index: int
+    actor: str
+    op: str
+    summary: str
+    expected: str
+    actual: str
+    ok: bool
+    detail: str = ""
+    expected_code: str | None = None
+    found_code: str | None = None
+    relaxed: str | None = None
+    request: str = ""
+    reply: str = ""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The outcome of a scenario: ``pass``, ``diverged`` (a step disagreed), ``skip`` (the
+    manifest lacks a capability), or ``error`` (the IUT or the harness broke)."""
+
+    scenario: Scenario
+    status: Literal["pass", "diverged", "skip", "error"]
+    steps: tuple[StepOutcome, ...]
+    reason: str = ""
+    #: An ``ImplementationError``: the IUT itself is broken, later scenarios cannot run.
+    broken: bool = False
+
+    @property
+    def divergence(self) -> StepOutcome | None:
+        return next((step for step in self.steps if not step.ok), None)
+
+    @property
+    def relaxed(self) -> tuple[StepOutcome, ...]:
+        return tuple(step for step in self.steps if step.relaxed is not None)
+
+
+#: Called on a refusal-id mismatch: a reason to accept it (a relaxation entry), or None.
+Tolerate = Callable[[StepOutcome], str | None]
+
+
+class _Broke(Exception):
+    """The IUT broke while playing a step; carries the result's status fields."""
+
+    def __init__(self, reason: str, *, broken: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.broken = broken
+
+
+def _call(action: Callable[[], Any], what: str) -> tuple[Any, Rejected | None]:
+    """Run one IUT call: its answer, or the refusal; anything else ends the scenario."""
+    try:
+        return action(), None
+    except Rejected as exc:
+        return None, exc
+    except ImplementationError as exc:
+        raise _Broke(f"{what}: the implementation broke: {exc.message}", broken=True) from None
+    except UsageError as exc:
+        raise _Broke(f"{what}: usage error ({exc.req_id}): {exc.message}", broken=False) from None
+    except IoMEError as exc:
+        raise _Broke(f"{what}: unexpected {type(exc).__name__}: {exc}", broken=False) from None
+    except Exception as exc:
+        # An in-process implementation that raises anything else has crashed: a verdict of
+        # ``error`` with the exception's name, never a traceback through the harness.
+        raise _Broke(
+            f"{what}: the implementation raised {type(exc).__name__}: {exc}", broken=False
+        ) from None
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def _judge(
+    index: int,
+    *,
+    actor: str,
+    op: str,
+    summary: str,
+    expect: Expectation,
+    answer: Any,
+    refusal: Rejected | None,
+    tolerate: Tolerate | None,
+) -> StepOutcome:
+    expected = _describe(expect)
+    expected_code = None if isinstance(expect, str) else expect.reject
+    if refusal is None:
+        actual, found_code, detail, reply = "accept", None, "", _compact(answer)
+    else:
+        actual, found_code = f"reject {refusal.req_id}", refusal.req_id
+        detail, reply = (
+            refusal.message,
+            _compact({"code": refusal.req_id, "message": refusal.message}),
+        )
+    outcome = StepOutcome(
+        index,
+        actor,
+        op,
+        summary,
+        expected,
+        actual,
+        expected == actual,
+        detail,
+        expected_code,
+        found_code,
+        reply=reply,
+    )
+    if not outcome.ok and expected_code and found_code and tolerate is not None:
+        reason = tolerate(outcome)
+        if reason is not None:
+            outcome = replace(outcome, ok=True, relaxed=reason)
+    return outcome
+
+
+def _head_of(answer: Any) -> str:
+    if not isinstance(answer, Mapping) or "height" not in answer:
+        raise _Broke(
+            f"head answered {_compact(answer)[:200]}, not {{height, block_hash}}", broken=False
+        )
+    return f"height {answer['height']} block_hash {answer.get('block_hash')}"
+
+
+def _evidence_codes(iut: IUT) -> list[str]:
+    answer, refusal = _call(iut.evidence, "evidence")
+    rows = answer.get("evidence") if isinstance(answer, Mapping) else None
+    if refusal is not None or not isinstance(rows, list):
+        raise _Broke("evidence did not answer {evidence: [...]}", broken=False)
+    codes = []
+    for row in rows:
+        if not isinstance(row, Mapping) or not isinstance(row.get("code"), str):
+            raise _Broke(f"evidence row {_compact(row)[:200]} has no code", broken=False)
+        codes.append(row["code"])
+    return codes
+
+
+def _play(
+    iut: IUT,
+    index: int,
+    step: ActionStep | CheckStep,
+    marks: dict[int, int],
+    tolerate: Tolerate | None,
+) -> StepOutcome:
+    """Play one step: an operation judged against ``expect``, or a state check."""
+    actor, op = step.actor, step.op
+    if isinstance(step, SubmitBlockStep):
+        a = step.args
+        answer, refusal = _call(lambda: iut.submit_block(a.chain, a.block, a.wire_text()), op)
+        summary = f"chain={a.chain}"
+    elif isinstance(step, SubmitTxStep):
+        t = step.args
+        answer, refusal = _call(
+            lambda: iut.submit_tx(t.chain, t.tx, t.wire_text(), t.block_time), op
+        )
+        summary = f"chain={t.chain} block_time={t.block_time}"
+    elif isinstance(step, ReopenStep):
+        rows = [row.model_dump(mode="json") for row in step.args.stored]
+        answer, refusal = _call(lambda: iut.reopen(rows), op)
+        summary = f"stored={len(rows)}"
+    elif isinstance(step, ValidateStep):
+        v = step.args
+        answer, refusal = _call(lambda: iut.validate(v.message, v.wire_text(), v.with_pki), op)
+        summary = f"with_pki={str(v.with_pki).lower()}"
+    else:
+        return _check(iut, index, step, marks)
+    return _judge(
+        index,
+        actor=actor,
+        op=op,
+        summary=summary,
+        expect=step.expect,
+        answer=answer,
+        refusal=refusal,
+        tolerate=tolerate,
+    )
+
+
+def _check(iut: IUT, index: int, step: CheckStep, marks: dict[int, int]) -> StepOutcome:
+    if isinstance(step, CheckHeadStep):
+        chain = step.args.chain
+        answer, refusal = _call(lambda: iut.head(chain), "head")
+        actual = f"reject {refusal.req_id}" if refusal else _head_of(answer)
+        expected = f"height {step.expect.height} block_hash {step.expect.block_hash}"
+        summary = f"chain={chain}"
+    elif isinstance(step, CheckTxStep):
+        a = step.args
+        answer, refusal = _call(lambda: iut.get_tx(a.chain, a.tx_id), "get_tx")
+        if refusal is not None:
+            actual = f"reject {refusal.req_id}"
+        elif isinstance(answer, Mapping) and "tx" in answer:
+            actual = "absent" if answer["tx"] is None else "present"
+        else:
+            raise _Broke(f"get_tx answered {_compact(answer)[:200]}, not {{tx}}", broken=False)
+        expected, summary = step.expect, f"chain={a.chain} tx_id={a.tx_id[:16]}"
+    else:
+        codes = _evidence_codes(iut)[marks.get(step.args.since_step, 0) :]
+        actual = f"evidence {sorted(codes)}"
+        expected = f"evidence {sorted(step.expect.codes)}"
+        summary = f"since_step={step.args.since_step}"
+    return StepOutcome(index, step.actor, step.op, summary, expected, actual, expected == actual)
+
+
+def execute(
+    scenario: Scenario,
+    iut: IUT,
+    *,
+    seed: int | None = None,
+    manifest: Mapping[str, Any] | None = None,
+    tolerate: Tolerate | None = None,
+) -> ReplayResult:
+    """Play ``scenario`` on ``iut``: reset from its set-up (step 0), then every step in order,
+    stopping at the first divergence. Deterministic: no clock, no randomness.
+
+    ``seed`` overrides the scenario's seed for ``reset``; ``manifest`` (``hello()``) turns a
+    missing capability into ``skip``; ``tolerate`` may accept a refusal-id mismatch.
+    """
+    if manifest is not None:
+        missing = missing_capabilities(scenario, manifest)
+        if missing:
+            return ReplayResult(scenario, "skip", (), "the manifest lacks " + ", ".join(missing))
+    setup = scenario.setup
+    genesis = setup.genesis.model_dump(mode="json")
+    keys = {name: key.model_dump(mode="json") for name, key in setup.keys.items()}
+    run_seed = scenario.metadata.seed if seed is None else seed
+    marks = {step.args.since_step for step in scenario.steps if isinstance(step, CheckEvidenceStep)}
+    played: list[StepOutcome] = []
+    try:
+        answer, refusal = _call(lambda: iut.reset(run_seed, genesis, keys), "reset")
+        outcome = _judge(
+            0,
+            actor="harness",
+            op="reset",
+            summary=f"seed={run_seed}",
+            expect=setup.expect,
+            answer=answer,
+            refusal=refusal,
+            tolerate=tolerate,
+        )
+        played.append(replace(outcome, request=_compact({"seed": run_seed})))
+        if not outcome.ok:
+            return ReplayResult(scenario, "diverged", tuple(played))
+        if refusal is not None:
+            # The genesis is refused as expected: there is no state to play the steps on.
+            return ReplayResult(scenario, "pass", tuple(played))
+        evidence_at: dict[int, int] = {}
+        for index, step in enumerate(scenario.steps, start=1):
+            if index in marks:
+                evidence_at[index] = len(_evidence_codes(iut))
+            outcome = _play(iut, index, step, evidence_at, tolerate)
+            played.append(replace(outcome, request=_compact(step.args.model_dump(mode="json"))))
+            if not outcome.ok:
+                return ReplayResult(scenario, "diverged", tuple(played))
+    except _Broke as exc:
+        return ReplayResult(scenario, "error", tuple(played), exc.reason, exc.broken)
+    return ReplayResult(scenario, "pass", tuple(played))
+
+
+def format_trace(result: ReplayResult, *, verbose: bool = False) -> list[str]:
+    """The lines ``iome replay`` prints: one per step, and the divergence with both sides.
+
+    ``verbose`` (``--trace``) adds each request's arguments and the reply, as compact JSON.
+    """
+    lines = [f"scenario {result.scenario.metadata.id}"]
+    for step in result.steps:
+        mark = "ok" if step.ok else "DIVERGED"
+        if step.relaxed is not None:
+            mark = f"relaxed ({step.relaxed})"
+        lines.append(
+            f"  step {step.index} {step.actor} {step.op} {step.summary}: "
+            f"expect {step.expected}, got {step.actual}: {mark}"
+        )
+        if verbose:
+            lines.append(f"    request {step.request}")
+            if step.reply:
+                lines.append(f"    reply {step.reply}")
+        if not step.ok:
+            lines.append(f"    expected: {step.expected}")
+            lines.append(
+                f"    actual:   {step.actual}" + (f" ({step.detail})" if step.detail else "")
+            )
+    if result.status == "error":
+        lines.append(f"  error: {result.reason}")
+    elif result.status == "skip":
+        lines.append(f"  skip: {result.reason}")
+    lines.append(f"result {result.status}")
+    return lines

@@ -1,0 +1,75 @@
+"""JSON Schemas of the conformance files, generated into spec/schemas/conformance/.
+
+The report (``iome conform --json``), scenarios, baselines and relaxation files are pydantic
+models; their schemas are derived files like the message schemas, written by
+``iome vectors generate`` and compared by ``iome vectors check``, so an edited model without
+regenerated schemas is caught. They live in a subfolder the vectors layer does not list, so
+the vectors layer never needs to import this one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Final
+
+from pydantic import BaseModel
+
+from iome_ref.conformance.report import ConformReport
+from iome_ref.conformance.scenarios import Scenario
+from iome_ref.conformance.verdicts import Baseline, Relaxation
+
+__all__ = ["SCHEMA_FOLDER", "build_schema_files", "check_schema_files", "write_schema_files"]
+
+SCHEMA_FOLDER: Final = "schemas/conformance"
+_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+_MODELS: Final[dict[str, type[BaseModel]]] = {
+    "baseline": Baseline,
+    "relaxation": Relaxation,
+    "report": ConformReport,
+    "scenario": Scenario,
+}
+_HINT: Final = "(run `iome vectors generate`)"
+
+
+def build_schema_files() -> dict[str, bytes]:
+    """Each schema's bytes, keyed by path relative to spec/."""
+    files = {}
+    for name, model in _MODELS.items():
+        schema = {"$schema": _DIALECT, **model.model_json_schema()}
+        text = json.dumps(schema, indent=1, ensure_ascii=False) + "\n"
+        files[f"{SCHEMA_FOLDER}/{name}.json"] = text.encode("utf-8")
+    return files
+
+
+def write_schema_files(spec_dir: Path) -> list[Path]:
+    """Write the schemas; delete files of the folder that are no longer generated."""
+    files = build_schema_files()
+    folder = spec_dir / SCHEMA_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(folder.glob("*.json")):
+        if f"{SCHEMA_FOLDER}/{path.name}" not in files:
+            path.unlink()
+    written = []
+    for relative, data in files.items():
+        path = spec_dir / relative
+        path.write_bytes(data)
+        written.append(path)
+    return written
+
+
+def check_schema_files(spec_dir: Path) -> list[str]:
+    """Problems, one sentence each, as ``iome vectors check`` reports them."""
+    files = build_schema_files()
+    problems = []
+    for relative, data in sorted(files.items()):
+        path = spec_dir / relative
+        if not path.is_file():
+            problems.append(f"spec/{relative} is missing {_HINT}")
+        elif path.read_bytes() != data:
+            problems.append(f"spec/{relative} differs from its regeneration {_HINT}")
+    folder = spec_dir / SCHEMA_FOLDER
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if f"{SCHEMA_FOLDER}/{path.name}" not in files:
+            problems.append(f"spec/{SCHEMA_FOLDER}/{path.name} is not a generated file {_HINT}")
+    return problems
