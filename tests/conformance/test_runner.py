@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -38,15 +37,27 @@ def _run(iut: object, **options: object) -> object:
 
 
 def test_accepts_reference_on_every_vector(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    started = time.perf_counter()
+    # Timings are never asserted here: the 3-minute budget is measured, not tested.
     result = invoke(monkeypatch, "conform", "--impl", "ref", "--json", str(tmp_path / "r.json"))
-    elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_bytes())
     assert report["counts"]["pass"] == len(report["cases"]) >= 270
     assert {summary["status"] for summary in report["requirements"]} == {"pass"}
-    # The quick profile's budget is 3 minutes on 2 cores; in process it takes seconds.
-    assert elapsed < 180
+
+
+def test_accepts_reference_over_stdio_with_the_same_verdicts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The wire path is itself tested: the reference behind ``iome serve --stdio`` gets the
+    same verdict on every case as in process, and the same report apart from --impl and timing."""
+    reports = {}
+    for impl in ("ref", "stdio:iome serve --stdio"):
+        out = tmp_path / f"{len(reports)}.json"
+        result = invoke(monkeypatch, "conform", "--impl", impl, "--json", str(out))
+        assert result.exit_code == 0, result.output
+        report = json.loads(out.read_bytes())
+        reports[impl] = {k: v for k, v in report.items() if k not in ("impl", "timing")}
+    assert reports["ref"] == reports["stdio:iome serve --stdio"]
 
 
 def test_rejects_broken_implementation_naming_the_id(
