@@ -107,3 +107,58 @@ class IUT(Protocol):
     def close(self) -> None:
         """Release the IUT (stop its process); idempotent."""
         ...
+
+
+def _present(**members: object) -> JsonObject:
+    """The members that are not None: optional args are left out, as the schemas allow."""
+    return {name: value for name, value in members.items() if value is not None}
+
+
+class CallingIUT:
+    """The typed operations of :class:`IUT` as requests through one ``call``: an adapter
+    implements ``call`` and ``close`` and inherits the rest, so every operation, in process or
+    over a wire, takes the same path with the same arguments."""
+
+    def call(self, op: str, args: JsonObject) -> JsonObject:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def hello(self) -> JsonObject:
+        return self.call("hello", {})
+
+    def reset(self, seed: int, genesis: JsonObject, keys: JsonObject) -> JsonObject:
+        return self.call("reset", {"seed": seed, "genesis": genesis, "keys": keys})
+
+    def submit_block(
+        self, chain: str, block: JsonObject | None = None, text: str | None = None
+    ) -> JsonObject:
+        return self.call("submit_block", _present(chain=chain, block=block, text=text))
+
+    def submit_tx(
+        self,
+        chain: str,
+        tx: JsonObject | None = None,
+        text: str | None = None,
+        block_time: int = 0,
+    ) -> JsonObject:
+        args = _present(chain=chain, tx=tx, text=text, block_time=block_time)
+        return self.call("submit_tx", args)
+
+    def validate(
+        self, message: JsonObject | None = None, text: str | None = None, with_pki: bool = False
+    ) -> JsonObject:
+        return self.call("validate", _present(message=message, text=text, with_pki=with_pki))
+
+    def head(self, chain: str) -> JsonObject:
+        return self.call("head", {"chain": chain})
+
+    def get_tx(self, chain: str, tx_id: str) -> JsonObject:
+        return self.call("get_tx", {"chain": chain, "tx_id": tx_id})
+
+    def evidence(self) -> JsonObject:
+        return self.call("evidence", {})
+
+    def reopen(self, stored: list[JsonObject]) -> JsonObject:
+        return self.call("reopen", {"stored": stored})

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from iome_ref.conformance.report import ConformReport
 from iome_ref.conformance.scenarios import Scenario
 from iome_ref.conformance.verdicts import Baseline, Relaxation
+from iome_ref.vectors.derived import check_generated, write_generated
 
 __all__ = ["SCHEMA_FOLDER", "build_schema_files", "check_schema_files", "write_schema_files"]
 
@@ -29,7 +30,6 @@ _MODELS: Final[dict[str, type[BaseModel]]] = {
     "report": ConformReport,
     "scenario": Scenario,
 }
-_HINT: Final = "(run `iome vectors generate`)"
 
 
 def build_schema_files() -> dict[str, bytes]:
@@ -44,32 +44,9 @@ def build_schema_files() -> dict[str, bytes]:
 
 def write_schema_files(spec_dir: Path) -> list[Path]:
     """Write the schemas; delete files of the folder that are no longer generated."""
-    files = build_schema_files()
-    folder = spec_dir / SCHEMA_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted(folder.glob("*.json")):
-        if f"{SCHEMA_FOLDER}/{path.name}" not in files:
-            path.unlink()
-    written = []
-    for relative, data in files.items():
-        path = spec_dir / relative
-        path.write_bytes(data)
-        written.append(path)
-    return written
+    return write_generated(spec_dir, build_schema_files(), SCHEMA_FOLDER)
 
 
 def check_schema_files(spec_dir: Path) -> list[str]:
     """Problems, one sentence each, as ``iome vectors check`` reports them."""
-    files = build_schema_files()
-    problems = []
-    for relative, data in sorted(files.items()):
-        path = spec_dir / relative
-        if not path.is_file():
-            problems.append(f"spec/{relative} is missing {_HINT}")
-        elif path.read_bytes() != data:
-            problems.append(f"spec/{relative} differs from its regeneration {_HINT}")
-    folder = spec_dir / SCHEMA_FOLDER
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if f"{SCHEMA_FOLDER}/{path.name}" not in files:
-            problems.append(f"spec/{SCHEMA_FOLDER}/{path.name} is not a generated file {_HINT}")
-    return problems
+    return check_generated(spec_dir, build_schema_files(), SCHEMA_FOLDER)

@@ -23,6 +23,7 @@ from iome_ref.constants import MAX_MESSAGE_BYTES, SPEC_VERSION
 from iome_ref.errors import Rejected
 from iome_ref.node import Genesis
 from iome_ref.requirements import enforces
+from iome_ref.vectors.derived import check_generated, write_generated
 
 __all__ = [
     "ARGS",
@@ -558,45 +559,25 @@ def _json_bytes(document: JsonObject) -> bytes:
     return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+#: Where the wire schemas live, relative to spec/.
+WIRE_SCHEMA_FOLDER: Final = "schemas/iut"
+
+
 def build_wire_schemas() -> dict[str, bytes]:
-    """``iut/<op>.request.json`` and ``iut/<op>.reply.json`` for every op, keyed by path
-    relative to ``spec/schemas/``."""
+    """``schemas/iut/<op>.request.json`` and ``.reply.json`` for every op, keyed by path
+    relative to ``spec/``."""
     files: dict[str, bytes] = {}
     for op in WIRE_OPS:
-        files[f"iut/{op}.request.json"] = _json_bytes(_request_schema(op))
-        files[f"iut/{op}.reply.json"] = _json_bytes(_reply_schema(op))
+        files[f"{WIRE_SCHEMA_FOLDER}/{op}.request.json"] = _json_bytes(_request_schema(op))
+        files[f"{WIRE_SCHEMA_FOLDER}/{op}.reply.json"] = _json_bytes(_reply_schema(op))
     return files
 
 
 def write_wire_schemas(spec_dir: Path) -> list[Path]:
     """Write ``spec/schemas/iut/*.json``, deleting files there that are no longer generated."""
-    folder = spec_dir / "schemas"
-    files = build_wire_schemas()
-    for path in sorted((folder / "iut").glob("*.json")):
-        if f"iut/{path.name}" not in files:
-            path.unlink()
-    written = []
-    for relative, data in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        written.append(path)
-    return written
+    return write_generated(spec_dir, build_wire_schemas(), WIRE_SCHEMA_FOLDER)
 
 
 def check_wire_schemas(spec_dir: Path) -> list[str]:
     """Problems with ``spec/schemas/iut/``, one sentence each, as ``check_vectors`` words them."""
-    folder = spec_dir / "schemas"
-    files = build_wire_schemas()
-    hint = "(run `iome vectors generate`)"
-    problems = []
-    for relative, data in sorted(files.items()):
-        path = folder / relative
-        if not path.is_file():
-            problems.append(f"spec/schemas/{relative} is missing {hint}")
-        elif path.read_bytes() != data:
-            problems.append(f"spec/schemas/{relative} differs from its regeneration {hint}")
-    for path in sorted((folder / "iut").glob("*.json")):
-        if f"iut/{path.name}" not in files:
-            problems.append(f"spec/schemas/iut/{path.name} is not a generated file {hint}")
-    return problems
+    return check_generated(spec_dir, build_wire_schemas(), WIRE_SCHEMA_FOLDER)

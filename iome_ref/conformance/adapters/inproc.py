@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from iome_ref.chain.store import MemoryStore, StoredBlock
 from iome_ref.conformance import wire
-from iome_ref.conformance.iut import CORE_OPS, ROLE_OPS, JsonObject, Refused
+from iome_ref.conformance.iut import CORE_OPS, ROLE_OPS, CallingIUT, JsonObject, Refused
 from iome_ref.constants import (
     CHAIN_CHILD,
     CHAIN_CONSORTIUM,
@@ -71,51 +71,13 @@ def _head(head: Head) -> JsonObject:
     return {"height": head.height, "block_hash": head.block_hash}
 
 
-class ReferenceIUT:
+class ReferenceIUT(CallingIUT):
     """The reference behind the IUT interface; refusals become :class:`Refused`."""
 
     def __init__(self) -> None:
         self._node: Node | None = None
 
-    # -- the interface ---------------------------------------------------------------------
-
-    def hello(self) -> JsonObject:
-        return self.call("hello", {})
-
-    def reset(self, seed: int, genesis: JsonObject, keys: JsonObject) -> JsonObject:
-        return self.call("reset", {"seed": seed, "genesis": genesis, "keys": keys})
-
-    def submit_block(
-        self, chain: str, block: JsonObject | None = None, text: str | None = None
-    ) -> JsonObject:
-        return self.call("submit_block", {"chain": chain, "block": block, "text": text})
-
-    def submit_tx(
-        self,
-        chain: str,
-        tx: JsonObject | None = None,
-        text: str | None = None,
-        block_time: int = 0,
-    ) -> JsonObject:
-        args = {"chain": chain, "tx": tx, "text": text, "block_time": block_time}
-        return self.call("submit_tx", args)
-
-    def validate(
-        self, message: JsonObject | None = None, text: str | None = None, with_pki: bool = False
-    ) -> JsonObject:
-        return self.call("validate", {"message": message, "text": text, "with_pki": with_pki})
-
-    def head(self, chain: str) -> JsonObject:
-        return self.call("head", {"chain": chain})
-
-    def get_tx(self, chain: str, tx_id: str) -> JsonObject:
-        return self.call("get_tx", {"chain": chain, "tx_id": tx_id})
-
-    def evidence(self) -> JsonObject:
-        return self.call("evidence", {})
-
-    def reopen(self, stored: list[JsonObject]) -> JsonObject:
-        return self.call("reopen", {"stored": stored})
+    # -- the interface: typed operations come from CallingIUT ------------------------------
 
     def call(self, op: str, args: JsonObject) -> JsonObject:
         """Any operation by name: the one path every request takes, in process or over stdio.

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import IO, Final, Literal
 
 from iome_ref.conformance import wire
-from iome_ref.conformance.iut import JsonObject, Refused
+from iome_ref.conformance.iut import CallingIUT, JsonObject, Refused
 from iome_ref.errors import ImplementationError, Rejected, UsageError
 
 __all__ = ["STARTUP_TIMEOUT_S", "StdioIUT"]
@@ -39,7 +39,7 @@ _COMPONENT: Final = "iut"
 _Item = tuple[Literal["line", "oversized", "eof"], bytes]
 
 
-class StdioIUT:
+class StdioIUT(CallingIUT):
     """The IUT interface over a subprocess's stdin and stdout."""
 
     def __init__(
@@ -123,7 +123,7 @@ class StdioIUT:
         """The IUT's last stderr lines (free text, kept for the report)."""
         return list(self._stderr)
 
-    # -- the interface ---------------------------------------------------------------------
+    # -- the interface: typed operations come from CallingIUT ------------------------------
 
     def hello(self) -> JsonObject:
         result = self.call("hello", {})
@@ -132,41 +132,6 @@ class StdioIUT:
         except Rejected as exc:
             raise self._fail(exc) from None
         return result
-
-    def reset(self, seed: int, genesis: JsonObject, keys: JsonObject) -> JsonObject:
-        return self.call("reset", {"seed": seed, "genesis": genesis, "keys": keys})
-
-    def submit_block(
-        self, chain: str, block: JsonObject | None = None, text: str | None = None
-    ) -> JsonObject:
-        return self.call("submit_block", _present(chain=chain, block=block, text=text))
-
-    def submit_tx(
-        self,
-        chain: str,
-        tx: JsonObject | None = None,
-        text: str | None = None,
-        block_time: int = 0,
-    ) -> JsonObject:
-        args = _present(chain=chain, tx=tx, text=text, block_time=block_time)
-        return self.call("submit_tx", args)
-
-    def validate(
-        self, message: JsonObject | None = None, text: str | None = None, with_pki: bool = False
-    ) -> JsonObject:
-        return self.call("validate", _present(message=message, text=text, with_pki=with_pki))
-
-    def head(self, chain: str) -> JsonObject:
-        return self.call("head", {"chain": chain})
-
-    def get_tx(self, chain: str, tx_id: str) -> JsonObject:
-        return self.call("get_tx", {"chain": chain, "tx_id": tx_id})
-
-    def evidence(self) -> JsonObject:
-        return self.call("evidence", {})
-
-    def reopen(self, stored: list[JsonObject]) -> JsonObject:
-        return self.call("reopen", {"stored": stored})
 
     def call(self, op: str, args: JsonObject) -> JsonObject:
         """Send one request and wait for its reply.
@@ -268,8 +233,3 @@ class StdioIUT:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def _present(**members: object) -> JsonObject:
-    """The members that are not None: optional args are left out, as the schemas allow."""
-    return {name: value for name, value in members.items() if value is not None}
