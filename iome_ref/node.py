@@ -274,7 +274,7 @@ class Node:
         store = self.ledger.store
         for row in rows:
             store.append(row)
-        self.ledger = Ledger(store, self.context)
+        self.ledger = self.genesis.open_ledger(store)
 
     # -- actors ------------------------------------------------------------------------------
 
