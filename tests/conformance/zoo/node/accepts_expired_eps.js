@@ -7,6 +7,7 @@
 // every reply comes back unchanged, except one realistic bug: the price signal's expiry is
 // never compared with the block's time, so a `submit_tx` refused with IOME-EPS-011 ("a price
 // signal is in force when recorded") is answered as accepted. Plain Node.js, no dependencies.
+// Runs on old Node.js too (Debian's nodejs package): no `node:` imports, no `??`.
 //
 // Usage: node accepts_expired_eps.js UPSTREAM_COMMAND [ARG...]
 //        (or IOME_ZOO_UPSTREAM="iome serve --stdio", split on blanks; that is also the default)
@@ -31,8 +32,8 @@
 //     proxy forwards reply lines unchanged and echoes the parsed id for the one reply it writes.
 'use strict';
 
-const { spawn } = require('node:child_process');
-const readline = require('node:readline');
+const { spawn } = require('child_process');
+const readline = require('readline');
 
 const BUGGY_CODE = 'IOME-EPS-011';
 
@@ -99,7 +100,11 @@ async function handle(line) {
     const probe = {
       id: `zoo-${ownIds}`,
       op: 'validate',
-      args: { message: request.args.tx ?? null, text: request.args.text ?? null, with_pki: false },
+      args: {
+        message: request.args.tx === undefined ? null : request.args.tx,
+        text: request.args.text === undefined ? null : request.args.text,
+        with_pki: false,
+      },
     };
     const checked = parse(await ask(JSON.stringify(probe)));
     if (checked !== null && checked.ok === true && checked.result && checked.result.type === 'EPS') {
