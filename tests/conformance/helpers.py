@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,31 @@ def invoke(monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
     """``iome ARGS`` in process, from the repository root (python:tests.… IUTs import)."""
     monkeypatch.chdir(ROOT)
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``, from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def survivors(pgid: int) -> list[int]:
+    """Members of ``pgid`` still alive 2 s on: a SIGKILLed process dies asynchronously."""
+    deadline = time.monotonic() + 2.0
+    while group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return group_members(pgid)
 
 
 class NoReopen(ReferenceIUT):

@@ -14,34 +14,11 @@ from iome_ref.conformance.adapters import StdioIUT, open_iut
 from iome_ref.conformance.iut import Refused
 from iome_ref.errors import ImplementationError, UsageError
 
+from .helpers import group_members, survivors
+
 IUTS = Path(__file__).parent / "iuts"
 IOME = str(Path(sys.executable).parent / "iome")
 TIMEOUT_S = 1.0
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group ``pgid``, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def _survivors(pgid: int) -> list[int]:
-    """Members of ``pgid`` still alive 2 s on: a SIGKILLed process dies asynchronously."""
-    deadline = time.monotonic() + 2.0
-    while _group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return _group_members(pgid)
 
 
 def _broken(name: str, **options: float) -> StdioIUT:
@@ -55,7 +32,7 @@ def leftovers() -> Iterator[list[int]]:
     """Process groups the test started; none may have a live member at the end."""
     groups: list[int] = []
     yield groups
-    assert {g: _survivors(g) for g in groups if _survivors(g)} == {}
+    assert {g: survivors(g) for g in groups if survivors(g)} == {}
 
 
 def _expect_error(iut: StdioIUT, req_id: str) -> ImplementationError:
@@ -77,7 +54,7 @@ def test_rejects_garbled_reply(leftovers: list[int]) -> None:
     leftovers.append(iut.pid)
     error = _expect_error(iut, "IOME-IUT-005")
     assert "about to garble" in error.message
-    assert _survivors(iut.pid) == []
+    assert survivors(iut.pid) == []
 
 
 @pytest.mark.req("IOME-IUT-005")
@@ -93,10 +70,10 @@ def test_rejects_crash_with_exit_status_and_stderr(leftovers: list[int]) -> None
 def test_rejects_hanging_iut_and_kills_its_children(leftovers: list[int]) -> None:
     iut = _broken("hanging")
     leftovers.append(iut.pid)
-    assert len(_group_members(iut.pid)) == 2  # the IUT and the child it forked
+    assert len(group_members(iut.pid)) == 2  # the IUT and the child it forked
     error = _expect_error(iut, "IOME-IUT-009")
     assert "child" in error.message  # its stderr line
-    assert _survivors(iut.pid) == []
+    assert survivors(iut.pid) == []
 
 
 @pytest.mark.req("IOME-IUT-006")
@@ -138,7 +115,7 @@ def test_close_ends_a_healthy_iut_and_is_idempotent(leftovers: list[int]) -> Non
     assert iut.hello()["implementation"] == "iome-ref"
     iut.close()
     iut.close()
-    assert _survivors(iut.pid) == []
+    assert survivors(iut.pid) == []
     with pytest.raises(ImplementationError, match="closed"):
         iut.hello()
 
