@@ -274,7 +274,8 @@ class Node:
         store = self.ledger.store
         for row in rows:
             store.append(row)
-        self.ledger = Ledger(store, self.context)
+        # Through the genesis, so a declared chain without blocks yet is kept too.
+        self.ledger = self.genesis.open_ledger(store)
 
     # -- actors ------------------------------------------------------------------------------
 
