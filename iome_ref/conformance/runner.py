@@ -413,7 +413,8 @@ def run_conformance(
             )
         report = _judge_case(case, result, baseline, tally)
         if found:
-            report = report.model_copy(update={"detail": f"{found}; {report.detail}"})
+            detail = f"{found}; {report.detail}" if report.detail else found
+            report = report.model_copy(update={"detail": detail})
         if report.verdict in {CaseVerdict.FAIL, CaseVerdict.ERROR} and options.scenarios_dir:
             report = report.model_copy(
                 update={"scenario": _write_scenario(case, report, options.scenarios_dir)}

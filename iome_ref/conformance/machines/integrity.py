@@ -166,7 +166,7 @@ class IntegrityMachine(DualMachine):
             self.refused(chain, block.model_copy(update={"txs": [other]}), "IOME-BLK-003")
 
     @rule(data=st.data())
-    @guarded(has_blocks)
+    @guarded(lambda self: self.has_blocks())
     def replay_block_elsewhere(self, data: st.DataObject) -> None:
         """An accepted block sent again to another chain."""
         block = self.any_block(data)
@@ -184,7 +184,7 @@ class IntegrityMachine(DualMachine):
         self.refused(block.chain_id, self.next_block(block.chain_id, [tx]), "IOME-REC-002")
 
     @rule(data=st.data())
-    @guarded(has_blocks)
+    @guarded(lambda self: self.has_blocks())
     def equivocate(self, data: st.DataObject) -> None:
         """The producer signs a second, different block at a height it already signed."""
         block = self.any_block(data)
