@@ -86,7 +86,7 @@ SUITE_BUILDERS: Final[dict[str, Callable[[list[ConformanceCase], int], list[Conf
     SUITE_VECTORS: lambda vectors, _: vectors,
     SUITE_TEXT: lambda vectors, _: [v for v in map(text_variant, vectors) if v is not None],
     SUITE_RERUN: lambda vectors, _: [_rerun(case) for case in reversed(vectors)],
-    SUITE_MACHINES: lambda vectors, seed: _machine_cases(vectors, seed),
+    SUITE_MACHINES: lambda vectors, seed: _machine_cases(vectors, seed),  # noqa: PLW0108
 }
 PROFILES: Final[dict[str, tuple[str, ...]]] = {
     "quick": (SUITE_VECTORS, SUITE_MACHINES),
@@ -351,7 +351,7 @@ def _play_machine(
     # The machine saw a difference the scenario format cannot state (evidence contents).
     last = len(case.scenario.steps)
     step = StepOutcome(
-        last, "machine", case.machine, "", "the reference's answer", outcome.detail, False
+        last, "machine", case.machine or "", "", "the reference's answer", outcome.detail, False
     )
     return case, ReplayResult(case.scenario, "diverged", (step,)), outcome.detail
 
@@ -405,19 +405,19 @@ def run_conformance(
         begun = time.perf_counter()
         tolerant = functools.partial(tolerate, case_id=case.case_id)
         if case.machine is not None:
-            case, result, found = _play_machine(case, iut, options, manifest, tolerant)
+            played, result, found = _play_machine(case, iut, options, manifest, tolerant)
         else:
-            found = ""
+            played, found = case, ""
             result = execute(
                 case.scenario, iut, seed=options.seed, manifest=manifest, tolerate=tolerant
             )
-        report = _judge_case(case, result, baseline, tally)
+        report = _judge_case(played, result, baseline, tally)
         if found:
             detail = f"{found}; {report.detail}" if report.detail else found
             report = report.model_copy(update={"detail": detail})
         if report.verdict in {CaseVerdict.FAIL, CaseVerdict.ERROR} and options.scenarios_dir:
             report = report.model_copy(
-                update={"scenario": _write_scenario(case, report, options.scenarios_dir)}
+                update={"scenario": _write_scenario(played, report, options.scenarios_dir)}
             )
         reports.append(report)
         timings[case.case_id] = round((time.perf_counter() - begun) * 1000, 3)

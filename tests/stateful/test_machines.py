@@ -9,8 +9,8 @@ import pytest
 from iome_ref.conformance.adapters import ReferenceIUT, open_iut
 from iome_ref.conformance.machines import MACHINES, Budget, run_machine
 from iome_ref.conformance.machines.integrity import IntegrityMachine
-from iome_ref.conformance.scenarios import execute, load_scenario
 from iome_ref.conformance.runner import ConformOptions, run_conformance
+from iome_ref.conformance.scenarios import execute, load_scenario
 
 ZOO = "python:tests.conformance.zoo.members"
 BUDGET = Budget(examples=30, steps=20)
@@ -44,7 +44,8 @@ def test_rejects_zoo_member_and_scenario_replays_it(
     assert req_id in result.detail or req_id in str(result.scenario.steps[-1])
     buggy = execute(result.scenario, iut)
     assert buggy.status == "diverged"
-    assert buggy.divergence is not None and req_id in buggy.divergence.expected
+    assert buggy.divergence is not None
+    assert req_id in buggy.divergence.expected
     # The reference gives every answer the scenario expects.
     assert execute(result.scenario, ReferenceIUT()).status == "pass"
 
@@ -94,6 +95,6 @@ def test_conform_writes_machine_scenario_that_replays(
     assert case.verdict.value == "fail"
     assert case.scenario is not None
     scenario = load_scenario(directory / case.scenario)
-    assert scenario.metadata.origin == "state-machine" and scenario.metadata.seed == 2
+    assert (scenario.metadata.origin, scenario.metadata.seed) == ("state-machine", 2)
     assert execute(scenario, iut).status == "diverged"
     assert execute(scenario, ReferenceIUT()).status == "pass"

@@ -5,8 +5,9 @@ Field lists come from the models themselves (``model_fields`` and the ``Req`` ma
 The expected requirement ids come from the spec's table of field kinds (encoding.md, "Decoding a
 message"), not from the ``Req`` markers, so a wrong marker is caught rather than copied.
 
-The ledger machine wires rules to the IUT interface (the reference in process) and predicts each verdict from a small model
-of the issuers' chains, the one-time keys and the presences (STYLE §7).
+The ledger machine wires rules to the IUT interface (the reference in process) and predicts
+each verdict from a small model of the issuers' chains, the one-time keys and the presences
+(STYLE §7).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from iome_ref.requirements import ENFORCERS
 from iome_ref.rules import check_stateless
 from iome_ref.rules.encoding import check_signatures, check_tx_id
 from iome_ref.vectors.builders import Builder, sign_as
-from iome_ref.vectors.world import CHAINS, T0, build_world
+from iome_ref.vectors.world import T0, build_world
 
 WORLD = build_world(17)
 B = Builder(WORLD)

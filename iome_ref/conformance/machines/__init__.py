@@ -9,6 +9,7 @@ run, the reference broke a property, or the IUT broke).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -54,7 +55,7 @@ class MachineResult:
 
 
 def machine_scenario(
-    machine: type[DualMachine], seed: int, spec_hash: str, steps: list[object] | None = None
+    machine: type[DualMachine], seed: int, spec_hash: str, steps: Sequence[object] = ()
 ) -> Scenario:
     """The scenario of ``machine``'s case: its set-up, and ``steps`` once it has any."""
     metadata = ScenarioMetadata(
@@ -68,9 +69,7 @@ def machine_scenario(
         generator=generator_name(),
     )
     setup = ScenarioSetup(genesis=VectorContext.model_validate(genesis_of(seed)))
-    return Scenario.model_validate(
-        {"metadata": metadata, "setup": setup, "steps": list(steps or [])}
-    )
+    return Scenario.model_validate({"metadata": metadata, "setup": setup, "steps": list(steps)})
 
 
 def run_machine(
@@ -78,7 +77,7 @@ def run_machine(
 ) -> MachineResult:
     """Search ``machine`` on ``iut`` with ``budget``, deterministically from ``seed``."""
     coverage = Coverage()
-    bound = type(
+    bound: type[DualMachine] = type(
         machine.__name__,
         (machine,),
         {"iut": iut, "seed": seed, "coverage": coverage, "latest": None},

@@ -23,7 +23,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from hypothesis.stateful import RULE_MARKER, RuleBasedStateMachine, invariant, precondition
 
@@ -145,7 +145,7 @@ def guarded(predicate: Callable[[Any], bool]) -> Callable[[F], F]:
             self.coverage.held[name] += held
             return held
 
-        return precondition(check)(counted(function))  # type: ignore[no-any-return]
+        return precondition(check)(counted(function))
 
     return wrap
 
