@@ -67,7 +67,10 @@ def test_rejects_broken_implementation_naming_the_id(
         monkeypatch, "conform", "--impl", f"{ZOO}:IgnoresPrevTxId", "--scenarios", str(tmp_path)
     )
     assert result.exit_code == 1
-    assert "fail  IOME-EPS-004: 2 fail [eps-011-skips-tip, eps-012-stale-prev]" in result.stdout
+    assert (
+        "fail  IOME-EPS-004: 3 fail [eps-011-skips-tip, eps-012-stale-prev, machine-sybil]"
+        in result.stdout
+    )
     # Each failure prints its seed and the scenario written for it.
     assert "fail  eps-011-skips-tip (seed 1, scenario eps-011-skips-tip.json)" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [
