@@ -274,6 +274,7 @@ class Node:
         store = self.ledger.store
         for row in rows:
             store.append(row)
+        # Through the genesis, so a declared chain without blocks yet is kept too.
         self.ledger = self.genesis.open_ledger(store)
 
     # -- actors ------------------------------------------------------------------------------

@@ -70,6 +70,9 @@ class ConformanceCase:
     #: For a valid case: the ids its file rejects with (it is their accepting check).
     accepting_for: tuple[str, ...]
     scenario: Scenario
+    #: A state-machine case: the machine's family (machines/); its scenario is the set-up
+    #: only until a failing run fills in the steps it played.
+    machine: str | None = None
 
 
 def _expectation(case: VectorCase) -> Expectation:

@@ -5,10 +5,11 @@ the IUT interface, maps each outcome to a verdict (verdicts.py) under a baseline
 relaxation file, writes a scenario file for every failing case, and builds the report
 (report.py). ``open_iut`` turns ``--impl SPEC`` into an IUT.
 
-Profiles: ``quick`` is the vectors; ``thorough`` adds each object input again as wire text
+Profiles: ``quick`` is the vectors and the state machines (machines/) with a small example
+budget; ``thorough`` searches the machines longer and adds each object input again as wire text
 (the same message must get the same verdict) and the vectors again in reverse order (a verdict
-must not depend on what an earlier case left behind a ``reset``). The Hypothesis state machines
-of issue 13 §2 plug in as further suites in :data:`PROFILES` and :data:`SUITE_BUILDERS`.
+must not depend on what an earlier case left behind a ``reset``). A state machine that finds a
+divergence writes the shrunk run as a scenario, replayed on the IUT to give the case's verdict.
 
 What must not live here: argument parsing and printing (cli.py), knowledge of how the
 reference judges (only the IUT interface reaches an implementation).
@@ -34,6 +35,7 @@ from iome_ref.conformance.cases import (
     text_variant,
 )
 from iome_ref.conformance.iut import IUT
+from iome_ref.conformance.machines import MACHINES, Budget, machine_scenario, run_machine
 from iome_ref.conformance.report import (
     CaseReport,
     ConformReport,
@@ -72,19 +74,40 @@ __all__ = [
 
 _COMPONENT: Final = "conformance"
 SUITE_RERUN: Final = "vectors-rerun"
+SUITE_MACHINES: Final = "machines"
+#: Examples per machine and steps per example, by profile.
+MACHINE_BUDGETS: Final = {"quick": Budget(examples=30, steps=20), "thorough": Budget(300, 40)}
+#: What every machine needs from the manifest.
+MACHINE_OPS: Final = ("reset", "submit_block", "head", "evidence", "reopen")
 DEFAULT_SCENARIO_DIR: Final = Path("out/conform/scenarios")
 
-#: Suite name -> builder from the vector cases. State-machine suites (issue 13 §2) add
-#: builders here and their names to the profiles.
-SUITE_BUILDERS: Final[dict[str, Callable[[list[ConformanceCase]], list[ConformanceCase]]]] = {
-    SUITE_VECTORS: lambda vectors: vectors,
-    SUITE_TEXT: lambda vectors: [v for v in map(text_variant, vectors) if v is not None],
-    SUITE_RERUN: lambda vectors: [_rerun(case) for case in reversed(vectors)],
+#: Suite name -> builder from the vector cases and the run's seed.
+SUITE_BUILDERS: Final[dict[str, Callable[[list[ConformanceCase], int], list[ConformanceCase]]]] = {
+    SUITE_VECTORS: lambda vectors, _: vectors,
+    SUITE_TEXT: lambda vectors, _: [v for v in map(text_variant, vectors) if v is not None],
+    SUITE_RERUN: lambda vectors, _: [_rerun(case) for case in reversed(vectors)],
+    SUITE_MACHINES: lambda vectors, seed: _machine_cases(vectors, seed),  # noqa: PLW0108
 }
 PROFILES: Final[dict[str, tuple[str, ...]]] = {
-    "quick": (SUITE_VECTORS,),
-    "thorough": (SUITE_VECTORS, SUITE_TEXT, SUITE_RERUN),
+    "quick": (SUITE_VECTORS, SUITE_MACHINES),
+    "thorough": (SUITE_VECTORS, SUITE_TEXT, SUITE_RERUN, SUITE_MACHINES),
 }
+
+
+def _machine_cases(vectors: list[ConformanceCase], seed: int) -> list[ConformanceCase]:
+    spec_hash = vectors[0].scenario.metadata.spec_hash if vectors else "0" * 64
+    return [
+        ConformanceCase(
+            case_id=f"machine-{family}",
+            suite=SUITE_MACHINES,
+            source=f"machines/{family}.py",
+            requirement_ids=tuple(sorted(machine.requirement_ids)),
+            accepting_for=(),
+            scenario=machine_scenario(machine, seed, spec_hash),
+            machine=family,
+        )
+        for family, machine in MACHINES.items()
+    ]
 
 
 def _rerun(case: ConformanceCase) -> ConformanceCase:
@@ -128,7 +151,7 @@ def collect_cases(spec_dir: Path, seed: int, profile: str) -> list[ConformanceCa
     if suites is None:
         raise UsageError(_COMPONENT, f"--profile {profile!r}: use one of {', '.join(PROFILES)}")
     vectors = load_vector_cases(spec_dir, seed)
-    return [case for suite in suites for case in SUITE_BUILDERS[suite](vectors)]
+    return [case for suite in suites for case in SUITE_BUILDERS[suite](vectors, seed)]
 
 
 def _select(
@@ -294,6 +317,45 @@ def _summaries(reports: Iterable[CaseReport]) -> list[RequirementSummary]:
     return summaries
 
 
+def _play_machine(
+    case: ConformanceCase,
+    iut: IUT,
+    options: ConformOptions,
+    manifest: dict[str, Any],
+    tolerate: Callable[[StepOutcome], str | None],
+) -> tuple[ConformanceCase, ReplayResult, str]:
+    """Run a state-machine case: its case with the scenario the run wrote, the verdict's
+    result, and what the machine found. A divergence is replayed from the exported scenario,
+    so the verdict comes from the very file ``iome replay`` reads."""
+    assert case.machine is not None
+    missing = [op for op in MACHINE_OPS if op not in manifest.get("ops", ())]
+    if missing:
+        reason = "the manifest lacks " + ", ".join(f"op {op}" for op in missing)
+        return case, ReplayResult(case.scenario, "skip", (), reason), ""
+    outcome = run_machine(
+        MACHINES[case.machine],
+        iut,
+        seed=options.seed,
+        budget=MACHINE_BUDGETS[options.profile],
+        spec_hash=case.scenario.metadata.spec_hash,
+    )
+    case = replace(case, scenario=outcome.scenario)
+    if outcome.status == "pass":
+        return case, ReplayResult(case.scenario, "pass", ()), ""
+    if outcome.status == "error":
+        result = ReplayResult(case.scenario, "error", (), outcome.detail, outcome.broken)
+        return case, result, ""
+    replayed = execute(case.scenario, iut, seed=options.seed, tolerate=tolerate)
+    if replayed.status in {"diverged", "error"}:
+        return case, replayed, outcome.detail
+    # The machine saw a difference the scenario format cannot state (evidence contents).
+    last = len(case.scenario.steps)
+    step = StepOutcome(
+        last, "machine", case.machine or "", "", "the reference's answer", outcome.detail, False
+    )
+    return case, ReplayResult(case.scenario, "diverged", (step,)), outcome.detail
+
+
 #: Called after each case with (cases done, cases in the run, the case's id).
 Progress = Callable[[int, int, str], None]
 
@@ -341,17 +403,21 @@ def run_conformance(
     timings: dict[str, float] = {}
     for done, case in enumerate([] if aborted else cases, start=1):
         begun = time.perf_counter()
-        result = execute(
-            case.scenario,
-            iut,
-            seed=options.seed,
-            manifest=manifest,
-            tolerate=functools.partial(tolerate, case_id=case.case_id),
-        )
-        report = _judge_case(case, result, baseline, tally)
+        tolerant = functools.partial(tolerate, case_id=case.case_id)
+        if case.machine is not None:
+            played, result, found = _play_machine(case, iut, options, manifest, tolerant)
+        else:
+            played, found = case, ""
+            result = execute(
+                case.scenario, iut, seed=options.seed, manifest=manifest, tolerate=tolerant
+            )
+        report = _judge_case(played, result, baseline, tally)
+        if found:
+            detail = f"{found}; {report.detail}" if report.detail else found
+            report = report.model_copy(update={"detail": detail})
         if report.verdict in {CaseVerdict.FAIL, CaseVerdict.ERROR} and options.scenarios_dir:
             report = report.model_copy(
-                update={"scenario": _write_scenario(case, report, options.scenarios_dir)}
+                update={"scenario": _write_scenario(played, report, options.scenarios_dir)}
             )
         reports.append(report)
         timings[case.case_id] = round((time.perf_counter() - begun) * 1000, 3)

@@ -67,12 +67,16 @@ def test_rejects_broken_implementation_naming_the_id(
         monkeypatch, "conform", "--impl", f"{ZOO}:IgnoresPrevTxId", "--scenarios", str(tmp_path)
     )
     assert result.exit_code == 1
-    assert "fail  IOME-EPS-004: 2 fail [eps-011-skips-tip, eps-012-stale-prev]" in result.stdout
+    assert (
+        "fail  IOME-EPS-004: 3 fail [eps-011-skips-tip, eps-012-stale-prev, machine-sybil]"
+        in result.stdout
+    )
     # Each failure prints its seed and the scenario written for it.
     assert "fail  eps-011-skips-tip (seed 1, scenario eps-011-skips-tip.json)" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "eps-011-skips-tip.json",
         "eps-012-stale-prev.json",
+        "machine-sybil.json",  # the Sybil machine finds the same bug by extending EPS chains
     ]
 
 
@@ -110,6 +114,7 @@ def test_baseline_turns_known_failures_into_xfail(
             "entries": [
                 {"case": "eps-011-skips-tip", "reason": "issue 7: tips are not tracked yet"},
                 {"case": "eps-012-stale-prev", "reason": "issue 7: tips are not tracked yet"},
+                {"case": "machine-sybil", "reason": "issue 7: the Sybil machine extends EPS tips"},
             ]
         },
     )
@@ -126,7 +131,7 @@ def test_baseline_turns_known_failures_into_xfail(
         str(tmp_path / "s"),
     )
     assert result.exit_code == 0, result.output
-    assert "xfail IOME-EPS-004: 2 xfail" in result.stdout
+    assert "xfail IOME-EPS-004: 3 xfail" in result.stdout
 
 
 def test_rejects_xpass_of_a_stale_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -232,11 +237,14 @@ def test_skip_is_never_a_pass() -> None:
         "blocks-002-stored-reopens",
         "blocks-003-stored-tampered",
         "blocks-004-stored-unreadable",
+        # The machines drive reopen among their rules: without it they cannot run.
+        "machine-integrity",
+        "machine-sybil",
     }
-    assert all("op reopen" in case.detail for case in skipped)
-    assert report.counts["pass"] == len(report.cases) - 3  # type: ignore[attr-defined]
+    assert all("reopen" in case.detail for case in skipped)
+    assert report.counts["pass"] == len(report.cases) - 5  # type: ignore[attr-defined]
     blk012 = next(s for s in report.requirements if s.req_id == "IOME-BLK-012")  # type: ignore[attr-defined]
-    assert (blk012.status, blk012.passed, blk012.skipped) == ("skip", 0, 2)
+    assert (blk012.status, blk012.passed, blk012.skipped) == ("skip", 0, 3)  # and the machine
     assert report.exit_code == 0  # type: ignore[attr-defined]
 
 
@@ -316,14 +324,14 @@ def test_junit_report_validates_against_the_xsd(
     assert result.exit_code == 1
     xmlschema.XMLSchema(str(xsd)).validate(str(path))
     text = path.read_text("utf-8")
-    assert text.count("<failure") == 2
+    assert text.count("<failure") == 3  # two vectors and the Sybil machine
     assert 'name="eps-011-skips-tip"' in text
 
 
 def test_thorough_profile_holds_for_the_reference() -> None:
     report = _run(ReferenceIUT(), profile="thorough")
     suites = {case.suite for case in report.cases}  # type: ignore[attr-defined]
-    assert suites == {"vectors", "vectors-as-text", "vectors-rerun"}
+    assert suites == {"vectors", "vectors-as-text", "vectors-rerun", "machines"}
     assert report.exit_code == 0, [c.id for c in report.cases if c.verdict is not CaseVerdict.PASS]  # type: ignore[attr-defined]
 
 

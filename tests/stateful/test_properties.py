@@ -5,8 +5,9 @@ Field lists come from the models themselves (``model_fields`` and the ``Req`` ma
 The expected requirement ids come from the spec's table of field kinds (encoding.md, "Decoding a
 message"), not from the ``Req`` markers, so a wrong marker is caught rather than copied.
 
-The ledger machine wires rules to ``Ledger.submit`` and predicts each verdict from a small model
-of the issuers' chains, the one-time keys and the presences (STYLE §7).
+The ledger machine wires rules to the IUT interface (the reference in process) and predicts
+each verdict from a small model of the issuers' chains, the one-time keys and the presences
+(STYLE §7).
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from pydantic.fields import FieldInfo
 from samples import build_samples
 
 import iome_ref.rules  # noqa: F401  (registers every enforcer in ENFORCERS)
-from iome_ref.chain.ledger import Ledger
-from iome_ref.chain.state import ChainState
-from iome_ref.chain.store import MemoryStore
+from iome_ref.conformance.adapters.inproc import ReferenceIUT
+from iome_ref.conformance.iut import Refused
+from iome_ref.conformance.machines.base import genesis_of
 from iome_ref.constants import (
     DER_HEX_PATTERN,
     HASH_PATTERN,
@@ -66,7 +67,7 @@ from iome_ref.requirements import ENFORCERS
 from iome_ref.rules import check_stateless
 from iome_ref.rules.encoding import check_signatures, check_tx_id
 from iome_ref.vectors.builders import Builder, sign_as
-from iome_ref.vectors.world import CHAINS, T0, build_world
+from iome_ref.vectors.world import T0, build_world
 
 WORLD = build_world(17)
 B = Builder(WORLD)
@@ -574,27 +575,26 @@ _STATIONS = ("st-a", "st-b", "st-c")
 _ISSUERS = ("grid-north", "grid-south")
 
 
-def _snapshot(state: ChainState) -> bytes:
-    return state.snapshot(with_evidence=False)
-
-
 class LedgerMachine(RuleBasedStateMachine):
     """Issuers extend and fork their EPS chains; stations attest one-time keys; vehicles claim.
 
-    The model: each issuer's accepted chain, the accepted presences and the claimed ones.
+    The model: each issuer's accepted chain, the accepted presences and the claimed ones. The
+    node is reached through the IUT interface only (``ReferenceIUT``), so the machine reads no
+    reference internals: what it checks is what any implementation answers.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.ledger = Ledger(MemoryStore(), WORLD.context())
-        for chain_id, kind in CHAINS.items():
-            self.ledger.add_chain(chain_id, kind)
+        self.iut = ReferenceIUT()
+        self.iut.reset(WORLD.seed, genesis_of(WORLD.seed), {})
         self.now = T0 + 10_000
         self.chains: dict[str, list[str]] = {}
         self.key_count = 0
         self.presences: list[Presence] = []
         self.claimed: set[str] = set()
         self.accepted: set[str] = set()
+        #: (chain, tx id) of every accepted transaction.
+        self.recorded: list[tuple[str, str]] = []
 
     # -- plumbing --
 
@@ -604,40 +604,39 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _fresh_key(self) -> str:
         # Names repeat across examples (the counter restarts), so the world's key cache stays
-        # bounded; each example has its own ledger, so a name is fresh within it.
+        # bounded; each example has its own node, so a name is fresh within it.
         self.key_count += 1
         return f"ev-{self.key_count}/otk"
 
     def _submit(self, chain: str, txs: Sequence[SignedModel], expected: str | None) -> None:
-        state = self.ledger.chains[chain]
-        before = _snapshot(state)
-        head = self.ledger.store.head(chain)
-        evidence = len(self.ledger.evidence())
+        head = self.iut.head(chain)
+        evidence = len(self.iut.evidence()["evidence"])
         block = Block.create(
             B.key("producer"),
             chain_id=chain,
-            height=state.height + 1,
-            prev_hash=state.head.block_hash if state.head else ZERO_HASH,
+            height=head["height"] + 1,
+            prev_hash=head["block_hash"] or ZERO_HASH,
             time=self.now,
             txs=list(txs),
         )
-        refusal: Rejected | None = None
+        refusal: Refused | None = None
         try:
-            self.ledger.submit(block)
-        except Rejected as exc:
+            self.iut.submit_block(chain, block.model_dump(mode="json"), None)
+        except Refused as exc:
             refusal = exc
         if refusal is not None:
             event(f"refused {refusal.req_id}")
             assert refusal.req_id in ENFORCERS, refusal
             assert refusal.req_id == expected, refusal
-            assert _snapshot(state) == before
-            assert self.ledger.store.head(chain) == head
+            assert self.iut.head(chain) == head
             if expected == "IOME-EPS-005":
-                assert len(self.ledger.evidence()) == evidence + 1
+                assert len(self.iut.evidence()["evidence"]) == evidence + 1
             return
         event("accepted " + "+".join(tx.tx_type for tx in txs))
         assert expected is None, f"accepted, expected {expected}"
+        assert self.iut.head(chain) == {"height": block.height, "block_hash": block.block_hash}
         self.accepted.update(tx.tx_id for tx in txs)
+        self.recorded += [(chain, tx.tx_id) for tx in txs]
 
     # -- rules --
 
@@ -762,25 +761,20 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # -- invariants --
 
-    @invariant()
-    def eps_tips_chain_back_to_registration(self) -> None:
-        public = self.ledger.chains["public"]
-        for issuer, chain in self.chains.items():
-            pk = B.key(issuer).public_hex
-            walked = [public.registrations[pk].tx_id]
-            while (pk, walked[-1]) in public.successors:
-                walked.append(public.successors[pk, walked[-1]].tx_id)
-            assert walked[-1] == public.issuer_tips[pk]
-            assert walked == chain
+    def _holds(self, chain: str, tx_id: str) -> bool:
+        return self.iut.get_tx(chain, tx_id)["tx"] is not None
 
     @invariant()
-    def one_time_keys_in_one_presence(self) -> None:
-        verifiers = self.ledger.chains["verifiers"]
-        keys = [p.one_time_pk for p in verifiers.presences.values()]
-        assert len(keys) == len(set(keys))
-        assert set(keys) == verifiers.presence_keys
-        assert set(verifiers.presences) == {p.tx_id for p in self.presences}
-        assert verifiers.claimed_presences == self.claimed
+    def accepted_transactions_are_recorded(self) -> None:
+        """Every accepted transaction is on its chain: the issuers' EPS chains, presences and
+        claims, asked of the node by tx id (``get_tx``)."""
+        assert {tx_id for chain in self.chains.values() for tx_id in chain} <= self.accepted
+        assert {p.tx_id for p in self.presences} <= self.accepted
+        for chain, tx_id in self.recorded:
+            assert self.iut.get_tx(chain, tx_id)["tx"] is not None, (chain, tx_id)
+
+    def teardown(self) -> None:
+        self.iut.close()
 
 
 LedgerMachine.TestCase.settings = settings(stateful_step_count=25)
