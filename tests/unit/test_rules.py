@@ -1,0 +1,567 @@
+"""Each protocol rule of ``iome_ref.rules`` at its exact limits, and every refusal branch.
+
+Mutation testing (README "Mutation testing") found what the vectors alone leave open: a limit
+checked with ``>=`` where ``>`` is meant (or the reverse) passes every test that stays far from
+the limit, and a rule with two refusal branches may have one no test reaches. So each limit
+here is tested at the last accepted value and at the first refused one, and each branch alone.
+The rules are pure functions of their arguments, so they are called directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from helpers import rejects
+
+from iome_ref.constants import (
+    ANCHOR_PERIOD_S,
+    HANDOVER_MISSED_PERIODS,
+    MAX_BLOCK_TXS,
+    MAX_CHARGE_SESSION_S,
+    MAX_CHARGER_POWER_W,
+    MAX_EPS_VALIDITY_S,
+    MAX_ESDP_HORIZON_S,
+    MAX_SESSION_ENERGY_WH,
+    ZERO_HASH,
+)
+from iome_ref.encoding import compute_hash
+from iome_ref.models import Block, Trip
+from iome_ref.rules import energy, ledger, mobility
+from iome_ref.rules.ledger import AnchorTip, BlockRef
+from iome_ref.vectors.builders import Builder
+from iome_ref.vectors.world import T0, World, build_world
+
+SILENCE = HANDOVER_MISSED_PERIODS * ANCHOR_PERIOD_S
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return build_world(3)
+
+
+@pytest.fixture
+def b(world: World) -> Builder:
+    return Builder(world)
+
+
+def _hash(text: str) -> str:
+    return compute_hash(text.encode())
+
+
+# --- mobility: claims ----------------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-CLAIM-002")
+def test_rejects_claim_whose_two_keys_are_equal(b: Builder) -> None:
+    # Both presences under one key: the keys match the presences, yet it is one key twice.
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    destination = b.presence("destination", "st-b", "ev-1/otk-1", T0 + 2_000)
+    claim = b.claim(source, destination)
+    with rejects("IOME-CLAIM-002", match="source_pk equals destination_pk"):
+        mobility.check_claim_keys(claim, source, destination)
+
+
+@pytest.mark.req("IOME-CLAIM-002")
+def test_rejects_claim_with_either_key_foreign(b: Builder) -> None:
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 2_000)
+    foreign = b.key("ev-2/otk-1").public_hex
+    mobility.check_claim_keys(b.claim(source, destination), source, destination)
+    for field in ("source_pk", "destination_pk"):
+        claim = b.claim(source, destination, **{field: foreign})
+        with rejects("IOME-CLAIM-002", match="claim keys differ"):
+            mobility.check_claim_keys(claim, source, destination)
+
+
+@pytest.mark.req("IOME-CLAIM-001")
+def test_rejects_claim_naming_presences_of_wrong_kind_or_id(b: Builder) -> None:
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 2_000)
+    claim = b.claim(source, destination)
+    mobility.check_claim_presences(claim, source, destination)
+    with rejects("IOME-CLAIM-001", match="source presence"):
+        mobility.check_claim_presences(claim, None, destination)
+    with rejects("IOME-CLAIM-001", match="source presence"):
+        mobility.check_claim_presences(claim, destination, destination)
+    with rejects("IOME-CLAIM-001", match="destination presence"):
+        mobility.check_claim_presences(claim, source, None)
+    with rejects("IOME-CLAIM-001", match="destination presence"):
+        mobility.check_claim_presences(claim, source, source)
+    # Right ids, wrong kinds: each presence alone of the wrong kind is refused.
+    wrong_source = b.presence("destination", "st-a", "ev-1/otk-1", T0 + 100)
+    wrong_destination = b.presence("source", "st-b", "ev-1/otk-2", T0 + 2_000)
+    for s, d in ((wrong_source, destination), (source, wrong_destination)):
+        with rejects("IOME-CLAIM-001", match="kinds"):
+            mobility.check_claim_presences(b.claim(s, d), s, d)
+
+
+@pytest.mark.req("IOME-CLAIM-007")
+def test_rejects_claim_between_two_stations_sharing_one_key(b: Builder) -> None:
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    destination = b.presence(
+        "destination", "st-b", "ev-1/otk-2", T0 + 2_000, station_pk=source.station_pk
+    )
+    with rejects("IOME-CLAIM-007", match="sign with one key"):
+        mobility.check_claim_stations_differ(source, destination)
+    same_station = b.presence("destination", "st-a", "ev-1/otk-2", T0 + 2_000)
+    with rejects("IOME-CLAIM-007", match="both station st-a"):
+        mobility.check_claim_stations_differ(source, same_station)
+
+
+@pytest.mark.req("IOME-CLAIM-003")
+def test_rejects_claim_ending_at_its_start_time(b: Builder) -> None:
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    mobility.check_claim_order(source, b.presence("destination", "st-b", "ev-1/otk-2", T0 + 101))
+    with rejects("IOME-CLAIM-003"):
+        mobility.check_claim_order(
+            source, b.presence("destination", "st-b", "ev-1/otk-2", T0 + 100)
+        )
+
+
+@pytest.mark.req("IOME-CLAIM-004")
+def test_rejects_trip_one_second_faster_than_the_road_and_a_trip_with_no_route(
+    b: Builder,
+) -> None:
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 1_300)
+    mobility.check_claim_travel_time(source, destination, 1_200)  # exactly the shortest time
+    with rejects("IOME-CLAIM-004", match="trip took 1200 s, shortest possible is 1201 s"):
+        mobility.check_claim_travel_time(source, destination, 1_201)
+    with rejects("IOME-CLAIM-004", match="no route from st-a to st-b"):
+        mobility.check_claim_travel_time(source, destination, None)
+
+
+@pytest.mark.req("IOME-CLAIM-005")
+def test_rejects_claim_reusing_either_presence(b: Builder) -> None:
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 2_000)
+    claim = b.claim(source, destination)
+    mobility.check_claim_presences_unused(claim, {_hash("other")})
+    for used in (source.tx_id, destination.tx_id):
+        with rejects("IOME-CLAIM-005", match=used):
+            mobility.check_claim_presences_unused(claim, {used})
+
+
+@pytest.mark.req("IOME-CLAIM-006")
+def test_rejects_claim_dated_one_second_before_the_destination(b: Builder) -> None:
+    source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 2_000)
+    mobility.check_claim_after_trip(b.claim(source, destination, T0 + 2_000), destination)
+    with rejects("IOME-CLAIM-006"):
+        mobility.check_claim_after_trip(b.claim(source, destination, T0 + 1_999), destination)
+
+
+# --- mobility: presences, trips --------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-PRES-001", "IOME-PRES-002")
+def test_rejects_presence_key_seen_or_equal_to_the_station(b: Builder) -> None:
+    presence = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
+    mobility.check_presence_key_fresh(presence, False)
+    mobility.check_presence_key_not_station(presence)
+    with rejects("IOME-PRES-001"):
+        mobility.check_presence_key_fresh(presence, True)
+    own = b.presence("source", "st-a", "st-a", T0 + 100)
+    with rejects("IOME-PRES-002"):
+        mobility.check_presence_key_not_station(own)
+
+
+@pytest.mark.req("IOME-TRIP-001")
+def test_rejects_trip_ending_at_its_start(b: Builder) -> None:
+    mobility.check_trip_interval(b.trip(start=T0, end=T0 + 60))
+    with rejects("IOME-TRIP-001"):
+        mobility.check_trip_interval(b.trip(start=T0 + 60, end=T0 + 60))
+
+
+@pytest.mark.req("IOME-TRIP-002")
+def test_rejects_trip_one_signature_short_of_the_quorum(b: Builder) -> None:
+    trip = b.trip(verifiers=("verifier-1", "verifier-2"))
+    mobility.check_trip_quorum(trip, 2)
+    with rejects("IOME-TRIP-002", match="2 verifier signatures, quorum is 3"):
+        mobility.check_trip_quorum(trip, 3)
+
+
+@pytest.mark.req("IOME-TRIP-003")
+def test_rejects_trip_signed_twice_by_one_verifier(b: Builder) -> None:
+    mobility.check_trip_verifiers_distinct(b.trip(verifiers=("verifier-1", "verifier-2")))
+    with rejects("IOME-TRIP-003"):
+        mobility.check_trip_verifiers_distinct(b.trip(verifiers=("verifier-1", "verifier-1")))
+
+
+@pytest.mark.req("IOME-TRIP-004")
+def test_rejects_trip_off_its_bucket_at_either_end_or_with_bucket_zero(b: Builder) -> None:
+    # T0 is a multiple of 900; a bucket of 1 accepts every time.
+    mobility.check_trip_buckets(b.trip(start=T0, end=T0 + 900, time_bucket_s=900))
+    mobility.check_trip_buckets(b.trip(start=T0 + 1, end=T0 + 7, time_bucket_s=1))
+    for start, end, bucket in (
+        (T0 + 60, T0 + 900, 900),
+        (T0, T0 + 960, 900),
+        (T0, T0 + 900, 0),
+    ):
+        with rejects("IOME-TRIP-004", match=f"bucket {bucket}"):
+            mobility.check_trip_buckets(b.trip(start=start, end=end, time_bucket_s=bucket))
+
+
+@pytest.mark.req("IOME-TRIP-006")
+def test_rejects_trip_from_a_station_to_itself(b: Builder) -> None:
+    mobility.check_trip_stations_differ(b.trip("st-a", "st-b"))
+    with rejects("IOME-TRIP-006", match="both station st-a"):
+        mobility.check_trip_stations_differ(b.trip("st-a", "st-a"))
+
+
+# --- mobility: charging sessions -------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-CHG-001")
+def test_rejects_session_of_zero_length(b: Builder) -> None:
+    mobility.check_charge_interval(b.charge(start=T0, end=T0 + 1))
+    with rejects("IOME-CHG-001"):
+        mobility.check_charge_interval(b.charge(start=T0, end=T0))
+
+
+@pytest.mark.req("IOME-CHG-002")
+def test_rejects_session_energy_one_wh_past_the_charger_limit_or_zero(b: Builder) -> None:
+    duration = 3_600
+    limit = MAX_CHARGER_POWER_W * duration // 3600
+    assert limit == MAX_CHARGER_POWER_W
+    for energy_wh in (1, limit):
+        mobility.check_charge_energy(b.charge(start=T0, end=T0 + duration, energy_wh=energy_wh))
+    for energy_wh in (0, limit + 1):
+        session = b.charge(start=T0, end=T0 + duration, energy_wh=energy_wh)
+        with rejects("IOME-CHG-002", match=f"outside 1..{limit} for {duration} s"):
+            mobility.check_charge_energy(session)
+    # The limit is floored: 10 s at 350 kW is 972.2 Wh, so 972 Wh passes and 973 Wh does not.
+    mobility.check_charge_energy(b.charge(start=T0, end=T0 + 10, energy_wh=972))
+    with rejects("IOME-CHG-002", match="outside 1..972 for 10 s"):
+        mobility.check_charge_energy(b.charge(start=T0, end=T0 + 10, energy_wh=973))
+
+
+@pytest.mark.req("IOME-CHG-006")
+def test_rejects_session_one_second_longer_than_the_limit(b: Builder) -> None:
+    mobility.check_charge_duration(b.charge(start=T0, end=T0 + MAX_CHARGE_SESSION_S))
+    with rejects("IOME-CHG-006", match=f"lasts {MAX_CHARGE_SESSION_S + 1} s"):
+        mobility.check_charge_duration(b.charge(start=T0, end=T0 + MAX_CHARGE_SESSION_S + 1))
+
+
+@pytest.mark.req("IOME-CHG-007")
+def test_rejects_session_one_wh_above_one_battery(b: Builder) -> None:
+    mobility.check_charge_battery_bound(b.charge(energy_wh=MAX_SESSION_ENERGY_WH))
+    with rejects("IOME-CHG-007"):
+        mobility.check_charge_battery_bound(b.charge(energy_wh=MAX_SESSION_ENERGY_WH + 1))
+
+
+@pytest.mark.req("IOME-CHG-003", "IOME-CHG-004")
+def test_rejects_session_key_seen_or_equal_to_the_station(b: Builder) -> None:
+    session = b.charge()
+    mobility.check_charge_key_fresh(session, False)
+    mobility.check_charge_key_not_station(session)
+    with rejects("IOME-CHG-003"):
+        mobility.check_charge_key_fresh(session, True)
+    with rejects("IOME-CHG-004"):
+        mobility.check_charge_key_not_station(b.charge(vehicle_key="st-a"))
+
+
+# --- mobility: O-D matrices ------------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-ODM-001")
+def test_rejects_zones_unsorted_or_repeated_on_either_side(b: Builder) -> None:
+    mobility.check_od_zones(b.od_matrix([]))
+    for zones in (["st-b", "st-a"], ["st-a", "st-a"]):
+        for side in ("origins", "destinations"):
+            with rejects("IOME-ODM-001", match=side):
+                mobility.check_od_zones(b.od_matrix([], **{side: zones}))
+
+
+@pytest.mark.req("IOME-ODM-002")
+def test_rejects_each_kind_of_bad_cell(b: Builder) -> None:
+    two_by_three: dict[str, Any] = {"origins": ["st-a", "st-b"], "destinations": ["x", "y", "z"]}
+    # The last cell inside the matrix, count 1, strictly ascending, is accepted.
+    mobility.check_od_cells(
+        b.od_matrix([], cells=[[0, 0, 1], [0, 2, 1], [1, 0, 5], [1, 2, 1]], **two_by_three)
+    )
+    for cells, message in (
+        ([[0, 0]], "expected \\[i, j, count\\]"),
+        ([[2, 0, 1]], "outside the 2 x 3 matrix"),
+        ([[0, 3, 1]], "outside the 2 x 3 matrix"),
+        ([[0, 0, 0]], "count is 0"),
+        ([[0, 1, 1], [0, 1, 1]], "does not follow \\[0, 1\\]"),
+        ([[1, 0, 1], [0, 2, 1]], "does not follow \\[1, 0\\]"),
+        ([[0, 2, 1], [0, 1, 1]], "does not follow \\[0, 2\\]"),
+    ):
+        with rejects("IOME-ODM-002", match=message):
+            mobility.check_od_cells(b.od_matrix([], cells=cells, **two_by_three))
+
+
+@pytest.mark.req("IOME-ODM-003")
+def test_rejects_empty_period(b: Builder) -> None:
+    mobility.check_od_period(b.od_matrix([], period=(T0, T0 + 1)))
+    with rejects("IOME-ODM-003"):
+        mobility.check_od_period(b.od_matrix([], period=(T0, T0)))
+
+
+@pytest.mark.req("IOME-ODM-004")
+def test_counts_trips_ending_inside_the_half_open_period_within_the_zones(b: Builder) -> None:
+    period = (T0 + 3_600, T0 + 7_200)
+
+    def trip(origin: str, destination: str, end: int) -> Trip:
+        return b.trip(origin, destination, start=end - 1_800, end=end)
+
+    trips = [
+        trip("st-a", "st-b", period[0]),  # ends at the start: counted
+        trip("st-a", "st-b", period[1] - 60),  # counted
+        trip("st-b", "st-a", period[1]),  # ends at the end: not counted
+        trip("st-a", "st-c", period[0] - 60),  # before: not counted
+        trip("st-x", "st-a", period[0] + 60),  # origin outside the zones
+        trip("st-a", "st-x", period[0] + 60),  # destination outside the zones
+        trip("st-c", "st-a", period[0] + 60),
+    ]
+    zones = ["st-a", "st-b", "st-c"]
+    expected = [[0, 1, 2], [2, 0, 1]]
+    assert mobility.compute_od_cells(trips, zones, zones, *period) == expected
+    # Distinct origin and destination lists index separately.
+    assert mobility.compute_od_cells(trips, ["st-c"], ["st-a", "st-b"], *period) == [[0, 0, 1]]
+    mobility.check_od_counts(b.od_matrix(trips, period=period), trips)
+    inflated = b.od_matrix(trips, period=period, cells=[[0, 1, 3], [2, 0, 1]])
+    with rejects("IOME-ODM-004"):
+        mobility.check_od_counts(inflated, trips)
+
+
+# --- energy ----------------------------------------------------------------------------------
+
+
+@pytest.mark.req("IOME-ESDP-001", "IOME-ESDP-002", "IOME-ESDP-003")
+def test_rejects_esdp_at_each_window_limit(b: Builder) -> None:
+    t = T0 + 3_600
+    energy.check_esdp_window(b.esdp(window_start=t, window_end=t + 1))
+    with rejects("IOME-ESDP-001"):
+        energy.check_esdp_window(b.esdp(window_start=t, window_end=t))
+    energy.check_esdp_horizon(b.esdp(window_start=t, window_end=t + MAX_ESDP_HORIZON_S))
+    with rejects("IOME-ESDP-002", match=f"{MAX_ESDP_HORIZON_S + 1} s long"):
+        energy.check_esdp_horizon(b.esdp(window_start=t, window_end=t + MAX_ESDP_HORIZON_S + 1))
+    energy.check_esdp_precedes_window(b.esdp(t=t, window_start=t))
+    with rejects("IOME-ESDP-003"):
+        energy.check_esdp_precedes_window(b.esdp(t=t + 1, window_start=t))
+
+
+@pytest.mark.req("IOME-EPS-001", "IOME-EPS-002", "IOME-EPS-009")
+def test_rejects_registration_faults(b: Builder) -> None:
+    reg = b.registration()
+    energy.check_registration_by_authority(reg, reg.ca_pk)
+    energy.check_registration_regions(reg)
+    energy.check_registration_new(reg, None)
+    with rejects("IOME-EPS-001"):
+        energy.check_registration_by_authority(reg, b.key("home-1").public_hex)
+    with rejects("IOME-EPS-001"):
+        energy.check_registration_by_authority(reg, None)
+    for regions in ([], ["south", "north"], ["north", "north"]):
+        with rejects("IOME-EPS-002"):
+            energy.check_registration_regions(b.registration(regions=regions))
+    energy.check_registration_regions(b.registration(regions=["north"]))
+    with rejects("IOME-EPS-009", match=reg.tx_id):
+        energy.check_registration_new(b.registration(t=T0 + 61), reg)
+
+
+@pytest.mark.req("IOME-EPS-003", "IOME-EPS-008", "IOME-EPS-011")
+def test_rejects_eps_at_each_validity_limit(b: Builder) -> None:
+    t = T0 + 3_600
+    eps = b.eps(ZERO_HASH, t=t, expiry=t + 1)
+    energy.check_eps_expiry(eps)
+    with rejects("IOME-EPS-003"):
+        energy.check_eps_expiry(b.eps(ZERO_HASH, t=t, expiry=t))
+    energy.check_eps_validity_bounded(b.eps(ZERO_HASH, t=t, expiry=t + MAX_EPS_VALIDITY_S))
+    with rejects("IOME-EPS-008", match=f"validity is {MAX_EPS_VALIDITY_S + 1} s"):
+        energy.check_eps_validity_bounded(
+            b.eps(ZERO_HASH, t=t, expiry=t + MAX_EPS_VALIDITY_S + 1)
+        )
+    energy.check_eps_in_force_at_block(eps, t)
+    with rejects("IOME-EPS-011"):
+        energy.check_eps_in_force_at_block(eps, t + 1)
+
+
+@pytest.mark.req("IOME-EPS-004", "IOME-EPS-005", "IOME-EPS-006", "IOME-EPS-007", "IOME-EPS-010")
+def test_rejects_eps_against_its_chain_state(b: Builder) -> None:
+    reg = b.registration()
+    tip = _hash("tip")
+    eps = b.eps(tip)
+    energy.check_eps_issuer_registered(eps, reg)
+    energy.check_eps_region_registered(eps, reg)
+    energy.check_eps_extends_chain(eps, tip)
+    energy.check_eps_not_equivocating(eps, None)
+    energy.check_eps_not_equivocating(eps, eps.tx_id)  # the same signal again is no fork
+    energy.check_eps_not_before_predecessor(eps, None)
+    energy.check_eps_not_before_predecessor(eps, eps.issued_at)
+    with rejects("IOME-EPS-006"):
+        energy.check_eps_issuer_registered(eps, None)
+    with rejects("IOME-EPS-007", match="region east"):
+        energy.check_eps_region_registered(b.eps(tip, region="east"), reg)
+    with rejects("IOME-EPS-004"):
+        energy.check_eps_extends_chain(eps, _hash("other"))
+    with rejects("IOME-EPS-004"):
+        energy.check_eps_extends_chain(eps, None)
+    with rejects("IOME-EPS-005", match=_hash("other")):
+        energy.check_eps_not_equivocating(eps, _hash("other"))
+    with rejects("IOME-EPS-010"):
+        energy.check_eps_not_before_predecessor(eps, eps.issued_at + 1)
+
+
+# --- ledger ----------------------------------------------------------------------------------
+
+
+def _ref(block: Block) -> BlockRef:
+    return BlockRef.of(block)
+
+
+@pytest.mark.req("IOME-BLK-006")
+def test_rejects_block_one_transaction_over_the_limit(b: Builder) -> None:
+    # A parsed block never holds more than MAX_BLOCK_TXS (IOME-ENC-010 bounds the list), so
+    # the rule's own limit is tested on blocks built without parsing.
+    template = b.block("public", [], T0)
+
+    def of(count: int) -> Block:
+        one = b.commitment(data=b"x")
+        txs = [one.model_copy(update={"tx_id": f"{i:064x}"}) for i in range(count)]
+        return template.model_copy(update={"txs": txs})
+
+    ledger.check_block_txs_distinct(of(MAX_BLOCK_TXS))
+    with rejects("IOME-BLK-006", match=f"{MAX_BLOCK_TXS + 1} transactions"):
+        ledger.check_block_txs_distinct(of(MAX_BLOCK_TXS + 1))
+    twice = b.commitment()
+    with rejects("IOME-BLK-006", match="twice"):
+        ledger.check_block_txs_distinct(template.model_copy(update={"txs": [twice, twice]}))
+
+
+@pytest.mark.req("IOME-BLK-008")
+def test_rejects_tx_one_second_after_its_block(b: Builder) -> None:
+    tx = b.commitment(t=T0 + 600)
+    ledger.check_tx_not_after_block(tx, T0 + 600)
+    with rejects("IOME-BLK-008", match="DataCommitment time"):
+        ledger.check_tx_not_after_block(tx, T0 + 599)
+
+
+@pytest.mark.req("IOME-BLK-001", "IOME-BLK-002", "IOME-BLK-004", "IOME-BLK-007")
+def test_rejects_block_against_its_head_at_each_limit(b: Builder) -> None:
+    genesis = b.block("public", [], T0 + 10)
+    ledger.check_genesis(genesis)
+    head = _ref(genesis)
+    child = b.block("public", [], T0 + 10)  # same time as the parent: allowed
+    ledger.check_block_height(child, head)
+    ledger.check_block_prev_hash(child, head)
+    ledger.check_block_time(child, head)
+    with rejects("IOME-BLK-007"):
+        ledger.check_genesis(child)
+    with rejects("IOME-BLK-007"):
+        ledger.check_genesis(genesis.model_copy(update={"prev_hash": _hash("x")}))
+    with rejects("IOME-BLK-001", match="expected 1"):
+        ledger.check_block_height(child.model_copy(update={"height": 2}), head)
+    with rejects("IOME-BLK-002"):
+        ledger.check_block_prev_hash(child.model_copy(update={"prev_hash": _hash("x")}), head)
+    with rejects("IOME-BLK-004"):
+        ledger.check_block_time(child.model_copy(update={"time": T0 + 9}), head)
+
+
+@pytest.mark.req("IOME-BLK-009")
+def test_rejects_equivocation_only_by_one_producer_with_two_hashes(b: Builder) -> None:
+    block = b.block("public", [], T0)
+    ledger.check_block_not_equivocating(block, None)
+    ledger.check_block_not_equivocating(block, _ref(block))  # the same block again
+    other = Block.create(
+        b.key("producer"), chain_id="public", height=0, prev_hash=ZERO_HASH, time=T0 + 1, txs=[]
+    )
+    by_another = Block.create(
+        b.key("producer-2"), chain_id="public", height=0, prev_hash=ZERO_HASH, time=T0, txs=[]
+    )
+    ledger.check_block_not_equivocating(by_another, _ref(block))
+    with rejects("IOME-BLK-009", match="at height 0"):
+        ledger.check_block_not_equivocating(other, _ref(block))
+
+
+@pytest.mark.req("IOME-ANC-004", "IOME-ANC-002", "IOME-ANC-003")
+def test_rejects_anchor_not_above_the_anchored_height(b: Builder) -> None:
+    tip = AnchorTip(_hash("tip"), 5, T0)
+    anchor = b.anchor(6, _hash("h"), tip.tx_id, T0 + 900)
+    ledger.check_anchor_height(anchor, tip)
+    ledger.check_anchor_height(b.anchor(0, _hash("h"), None, T0), None)
+    ledger.check_anchor_extends_tip(anchor, tip)
+    ledger.check_anchor_extends_tip(b.anchor(0, _hash("h"), None, T0), None)
+    ledger.check_anchor_not_forking(anchor, None)
+    ledger.check_anchor_not_forking(anchor, anchor.tx_id)
+    with rejects("IOME-ANC-004", match="height 5 is not above anchored height 5"):
+        ledger.check_anchor_height(b.anchor(5, _hash("h"), tip.tx_id, T0 + 900), tip)
+    with rejects("IOME-ANC-002"):
+        ledger.check_anchor_extends_tip(anchor, None)
+    with rejects("IOME-ANC-003"):
+        ledger.check_anchor_not_forking(anchor, _hash("other"))
+
+
+@pytest.mark.req("IOME-ANC-007", "IOME-ANC-009")
+def test_rejects_handover_one_second_before_the_silence_is_long_enough(b: Builder) -> None:
+    tip = AnchorTip(_hash("tip"), 5, T0)
+    ledger.check_handover_missed_periods(b.handover(tip.tx_id, T0 + SILENCE), tip)
+    with rejects("IOME-ANC-007", match=f"silent {SILENCE - 1} s, handover needs {SILENCE} s"):
+        ledger.check_handover_missed_periods(b.handover(tip.tx_id, T0 + SILENCE - 1), tip)
+    handover = b.handover(tip.tx_id, T0 + 5 * SILENCE)
+    ledger.check_handover_after_handover(handover, None)
+    ledger.check_handover_after_handover(handover, T0 + 4 * SILENCE)
+    with rejects("IOME-ANC-009", match=f"office for {SILENCE - 1} s"):
+        ledger.check_handover_after_handover(handover, T0 + 4 * SILENCE + 1)
+
+
+@pytest.mark.req("IOME-ANC-006", "IOME-ANC-008")
+def test_rejects_handover_by_another_manager_or_to_itself(b: Builder) -> None:
+    tip = AnchorTip(_hash("tip"), 5, T0)
+    handover = b.handover(tip.tx_id, T0 + SILENCE)
+    ledger.check_handover_manager(handover, handover.old_manager_pk)
+    ledger.check_handover_tip(handover, tip)
+    with rejects("IOME-ANC-006", match="not the manager in office"):
+        ledger.check_handover_manager(handover, b.key("fleet-backup").public_hex)
+    with rejects("IOME-ANC-006", match="equals"):
+        ledger.check_handover_manager(
+            b.handover(tip.tx_id, T0 + SILENCE, new="fleet-manager"),
+            handover.old_manager_pk,
+        )
+    with rejects("IOME-ANC-008"):
+        ledger.check_handover_tip(handover, None)
+
+
+@pytest.mark.req("IOME-ANC-010")
+def test_rejects_anchor_one_second_before_the_later_of_tip_and_handover(b: Builder) -> None:
+    tip = AnchorTip(_hash("tip"), 5, T0 + 100)
+    at = b.anchor(6, _hash("h"), tip.tx_id, T0 + 100)
+    ledger.check_anchor_time(at, tip, None)
+    ledger.check_anchor_time(at, None, T0 + 100)
+    ledger.check_anchor_time(at, None, None)
+    with rejects("IOME-ANC-010", match="at 1704067301"):
+        ledger.check_anchor_time(at, AnchorTip(tip.tx_id, 5, T0 + 101), T0 + 50)
+    with rejects("IOME-ANC-010", match="at 1704067301"):
+        ledger.check_anchor_time(at, AnchorTip(tip.tx_id, 5, T0 + 50), T0 + 101)
+
+
+@pytest.mark.req("IOME-ANC-001")
+def test_rejects_anchor_by_a_manager_not_in_office(b: Builder) -> None:
+    anchor = b.anchor(0, _hash("h"), None, T0)
+    ledger.check_anchor_manager(anchor, None)
+    ledger.check_anchor_manager(anchor, anchor.manager_pk)
+    with rejects("IOME-ANC-001", match="not the current manager of fleet"):
+        ledger.check_anchor_manager(anchor, b.key("fleet-backup").public_hex)
+
+
+@pytest.mark.req("IOME-REC-001", "IOME-REC-002")
+def test_rejects_record_with_one_party_twice_or_replayed(b: Builder) -> None:
+    record = b.external()
+    ledger.check_record_parties(record)
+    ledger.check_tx_not_replayed(record, False)
+    with rejects("IOME-REC-001"):
+        ledger.check_record_parties(b.external(a="home-1", b="home-1"))
+    with rejects("IOME-REC-002", match=record.tx_id):
+        ledger.check_tx_not_replayed(record, True)
+
+
+@pytest.mark.req("IOME-BLK-010")
+def test_rejects_each_type_off_its_chain_kinds(b: Builder) -> None:
+    claim_source = b.presence("source", "st-a", "ev-1/otk-1", T0)
+    ledger.check_tx_allowed(claim_source, "consortium")
+    for kind in ("public", "child", "unknown"):
+        with rejects("IOME-BLK-010", match=f"Presence is not allowed on a {kind} chain"):
+            ledger.check_tx_allowed(claim_source, kind)
