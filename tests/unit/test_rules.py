@@ -16,12 +16,6 @@ from helpers import rejects
 
 from iome_ref.constants import (
     ANCHOR_PERIOD_S,
-    ROLE_BACKUP,
-    ROLE_DISTRIBUTION,
-    ROLE_MANAGER,
-    ROLE_PREDICTOR,
-    ROLE_STATION,
-    ROLE_VERIFIER,
     HANDOVER_MISSED_PERIODS,
     MAX_BLOCK_TXS,
     MAX_CHARGE_SESSION_S,
@@ -29,6 +23,12 @@ from iome_ref.constants import (
     MAX_EPS_VALIDITY_S,
     MAX_ESDP_HORIZON_S,
     MAX_SESSION_ENERGY_WH,
+    ROLE_BACKUP,
+    ROLE_DISTRIBUTION,
+    ROLE_MANAGER,
+    ROLE_PREDICTOR,
+    ROLE_STATION,
+    ROLE_VERIFIER,
     ZERO_HASH,
 )
 from iome_ref.encoding import compute_hash
@@ -638,7 +638,8 @@ def test_rejects_use_of_a_key_refused_now_naming_the_tx_and_the_reason(world: Wo
     at = before._replace(at=REVOKED_AT)
     with rejects(
         "IOME-REV-003",
-        match=f"^IOME-REV-003: Presence {_hash('a')} relied on {revoked[:16]}\\.\\.\\., refused now: "
+        match=f"^IOME-REV-003: Presence {_hash('a')} relied on {revoked[:16]}\\.\\.\\., "
+        "refused now: "
         "IOME-CERT-003: certificate 'st-revoked' was revoked",
     ):
         revocation.check_use_not_revoked_later(at, world.directory)
