@@ -9,6 +9,9 @@ The rules are pure functions of their arguments, so they are called directly.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -56,6 +59,14 @@ def _hash(text: str) -> str:
     return compute_hash(text.encode())
 
 
+@contextmanager
+def refused(req_id: str, start: str) -> Iterator[None]:
+    """``rejects(req_id)``, with a message starting with ``start``: reading the message kills
+    the mutants that drop or garble it (a test is the only reader a message has)."""
+    with rejects(req_id, match="^" + re.escape(f"{req_id}: {start}")):
+        yield
+
+
 # --- mobility: claims ----------------------------------------------------------------------
 
 
@@ -65,7 +76,7 @@ def test_rejects_claim_whose_two_keys_are_equal(b: Builder) -> None:
     source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
     destination = b.presence("destination", "st-b", "ev-1/otk-1", T0 + 2_000)
     claim = b.claim(source, destination)
-    with rejects("IOME-CLAIM-002", match="source_pk equals destination_pk"):
+    with refused("IOME-CLAIM-002", "source_pk equals destination_pk"):
         mobility.check_claim_keys(claim, source, destination)
 
 
@@ -77,7 +88,7 @@ def test_rejects_claim_with_either_key_foreign(b: Builder) -> None:
     mobility.check_claim_keys(b.claim(source, destination), source, destination)
     for field in ("source_pk", "destination_pk"):
         claim = b.claim(source, destination, **{field: foreign})
-        with rejects("IOME-CLAIM-002", match="claim keys differ"):
+        with refused("IOME-CLAIM-002", "claim keys differ from the presences' one-time keys"):
             mobility.check_claim_keys(claim, source, destination)
 
 
@@ -87,19 +98,19 @@ def test_rejects_claim_naming_presences_of_wrong_kind_or_id(b: Builder) -> None:
     destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 2_000)
     claim = b.claim(source, destination)
     mobility.check_claim_presences(claim, source, destination)
-    with rejects("IOME-CLAIM-001", match="source presence"):
+    with refused("IOME-CLAIM-001", f"source presence {claim.source_presence_id} unknown"):
         mobility.check_claim_presences(claim, None, destination)
-    with rejects("IOME-CLAIM-001", match="source presence"):
+    with refused("IOME-CLAIM-001", f"source presence {claim.source_presence_id} unknown"):
         mobility.check_claim_presences(claim, destination, destination)
-    with rejects("IOME-CLAIM-001", match="destination presence"):
+    with refused("IOME-CLAIM-001", f"destination presence {claim.destination_presence_id} unknown"):
         mobility.check_claim_presences(claim, source, None)
-    with rejects("IOME-CLAIM-001", match="destination presence"):
+    with refused("IOME-CLAIM-001", f"destination presence {claim.destination_presence_id} unknown"):
         mobility.check_claim_presences(claim, source, source)
     # Right ids, wrong kinds: each presence alone of the wrong kind is refused.
     wrong_source = b.presence("destination", "st-a", "ev-1/otk-1", T0 + 100)
     wrong_destination = b.presence("source", "st-b", "ev-1/otk-2", T0 + 2_000)
     for s, d in ((wrong_source, destination), (source, wrong_destination)):
-        with rejects("IOME-CLAIM-001", match="kinds"):
+        with refused("IOME-CLAIM-001", "presences are of kinds "):
             mobility.check_claim_presences(b.claim(s, d), s, d)
 
 
@@ -109,10 +120,10 @@ def test_rejects_claim_between_two_stations_sharing_one_key(b: Builder) -> None:
     destination = b.presence(
         "destination", "st-b", "ev-1/otk-2", T0 + 2_000, station_pk=source.station_pk
     )
-    with rejects("IOME-CLAIM-007", match="sign with one key"):
+    with refused("IOME-CLAIM-007", "stations st-a and st-b sign with one key"):
         mobility.check_claim_stations_differ(source, destination)
     same_station = b.presence("destination", "st-a", "ev-1/otk-2", T0 + 2_000)
-    with rejects("IOME-CLAIM-007", match="both station st-a"):
+    with refused("IOME-CLAIM-007", "source and destination are both station st-a"):
         mobility.check_claim_stations_differ(source, same_station)
 
 
@@ -120,7 +131,7 @@ def test_rejects_claim_between_two_stations_sharing_one_key(b: Builder) -> None:
 def test_rejects_claim_ending_at_its_start_time(b: Builder) -> None:
     source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
     mobility.check_claim_order(source, b.presence("destination", "st-b", "ev-1/otk-2", T0 + 101))
-    with rejects("IOME-CLAIM-003"):
+    with refused("IOME-CLAIM-003", f"t1 {T0 + 100} is not before t2 {T0 + 100}"):
         mobility.check_claim_order(
             source, b.presence("destination", "st-b", "ev-1/otk-2", T0 + 100)
         )
@@ -133,9 +144,9 @@ def test_rejects_trip_one_second_faster_than_the_road_and_a_trip_with_no_route(
     source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
     destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 1_300)
     mobility.check_claim_travel_time(source, destination, 1_200)  # exactly the shortest time
-    with rejects("IOME-CLAIM-004", match="trip took 1200 s, shortest possible is 1201 s"):
+    with refused("IOME-CLAIM-004", "trip took 1200 s, shortest possible is 1201 s"):
         mobility.check_claim_travel_time(source, destination, 1_201)
-    with rejects("IOME-CLAIM-004", match="no route from st-a to st-b"):
+    with refused("IOME-CLAIM-004", "no route from st-a to st-b"):
         mobility.check_claim_travel_time(source, destination, None)
 
 
@@ -146,7 +157,7 @@ def test_rejects_claim_reusing_either_presence(b: Builder) -> None:
     claim = b.claim(source, destination)
     mobility.check_claim_presences_unused(claim, {_hash("other")})
     for used in (source.tx_id, destination.tx_id):
-        with rejects("IOME-CLAIM-005", match=used):
+        with refused("IOME-CLAIM-005", f"presence {used} is already in a claim"):
             mobility.check_claim_presences_unused(claim, {used})
 
 
@@ -155,7 +166,9 @@ def test_rejects_claim_dated_one_second_before_the_destination(b: Builder) -> No
     source = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
     destination = b.presence("destination", "st-b", "ev-1/otk-2", T0 + 2_000)
     mobility.check_claim_after_trip(b.claim(source, destination, T0 + 2_000), destination)
-    with rejects("IOME-CLAIM-006"):
+    with refused(
+        "IOME-CLAIM-006", f"claim timestamp {T0 + 1_999} is before destination time {T0 + 2_000}"
+    ):
         mobility.check_claim_after_trip(b.claim(source, destination, T0 + 1_999), destination)
 
 
@@ -167,17 +180,17 @@ def test_rejects_presence_key_seen_or_equal_to_the_station(b: Builder) -> None:
     presence = b.presence("source", "st-a", "ev-1/otk-1", T0 + 100)
     mobility.check_presence_key_fresh(presence, False)
     mobility.check_presence_key_not_station(presence)
-    with rejects("IOME-PRES-001"):
+    with refused("IOME-PRES-001", f"one_time_pk {presence.one_time_pk} already has a Presence"):
         mobility.check_presence_key_fresh(presence, True)
     own = b.presence("source", "st-a", "st-a", T0 + 100)
-    with rejects("IOME-PRES-002"):
+    with refused("IOME-PRES-002", "one_time_pk equals station_pk"):
         mobility.check_presence_key_not_station(own)
 
 
 @pytest.mark.req("IOME-TRIP-001")
 def test_rejects_trip_ending_at_its_start(b: Builder) -> None:
     mobility.check_trip_interval(b.trip(start=T0, end=T0 + 60))
-    with rejects("IOME-TRIP-001"):
+    with refused("IOME-TRIP-001", f"start_time {T0 + 60} is not before end_time {T0 + 60}"):
         mobility.check_trip_interval(b.trip(start=T0 + 60, end=T0 + 60))
 
 
@@ -185,14 +198,14 @@ def test_rejects_trip_ending_at_its_start(b: Builder) -> None:
 def test_rejects_trip_one_signature_short_of_the_quorum(b: Builder) -> None:
     trip = b.trip(verifiers=("verifier-1", "verifier-2"))
     mobility.check_trip_quorum(trip, 2)
-    with rejects("IOME-TRIP-002", match="2 verifier signatures, quorum is 3"):
+    with refused("IOME-TRIP-002", "2 verifier signatures, quorum is 3"):
         mobility.check_trip_quorum(trip, 3)
 
 
 @pytest.mark.req("IOME-TRIP-003")
 def test_rejects_trip_signed_twice_by_one_verifier(b: Builder) -> None:
     mobility.check_trip_verifiers_distinct(b.trip(verifiers=("verifier-1", "verifier-2")))
-    with rejects("IOME-TRIP-003"):
+    with refused("IOME-TRIP-003", "a verifier key appears twice in verifier_sigs"):
         mobility.check_trip_verifiers_distinct(b.trip(verifiers=("verifier-1", "verifier-1")))
 
 
@@ -206,14 +219,14 @@ def test_rejects_trip_off_its_bucket_at_either_end_or_with_bucket_zero(b: Builde
         (T0, T0 + 960, 900),
         (T0, T0 + 900, 0),
     ):
-        with rejects("IOME-TRIP-004", match=f"bucket {bucket}"):
+        with refused("IOME-TRIP-004", f"times {start}/{end} are not multiples of bucket {bucket}"):
             mobility.check_trip_buckets(b.trip(start=start, end=end, time_bucket_s=bucket))
 
 
 @pytest.mark.req("IOME-TRIP-006")
 def test_rejects_trip_from_a_station_to_itself(b: Builder) -> None:
     mobility.check_trip_stations_differ(b.trip("st-a", "st-b"))
-    with rejects("IOME-TRIP-006", match="both station st-a"):
+    with refused("IOME-TRIP-006", "origin and destination are both station st-a"):
         mobility.check_trip_stations_differ(b.trip("st-a", "st-a"))
 
 
@@ -223,7 +236,7 @@ def test_rejects_trip_from_a_station_to_itself(b: Builder) -> None:
 @pytest.mark.req("IOME-CHG-001")
 def test_rejects_session_of_zero_length(b: Builder) -> None:
     mobility.check_charge_interval(b.charge(start=T0, end=T0 + 1))
-    with rejects("IOME-CHG-001"):
+    with refused("IOME-CHG-001", f"end_time {T0} is not after start_time {T0}"):
         mobility.check_charge_interval(b.charge(start=T0, end=T0))
 
 
@@ -236,26 +249,50 @@ def test_rejects_session_energy_one_wh_past_the_charger_limit_or_zero(b: Builder
         mobility.check_charge_energy(b.charge(start=T0, end=T0 + duration, energy_wh=energy_wh))
     for energy_wh in (0, limit + 1):
         session = b.charge(start=T0, end=T0 + duration, energy_wh=energy_wh)
-        with rejects("IOME-CHG-002", match=f"outside 1..{limit} for {duration} s"):
+        with refused("IOME-CHG-002", f"energy_wh {energy_wh} outside 1..{limit} for {duration} s"):
             mobility.check_charge_energy(session)
     # The limit is floored: 10 s at 350 kW is 972.2 Wh, so 972 Wh passes and 973 Wh does not.
     mobility.check_charge_energy(b.charge(start=T0, end=T0 + 10, energy_wh=972))
-    with rejects("IOME-CHG-002", match="outside 1..972 for 10 s"):
+    with refused("IOME-CHG-002", "energy_wh 973 outside 1..972 for 10 s"):
         mobility.check_charge_energy(b.charge(start=T0, end=T0 + 10, energy_wh=973))
 
 
 @pytest.mark.req("IOME-CHG-006")
 def test_rejects_session_one_second_longer_than_the_limit(b: Builder) -> None:
     mobility.check_charge_duration(b.charge(start=T0, end=T0 + MAX_CHARGE_SESSION_S))
-    with rejects("IOME-CHG-006", match=f"lasts {MAX_CHARGE_SESSION_S + 1} s"):
+    with refused(
+        "IOME-CHG-006",
+        f"session lasts {MAX_CHARGE_SESSION_S + 1} s, limit is {MAX_CHARGE_SESSION_S} s",
+    ):
         mobility.check_charge_duration(b.charge(start=T0, end=T0 + MAX_CHARGE_SESSION_S + 1))
 
 
 @pytest.mark.req("IOME-CHG-007")
 def test_rejects_session_one_wh_above_one_battery(b: Builder) -> None:
     mobility.check_charge_battery_bound(b.charge(energy_wh=MAX_SESSION_ENERGY_WH))
-    with rejects("IOME-CHG-007"):
+    with refused(
+        "IOME-CHG-007",
+        f"energy_wh {MAX_SESSION_ENERGY_WH + 1} exceeds one battery, {MAX_SESSION_ENERGY_WH} Wh",
+    ):
         mobility.check_charge_battery_bound(b.charge(energy_wh=MAX_SESSION_ENERGY_WH + 1))
+
+
+@pytest.mark.req("IOME-CHG-005")
+def test_rejects_station_not_certified_for_its_id_or_at_the_start(b: Builder) -> None:
+    directory = b.world.directory
+    mobility.check_charge_station_certified_at_start(b.charge(start=T0), directory)
+    with refused(
+        "IOME-CHG-005",
+        f"station_pk is not certified at start_time {T0 - 1}: IOME-CERT-",
+    ):
+        mobility.check_charge_station_certified_at_start(b.charge(start=T0 - 1), directory)
+    # The start is checked for the station the session names, not any station.
+    other = b.charge(station_id="st-b")
+    with refused(
+        "IOME-CHG-005",
+        f"station_pk is not certified at start_time {other.start_time}: IOME-CERT-005 ",
+    ):
+        mobility.check_charge_station_certified_at_start(other, directory)
 
 
 @pytest.mark.req("IOME-CHG-003", "IOME-CHG-004")
@@ -263,9 +300,9 @@ def test_rejects_session_key_seen_or_equal_to_the_station(b: Builder) -> None:
     session = b.charge()
     mobility.check_charge_key_fresh(session, False)
     mobility.check_charge_key_not_station(session)
-    with rejects("IOME-CHG-003"):
+    with refused("IOME-CHG-003", f"one_time_pk {session.one_time_pk} already has a ChargeSession"):
         mobility.check_charge_key_fresh(session, True)
-    with rejects("IOME-CHG-004"):
+    with refused("IOME-CHG-004", "one_time_pk equals station_pk"):
         mobility.check_charge_key_not_station(b.charge(vehicle_key="st-a"))
 
 
@@ -277,7 +314,7 @@ def test_rejects_zones_unsorted_or_repeated_on_either_side(b: Builder) -> None:
     mobility.check_od_zones(b.od_matrix([]))
     for zones in (["st-b", "st-a"], ["st-a", "st-a"]):
         for side in ("origins", "destinations"):
-            with rejects("IOME-ODM-001", match=side):
+            with refused("IOME-ODM-001", f"{side} are not sorted and unique"):
                 mobility.check_od_zones(b.od_matrix([], **{side: zones}))
 
 
@@ -289,22 +326,22 @@ def test_rejects_each_kind_of_bad_cell(b: Builder) -> None:
         b.od_matrix([], cells=[[0, 0, 1], [0, 2, 1], [1, 0, 5], [1, 2, 1]], **two_by_three)
     )
     for cells, message in (
-        ([[0, 0]], "expected \\[i, j, count\\]"),
-        ([[2, 0, 1]], "outside the 2 x 3 matrix"),
-        ([[0, 3, 1]], "outside the 2 x 3 matrix"),
-        ([[0, 0, 0]], "count is 0"),
-        ([[0, 1, 1], [0, 1, 1]], "does not follow \\[0, 1\\]"),
-        ([[1, 0, 1], [0, 2, 1]], "does not follow \\[1, 0\\]"),
-        ([[0, 2, 1], [0, 1, 1]], "does not follow \\[0, 2\\]"),
+        ([[0, 0]], "cells[0]: expected [i, j, count], found [0, 0]"),
+        ([[2, 0, 1]], "cells[0]: [2, 0] is outside the 2 x 3 matrix"),
+        ([[0, 3, 1]], "cells[0]: [0, 3] is outside the 2 x 3 matrix"),
+        ([[0, 0, 0]], "cells[0]: count is 0, expected at least 1"),
+        ([[0, 1, 1], [0, 1, 1]], "cells[1]: [0, 1] does not follow [0, 1]"),
+        ([[1, 0, 1], [0, 2, 1]], "cells[1]: [0, 2] does not follow [1, 0]"),
+        ([[0, 2, 1], [0, 1, 1]], "cells[1]: [0, 1] does not follow [0, 2]"),
     ):
-        with rejects("IOME-ODM-002", match=message):
+        with refused("IOME-ODM-002", message):
             mobility.check_od_cells(b.od_matrix([], cells=cells, **two_by_three))
 
 
 @pytest.mark.req("IOME-ODM-003")
 def test_rejects_empty_period(b: Builder) -> None:
     mobility.check_od_period(b.od_matrix([], period=(T0, T0 + 1)))
-    with rejects("IOME-ODM-003"):
+    with refused("IOME-ODM-003", f"period_start {T0} is not before period_end {T0}"):
         mobility.check_od_period(b.od_matrix([], period=(T0, T0)))
 
 
@@ -331,7 +368,7 @@ def test_counts_trips_ending_inside_the_half_open_period_within_the_zones(b: Bui
     assert mobility.compute_od_cells(trips, ["st-c"], ["st-a", "st-b"], *period) == [[0, 0, 1]]
     mobility.check_od_counts(b.od_matrix(trips, period=period), trips)
     inflated = b.od_matrix(trips, period=period, cells=[[0, 1, 3], [2, 0, 1]])
-    with rejects("IOME-ODM-004"):
+    with refused("IOME-ODM-004", "cells differ from the recomputation from public Trips"):
         mobility.check_od_counts(inflated, trips)
 
 
@@ -342,13 +379,16 @@ def test_counts_trips_ending_inside_the_half_open_period_within_the_zones(b: Bui
 def test_rejects_esdp_at_each_window_limit(b: Builder) -> None:
     t = T0 + 3_600
     energy.check_esdp_window(b.esdp(window_start=t, window_end=t + 1))
-    with rejects("IOME-ESDP-001"):
+    with refused("IOME-ESDP-001", f"window_start {t} is not before window_end {t}"):
         energy.check_esdp_window(b.esdp(window_start=t, window_end=t))
     energy.check_esdp_horizon(b.esdp(window_start=t, window_end=t + MAX_ESDP_HORIZON_S))
-    with rejects("IOME-ESDP-002", match=f"{MAX_ESDP_HORIZON_S + 1} s long"):
+    with refused(
+        "IOME-ESDP-002",
+        f"window is {MAX_ESDP_HORIZON_S + 1} s long, limit is {MAX_ESDP_HORIZON_S} s",
+    ):
         energy.check_esdp_horizon(b.esdp(window_start=t, window_end=t + MAX_ESDP_HORIZON_S + 1))
     energy.check_esdp_precedes_window(b.esdp(t=t, window_start=t))
-    with rejects("IOME-ESDP-003"):
+    with refused("IOME-ESDP-003", f"timestamp {t + 1} is after window_start {t}"):
         energy.check_esdp_precedes_window(b.esdp(t=t + 1, window_start=t))
 
 
@@ -358,15 +398,15 @@ def test_rejects_registration_faults(b: Builder) -> None:
     energy.check_registration_by_authority(reg, reg.ca_pk)
     energy.check_registration_regions(reg)
     energy.check_registration_new(reg, None)
-    with rejects("IOME-EPS-001"):
+    with refused("IOME-EPS-001", f"ca_pk {reg.ca_pk} is not the certificate authority "):
         energy.check_registration_by_authority(reg, b.key("home-1").public_hex)
-    with rejects("IOME-EPS-001"):
+    with refused("IOME-EPS-001", f"ca_pk {reg.ca_pk} is not the certificate authority None"):
         energy.check_registration_by_authority(reg, None)
     for regions in ([], ["south", "north"], ["north", "north"]):
-        with rejects("IOME-EPS-002"):
+        with refused("IOME-EPS-002", "regions must be non-empty, sorted and unique, found "):
             energy.check_registration_regions(b.registration(regions=regions))
     energy.check_registration_regions(b.registration(regions=["north"]))
-    with rejects("IOME-EPS-009", match=reg.tx_id):
+    with refused("IOME-EPS-009", f"issuer {reg.issuer_pk} is already registered by {reg.tx_id}"):
         energy.check_registration_new(b.registration(t=T0 + 61), reg)
 
 
@@ -375,13 +415,15 @@ def test_rejects_eps_at_each_validity_limit(b: Builder) -> None:
     t = T0 + 3_600
     eps = b.eps(ZERO_HASH, t=t, expiry=t + 1)
     energy.check_eps_expiry(eps)
-    with rejects("IOME-EPS-003"):
+    with refused("IOME-EPS-003", f"expiry {t} is not after issued_at {t}"):
         energy.check_eps_expiry(b.eps(ZERO_HASH, t=t, expiry=t))
     energy.check_eps_validity_bounded(b.eps(ZERO_HASH, t=t, expiry=t + MAX_EPS_VALIDITY_S))
-    with rejects("IOME-EPS-008", match=f"validity is {MAX_EPS_VALIDITY_S + 1} s"):
+    with refused(
+        "IOME-EPS-008", f"validity is {MAX_EPS_VALIDITY_S + 1} s, limit is {MAX_EPS_VALIDITY_S} s"
+    ):
         energy.check_eps_validity_bounded(b.eps(ZERO_HASH, t=t, expiry=t + MAX_EPS_VALIDITY_S + 1))
     energy.check_eps_in_force_at_block(eps, t)
-    with rejects("IOME-EPS-011"):
+    with refused("IOME-EPS-011", f"expiry {t + 1} is not after the block's time {t + 1}"):
         energy.check_eps_in_force_at_block(eps, t + 1)
 
 
@@ -397,17 +439,20 @@ def test_rejects_eps_against_its_chain_state(b: Builder) -> None:
     energy.check_eps_not_equivocating(eps, eps.tx_id)  # the same signal again is no fork
     energy.check_eps_not_before_predecessor(eps, None)
     energy.check_eps_not_before_predecessor(eps, eps.issued_at)
-    with rejects("IOME-EPS-006"):
+    with refused("IOME-EPS-006", f"issuer {eps.issuer_pk} has no IssuerRegistration"):
         energy.check_eps_issuer_registered(eps, None)
-    with rejects("IOME-EPS-007", match="region east"):
+    with refused("IOME-EPS-007", "region east is not among registered regions "):
         energy.check_eps_region_registered(b.eps(tip, region="east"), reg)
-    with rejects("IOME-EPS-004"):
+    with refused("IOME-EPS-004", f"prev_tx_id {tip} is not tip {_hash('other')}"):
         energy.check_eps_extends_chain(eps, _hash("other"))
-    with rejects("IOME-EPS-004"):
+    with refused("IOME-EPS-004", f"prev_tx_id {tip} is not tip None"):
         energy.check_eps_extends_chain(eps, None)
-    with rejects("IOME-EPS-005", match=_hash("other")):
+    with refused("IOME-EPS-005", f"prev_tx_id {tip} is already extended by {_hash('other')}"):
         energy.check_eps_not_equivocating(eps, _hash("other"))
-    with rejects("IOME-EPS-010"):
+    with refused(
+        "IOME-EPS-010",
+        f"issued_at {eps.issued_at} is before its predecessor's time {eps.issued_at + 1}",
+    ):
         energy.check_eps_not_before_predecessor(eps, eps.issued_at + 1)
 
 
@@ -430,10 +475,10 @@ def test_rejects_block_one_transaction_over_the_limit(b: Builder) -> None:
         return template.model_copy(update={"txs": txs})
 
     ledger.check_block_txs_distinct(of(MAX_BLOCK_TXS))
-    with rejects("IOME-BLK-006", match=f"{MAX_BLOCK_TXS + 1} transactions"):
+    with refused("IOME-BLK-006", f"{MAX_BLOCK_TXS + 1} transactions, limit is {MAX_BLOCK_TXS}"):
         ledger.check_block_txs_distinct(of(MAX_BLOCK_TXS + 1))
     twice = b.commitment()
-    with rejects("IOME-BLK-006", match="twice"):
+    with refused("IOME-BLK-006", "a transaction appears twice in the block"):
         ledger.check_block_txs_distinct(template.model_copy(update={"txs": [twice, twice]}))
 
 
@@ -441,7 +486,7 @@ def test_rejects_block_one_transaction_over_the_limit(b: Builder) -> None:
 def test_rejects_tx_one_second_after_its_block(b: Builder) -> None:
     tx = b.commitment(t=T0 + 600)
     ledger.check_tx_not_after_block(tx, T0 + 600)
-    with rejects("IOME-BLK-008", match="DataCommitment time"):
+    with refused("IOME-BLK-008", f"DataCommitment time {T0 + 600} is after block time {T0 + 599}"):
         ledger.check_tx_not_after_block(tx, T0 + 599)
 
 
@@ -454,15 +499,15 @@ def test_rejects_block_against_its_head_at_each_limit(b: Builder) -> None:
     ledger.check_block_height(child, head)
     ledger.check_block_prev_hash(child, head)
     ledger.check_block_time(child, head)
-    with rejects("IOME-BLK-007"):
+    with refused("IOME-BLK-007", "first block has height 1 and prev_hash "):
         ledger.check_genesis(child)
-    with rejects("IOME-BLK-007"):
+    with refused("IOME-BLK-007", f"first block has height 0 and prev_hash {_hash('x')[:16]}..."):
         ledger.check_genesis(genesis.model_copy(update={"prev_hash": _hash("x")}))
-    with rejects("IOME-BLK-001", match="expected 1"):
+    with refused("IOME-BLK-001", "height is 2, expected 1"):
         ledger.check_block_height(child.model_copy(update={"height": 2}), head)
-    with rejects("IOME-BLK-002"):
+    with refused("IOME-BLK-002", f"prev_hash is {_hash('x')}, head is {head.block_hash}"):
         ledger.check_block_prev_hash(child.model_copy(update={"prev_hash": _hash("x")}), head)
-    with rejects("IOME-BLK-004"):
+    with refused("IOME-BLK-004", f"time {T0 + 9} is before parent time {T0 + 10}"):
         ledger.check_block_time(child.model_copy(update={"time": T0 + 9}), head)
 
 
@@ -478,7 +523,9 @@ def test_rejects_equivocation_only_by_one_producer_with_two_hashes(b: Builder) -
         b.key("producer-2"), chain_id="public", height=0, prev_hash=ZERO_HASH, time=T0, txs=[]
     )
     ledger.check_block_not_equivocating(by_another, _ref(block))
-    with rejects("IOME-BLK-009", match="at height 0"):
+    with refused(
+        "IOME-BLK-009", f"producer {block.producer_pk[:16]}... signed two blocks at height 0"
+    ):
         ledger.check_block_not_equivocating(other, _ref(block))
 
 
@@ -492,11 +539,11 @@ def test_rejects_anchor_not_above_the_anchored_height(b: Builder) -> None:
     ledger.check_anchor_extends_tip(b.anchor(0, _hash("h"), None, T0), None)
     ledger.check_anchor_not_forking(anchor, None)
     ledger.check_anchor_not_forking(anchor, anchor.tx_id)
-    with rejects("IOME-ANC-004", match="height 5 is not above anchored height 5"):
+    with refused("IOME-ANC-004", "height 5 is not above anchored height 5"):
         ledger.check_anchor_height(b.anchor(5, _hash("h"), tip.tx_id, T0 + 900), tip)
-    with rejects("IOME-ANC-002"):
+    with refused("IOME-ANC-002", f"prev_anchor_id is {tip.tx_id}, tip is None"):
         ledger.check_anchor_extends_tip(anchor, None)
-    with rejects("IOME-ANC-003"):
+    with refused("IOME-ANC-003", f"anchor {tip.tx_id} is already extended by {_hash('other')}"):
         ledger.check_anchor_not_forking(anchor, _hash("other"))
 
 
@@ -504,12 +551,14 @@ def test_rejects_anchor_not_above_the_anchored_height(b: Builder) -> None:
 def test_rejects_handover_one_second_before_the_silence_is_long_enough(b: Builder) -> None:
     tip = AnchorTip(_hash("tip"), 5, T0)
     ledger.check_handover_missed_periods(b.handover(tip.tx_id, T0 + SILENCE), tip)
-    with rejects("IOME-ANC-007", match=f"silent {SILENCE - 1} s, handover needs {SILENCE} s"):
+    with refused("IOME-ANC-007", f"manager silent {SILENCE - 1} s, handover needs {SILENCE} s"):
         ledger.check_handover_missed_periods(b.handover(tip.tx_id, T0 + SILENCE - 1), tip)
     handover = b.handover(tip.tx_id, T0 + 5 * SILENCE)
     ledger.check_handover_after_handover(handover, None)
     ledger.check_handover_after_handover(handover, T0 + 4 * SILENCE)
-    with rejects("IOME-ANC-009", match=f"office for {SILENCE - 1} s"):
+    with refused(
+        "IOME-ANC-009", f"manager in office for {SILENCE - 1} s, handover needs {SILENCE} s"
+    ):
         ledger.check_handover_after_handover(handover, T0 + 4 * SILENCE + 1)
 
 
@@ -519,16 +568,14 @@ def test_rejects_handover_by_another_manager_or_to_itself(b: Builder) -> None:
     handover = b.handover(tip.tx_id, T0 + SILENCE)
     ledger.check_handover_manager(handover, handover.old_manager_pk)
     ledger.check_handover_tip(handover, tip)
-    with rejects("IOME-ANC-006", match="not the manager in office"):
+    with refused("IOME-ANC-006", "old_manager_pk is not the manager in office of fleet"):
         ledger.check_handover_manager(handover, b.key("fleet-backup").public_hex)
-    with rejects("IOME-ANC-006", match="^IOME-ANC-006: new_manager_pk equals old_manager_pk$"):
+    with refused("IOME-ANC-006", "new_manager_pk equals old_manager_pk"):
         ledger.check_handover_manager(
             b.handover(tip.tx_id, T0 + SILENCE, new="fleet-manager"),
             handover.old_manager_pk,
         )
-    with rejects(
-        "IOME-ANC-008", match=f"^IOME-ANC-008: last_anchor_id is {tip.tx_id}, tip is None$"
-    ):
+    with refused("IOME-ANC-008", f"last_anchor_id is {tip.tx_id}, tip is None"):
         ledger.check_handover_tip(handover, None)
 
 
@@ -539,9 +586,15 @@ def test_rejects_anchor_one_second_before_the_later_of_tip_and_handover(b: Build
     ledger.check_anchor_time(at, tip, None)
     ledger.check_anchor_time(at, None, T0 + 100)
     ledger.check_anchor_time(at, None, None)
-    with rejects("IOME-ANC-010", match="at 1704067301"):
+    with refused(
+        "IOME-ANC-010",
+        f"timestamp {T0 + 100} is before the previous anchor or handover at {T0 + 101}",
+    ):
         ledger.check_anchor_time(at, AnchorTip(tip.tx_id, 5, T0 + 101), T0 + 50)
-    with rejects("IOME-ANC-010", match="at 1704067301"):
+    with refused(
+        "IOME-ANC-010",
+        f"timestamp {T0 + 100} is before the previous anchor or handover at {T0 + 101}",
+    ):
         ledger.check_anchor_time(at, AnchorTip(tip.tx_id, 5, T0 + 50), T0 + 101)
 
 
@@ -550,7 +603,9 @@ def test_rejects_anchor_by_a_manager_not_in_office(b: Builder) -> None:
     anchor = b.anchor(0, _hash("h"), None, T0)
     ledger.check_anchor_manager(anchor, None)
     ledger.check_anchor_manager(anchor, anchor.manager_pk)
-    with rejects("IOME-ANC-001", match="not the current manager of fleet"):
+    with refused(
+        "IOME-ANC-001", f"{anchor.manager_pk[:16]}... is not the current manager of fleet"
+    ):
         ledger.check_anchor_manager(anchor, b.key("fleet-backup").public_hex)
 
 
@@ -559,9 +614,9 @@ def test_rejects_record_with_one_party_twice_or_replayed(b: Builder) -> None:
     record = b.external()
     ledger.check_record_parties(record)
     ledger.check_tx_not_replayed(record, False)
-    with rejects("IOME-REC-001", match="^IOME-REC-001: party_a_pk equals party_b_pk$"):
+    with refused("IOME-REC-001", "party_a_pk equals party_b_pk"):
         ledger.check_record_parties(b.external(a="home-1", b="home-1"))
-    with rejects("IOME-REC-002", match=record.tx_id):
+    with refused("IOME-REC-002", f"ExternalRecord {record.tx_id} is already on this chain"):
         ledger.check_tx_not_replayed(record, True)
 
 
@@ -570,7 +625,7 @@ def test_rejects_each_type_off_its_chain_kinds(b: Builder) -> None:
     claim_source = b.presence("source", "st-a", "ev-1/otk-1", T0)
     ledger.check_tx_allowed(claim_source, "consortium")
     for kind in ("public", "child", "unknown"):
-        with rejects("IOME-BLK-010", match=f"Presence is not allowed on a {kind} chain"):
+        with refused("IOME-BLK-010", f"Presence is not allowed on a {kind} chain"):
             ledger.check_tx_allowed(claim_source, kind)
 
 
@@ -618,13 +673,10 @@ def test_rejects_list_that_is_no_crl_or_claims_another_time(b: Builder) -> None:
     listed = b.revocation_list({"st-c": T0 + 4_000}, T0 + 30_000)
     crl = revocation.check_revocation_list_der(listed)
     revocation.check_revocation_list_time(listed, crl)
-    with rejects("IOME-REV-001", match="^IOME-REV-001: crl is not a DER X.509 CRL: "):
+    with refused("IOME-REV-001", "crl is not a DER X.509 CRL: "):
         revocation.check_revocation_list_der(listed.model_copy(update={"crl": "3000"}))
     later = listed.model_copy(update={"this_update": T0 + 30_001})
-    with rejects(
-        "IOME-REV-002",
-        match=f"^IOME-REV-002: this_update is {T0 + 30_001}, the CRL says {T0 + 30_000}$",
-    ):
+    with refused("IOME-REV-002", f"this_update is {T0 + 30_001}, the CRL says {T0 + 30_000}"):
         revocation.check_revocation_list_time(later, crl)
 
 
@@ -636,16 +688,19 @@ def test_rejects_use_of_a_key_refused_now_naming_the_tx_and_the_reason(world: Wo
     )
     revocation.check_use_not_revoked_later(before, world.directory)
     at = before._replace(at=REVOKED_AT)
-    with rejects(
+    with refused(
         "IOME-REV-003",
-        match=f"^IOME-REV-003: Presence {_hash('a')} relied on {revoked[:16]}\\.\\.\\., "
-        "refused now: "
-        "IOME-CERT-003: certificate 'st-revoked' was revoked",
+        f"Presence {_hash('a')} relied on {revoked[:16]}..., refused now: "
+        f"IOME-CERT-003: certificate 'st-revoked' was revoked at {REVOKED_AT}",
     ):
         revocation.check_use_not_revoked_later(at, world.directory)
     # The subject is re-checked too: a key certified for st-a never vouched for st-b.
     other = revocation.CertifiedUse(
         _hash("b"), "ChargeSession", world.key("st-a").public_hex, ROLE_STATION, "st-b", T0 + 1
     )
-    with rejects("IOME-REV-003", match="IOME-CERT-005"):
+    with refused(
+        "IOME-REV-003",
+        f"ChargeSession {_hash('b')} relied on {other.public_key[:16]}..., "
+        "refused now: IOME-CERT-005",
+    ):
         revocation.check_use_not_revoked_later(other, world.directory)
