@@ -9,6 +9,7 @@ The rules are pure functions of their arguments, so they are called directly.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from iome_ref.constants import (
     ZERO_HASH,
 )
 from iome_ref.encoding import compute_hash
+from iome_ref.errors import Rejected
 from iome_ref.models import Block, Trip
 from iome_ref.rules import energy, ledger, mobility, revocation
 from iome_ref.rules.certificates import Certified, get_certified_keys
@@ -596,6 +598,36 @@ def test_rejects_anchor_one_second_before_the_later_of_tip_and_handover(b: Build
         f"timestamp {T0 + 100} is before the previous anchor or handover at {T0 + 101}",
     ):
         ledger.check_anchor_time(at, AnchorTip(tip.tx_id, 5, T0 + 50), T0 + 101)
+
+
+def test_accepts_first_anchor_at_time_zero(b: Builder) -> None:
+    # With no tip and no handover the floor is 0, the least time there is.
+    ledger.check_anchor_time(b.anchor(0, _hash("h"), None, 0), None, None)
+
+
+@pytest.mark.req("IOME-BLK-012")
+def test_rejects_stored_block_unreadable_rehashed_or_refused_naming_the_cause(
+    b: Builder,
+) -> None:
+    block = b.block("public", [], T0)
+    body = json.dumps(block.model_dump(mode="json")).encode()
+    seen: list[Block] = []
+    assert ledger.check_stored_block(body, block.block_hash, seen.append) == block
+    assert seen == [block]
+    with refused("IOME-BLK-012", "stored block is unreadable: "):
+        ledger.check_stored_block(b"{", block.block_hash, seen.append)
+    with refused("IOME-BLK-012", f"stored block 0 no longer hashes to {_hash('x')}"):
+        ledger.check_stored_block(body, _hash("x"), seen.append)
+    # The header hashes to what was recorded, but the block_hash field says otherwise.
+    forged = json.dumps(block.model_dump(mode="json") | {"block_hash": _hash("x")}).encode()
+    with refused("IOME-BLK-012", f"stored block 0 no longer hashes to {block.block_hash}"):
+        ledger.check_stored_block(forged, block.block_hash, seen.append)
+
+    def refuse(_: Block) -> None:
+        raise Rejected("IOME-BLK-004", "time runs backwards")
+
+    with refused("IOME-BLK-012", "stored block 0 is refused on reload: IOME-BLK-004: time runs"):
+        ledger.check_stored_block(body, block.block_hash, refuse)
 
 
 @pytest.mark.req("IOME-ANC-001")
