@@ -600,6 +600,35 @@ def test_rejects_anchor_one_second_before_the_later_of_tip_and_handover(b: Build
         ledger.check_anchor_time(at, AnchorTip(tip.tx_id, 5, T0 + 50), T0 + 101)
 
 
+@pytest.mark.req("IOME-ANC-005")
+def test_rejects_anchor_naming_another_head_or_a_height_the_child_lacks(b: Builder) -> None:
+    anchor = b.anchor(6, _hash("h"), None, T0)
+    ledger.check_anchor_head(anchor, _hash("h"))
+    with refused("IOME-ANC-005", f"head_hash {_hash('h')} is not child block 6 (None)"):
+        ledger.check_anchor_head(anchor, None)
+
+
+def test_block_ref_keeps_the_signed_header_without_transactions(b: Builder) -> None:
+    # The header is equivocation evidence (IOME-BLK-009): exactly what the producer signed.
+    block = b.block("public", [b.commitment()], T0)
+    ref = BlockRef.of(block)
+    assert ref[:4] == (block.height, block.block_hash, block.time, block.producer_pk)
+    assert ref.header == {
+        key: value for key, value in block.model_dump(mode="json").items() if key != "txs"
+    }
+    assert set(ref.header) == {
+        "type",
+        "chain_id",
+        "height",
+        "prev_hash",
+        "merkle_root",
+        "time",
+        "producer_pk",
+        "block_hash",
+        "signature",
+    }
+
+
 def test_accepts_first_anchor_at_time_zero(b: Builder) -> None:
     # With no tip and no handover the floor is 0, the least time there is.
     ledger.check_anchor_time(b.anchor(0, _hash("h"), None, 0), None, None)
