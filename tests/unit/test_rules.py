@@ -38,8 +38,9 @@ from iome_ref.constants import (
 from iome_ref.encoding import compute_hash
 from iome_ref.errors import Rejected
 from iome_ref.models import Block, Trip
-from iome_ref.rules import energy, ledger, mobility, revocation
+from iome_ref.rules import check_stateless, energy, ledger, mobility, revocation
 from iome_ref.rules.certificates import Certified, get_certified_keys
+from iome_ref.rules.encoding import check_tx_id
 from iome_ref.rules.ledger import AnchorTip, BlockRef
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import REVOKED_AT, T0, World, build_world
@@ -627,6 +628,36 @@ def test_block_ref_keeps_the_signed_header_without_transactions(b: Builder) -> N
         "block_hash",
         "signature",
     }
+
+
+@pytest.mark.req("IOME-BLK-003", "IOME-BLK-005", "IOME-BLK-011", "IOME-ENC-011")
+def test_rejects_header_or_tx_whose_hashes_do_not_match_naming_both(b: Builder) -> None:
+    block = b.block("public", [b.commitment()], T0)
+    ledger.check_block_chain_id(block, "public")
+    ledger.check_block_hash(block)
+    ledger.check_block_merkle_root(block)
+    with refused("IOME-BLK-005", "block is for chain public, not fleet"):
+        ledger.check_block_chain_id(block, "fleet")
+    rehashed = block.model_copy(update={"block_hash": _hash("x")})
+    with refused(
+        "IOME-BLK-011", f"block_hash is {_hash('x')}, header hashes to {block.block_hash}"
+    ):
+        ledger.check_block_hash(rehashed)
+    rerooted = block.model_copy(update={"merkle_root": _hash("x")})
+    with refused("IOME-BLK-003", f"merkle_root is {_hash('x')}, txs give {block.merkle_root}"):
+        ledger.check_block_merkle_root(rerooted)
+    tx = b.commitment()
+    check_tx_id(tx)
+    with refused("IOME-ENC-011", f"tx_id is {_hash('x')}, canonical hash is {tx.tx_id}"):
+        check_tx_id(tx.model_copy(update={"tx_id": _hash("x")}))
+
+
+def test_stateless_pipeline_without_directory_checks_no_certificate(b: Builder) -> None:
+    # ``iome validate`` without --pki: nothing certified is reported, signatures still are.
+    assert check_stateless(b.charge()) == []
+    assert check_stateless(b.charge(), b.world.directory) == [
+        Certified(b.key("st-a").public_hex, ROLE_STATION, "st-a")
+    ]
 
 
 def test_accepts_first_anchor_at_time_zero(b: Builder) -> None:
