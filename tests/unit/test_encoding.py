@@ -402,3 +402,51 @@ def test_rejects_first_wrong_entry_of_a_list_within_its_bound(bad_at: int) -> No
 def test_accepts_every_decoded_esdp_equal_to_its_model() -> None:
     assert decode_message(_TEXT) == _ESDP
     assert isinstance(decode_message(_TEXT.encode()), ESDP)
+
+
+# --- messages name the fault (mutation testing: a message nobody reads can be anything) -----
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_accepts_negative_integer_of_max_digits_among_suspect_literals() -> None:
+    # "-0" in a string sends the text down the path that reads every literal; the minus sign
+    # is not a digit, so 17 characters are 16 digits and the literal is short.
+    literal = "-" + "1" * MAX_INT_DIGITS
+    assert decode_json_object(f'{{"a":{literal},"b":"-0"}}') == {"a": int(literal), "b": "-0"}
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_rejects_the_first_long_integer_by_name_not_a_short_one_before_it() -> None:
+    short_negative = "-" + "1" * MAX_INT_DIGITS
+    short = "2" * MAX_INT_DIGITS
+    long = "3" * (MAX_INT_DIGITS + 1)
+    exc = refused(f'{{"a":{short_negative},"b":[{short},{long}]}}')
+    assert exc.req_id == "IOME-ENC-007"
+    assert exc.message.startswith(f"number {long}: expected an integer of at most ")
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_duplicate_name_naming_the_duplicated_one() -> None:
+    exc = refused('{"b":1,"a":1,"a":2}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "member name 'a' appears twice")
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_non_finite_constant_and_non_json_naming_where() -> None:
+    exc = refused('{"a": NaN}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "non-finite number NaN is not JSON")
+    exc = refused('{"a" 1}')
+    assert (exc.req_id, exc.message) == (
+        "IOME-ENC-001",
+        "not JSON: Expecting ':' delimiter at line 1 column 6",
+    )
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_the_first_forbidden_code_point_of_the_text() -> None:
+    # A raw noncharacter comes first; an escaped one later must not be the one reported.
+    exc = refused('{"a":"\ufdd0","b":"\\ufdd1"}')
+    assert (exc.req_id, exc.message) == (
+        "IOME-ENC-001",
+        "a string holds U+FDD0, a surrogate or noncharacter (RFC 7493 §2.1)",
+    )
