@@ -108,6 +108,7 @@ def test_rejects_nesting_over_the_limit(data: str) -> None:
         '{"a":"' + "]" * 100 + "[" * 100 + '"}',
         '{"a":"\\\\","b":"' + "{" * 100 + '"}',
         '{"' + "[" * 100 + '":1}',
+        '{"a":"\\"' + "[" * 100 + '","b":1}',
     ],
 )
 @pytest.mark.req("IOME-ENC-001")
@@ -449,4 +450,36 @@ def test_rejects_the_first_forbidden_code_point_of_the_text() -> None:
     assert (exc.req_id, exc.message) == (
         "IOME-ENC-001",
         "a string holds U+FDD0, a surrogate or noncharacter (RFC 7493 §2.1)",
+    )
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_nesting_over_the_limit_beside_a_string_holding_a_bracket() -> None:
+    # The string's bracket is dropped before counting; the nesting beside it still counts.
+    deep = _nested(MAX_NESTING_DEPTH + 1)
+    for data in (deep, '{"s":"[",' + deep[1:]):
+        exc = refused(data)
+        assert (exc.req_id, exc.message) == (
+            "IOME-ENC-001",
+            f"arrays and objects nest deeper than {MAX_NESTING_DEPTH} levels",
+        )
+    exc = refused("[" * 100)
+    assert exc.message == (
+        f"not JSON: brackets do not balance, or nest deeper than {MAX_NESTING_DEPTH} levels"
+    )
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_text_that_is_not_utf8_or_not_an_object_naming_why() -> None:
+    exc = refused(b'{"a":"\xff"}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "message is not UTF-8 at byte 6")
+    # A str holding a lone surrogate is encoded as it is, then refused as bytes would be.
+    exc = refused('{"a":"\ud800"}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "message is not UTF-8 at byte 6")
+    exc = refused("[1]")
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "expected a JSON object, found list")
+    exc = refused(b"\xef\xbb\xbf{}")
+    assert (exc.req_id, exc.message) == (
+        "IOME-ENC-001",
+        "message starts with a byte-order mark (RFC 8259 \u00a78.1)",
     )
