@@ -24,7 +24,7 @@ from iome_ref.constants import (
     MAX_TRIP_VERIFIERS,
     OD_CELL_LEN,
 )
-from iome_ref.encoding import canonical_json, decode_json_object
+from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
 from iome_ref.errors import Malformed, Rejected
 from iome_ref.models import ESDP, Trip, decode_message
 from iome_ref.vectors.builders import Builder
@@ -422,8 +422,57 @@ def test_rejects_the_first_long_integer_by_name_not_a_short_one_before_it() -> N
     short = "2" * MAX_INT_DIGITS
     long = "3" * (MAX_INT_DIGITS + 1)
     exc = refused(f'{{"a":{short_negative},"b":[{short},{long}]}}')
-    assert exc.req_id == "IOME-ENC-007"
-    assert exc.message.startswith(f"number {long}: expected an integer of at most ")
+    assert (exc.req_id, exc.message) == ("IOME-ENC-007", _number_fault(long))
+
+
+def _number_fault(shown: str) -> str:
+    return (
+        f"number {shown}: expected an integer of at most {MAX_INT_DIGITS} digits, "
+        "without fraction, exponent or minus sign on zero"
+    )
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_rejects_number_naming_it_whole_up_to_24_characters_then_cut() -> None:
+    for literal, shown in (
+        ("1" * 24, "1" * 24),
+        ("1" * 25, "1" * 21 + "..."),
+        ("-0", "-0"),
+        ("1.5", "1.5"),
+    ):
+        exc = refused(f'{{"a":{literal}}}')
+        assert (exc.req_id, exc.message) == ("IOME-ENC-007", _number_fault(shown))
+    # A fraction found first is the fault reported, whatever else the text holds.
+    exc = refused('{"a":1.5,"b":-0,"c":' + "9" * 20 + "}")
+    assert (exc.req_id, exc.message) == ("IOME-ENC-007", _number_fault("1.5"))
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_accepts_suspect_text_without_any_integer() -> None:
+    # "-0" inside a string makes the text suspect; there is no integer literal to judge.
+    assert decode_json_object('{"a":"-0"}') == {"a": "-0"}
+
+
+@pytest.mark.req("IOME-ENC-002", "IOME-ENC-007")
+def test_rejects_oversized_message_and_uncanonicalisable_values_naming_why() -> None:
+    check_message_size(b"x" * MAX_MESSAGE_BYTES)
+    with pytest.raises(Malformed) as exc:
+        check_message_size(b"x" * (MAX_MESSAGE_BYTES + 1))
+    assert (exc.value.req_id, exc.value.message) == (
+        "IOME-ENC-002",
+        f"message is {MAX_MESSAGE_BYTES + 1} bytes, limit is {MAX_MESSAGE_BYTES}",
+    )
+    # Models never hand these to canonical_json; called directly, it still refuses with an id.
+    for value, reason in (
+        ({"a": 2**60}, f"{2**60} exceeds safe integer domain for JSON floats"),
+        ({"a": float("nan")}, "nan is not representable in JCS"),
+    ):
+        with pytest.raises(Malformed) as exc:
+            canonical_json(value)
+        assert (exc.value.req_id, exc.value.message) == (
+            "IOME-ENC-007",
+            f"value cannot be canonicalised: {reason}",
+        )
 
 
 @pytest.mark.req("IOME-ENC-001")
