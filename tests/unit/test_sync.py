@@ -99,6 +99,7 @@ def test_records_revoked_use_naming_the_list_the_tx_and_the_reason() -> None:
         for kind, body in LIVE.evidence()
         if kind == "IOME-REV-003"
     )
+    assert [kind for kind, _ in LIVE.evidence()].count("IOME-REV-003") == 2
     assert [kind for kind, _ in found] == ["ChargeSession", "Presence"]
     for (kind, body), tx in zip(found, (session, presence), strict=True):
         assert body["first"] == revocation.model_dump(mode="json")
