@@ -173,7 +173,7 @@ def apply_tx(
     journal.add(state.tx_ids, tx.tx_id)
 
 
-def check_block_header(state: ChainState, block: Block, ctx: ChainContext) -> None:
+def check_block_header(state: ChainState, block: Block) -> None:
     """Header rules: chain, hash, structure, producer, signature, then position.
 
     Structure (distinct transactions, Merkle root) and the producer's certificate come before
@@ -234,7 +234,7 @@ def apply_block(
         Rejected: the id of the first rule the block or one of its transactions breaks; the
         state is then exactly as before the call (evidence aside, which is kept on purpose).
     """
-    check_block_header(state, block, ctx)
+    check_block_header(state, block)
     journal = Journal()
     try:
         for index, tx in enumerate(block.txs):

@@ -24,7 +24,7 @@ from iome_ref.constants import (
     MAX_TRIP_VERIFIERS,
     OD_CELL_LEN,
 )
-from iome_ref.encoding import canonical_json, decode_json_object
+from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
 from iome_ref.errors import Malformed, Rejected
 from iome_ref.models import ESDP, Trip, decode_message
 from iome_ref.vectors.builders import Builder
@@ -108,6 +108,7 @@ def test_rejects_nesting_over_the_limit(data: str) -> None:
         '{"a":"' + "]" * 100 + "[" * 100 + '"}',
         '{"a":"\\\\","b":"' + "{" * 100 + '"}',
         '{"' + "[" * 100 + '":1}',
+        '{"a":"\\"' + "[" * 100 + '","b":1}',
     ],
 )
 @pytest.mark.req("IOME-ENC-001")
@@ -402,3 +403,132 @@ def test_rejects_first_wrong_entry_of_a_list_within_its_bound(bad_at: int) -> No
 def test_accepts_every_decoded_esdp_equal_to_its_model() -> None:
     assert decode_message(_TEXT) == _ESDP
     assert isinstance(decode_message(_TEXT.encode()), ESDP)
+
+
+# --- messages name the fault (mutation testing: a message nobody reads can be anything) -----
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_accepts_negative_integer_of_max_digits_among_suspect_literals() -> None:
+    # "-0" in a string sends the text down the path that reads every literal; the minus sign
+    # is not a digit, so 17 characters are 16 digits and the literal is short.
+    literal = "-" + "1" * MAX_INT_DIGITS
+    assert decode_json_object(f'{{"a":{literal},"b":"-0"}}') == {"a": int(literal), "b": "-0"}
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_rejects_the_first_long_integer_by_name_not_a_short_one_before_it() -> None:
+    short_negative = "-" + "1" * MAX_INT_DIGITS
+    short = "2" * MAX_INT_DIGITS
+    long = "3" * (MAX_INT_DIGITS + 1)
+    exc = refused(f'{{"a":{short_negative},"b":[{short},{long}]}}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-007", _number_fault(long))
+
+
+def _number_fault(shown: str) -> str:
+    return (
+        f"number {shown}: expected an integer of at most {MAX_INT_DIGITS} digits, "
+        "without fraction, exponent or minus sign on zero"
+    )
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_rejects_number_naming_it_whole_up_to_24_characters_then_cut() -> None:
+    for literal, shown in (
+        ("1" * 24, "1" * 24),
+        ("1" * 25, "1" * 21 + "..."),
+        ("-0", "-0"),
+        ("1.5", "1.5"),
+    ):
+        exc = refused(f'{{"a":{literal}}}')
+        assert (exc.req_id, exc.message) == ("IOME-ENC-007", _number_fault(shown))
+    # A fraction found first is the fault reported, whatever else the text holds.
+    exc = refused('{"a":1.5,"b":-0,"c":' + "9" * 20 + "}")
+    assert (exc.req_id, exc.message) == ("IOME-ENC-007", _number_fault("1.5"))
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_accepts_suspect_text_without_any_integer() -> None:
+    # "-0" inside a string makes the text suspect; there is no integer literal to judge.
+    assert decode_json_object('{"a":"-0"}') == {"a": "-0"}
+
+
+@pytest.mark.req("IOME-ENC-002", "IOME-ENC-007")
+def test_rejects_oversized_message_and_uncanonicalisable_values_naming_why() -> None:
+    check_message_size(b"x" * MAX_MESSAGE_BYTES)
+    with pytest.raises(Malformed) as exc:
+        check_message_size(b"x" * (MAX_MESSAGE_BYTES + 1))
+    assert (exc.value.req_id, exc.value.message) == (
+        "IOME-ENC-002",
+        f"message is {MAX_MESSAGE_BYTES + 1} bytes, limit is {MAX_MESSAGE_BYTES}",
+    )
+    # Models never hand these to canonical_json; called directly, it still refuses with an id.
+    for value, reason in (
+        ({"a": 2**60}, f"{2**60} exceeds safe integer domain for JSON floats"),
+        ({"a": float("nan")}, "nan is not representable in JCS"),
+    ):
+        with pytest.raises(Malformed) as exc:
+            canonical_json(value)
+        assert (exc.value.req_id, exc.value.message) == (
+            "IOME-ENC-007",
+            f"value cannot be canonicalised: {reason}",
+        )
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_duplicate_name_naming_the_duplicated_one() -> None:
+    exc = refused('{"b":1,"a":1,"a":2}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "member name 'a' appears twice")
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_non_finite_constant_and_non_json_naming_where() -> None:
+    exc = refused('{"a": NaN}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "non-finite number NaN is not JSON")
+    exc = refused('{"a" 1}')
+    assert (exc.req_id, exc.message) == (
+        "IOME-ENC-001",
+        "not JSON: Expecting ':' delimiter at line 1 column 6",
+    )
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_the_first_forbidden_code_point_of_the_text() -> None:
+    # A raw noncharacter comes first; an escaped one later must not be the one reported.
+    exc = refused('{"a":"\ufdd0","b":"\\ufdd1"}')
+    assert (exc.req_id, exc.message) == (
+        "IOME-ENC-001",
+        "a string holds U+FDD0, a surrogate or noncharacter (RFC 7493 §2.1)",
+    )
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_nesting_over_the_limit_beside_a_string_holding_a_bracket() -> None:
+    # The string's bracket is dropped before counting; the nesting beside it still counts.
+    deep = _nested(MAX_NESTING_DEPTH + 1)
+    for data in (deep, '{"s":"[",' + deep[1:]):
+        exc = refused(data)
+        assert (exc.req_id, exc.message) == (
+            "IOME-ENC-001",
+            f"arrays and objects nest deeper than {MAX_NESTING_DEPTH} levels",
+        )
+    exc = refused("[" * 100)
+    assert exc.message == (
+        f"not JSON: brackets do not balance, or nest deeper than {MAX_NESTING_DEPTH} levels"
+    )
+
+
+@pytest.mark.req("IOME-ENC-001")
+def test_rejects_text_that_is_not_utf8_or_not_an_object_naming_why() -> None:
+    exc = refused(b'{"a":"\xff"}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "message is not UTF-8 at byte 6")
+    # A str holding a lone surrogate is encoded as it is, then refused as bytes would be.
+    exc = refused('{"a":"\ud800"}')
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "message is not UTF-8 at byte 6")
+    exc = refused("[1]")
+    assert (exc.req_id, exc.message) == ("IOME-ENC-001", "expected a JSON object, found list")
+    exc = refused(b"\xef\xbb\xbf{}")
+    assert (exc.req_id, exc.message) == (
+        "IOME-ENC-001",
+        "message starts with a byte-order mark (RFC 8259 \u00a78.1)",
+    )

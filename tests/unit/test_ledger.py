@@ -8,6 +8,7 @@ block never shifts the heights of the blocks a test submits after it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -831,3 +832,25 @@ def test_rejects_block_too_large_to_send_leaving_state_and_store_unchanged(
     assert refused(lambda: ledger.submit(block)).req_id == "IOME-ENC-002"
     assert snapshot(ledger.chains["public"]) == before
     assert store_view(ledger.store) == stored
+
+
+@pytest.mark.req("IOME-TRIP-002")
+def test_rejects_trip_below_the_quorum_of_the_chains_own_context(world: World, b: Builder) -> None:
+    # The quorum is genesis configuration: a chain configured for 3 refuses a Trip that the
+    # default quorum of 2 would accept.
+    context = dataclasses.replace(world.context(), quorum=3)
+    ledger = Ledger(MemoryStore(), context)
+    ledger.add_chain("public", "public")
+    trip = b.trip(verifiers=("verifier-1", "verifier-2"))
+    exc = refused(lambda: submit(ledger, b, "public", [trip], T0 + 9100))
+    assert (type(exc), exc.req_id) == (Rejected, "IOME-TRIP-002")
+    submit(
+        ledger,
+        b,
+        "public",
+        [b.trip(verifiers=("verifier-1", "verifier-2", "verifier-3"))],
+        T0 + 9100,
+    )
+    assert [t.verifier_sigs[2].verifier_pk for t in ledger.chains["public"].trips] == [
+        b.key("verifier-3").public_hex
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -24,7 +26,10 @@ from pki_chains import (
 from iome_ref.constants import ROLE_STATION
 from iome_ref.errors import Malformed, Rejected, UsageError
 from iome_ref.pki import CertificateAuthority, CertificateDirectory, load_crl_der
+from iome_ref.pki.fields import to_datetime
 from iome_ref.pki.revocation import KNOWN_CRL_ENTRY_EXTENSIONS
+from iome_ref.vectors.world import T0 as WORLD_T0
+from iome_ref.vectors.world import build_world
 
 T1 = T0 + DAY
 UNKNOWN = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.9"), b"\x05\x00")
@@ -311,3 +316,46 @@ def test_crl_entry_extension_oids_are_the_documented_ones() -> None:
         CRLEntryExtensionOID.CRL_REASON,
         CRLEntryExtensionOID.INVALIDITY_DATE,
     } == KNOWN_CRL_ENTRY_EXTENSIONS
+
+
+def test_load_and_apply_refuse_what_is_no_der_crl_naming_what_they_got() -> None:
+    with pytest.raises(UsageError) as usage:
+        load_crl_der("3000")  # type: ignore[arg-type]
+    assert (usage.value.component, usage.value.message) == (
+        "pki",
+        "a DER CRL must be bytes, found str",
+    )
+    with pytest.raises(Malformed) as bad:
+        load_crl_der(b"\x30\x00")
+    assert bad.value.req_id == "IOME-CERT-016"
+    assert bad.value.message.startswith("revocation list does not parse: ")
+    world = build_world(3)
+    with pytest.raises(UsageError) as wrong:
+        world.directory.with_revocation_list(b"\x30\x00")  # type: ignore[arg-type]
+    assert (wrong.value.component, wrong.value.message) == (
+        "pki",
+        "expected a revocation list, found bytes",
+    )
+
+
+def test_is_certified_answers_for_the_subject_asked_about() -> None:
+    world = build_world(3)
+    key = world.key("st-a").public_hex
+    assert world.directory.is_certified(key, ROLE_STATION, WORLD_T0 + 1, "st-a")
+    assert not world.directory.is_certified(key, ROLE_STATION, WORLD_T0 + 1, "st-b")
+
+
+def test_to_datetime_takes_integer_seconds_only_and_answers_in_utc() -> None:
+    assert to_datetime(86_400, "at") == datetime(1970, 1, 2, tzinfo=UTC)
+    assert to_datetime(86_400, "at").utcoffset() == timedelta(0)
+    for value in (True, 1.5, "1"):
+        with pytest.raises(UsageError) as exc:
+            to_datetime(value, "at")  # type: ignore[arg-type]
+        assert (exc.value.component, exc.value.message) == (
+            "pki",
+            f"at must be integer unix seconds, found {value!r}",
+        )
+    with pytest.raises(UsageError) as exc:
+        to_datetime(10**20, "not_after")
+    assert exc.value.component == "pki"
+    assert exc.value.message.startswith(f"not_after {10**20} is out of range: ")

@@ -12,6 +12,7 @@ order across chains) must reach byte-identical state and the same evidence:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,26 @@ def test_records_every_kind_of_late_knowledge_as_evidence() -> None:
     # second anchor misstates fleet block 3.
     assert kinds == ["IOME-ANC-005", "IOME-REV-003", "IOME-REV-003"]
     assert [len(state.blocks) for _, state in sorted(LIVE.chains.items())] == [4, 4, 2]
+
+
+@pytest.mark.req("IOME-REV-003")
+def test_records_revoked_use_naming_the_list_the_tx_and_the_reason() -> None:
+    revocation = BLOCKS[-1].txs[0]
+    presence, session = BLOCKS[4].txs[0], BLOCKS[5].txs[0]
+    found = sorted(
+        (json.loads(body)["second"]["type"], json.loads(body))
+        for kind, body in LIVE.evidence()
+        if kind == "IOME-REV-003"
+    )
+    assert [kind for kind, _ in LIVE.evidence()].count("IOME-REV-003") == 2
+    assert [kind for kind, _ in found] == ["ChargeSession", "Presence"]
+    for (kind, body), tx in zip(found, (session, presence), strict=True):
+        assert body["first"] == revocation.model_dump(mode="json")
+        assert set(body["second"]) == {"tx_id", "type", "reason"}
+        assert (body["second"]["tx_id"], body["second"]["type"]) == (tx.tx_id, kind)
+        assert body["second"]["reason"].startswith(
+            f"{kind} {tx.tx_id} relied on {tx.station_pk[:16]}..., refused now: IOME-CERT-003: "
+        )
 
 
 @pytest.mark.req("IOME-REV-003", "IOME-ANC-005", "IOME-BLK-012")
