@@ -150,6 +150,10 @@ class CertificateDirectory:
         self._signed: dict[tuple[int, int], tuple[x509.Certificate, x509.Certificate, bool]] = {}
         self._paths: dict[int, tuple[x509.Certificate, list[Path]]] = {}
         self._crls: dict[IssuerKey, CrlInForce] = {}
+        #: CRL DER -> the directory it puts in force after this one. A RevocationList is judged
+        #: twice on a chain (its certificate step, then its effect): the CRL rules and the
+        #: issuer's signature run once.
+        self._successors: dict[bytes, CertificateDirectory] = {}
         for crl in crls:
             self._crls = self._accept_crl(crl)
 
@@ -190,9 +194,14 @@ class CertificateDirectory:
         """
         if not isinstance(crl, x509.CertificateRevocationList):
             raise UsageError("pki", f"expected a revocation list, found {type(crl).__name__}")
-        crls = self._accept_crl(crl)
-        derived = copy.copy(self)
-        derived._crls = crls
+        key = crl.public_bytes(Encoding.DER)
+        derived = self._successors.get(key)
+        if derived is None:
+            crls = self._accept_crl(crl)
+            derived = copy.copy(self)
+            derived._crls = crls
+            derived._successors = {}
+            self._successors[key] = derived
         return derived
 
     # --- reading ---------------------------------------------------------------------------
