@@ -451,7 +451,7 @@ def test_rejects_too_many_stations_up_front_without_traceback(tmp_path: Path) ->
 
 
 def test_station_limit_is_exact_and_shared_by_every_city_source() -> None:
-    assert cli._MAX_STATIONS == MAX_STATIONS
+    assert cli.common.MAX_STATIONS == MAX_STATIONS
     check_station_count(MAX_STATIONS)
     with usage_error("simulate", match=f"at most {MAX_STATIONS}"):
         check_station_count(MAX_STATIONS + 1)
