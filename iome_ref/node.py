@@ -182,7 +182,7 @@ class Node:
         )
 
     @classmethod
-    def with_context(  # noqa: PLR0913 - the node's inputs, all passed in (sans-IO)
+    def with_context(
         cls,
         context: ChainContext,
         chains: Mapping[str, str],
@@ -204,7 +204,7 @@ class Node:
         )
         return node
 
-    def _setup(  # noqa: PLR0913
+    def _setup(
         self,
         context: ChainContext,
         chains: Mapping[str, str],
