@@ -14,7 +14,9 @@ from iome_ref.conformance import wire
 from iome_ref.conformance.adapters import ReferenceIUT
 from iome_ref.conformance.iut import JsonObject
 from iome_ref.conformance.machines import MACHINES, Budget, run_machine
-from iome_ref.conformance.scenarios import execute
+from iome_ref.conformance.runner import ConformOptions, run_conformance
+from iome_ref.conformance.scenarios import ROLE_STEP_OPS, execute
+from iome_ref.conformance.verdicts import CaseVerdict
 from iome_ref.encoding import compute_hash
 
 BUDGET = Budget(examples=30, steps=20)
@@ -105,3 +107,18 @@ def test_roles_machine_keys_are_in_its_scenario() -> None:
     assert {"st-a", "verifier-1", "fleet-manager", "fleet-backup"} <= set(
         result.scenario.setup.keys
     )
+
+
+def test_skips_roles_machine_when_the_manifest_lacks_role_ops() -> None:
+    """An implementation of the chains alone is skipped by the roles machine, never failed."""
+
+    class ChainsOnly(ReferenceIUT):
+        def _op_hello(self, args: Any) -> JsonObject:
+            manifest = super()._op_hello(args)
+            return {**manifest, "ops": [op for op in manifest["ops"] if op not in ROLE_STEP_OPS]}
+
+    options = ConformOptions(scenarios_dir=None, only=("IOME-PRES-003",))
+    report = run_conformance(ChainsOnly(), options)
+    case = next(case for case in report.cases if case.id == "machine-roles")
+    assert case.verdict is CaseVerdict.SKIP
+    assert "op station_attest" in case.detail

@@ -202,6 +202,8 @@ class DualMachine(RuleBasedStateMachine):
     start_time: ClassVar[int]
     #: The world's certified actors whose keys ``reset`` gives both nodes, for role ops.
     actors: ClassVar[tuple[str, ...]] = ()
+    #: Operations the machine needs beyond every machine's (a manifest without them: skip).
+    ops: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()

@@ -29,6 +29,7 @@ from hypothesis.stateful import initialize, rule
 
 from iome_ref.conformance.iut import JsonObject
 from iome_ref.conformance.machines.base import Divergence, DualMachine, counted, guarded
+from iome_ref.conformance.scenarios import ROLE_STEP_OPS
 from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS, TRIP_QUORUM
 from iome_ref.errors import Rejected
 from iome_ref.models import Anchor, ManagerHandover, Presence, SignedModel, Trip, parse_message
@@ -103,6 +104,7 @@ class RolesMachine(DualMachine):
         "crash_node:restarted",
     )
     start_time = T0 + 10_000
+    ops = ROLE_STEP_OPS
     actors = (
         *_STATIONS,
         *_VERIFIERS,
