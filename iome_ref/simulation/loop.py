@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from iome_ref.chain.store import Store
-from iome_ref.constants import MAX_SAFE_INT, TRIP_QUORUM
+from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import UsageError
@@ -34,7 +34,6 @@ from iome_ref.roles.grid import DistributionCompany
 from iome_ref.roles.predictor import MobilityPredictor
 from iome_ref.roles.station import ChargingStation, Direction
 from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIndex
-from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.roles.weather import Climate, WeatherProvider, co_sign_record
 from iome_ref.simulation.city import City, generate_city
 from iome_ref.simulation.drivers import PlannedTrip, draw_profiles, trips_for_round
@@ -48,7 +47,6 @@ from iome_ref.simulation.homes import (
 )
 from iome_ref.simulation.network import (
     PUBLIC,
-    VERIFIER_NAMES,
     VERIFIERS,
     Network,
     build_network,
@@ -202,6 +200,8 @@ class Simulation:
             station_ids=self.city.station_ids,
             child_chains=self.child_chains,
             travel_time=self.city.station_travel_s,
+            rng=self.rng_verify,
+            time_bucket_s=config.time_bucket_s,
         )
         self.index = StationIndex(self.city)
         key = self.net.key
@@ -209,14 +209,6 @@ class Simulation:
             s: ChargingStation(s, key(s), self.city.station_region[s])
             for s in self.city.station_ids
         }
-        directory = self.net.ledger.context.directory
-        self.quorum = VerifierQuorum(
-            [Verifier(n, key(n)) for n in VERIFIER_NAMES],
-            TRIP_QUORUM,
-            self.city.station_travel_s,
-            directory,
-            time_bucket_s=config.time_bucket_s,
-        )
         self.predictor = MobilityPredictor(key("predictor"))
         self.grid = DistributionCompany("grid", key("grid"), list(self.city.regions))
         self.climate = Climate(config.seed)
@@ -543,14 +535,9 @@ class Simulation:
         dst_station.undock(vehicle.vehicle_id, leave)
         vehicle.location = destination
         claim = vehicle.claim(source, destination_presence, arrive)
-        trip = self.quorum.on_claim(
-            claim,
-            source,
-            destination_presence,
-            self.net.ledger.chains[VERIFIERS],
-            arrive,
-            self.rng_verify,
-        )
+        # The node's verifier quorum judges the claim on its consortium chain and co-signs.
+        trip = self.net.node.cosign(claim, source, destination_presence, arrive)
+        assert trip is not None, "every verifier of the simulation answers"
         state.trips.append(trip)
         self.completed[leg] += 1
         state.record.trips_completed += 1
@@ -613,10 +600,10 @@ class Simulation:
 
     def _publish_mobility(self, state: _Round, start: int, end: int) -> None:
         """Fig. 5 steps 8-11: consortium block, public block, then the O-D matrix."""
-        self.net.publish(VERIFIERS, self.quorum.take_consortium_txs(), end)
+        self.net.publish(VERIFIERS, self.net.node.take_batch(), end)
         self.net.publish(PUBLIC, [*state.public, *state.trips], end)
         state.record.trips_extracted = len(state.trips)
-        public_trips = self.net.ledger.chains[PUBLIC].trips
+        public_trips = self.net.node.get_chain(PUBLIC).trips
         ods = self.predictor.build(public_trips, self.city.station_ids, start, end)
         self.net.publish(PUBLIC, ods, end)
         self.last_ods = ods
@@ -647,7 +634,7 @@ class Simulation:
         manager that went silent (paper §III), continuing the anchor sequence."""
         fail = self.config.fail_manager
         anchors: list[SignedModel] = []
-        public_state = self.net.ledger.chains[PUBLIC]
+        public_state = self.net.node.get_chain(PUBLIC)
         for chain_id in self.child_chains:
             manager, backup = self.net.managers[chain_id], self.net.backups[chain_id]
             if fail is not None and fail == (chain_id, r):
@@ -661,7 +648,7 @@ class Simulation:
                 anchors.append(backup.take_over(manager.key.public_hex, tip, end, office_since))
             office = self.net.in_office(chain_id)
             self.net.publish(chain_id, self._take_pending(state, chain_id), end)
-            anchor = office.anchor(self.net.ledger.chains[chain_id], tip, end)
+            anchor = office.anchor(self.net.node.get_chain(chain_id), tip, end)
             if anchor is not None:
                 anchors.append(anchor)
         self.net.publish(PUBLIC, anchors, end)
