@@ -193,6 +193,9 @@ class DualMachine(RuleBasedStateMachine):
     title: ClassVar[str] = ""
     requirement_ids: ClassVar[tuple[str, ...]] = ()
     attacker_capabilities: ClassVar[tuple[str, ...]] = ()
+    #: Optional ops (beyond the runner's MACHINE_OPS) the machine needs from the manifest; an
+    #: IUT that does not list one is skipped, never passed.
+    required_ops: ClassVar[tuple[str, ...]] = ()
     #: Set by :func:`bind`.
     iut: ClassVar[IUT]
     seed: ClassVar[int]
@@ -202,8 +205,6 @@ class DualMachine(RuleBasedStateMachine):
     start_time: ClassVar[int]
     #: The world's certified actors whose keys ``reset`` gives both nodes, for role ops.
     actors: ClassVar[tuple[str, ...]] = ()
-    #: Operations the machine needs beyond every machine's (a manifest without them: skip).
-    ops: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()
