@@ -323,6 +323,9 @@ def test_skips_when_the_manifest_lacks_a_role_op() -> None:
         (lambda s: s[1]["args"].pop("t"), "args.t"),
         (lambda s: s[1]["args"].update(kind="sideways"), "args.kind"),
         (lambda s: s[1].update(op="station_teleport"), "steps.1"),
+        (lambda s: s[5]["args"].update(source={"$from": True, "path": ""}), "$from"),
+        (lambda s: s[8]["args"]["build"].update(height=10**30), "build.height"),
+        (lambda s: s[8]["args"].update(block={}), "exactly one of block, text and build"),
     ],
 )
 def test_rejects_hand_edited_role_steps_naming_the_member(edit: Any, path: str) -> None:
@@ -347,3 +350,21 @@ def test_presence_written_in_the_file_matches_the_station() -> None:
     assert Presence.model_validate(answer["presence"]) == B.presence(
         "source", "st-a", "otk-1", DEPART
     )
+
+
+def test_unplayable_build_is_an_error_or_a_divergence_never_a_refusal() -> None:
+    """A producer the set-up has no key for breaks the scenario (error); a reference to
+    something that is no list of transactions makes the step diverge, never the IUT refuse."""
+    document = _trip_document()
+    document["steps"][8]["args"]["build"]["producer"] = "nobody"
+    result = execute(parse_scenario(document), ReferenceIUT())
+    assert result.status == "error"
+    assert "no key 'nobody'" in result.reason
+    document = _trip_document()
+    document["steps"][8]["args"]["build"]["txs"] = _ref(2, "presence")
+    result = execute(parse_scenario(document), ReferenceIUT())
+    step = result.divergence
+    assert step is not None
+    assert step.index == 9
+    assert step.found_code is None
+    assert "does not name a list" in step.actual
