@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import (
@@ -331,17 +331,7 @@ class CheckEvidenceStep(_Strict):
 
 
 #: Role operations a step may play (spec/conformance.md, "Role ops"): the ROLE_OPS of the IUT
-#: interface and the station's docking and the verifiers' batch they need.
-ROLE_STEP_OPS: Final = (
-    "station_dock",
-    "station_undock",
-    "station_attest",
-    "verifier_cosign",
-    "verifier_batch",
-    "predictor_od",
-    "manager_anchor",
-    "backup_handover",
-)
+#: interface and the station's docking and the verifiers' batch they need (ROLE_STEP_OPS).
 RoleOp = Literal[
     "station_dock",
     "station_undock",
@@ -352,6 +342,7 @@ RoleOp = Literal[
     "manager_anchor",
     "backup_handover",
 ]
+ROLE_STEP_OPS: Final[tuple[str, ...]] = get_args(RoleOp)
 #: The key of a reference to an earlier step's result: ``{"$from": N, "path": "a.0.b"}``.
 REF_KEY: Final = "$from"
 

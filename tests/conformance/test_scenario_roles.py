@@ -58,7 +58,12 @@ def _trip_document() -> dict[str, Any]:
     source = B.presence("source", "st-a", "otk-1", DEPART)
     destination = B.presence("destination", "st-b", "otk-2", ARRIVE)
     claim = B.claim(source, destination, ARRIVE + 60)
-    dump = claim.model_dump(mode="json")
+    cosign = {
+        "claim": claim.model_dump(mode="json"),
+        "source": _ref(2, "presence"),
+        "destination": _ref(5, "presence"),
+        "t": ARRIVE + 60,
+    }
     steps: list[dict[str, Any]] = [
         # 1-3: the source end
         {
@@ -93,27 +98,12 @@ def _trip_document() -> dict[str, Any]:
             "expect": "accept",
         },
         # 6: the verifiers co-sign, the presences carried from steps 2 and 5
-        {
-            "actor": "verifiers",
-            "op": "verifier_cosign",
-            "args": {
-                "claim": dump,
-                "source": _ref(2, "presence"),
-                "destination": _ref(5, "presence"),
-                "t": ARRIVE + 60,
-            },
-            "expect": "accept",
-        },
+        {"actor": "verifiers", "op": "verifier_cosign", "args": cosign, "expect": "accept"},
         # 7: the same claim again is a replay
         {
             "actor": "verifiers",
             "op": "verifier_cosign",
-            "args": {
-                "claim": dump,
-                "source": _ref(2, "presence"),
-                "destination": _ref(5, "presence"),
-                "t": ARRIVE + 60,
-            },
+            "args": cosign,
             "expect": {"reject": "IOME-REC-002"},
         },
         # 8-9: the batch goes into a consortium block the harness builds and signs

@@ -303,9 +303,13 @@ class DualMachine(RuleBasedStateMachine):
     def _compare(self, step: ActionStep, ref: Outcome, iut: Outcome) -> None:
         step = step.model_copy(update={"expect": _expectation(ref)})
         self.steps.append(step)
+        self._agree(step.op, ref, iut)
+
+    def _agree(self, op: str, ref: Outcome, iut: Outcome) -> None:
+        """The last step's answers must agree: both accepted, or refused with one id."""
         if ref.code != iut.code:
             raise Divergence(
-                f"step {len(self.steps)} {step.op}: the reference "
+                f"step {len(self.steps)} {op}: the reference "
                 + ("accepts" if ref.accepted else f"refuses with {ref.code}")
                 + ", the implementation "
                 + ("accepts" if iut.accepted else f"refuses with {iut.code}")
@@ -327,13 +331,7 @@ class DualMachine(RuleBasedStateMachine):
         if ref.reply is not None and pick is not None:
             expect = ResultSubset(result=pick(ref.reply))
         self.steps.append(RoleStep(actor=actor, op=op, args=args, expect=expect))
-        if ref.code != iut.code:
-            raise Divergence(
-                f"step {len(self.steps)} {op}: the reference "
-                + ("accepts" if ref.accepted else f"refuses with {ref.code}")
-                + ", the implementation "
-                + ("accepts" if iut.accepted else f"refuses with {iut.code}")
-            )
+        self._agree(op, ref, iut)
         if isinstance(expect, ResultSubset) and not result_matches(iut.reply, expect.result):
             raise Divergence(
                 f"step {len(self.steps)} {op}: the implementation's result differs from "
