@@ -20,8 +20,8 @@ on its own before the lists are.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -93,33 +93,51 @@ def compute_fingerprint(certificate: x509.Certificate) -> str:
     return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
 
 
-def _load_certificates(req_id: str, where: str, texts: Sequence[str]) -> list[x509.Certificate]:
+def _load_certificate(text: str) -> x509.Certificate:
+    """One PEM certificate, every part decoded now (cryptography decodes lazily), so a garbled
+    part is a refusal here rather than an exception in the middle of a path check.
+
+    Raises:
+        ValueError and the other _UNDECODABLE exceptions.
+    """
+    certificate = x509.load_pem_x509_certificate(text.encode("ascii"))
+    _ = (certificate.subject, certificate.issuer, certificate.extensions)
+    _ = (certificate.not_valid_before_utc, certificate.not_valid_after_utc)
+    certificate.public_key()
+    return certificate
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_directory(
+    anchor: x509.Certificate, texts: tuple[str, ...]
+) -> CertificateDirectory | str:
+    """The directory of the trusted root and a path's certificates, without revocation lists,
+    or why there is none. Cached: a directory never changes, and checking its certificates'
+    signatures is most of a bundle's cost, while one signer's path recurs in many bundles."""
     certificates = []
     for index, text in enumerate(texts):
         try:
-            certificate = x509.load_pem_x509_certificate(text.encode("ascii"))
-            # cryptography decodes lazily: decode every part now, so a garbled one is this
-            # rule's refusal rather than an exception in the middle of a path check.
-            _ = (certificate.subject, certificate.issuer, certificate.extensions)
-            _ = (certificate.not_valid_before_utc, certificate.not_valid_after_utc)
-            certificate.public_key()
+            certificates.append(_load_certificate(text))
         except _UNDECODABLE as exc:
-            raise Rejected(
-                req_id, f"{where}.certificates.{index}: expected a PEM certificate, {exc}"
-            ) from None
-        certificates.append(certificate)
-    return certificates
+            return f"certificates.{index}: expected a PEM certificate, {exc}"
+    try:
+        return CertificateDirectory(anchor, certificates)
+    except IoMEError as exc:
+        return f"{exc.label}: {exc.message}"
 
 
 def _path_directory(
     req_id: str, where: str, key: CertifiedKeyEvidence, anchor: x509.Certificate
 ) -> CertificateDirectory:
-    """A directory of the trusted root and the path's certificates, without revocation lists."""
-    certificates = _load_certificates(req_id, where, key.certificates)
-    try:
-        return CertificateDirectory(anchor, certificates)
-    except IoMEError as exc:
-        raise Rejected(req_id, f"{where}: {exc.req_id}: {exc.message}") from None
+    """A directory of the trusted root and the path's certificates, without revocation lists.
+
+    Raises:
+        Rejected: ``req_id``, a certificate does not decode or the directory refuses it.
+    """
+    directory = _cached_directory(anchor, tuple(key.certificates))
+    if isinstance(directory, str):
+        raise Rejected(req_id, f"{where}: {directory}")
+    return directory
 
 
 def _check_path(
@@ -298,16 +316,19 @@ def check_producer_signature(bundle: EvidenceBundle) -> None:
 def _check_revocation(
     where: str, key: CertifiedKeyEvidence, anchor: x509.Certificate, at: int
 ) -> None:
-    certificates = _load_certificates("IOME-EVB-010", where, key.certificates)
-    crls = []
-    for index, text in enumerate(key.crls):
-        try:
-            crls.append(load_crl_pem(text))
-        except IoMEError as exc:
-            raise Rejected("IOME-EVB-010", f"{where}.crls.{index}: {exc.message}") from None
+    directory = _path_directory("IOME-EVB-010", where, key, anchor)
     try:
-        directory = CertificateDirectory(anchor, certificates, crls)
+        for index, text in enumerate(key.crls):
+            try:
+                crl = load_crl_pem(text)
+            except IoMEError as exc:
+                raise Rejected("IOME-EVB-010", f"{where}.crls.{index}: {exc.message}") from None
+            directory = directory.with_revocation_list(crl)
         directory.check_certified(key.public_key, key.role, at, key.subject_id)
+    except Rejected as exc:
+        if exc.req_id == "IOME-EVB-010":
+            raise
+        raise Rejected("IOME-EVB-010", f"{where}: {exc.label}: {exc.message}") from None
     except IoMEError as exc:
         raise Rejected("IOME-EVB-010", f"{where}: {exc.label}: {exc.message}") from None
 

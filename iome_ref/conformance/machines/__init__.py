@@ -20,6 +20,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.machines.base import Coverage, Divergence, DualMachine, genesis_of
 from iome_ref.conformance.machines.integrity import IntegrityMachine
+from iome_ref.conformance.machines.nonrepudiation import NonRepudiationMachine
 from iome_ref.conformance.machines.sybil import SybilMachine
 from iome_ref.conformance.scenarios import Scenario, ScenarioMetadata, ScenarioSetup, generator_name
 from iome_ref.errors import ImplementationError
@@ -29,7 +30,7 @@ __all__ = ["MACHINES", "Budget", "MachineResult", "machine_scenario", "run_machi
 
 #: family -> machine.
 MACHINES: Final[dict[str, type[DualMachine]]] = {
-    machine.family: machine for machine in (IntegrityMachine, SybilMachine)
+    machine.family: machine for machine in (IntegrityMachine, SybilMachine, NonRepudiationMachine)
 }
 
 

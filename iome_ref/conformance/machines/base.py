@@ -189,6 +189,9 @@ class DualMachine(RuleBasedStateMachine):
     title: ClassVar[str] = ""
     requirement_ids: ClassVar[tuple[str, ...]] = ()
     attacker_capabilities: ClassVar[tuple[str, ...]] = ()
+    #: Optional ops (beyond the runner's MACHINE_OPS) the machine needs from the manifest; an
+    #: IUT that does not list one is skipped, never passed.
+    required_ops: ClassVar[tuple[str, ...]] = ()
     #: Set by :func:`bind`.
     iut: ClassVar[IUT]
     seed: ClassVar[int]

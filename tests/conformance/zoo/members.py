@@ -214,5 +214,26 @@ class ForgetsEquivocation(ReferenceIUT):
         return {"evidence": [row for row in rows if row["code"] != "IOME-BLK-009"]}
 
 
+class BundleWithCurrentCrls(ReferenceIUT):
+    """Builds evidence bundles with the revocation lists the chain has in force today, not
+    those in force where the transaction stands: after a backdated revocation, its bundles of
+    the revoked signer's earlier transactions no longer verify (IOME-EVB-010)."""
+
+    def _op_evidence_bundle(self, args: Any) -> JsonObject:
+        from cryptography import x509  # noqa: PLC0415
+        from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
+
+        result = super()._op_evidence_bundle(args)
+        bundle = result["bundle"]
+        if bundle is not None:
+            today = {crl.issuer: crl for crl in self.node.get_chain(args.chain).directory.crls}
+            for entry in [*bundle["signers"], bundle["producer"]]:
+                listed = [x509.load_pem_x509_crl(pem.encode()) for pem in entry["crls"]]
+                entry["crls"] = [
+                    today.get(crl.issuer, crl).public_bytes(Encoding.PEM).decode() for crl in listed
+                ]
+        return result
+
+
 class Reference(ReferenceIUT):
     """The reference itself, loaded the way the zoo is: the control row of the table."""
