@@ -12,7 +12,7 @@ from iome_ref.conformance.runner import ConformOptions, run_conformance
 from iome_ref.conformance.scenarios import execute
 
 ZOO = "python:tests.conformance.zoo.members"
-BUDGET = Budget(examples=30, steps=20)
+BUDGET = Budget(examples=10, steps=15)
 HASH = "0" * 64
 
 
@@ -27,6 +27,18 @@ def test_rejects_bundles_with_todays_revocation_lists(monkeypatch: pytest.Monkey
     assert "IOME-EVB-010" in result.detail
     # The blocks replay alike on both: the divergence is in the bundle, which the runner
     # reports from the machine's detail.
+    assert execute(result.scenario, ReferenceIUT()).status == "pass"
+
+
+@pytest.mark.req("IOME-TRIP-007")
+def test_rejects_verifiers_deriving_the_nonce_from_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conformance.helpers import ROOT  # noqa: PLC0415
+
+    monkeypatch.chdir(ROOT)
+    iut = open_iut(f"{ZOO}:PublishesKeyInTrip")
+    result = run_machine(MACHINES["unlinkability"], iut, seed=1, budget=BUDGET, spec_hash=HASH)
+    assert result.status == "diverged", result.detail
+    assert "IOME-TRIP-007" in result.detail
     assert execute(result.scenario, ReferenceIUT()).status == "pass"
 
 

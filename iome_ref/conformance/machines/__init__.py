@@ -22,6 +22,7 @@ from iome_ref.conformance.machines.base import Coverage, Divergence, DualMachine
 from iome_ref.conformance.machines.integrity import IntegrityMachine
 from iome_ref.conformance.machines.nonrepudiation import NonRepudiationMachine
 from iome_ref.conformance.machines.sybil import SybilMachine
+from iome_ref.conformance.machines.unlinkability import UnlinkabilityMachine
 from iome_ref.conformance.scenarios import Scenario, ScenarioMetadata, ScenarioSetup, generator_name
 from iome_ref.errors import ImplementationError
 from iome_ref.vectors.runner import VectorContext
@@ -30,7 +31,8 @@ __all__ = ["MACHINES", "Budget", "MachineResult", "machine_scenario", "run_machi
 
 #: family -> machine.
 MACHINES: Final[dict[str, type[DualMachine]]] = {
-    machine.family: machine for machine in (IntegrityMachine, SybilMachine, NonRepudiationMachine)
+    machine.family: machine
+    for machine in (IntegrityMachine, SybilMachine, NonRepudiationMachine, UnlinkabilityMachine)
 }
 
 

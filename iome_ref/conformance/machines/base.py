@@ -216,11 +216,16 @@ class DualMachine(RuleBasedStateMachine):
         """Reset both nodes to the genesis and forget the steps played so far: a scenario
         starts from the genesis, so only steps after the last restart reproduce a failure."""
         genesis = genesis_of(self.seed)
-        self.ref.reset(self.seed, genesis, {})
-        self.iut.reset(self.seed, genesis, {})
+        keys = self.actor_keys()
+        self.ref.reset(self.seed, genesis, keys)
+        self.iut.reset(self.seed, genesis, keys)
         self.steps.clear()
         self.evidence_seen = 0
         self.start_model()
+
+    def actor_keys(self) -> JsonObject:
+        """``reset``'s keys: the actors the machine's role operations name (subclasses)."""
+        return {}
 
     def start_model(self) -> None:
         """Set the machine's model of what the chains hold to the genesis (subclasses)."""

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from cryptography import x509
 from hypothesis import strategies as st
-from hypothesis.stateful import precondition, rule
+from hypothesis.stateful import rule
 
 from iome_ref.conformance.iut import JsonObject
 from iome_ref.conformance.machines.base import Divergence, DualMachine, counted, guarded
@@ -37,8 +37,6 @@ __all__ = ["NonRepudiationMachine"]
 
 _STATIONS: Final = ("st-a", "st-b", "st-c")
 _CHAINS: Final = ("public", "fleet", "verifiers")
-#: The station a revocation rule revokes, per chain (each chain has its own lists in force).
-_REVOKED: Final = "st-c"
 #: Parts a tamper edits, with the id the verifier must refuse with (spec/evidence.md).
 _TAMPERS: Final = {
     "tx_id": "IOME-EVB-003",
@@ -84,8 +82,8 @@ class NonRepudiationMachine(DualMachine):
     def start_model(self) -> None:
         #: (chain, tx) of every accepted transaction.
         self.accepted: list[tuple[str, SignedModel]] = []
-        #: Chains on which _REVOKED was revoked (its later transactions would be refused).
-        self.revoked: set[str] = set()
+        #: chain -> the station revoked on it (its later transactions would be refused).
+        self.revoked: dict[str, str] = {}
 
     @property
     def anchor(self) -> x509.Certificate:
@@ -95,7 +93,7 @@ class NonRepudiationMachine(DualMachine):
 
     def honest_tx(self, chain: str, variant: int) -> SignedModel:
         t = self.tick()
-        stations = [s for s in _STATIONS if not (s == _REVOKED and chain in self.revoked)]
+        stations = [s for s in _STATIONS if s != self.revoked.get(chain)]
         station = stations[variant % len(stations)]
         if chain == "verifiers":
             return self.b.presence("source", station, self.fresh_key(), t)
@@ -221,24 +219,31 @@ class NonRepudiationMachine(DualMachine):
         if found != _TAMPERS[how]:
             raise AssertionError(f"the verifier answered {found} to a bundle with {how} edited")
 
-    @rule(chain=st.sampled_from(["public", "verifiers"]))
-    @precondition(lambda self: len(self.revoked) < 2)
-    @counted
-    def revoke_after_acceptance(self, chain: str) -> None:
-        """The CA revokes st-c from before the first transaction it signed on ``chain``: the
-        chain keeps IOME-REV-003 evidence, and every bundle of st-c still verifies."""
-        if chain in self.revoked:
-            return
+    def revocable(self) -> list[tuple[str, Presence | ChargeSession]]:
+        """Station-signed transactions accepted on a chain whose stations were not revoked."""
+        return [
+            (chain, tx)
+            for chain, tx in self.accepted
+            if isinstance(tx, Presence | ChargeSession) and chain not in self.revoked
+        ]
+
+    @rule(data=st.data())
+    @guarded(lambda self: bool(self.revocable()))
+    def revoke_after_acceptance(self, data: st.DataObject) -> None:
+        """The CA revokes a station from before a transaction it signed was accepted: the chain
+        keeps IOME-REV-003 evidence, and every bundle of that station still verifies."""
+        chain, target = data.draw(st.sampled_from(self.revocable()), label="revoked signer")
+        station = target.station_id
         signed = [
             tx
             for c, tx in self.accepted
-            if c == chain and isinstance(tx, Presence | ChargeSession) and tx.station_id == _REVOKED
+            if c == chain and isinstance(tx, Presence | ChargeSession) and tx.station_id == station
         ]
-        since = min((tx.time for tx in signed), default=self.now) - 1
-        revocation = self.b.revocation_list({_REVOKED: since}, self.tick())
+        since = min(tx.time for tx in signed) - 1
+        revocation = self.b.revocation_list({station: since}, self.tick())
         self.append(chain, [revocation])
-        self.revoked.add(chain)
+        self.revoked[chain] = station
         codes = [row["code"] for row in self.ref.evidence()["evidence"]]
-        assert not signed or "IOME-REV-003" in codes, "no IOME-REV-003 evidence was recorded"
+        assert "IOME-REV-003" in codes, "no IOME-REV-003 evidence was recorded"
         for tx in signed:
             self.check_bundle(chain, tx)

@@ -235,5 +235,34 @@ class BundleWithCurrentCrls(ReferenceIUT):
         return result
 
 
+class PublishesKeyInTrip(ReferenceIUT):
+    """Its verifiers derive a Trip's nonce from the claim's first one-time key ("unique per
+    trip, and no random source needed"): the public Trip then names the key (IOME-TRIP-007)."""
+
+    def _op_verifier_cosign(self, args: Any) -> JsonObject:
+        import hashlib  # noqa: PLC0415
+
+        from iome_ref.models import Trip, VerifierSignature  # noqa: PLC0415
+
+        result = super()._op_verifier_cosign(args)
+        if result.get("trip") is None:
+            return result
+        trip = Trip.parse(result["trip"])
+        pk = str(args.claim["source_pk"])
+        nonce = hashlib.sha256(bytes.fromhex(pk)).hexdigest()
+        fields = trip.model_dump(exclude={"tx_id", "nonce", "verifier_sigs"})
+        unsigned = Trip.create({}, **fields, nonce=nonce, verifier_sigs=[])
+        keys = {actor.key.public_hex: actor.key for actor in self.node.actors.values()}
+        sigs = [
+            VerifierSignature(
+                verifier_pk=sig.verifier_pk,
+                signature=keys[sig.verifier_pk].sign("Trip", unsigned.tx_id),
+            )
+            for sig in trip.verifier_sigs
+        ]
+        signed = unsigned.model_copy(update={"verifier_sigs": sigs})
+        return {"trip": signed.model_dump(mode="json")}
+
+
 class Reference(ReferenceIUT):
     """The reference itself, loaded the way the zoo is: the control row of the table."""
