@@ -125,12 +125,23 @@ def evidence_bundle(
         Path | None,
         typer.Option("--out", help="Write the bundle here [default: stdout].", show_default=False),
     ] = None,
+    root_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--root-out",
+            help="Also write the root certificate the store's genesis records (PEM). It is only "
+            "as trustworthy as the store: a relying party takes its root from the network.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write the evidence bundle of one accepted transaction of a stored ledger: exit 0, or
     1 when the chain does not hold it, 2 bad usage. The store is re-verified first (a copy)."""
     import json  # noqa: PLC0415
     import shutil  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
+
+    from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
 
     from iome_ref.chain.bundles import build_bundle  # noqa: PLC0415
     from iome_ref.chain.ledger import Ledger  # noqa: PLC0415
@@ -151,6 +162,10 @@ def evidence_bundle(
         if bundle is None:
             typer.echo(printable(f"absent: chain {chain} holds no transaction {tx_id}"))
             raise typer.Exit(1)
+        if root_out is not None:
+            root = ledger.context.directory.root.public_bytes(Encoding.PEM)
+            root_out.parent.mkdir(parents=True, exist_ok=True)
+            root_out.write_bytes(root)
         text = json.dumps(bundle.model_dump(mode="json"), indent=1) + "\n"
         if out is None:
             typer.echo(text, nl=False)

@@ -140,10 +140,11 @@ def test_bundle_from_stored_ledger_verifies(files: dict[str, Path], tmp_path: Pa
         for chain_id, kind in CHAINS.items():
             ledger.add_chain(chain_id, kind)
         ledger.submit(b.block("public", [b.esdp(t=T0 + 50), session], T0 + 1000))
-    out = tmp_path / "bundle.json"
+    out, root = tmp_path / "bundle.json", tmp_path / "root.pem"
     args = ["evidence", "bundle", "--db", db, "--chain", "public", "--tx-id", session.tx_id]
-    assert _run(*args, "--out", out)[0] == EXIT_ACCEPTED
-    code, text, _ = _run("evidence", "verify", out, "--trust-anchor", files["root"])
+    assert _run(*args, "--out", out, "--root-out", root)[0] == EXIT_ACCEPTED
+    assert root.read_bytes() == files["root"].read_bytes()
+    code, text, _ = _run("evidence", "verify", out, "--trust-anchor", root)
     assert (code, text.split(" ")[:2]) == (EXIT_ACCEPTED, ["valid:", "ChargeSession"])
     absent = ["evidence", "bundle", "--db", db, "--chain", "public", "--tx-id", "ab" * 32]
     assert _run(*absent)[0] == EXIT_REJECTED
