@@ -35,7 +35,6 @@ from hypothesis.stateful import rule
 
 from iome_ref.conformance.iut import JsonObject
 from iome_ref.conformance.machines.base import Divergence, DualMachine, counted, guarded
-from iome_ref.constants import ROLE_STATION, ROLE_VERIFIER
 from iome_ref.errors import Rejected
 from iome_ref.models import Presence, SignedModel, Trip, TripClaim, parse_message
 from iome_ref.rules.mobility import check_trip_nonce_unlinked
@@ -46,6 +45,25 @@ __all__ = ["UnlinkabilityMachine"]
 _STATIONS: Final = ("st-a", "st-b", "st-c")
 _VERIFIERS: Final = ("verifier-1", "verifier-2", "verifier-3")
 _ROUTES: Final = tuple((a, b) for a in _STATIONS for b in _STATIONS if a != b)
+
+
+def _whole(reply: JsonObject) -> JsonObject:
+    return reply
+
+
+def _trip_stations(reply: JsonObject) -> JsonObject:
+    trip = reply.get("trip")
+    if not isinstance(trip, dict):
+        return {"trip": trip}
+    return {"trip": {k: trip.get(k) for k in ("origin_station_id", "destination_station_id")}}
+
+
+#: What of each role op's result the IUT's must share with the reference's.
+_PICKS: Final = {
+    "station_attest": _whole,
+    "verifier_cosign": _trip_stations,
+    "verifier_batch": _whole,
+}
 M = TypeVar("M", bound=SignedModel)
 
 
@@ -86,19 +104,7 @@ class UnlinkabilityMachine(DualMachine):
     )
     start_time = T0 + 10_000
 
-    def actor_keys(self) -> JsonObject:
-        roles = {
-            **dict.fromkeys(_STATIONS, ROLE_STATION),
-            **dict.fromkeys(_VERIFIERS, ROLE_VERIFIER),
-        }
-        return {
-            name: {
-                "role": role,
-                "subject": name,
-                "private_key": self.world.key(name).private.private_bytes_raw().hex(),
-            }
-            for name, role in roles.items()
-        }
+    actors = (*_STATIONS, *_VERIFIERS)
 
     def start_model(self) -> None:
         #: tx ids on the public chain, in order.
@@ -115,25 +121,19 @@ class UnlinkabilityMachine(DualMachine):
 
     # -- both nodes ------------------------------------------------------------------------
 
-    def both(self, op: str, args: JsonObject) -> JsonObject:
-        """Ask both nodes; they must agree on accepting or the refusal id. The IUT's answer."""
-        answers: list[tuple[JsonObject | None, str | None]] = []
-        for node in (self.ref, self.iut):
-            try:
-                answers.append((node.call(op, args), None))
-            except Rejected as exc:
-                answers.append((None, exc.req_id))
-        (_, ref_code), (iut, iut_code) = answers
-        if ref_code != iut_code:
-            raise Divergence(
-                f"{op}: the reference "
-                + ("accepts" if ref_code is None else f"refuses with {ref_code}")
-                + ", the implementation "
-                + ("accepts" if iut_code is None else f"refuses with {iut_code}")
-            )
-        if iut is None:
-            raise Rejected(str(ref_code), f"{op} refused by both")
-        return iut
+    def both(self, actor: str, op: str, args: JsonObject) -> JsonObject:
+        """Both nodes play role op ``op`` (a scenario step): they must agree on accepting or
+        the refusal id, and on the result where the spec fixes it (a Trip's nonce is the
+        verifiers' random draw). The IUT's result.
+
+        Raises:
+            Rejected: both refused alike (a harness error in an honest rule).
+        """
+        pick = _PICKS.get(op)
+        ref, iut = self.act(actor, op, args, pick)
+        if iut.reply is None:
+            raise Rejected(str(ref.code), f"{op} refused by both")
+        return iut.reply
 
     def parsed(self, op: str, document: object, model: type[M]) -> M:
         """A message the IUT answered, as ``model``; anything else diverges with its id."""
@@ -165,14 +165,13 @@ class UnlinkabilityMachine(DualMachine):
     def attest(self, station: str, kind: str, key: str, t: int) -> Presence:
         vehicle = f"vehicle-{key}"
         pk = self.b.key(key).public_hex
-        self.both(
-            "station_dock", {"station": station, "vehicle": vehicle, "one_time_pk": pk, "t": t}
-        )
+        dock = {"station": station, "vehicle": vehicle, "one_time_pk": pk, "t": t}
+        self.both(station, "station_dock", dock)
         args = {"station": station, "kind": kind, "one_time_pk": pk, "t": t}
         presence = self.parsed(
-            "station_attest", self.both("station_attest", args)["presence"], Presence
+            "station_attest", self.both(station, "station_attest", args)["presence"], Presence
         )
-        self.both("station_undock", {"station": station, "vehicle": vehicle, "t": t + 60})
+        self.both(station, "station_undock", {"station": station, "vehicle": vehicle, "t": t + 60})
         self.presented.append(key)
         return presence
 
@@ -197,11 +196,11 @@ class UnlinkabilityMachine(DualMachine):
             "destination": end.model_dump(mode="json"),
             "t": t2 + 2,
         }
-        answer = self.both("verifier_cosign", args).get("trip")
+        answer = self.both("verifiers", "verifier_cosign", args).get("trip")
         trip = self.parsed("verifier_cosign", answer, Trip)
         hidden = _Hidden(claim, source, end)
         self.check_nonce(trip, [hidden])
-        batch = self.both("verifier_batch", {}).get("txs")
+        batch = self.both("verifiers", "verifier_batch", {}).get("txs")
         if not isinstance(batch, list):
             raise Divergence("verifier_batch: the implementation answered no list of txs")
         txs = [self.parsed("verifier_batch", tx, SignedModel) for tx in batch]
