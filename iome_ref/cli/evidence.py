@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from iome_ref.cli.common import CLI, app, exit_on_error, printable
+from iome_ref.cli.common import CLI, app, exit_on_error, printable, read_input
 from iome_ref.errors import Malformed, UsageError
 
 __all__ = ["evidence_app"]
@@ -28,25 +28,12 @@ app.add_typer(evidence_app, name="evidence")
 
 
 def _read(path: Path, what: str, limit: int) -> bytes:
-    """At most ``limit`` + 1 bytes of ``path`` (``-`` is stdin), so a larger file is caught.
+    """At most ``limit`` bytes of ``path`` (``-`` is stdin).
 
     Raises:
         UsageError: the file is missing, a directory or unreadable, or larger than ``limit``.
     """
-    import sys  # noqa: PLC0415
-
-    try:
-        if str(path) == "-":
-            data = sys.stdin.buffer.read(limit + 1)
-        else:
-            with path.open("rb") as stream:
-                data = stream.read(limit + 1)
-    except FileNotFoundError:
-        raise UsageError(CLI, f"{what} {path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(CLI, f"{what} {path}: is a directory") from None
-    except OSError as error:
-        raise UsageError(CLI, f"{what} {path}: cannot read: {error.strerror or error}") from None
+    data = read_input(path, what, limit + 1)
     if len(data) > limit:
         raise UsageError(_COMPONENT, f"{what} {path}: larger than {limit} bytes")
     return data
