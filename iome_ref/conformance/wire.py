@@ -137,6 +137,11 @@ class EvidenceArgs(_Strict):
     """No arguments."""
 
 
+class EvidenceBundleArgs(_Strict):
+    chain: str = Field(description="The chain holding the transaction.")
+    tx_id: Hex64
+
+
 class StoredRow(_Strict):
     chain: str
     height: int = Field(ge=0)
@@ -248,6 +253,13 @@ class EvidenceResult(_Open):
     evidence: list[EvidenceRow]
 
 
+class BundleResult(_Open):
+    bundle: JsonObject | None = Field(
+        description="The evidence bundle (spec/evidence.md), or null when the chain does not "
+        "hold the transaction."
+    )
+
+
 class PresenceResult(_Open):
     presence: JsonObject
 
@@ -291,6 +303,7 @@ _OPS: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     "predictor_od": (PredictorOdArgs, MatricesResult),
     "manager_anchor": (ManagerAnchorArgs, AnchorResult),
     "backup_handover": (BackupHandoverArgs, HandoverResult),
+    "evidence_bundle": (EvidenceBundleArgs, BundleResult),
 }
 WIRE_OPS: Final = tuple(_OPS)
 ARGS: Final = {op: pair[0] for op, pair in _OPS.items()}
