@@ -71,8 +71,8 @@ __all__ = [
     "is_small_order",
     "is_valid_signature",
     "passes_encoding_rules",
-    "sodium_accepts",
     "signing_message",
+    "sodium_accepts",
     "verify",
     "verify_raw",
 ]

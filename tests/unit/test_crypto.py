@@ -742,7 +742,6 @@ def test_accepts_in_diagnosis_what_the_library_alone_refused(
     verify_raw(*raw_signature())
 
 
-@pytest.mark.req("IOME-SIG-001", "IOME-SIG-002", "IOME-SIG-004", "IOME-SIG-006", "IOME-SIG-007")
 def test_fast_path_agrees_with_the_rule_on_wycheproof() -> None:
     checked = 0
     for case in load_wycheproof():
@@ -794,7 +793,6 @@ def vector_signatures() -> list[tuple[str, bytes, bytes, bytes]]:
     return found
 
 
-@pytest.mark.req("IOME-SIG-001", "IOME-SIG-002", "IOME-SIG-005", "IOME-SIG-006")
 def test_fast_path_agrees_with_the_rule_on_every_vector_signature() -> None:
     signatures = vector_signatures()
     verdicts = Counter(spec_accepts(key, sig, msg) for _, key, sig, msg in signatures)
@@ -847,7 +845,6 @@ def signature_inputs(draw: st.DrawFn) -> tuple[bytes, bytes, bytes]:
     return public_key, signature, message
 
 
-@pytest.mark.req("IOME-SIG-001")
 @settings(deadline=None)
 @given(inputs=signature_inputs())
 def test_fast_path_decides_as_the_pure_python_rule(inputs: tuple[bytes, bytes, bytes]) -> None:
