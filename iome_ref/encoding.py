@@ -247,6 +247,10 @@ def _strings(value: Any) -> list[str]:
     return found
 
 
+#: The C encoder writing plain data as RFC 8785 does (see :func:`is_plain_json`).
+_PLAIN_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def is_plain_json(value: Any) -> bool:
     """Whether ``value`` is built only of dicts with ASCII string keys, lists, ASCII strings,
     integers within ±MAX_SAFE_INT, booleans and None (exact types, no subclasses).
@@ -268,7 +272,10 @@ def is_plain_json(value: Any) -> bool:
             if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
                 return False
         elif kind is dict:
-            if not all(type(key) is str and key.isascii() for key in item):
+            try:
+                if not all(map(str.isascii, item)):
+                    return False
+            except TypeError:  # a key that is not a str
                 return False
             stack.extend(item.values())
         elif kind is list:
@@ -291,9 +298,7 @@ def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:
         Malformed: IOME-ENC-007 if the data holds a number JCS cannot encode.
     """
     if is_plain_json(value):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-            "ascii"
-        )
+        return _PLAIN_ENCODER.encode(value).encode("ascii")
     try:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError as exc:
