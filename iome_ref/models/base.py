@@ -180,6 +180,11 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
     #: drops them when an update touches a signed field.
     _canonical: bytes | None = PrivateAttr(default=None)
     _computed_tx_id: str | None = PrivateAttr(default=None)
+    #: Set once every signature of this object verified (``rules.encoding.check_signatures``):
+    #: a frozen object's signatures cannot stop verifying, so the consortium chain applying
+    #: the presences and claim its verifiers already checked does not verify them again.
+    #: Dropped by any ``model_copy`` update (signature fields are unsigned but verified).
+    _signatures_verified: bool = PrivateAttr(default=False)
 
     @classmethod
     def unsigned_fields(cls) -> frozenset[str]:
@@ -197,10 +202,22 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         """A copy; its carried canonical bytes and tx id survive only an update of unsigned
         fields (tx id, signatures), which the canonical bytes do not cover."""
         copied = super().model_copy(update=update, deep=deep)
-        if update and not self.unsigned_fields().issuperset(update):
-            copied._canonical = None
-            copied._computed_tx_id = None
+        if update:
+            copied._signatures_verified = False
+            if not self.unsigned_fields().issuperset(update):
+                copied._canonical = None
+                copied._computed_tx_id = None
         return copied
+
+    @property
+    def signatures_verified(self) -> bool:
+        """Whether every signature of this very object was verified already."""
+        return self._signatures_verified
+
+    def mark_signatures_verified(self) -> None:
+        """Record that every signature verified; only ``check_signatures`` and the parallel
+        pre-verification (which runs the same checks in worker processes) call this."""
+        self._signatures_verified = True
 
     @property
     def tx_type(self) -> str:

@@ -9,10 +9,11 @@ import pickle
 import pytest
 
 import iome_ref.models.base as base_module
+import iome_ref.rules.encoding as encoding_rules
 from iome_ref.errors import Rejected
 from iome_ref.models import ESDP, SignedModel
 from iome_ref.rules import check_stateless
-from iome_ref.rules.encoding import check_tx_id
+from iome_ref.rules.encoding import check_signatures, check_tx_id, signature_checks
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import build_world
 
@@ -81,3 +82,47 @@ def test_accepts_equality_regardless_of_what_is_carried() -> None:
         assert clone == tx
         assert clone.compute_tx_id() == tx.tx_id
     assert isinstance(tx, ESDP)
+
+
+def test_accepts_verifying_each_object_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+    original = encoding_rules.verify
+
+    def counting(*args: str) -> None:
+        calls.append(args)
+        original(*args)
+
+    monkeypatch.setattr(encoding_rules, "verify", counting)
+    tx = as_received(B.charge())
+    assert not tx.signatures_verified
+    check_signatures(tx)
+    check_stateless(tx)
+    assert tx.signatures_verified
+    assert len(calls) == 2  # two signatures, verified once
+    assert not as_received(tx).signatures_verified  # a parsed copy is a new object
+
+
+@pytest.mark.req("IOME-SIG-001")
+def test_rejects_a_copy_with_another_signature_after_the_original_verified() -> None:
+    tx = as_received(B.charge())
+    check_signatures(tx)
+    forged = tx.model_copy(update={"vehicle_sig": tx.station_sig})
+    assert not forged.signatures_verified
+    with pytest.raises(Rejected) as info:
+        check_signatures(forged)
+    assert info.value.req_id == "IOME-SIG-001"
+    assert not forged.signatures_verified
+    with pytest.raises(Rejected):
+        check_signatures(forged)  # a refusal is not remembered as a pass
+
+
+def test_accepts_signature_checks_in_verification_order() -> None:
+    trip = B.trip()
+    checks = signature_checks(trip)
+    assert [tag for _, _, tag, _ in checks] == ["Trip", "Trip"]
+    assert [key for key, _, _, _ in checks] == [s.verifier_pk for s in trip.verifier_sigs]
+    presence = B.presence("source", "st-a", "ev-9/otk-1", 100)
+    assert signature_checks(presence) == [
+        (presence.station_pk, presence.station_sig, "Presence", presence.tx_id),
+        (presence.station_pk, presence.station_pk_sig, "Presence.pk", presence.one_time_pk),
+    ]
