@@ -718,6 +718,7 @@ def test_rejects_encoding_faults_even_if_the_library_were_lax(
     s_big = (int.from_bytes(signature[32:], "little") + L).to_bytes(32, "little")
     cases = [
         (public_key, signature[:32] + s_big, "IOME-SIG-002"),
+        (public_key, signature[:32] + L.to_bytes(32, "little"), "IOME-SIG-002"),
         (encode(Y_ALIASABLE + P), signature, "IOME-SIG-003"),
         (public_key, encode(Y_ALIASABLE + P) + signature[32:], "IOME-SIG-004"),
         *((bytes.fromhex(small), signature, "IOME-SIG-005") for small in SMALL_ORDER_CANONICAL),
