@@ -21,16 +21,19 @@ Why these choices (issue 16, "Benchmarks that tell the truth"):
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import random
 import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from nacl.bindings import crypto_sign_open
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
+from iome_ref.chain.parallel import SignatureChecker
 from iome_ref.chain.state import ChainState
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ZERO_HASH
@@ -44,20 +47,26 @@ from iome_ref.vectors.world import T0, World, build_world
 
 __all__ = [
     "BOUND",
+    "SIGN_BOUND",
     "STATELESS_TYPES",
     "Workload",
     "block_application",
     "fractions_of_bound",
     "measure_interleaved",
+    "raw_sign_sodium",
+    "raw_verify_batch",
     "raw_verify_openssl",
     "raw_verify_sodium",
     "stateless_check",
     "strict_verify",
     "trip_extraction",
+    "trip_extraction_batch",
 ]
 
 #: Name of the bound among a measurement's items.
 BOUND: Final = "raw_verify_sodium"
+#: Name of the raw signing cost among a measurement's items.
+SIGN_BOUND: Final = "raw_sign_sodium"
 #: The seed of the benchmark world (certificates of stations, verifiers, producer).
 WORLD_SEED: Final = 16
 #: A claim's time in the world: st-a -> st-b takes at least 1,200 s in its road table.
@@ -79,6 +88,13 @@ class Workload:
     signatures_per_op: int
     size: int
     description: str
+    #: Ed25519 signatures the operation makes (a trip's co-signatures); their raw cost is part
+    #: of its bound, measured by :func:`raw_sign_sodium`.
+    signs_per_op: int = 0
+    #: Operations one ``run`` performs (batches): medians are divided by it.
+    ops_per_run: int = 1
+    #: Stops the worker processes of a parallel workload; call when done measuring.
+    close: Callable[[], None] = lambda: None
 
 
 def measure_interleaved(
@@ -112,15 +128,28 @@ def measure_interleaved(
 
 
 def fractions_of_bound(
-    medians: Mapping[str, float], workloads: Mapping[str, Workload], bound: str = BOUND
+    medians: Mapping[str, float],
+    workloads: Mapping[str, Workload],
+    bound: str = BOUND,
+    sign_bound: str = SIGN_BOUND,
 ) -> dict[str, float]:
-    """Per workload: ``signatures_per_op * medians[bound] / medians[name]`` (1.0 = only its
-    signatures cost); workloads that verify no signature are left out."""
-    return {
-        name: work.signatures_per_op * medians[bound] / medians[name]
-        for name, work in workloads.items()
-        if work.signatures_per_op and name in medians and medians[name] > 0
-    }
+    """Per workload, its raw signature cost over its cost: ``(signatures_per_op *
+    medians[bound] + signs_per_op * medians[sign_bound]) / (medians[name] / ops_per_run)``.
+
+    1.0 means the operation costs exactly the raw Ed25519 verifications (and signatures) it
+    needs. Workloads that verify no signature are left out, and so are those that sign when
+    the signing bound was not measured.
+    """
+    fractions = {}
+    for name, work in workloads.items():
+        if not work.signatures_per_op or medians.get(name, 0) <= 0:
+            continue
+        if work.signs_per_op and sign_bound not in medians:
+            continue
+        raw = work.signatures_per_op * medians[bound]
+        raw += work.signs_per_op * medians.get(sign_bound, 0.0)
+        fractions[name] = raw / (medians[name] / work.ops_per_run)
+    return fractions
 
 
 def _cycle(pool: Sequence[_T]) -> Callable[[], _T]:
@@ -159,6 +188,21 @@ def raw_verify_sodium(size: int) -> Workload:
         return crypto_sign_open(signature + message, public_key)
 
     return Workload(BOUND, run, 1, size, "raw Ed25519 verify, libsodium (PyNaCl), fresh key")
+
+
+def raw_sign_sodium(size: int) -> Workload:
+    """libsodium's ``crypto_sign`` with a fresh key: the raw cost of making one signature."""
+    secrets = []
+    for index in range(size):
+        seed = _fresh_key("raw-sign", index).private.private_bytes_raw()
+        secrets.append((crypto_sign_seed_keypair(seed)[1], f"{index:064x}".encode()))
+    following = _cycle(secrets)
+
+    def run() -> object:
+        secret, message = following()
+        return crypto_sign(message, secret)
+
+    return Workload(SIGN_BOUND, run, 0, size, "raw Ed25519 sign, libsodium (PyNaCl)")
 
 
 def raw_verify_openssl(size: int) -> Workload:
@@ -328,4 +372,92 @@ def trip_extraction(size: int) -> Workload:
         quorum.take_consortium_txs()
         return trip
 
-    return Workload("trip_extraction", run, 6, size, "VerifierQuorum.on_claim, fresh keys")
+    return Workload(
+        "trip_extraction", run, 6, size, "VerifierQuorum.on_claim, fresh keys", signs_per_op=2
+    )
+
+
+# --------------------------------------------------------------------------- parallel scaling
+#
+# Measured with time.perf_counter: the work happens in other processes, which the caller's CPU
+# time does not see. Scaling = median of the 1-worker run / median of the n-worker run.
+
+
+def _raw_verify_chunk(triples: Sequence[tuple[bytes, bytes, bytes]]) -> int:
+    """Worker side of :func:`raw_verify_batch`: raw libsodium verifies, no IoME check."""
+    for public_key, signature, message in triples:
+        crypto_sign_open(signature + message, public_key)
+    return len(triples)
+
+
+def raw_verify_batch(workers: int, batch: int, size: int) -> Workload:
+    """The machine's own scaling: ``batch`` raw verifies per run spread over ``workers``
+    processes (4 chunks each), on fresh keys; ``size`` runs' worth of keys are built."""
+    triples = _raw_triples(batch * size, f"raw-batch-{workers}")
+    batches = [triples[i * batch : (i + 1) * batch] for i in range(size)]
+    following = _cycle(batches)
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    chunk = max(1, -(-batch // (workers * 4)))
+
+    def run() -> object:
+        triples = following()
+        parts = [triples[i : i + chunk] for i in range(0, len(triples), chunk)]
+        return sum(executor.map(_raw_verify_chunk, parts))
+
+    def close() -> None:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    return Workload(
+        f"raw_verify_batch_{workers}w",
+        run,
+        1,
+        size,
+        f"{batch} raw verifies on {workers} worker process(es)",
+        ops_per_run=batch,
+        close=close,
+    )
+
+
+def trip_extraction_batch(workers: int, batch: int, size: int) -> Workload:
+    """``VerifierQuorum.on_claims`` on ``batch`` fresh claims per run, their signatures
+    verified on ``workers`` processes (``chain.parallel.SignatureChecker``)."""
+    world, b = _world()
+    claims: list[tuple[TripClaim, Presence, Presence, int]] = []
+    for index in range(batch * size):
+        t1 = _TRIP_T + index
+        source = b.presence("source", "st-a", f"bench-p{workers}-{index}-otk-1", t1)
+        destination = b.presence(
+            "destination", "st-b", f"bench-p{workers}-{index}-otk-2", t1 + 1500
+        )
+        claim = b.claim(source, destination, t1 + 1510)
+        claims.append(
+            (
+                TripClaim.parse(claim.model_dump(mode="json")),
+                Presence.parse(source.model_dump(mode="json")),
+                Presence.parse(destination.model_dump(mode="json")),
+                t1 + 1510,
+            )
+        )
+    batches = [claims[i * batch : (i + 1) * batch] for i in range(size)]
+    following = _cycle(batches)
+    verifiers = [Verifier(n, world.key(n)) for n in ("verifier-1", "verifier-2", "verifier-3")]
+    quorum = VerifierQuorum(verifiers, 2, world.context().travel, world.directory)
+    state = ChainState("verifiers", CHAIN_CONSORTIUM, world.directory)
+    rng = random.Random(WORLD_SEED)
+    checker = SignatureChecker(workers, min_parallel_batch=1)
+
+    def run() -> object:
+        outcomes = quorum.on_claims(following(), state, rng, checker)
+        quorum.take_consortium_txs()
+        return outcomes
+
+    return Workload(
+        f"trip_extraction_batch_{workers}w",
+        run,
+        6,
+        size,
+        f"on_claims of {batch} claims, signatures on {workers} worker process(es)",
+        signs_per_op=2,
+        ops_per_run=batch,
+        close=checker.close,
+    )

@@ -41,8 +41,26 @@ def test_measure_interleaved_refuses_no_items_or_rounds() -> None:
 def test_fractions_of_bound() -> None:
     work = workloads.Workload("x", lambda: None, 2, 1, "")
     none = workloads.Workload("y", lambda: None, 0, 1, "")
-    medians = {workloads.BOUND: 1.0, "x": 4.0, "y": 1.0}
-    assert workloads.fractions_of_bound(medians, {"x": work, "y": none}) == {"x": 0.5}
+    signing = workloads.Workload("z", lambda: None, 1, 1, "", signs_per_op=2, ops_per_run=4)
+    medians = {workloads.BOUND: 1.0, "x": 4.0, "y": 1.0, "z": 8.0}
+    found = workloads.fractions_of_bound(medians, {"x": work, "y": none, "z": signing})
+    assert found == {"x": 0.5}  # z signs but the signing bound was not measured
+    medians[workloads.SIGN_BOUND] = 0.5
+    found = workloads.fractions_of_bound(medians, {"x": work, "z": signing})
+    assert found == {"x": 0.5, "z": 1.0}  # (1 * 1.0 + 2 * 0.5) / (8.0 / 4)
+
+
+def test_parallel_workloads_run_and_close() -> None:
+    trips = workloads.trip_extraction_batch(1, 2, 1)
+    raw = workloads.raw_verify_batch(1, 3, 1)
+    try:
+        outcomes = trips.run()
+        assert [type(o) for o in outcomes] == [Trip, Trip]  # type: ignore[attr-defined]
+        assert raw.run() == 3
+        assert workloads.raw_sign_sodium(1).run()
+    finally:
+        trips.close()
+        raw.close()
 
 
 def test_workloads_run_valid_operations_on_fresh_keys() -> None:
