@@ -9,6 +9,7 @@ from helpers import usage_error
 
 from iome_ref.chain.parallel import SignatureChecker, verify_groups
 from iome_ref.chain.state import ChainState
+from iome_ref.chain.store import MemoryStore
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ZERO_HASH
 from iome_ref.errors import Rejected
@@ -137,3 +138,18 @@ def test_rejects_negative_workers() -> None:
         SignatureChecker(-1)
     with usage_error("parallel"):
         SignatureChecker(0, min_parallel_batch=0)
+
+
+def test_accepts_ledger_submitting_with_a_signature_checker(checker: SignatureChecker) -> None:
+    from iome_ref.chain.ledger import Ledger  # noqa: PLC0415 - only this test
+
+    esdps: list[SignedModel] = [B.esdp(f"ledger-home-{i}", T0 + 3600 + i) for i in range(5)]
+    snapshots = []
+    for signatures in (checker, None):
+        ledger = Ledger(MemoryStore(), WORLD.context(), signatures=signatures)
+        ledger.add_chain("public", CHAIN_PUBLIC)
+        block = block_of(esdps)
+        ledger.submit(block)
+        assert all(tx.signatures_verified for tx in block.txs)
+        snapshots.append(ledger.chains["public"].snapshot())
+    assert snapshots[0] == snapshots[1]
