@@ -44,7 +44,7 @@ def test_fractions_of_bound() -> None:
     signing = workloads.Workload("z", lambda: None, 1, 1, "", signs_per_op=2, ops_per_run=4)
     medians = {workloads.BOUND: 1.0, "x": 4.0, "y": 1.0, "z": 8.0}
     found = workloads.fractions_of_bound(medians, {"x": work, "y": none, "z": signing})
-    assert found == {"x": 0.5}  # z signs but the signing bound was not measured
+    assert found == {"x": 0.5, "z": 0.5}  # signing bound not measured: verify-only, 1 / 2
     medians[workloads.SIGN_BOUND] = 0.5
     found = workloads.fractions_of_bound(medians, {"x": work, "z": signing})
     assert found == {"x": 0.5, "z": 1.0}  # (1 * 1.0 + 2 * 0.5) / (8.0 / 4)
