@@ -149,6 +149,10 @@ class CertificateDirectory:
         # holds the certificates it was computed for, so an id is never reused while cached.
         self._signed: dict[tuple[int, int], tuple[x509.Certificate, x509.Certificate, bool]] = {}
         self._paths: dict[int, tuple[x509.Certificate, list[Path]]] = {}
+        #: Paths whose time-independent checks passed, keyed by their certificates' ids (the
+        #: value keeps them alive). Those checks precede every time-dependent one in
+        #: ``_check_path``, so skipping them once passed names the same first failure.
+        self._static_ok: dict[tuple[int, ...], Path] = {}
         self._crls: dict[IssuerKey, CrlInForce] = {}
         #: CRL DER -> the directory it puts in force after this one. A RevocationList is judged
         #: twice on a chain (its certificate step, then its effect): the CRL rules and the
@@ -276,17 +280,24 @@ class CertificateDirectory:
         return paths
 
     def _check_path(self, path: Path, at: int) -> None:
-        """The profile's checks on one path from the leaf up, in CHECK_ORDER after CERT-001."""
-        intermediates = path[1:-1]
-        for ca in intermediates:
-            check_ca_basic_constraints(ca)
-        for ca in intermediates:
-            check_ca_key_usage(ca)
-        check_path_length(path)
-        for index, cert in enumerate(path[:-1]):
-            check_key_identifiers(cert, path[index + 1], is_ca=index > 0)
-        for cert in path[:-1]:
-            check_no_unknown_critical_extension(cert)
+        """The profile's checks on one path from the leaf up, in CHECK_ORDER after CERT-001.
+
+        The checks that do not depend on ``at`` run once per path (issue 16: a station's path
+        was re-checked for every presence it signed, a third of a trip's extraction).
+        """
+        key = tuple(map(id, path))
+        if key not in self._static_ok:
+            intermediates = path[1:-1]
+            for ca in intermediates:
+                check_ca_basic_constraints(ca)
+            for ca in intermediates:
+                check_ca_key_usage(ca)
+            check_path_length(path)
+            for index, cert in enumerate(path[:-1]):
+                check_key_identifiers(cert, path[index + 1], is_ca=index > 0)
+            for cert in path[:-1]:
+                check_no_unknown_critical_extension(cert)
+            self._static_ok[key] = path
         for cert in path:
             check_certificate_valid_at(cert, at)
         links = [

@@ -15,6 +15,7 @@ after it disagree about the same certificate at the same claimed time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,7 @@ KNOWN_CRL_ENTRY_EXTENSIONS = frozenset(
 IssuerKey = tuple[bytes, str]
 
 
+@functools.lru_cache(maxsize=1 << 10)
 def get_issuer_key(ca: x509.Certificate) -> IssuerKey:
     """The issuer identity of CA certificate ``ca`` (its key was checked Ed25519 at load)."""
     key = ca.public_key()

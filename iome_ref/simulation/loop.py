@@ -43,6 +43,7 @@ from iome_ref.simulation.homes import (
     HomeProfile,
     compute_device_id,
     draw_home,
+    send_measurements,
     simulate_home_energy,
 )
 from iome_ref.simulation.network import (
@@ -336,12 +337,7 @@ class Simulation:
             energy = simulate_home_energy(
                 home.profile, start, end, weather[home.profile.region], self.rng_energy
             )
-            for m in energy.measurements:
-                device = home.devices[m.kind]
-                sealed = device.seal(
-                    device.reading(m.t, m.period_s, m.value), home.bem.public_key, self.rng_energy
-                )
-                home.bem.on_reading(sealed)
+            send_measurements(home.devices, home.bem, energy.measurements, self.rng_energy)
             energies.append(energy)
         return energies
 
