@@ -26,9 +26,9 @@ import sqlite3
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from iome_ref.analysis.observations import (
     Station,
 )
 from iome_ref.errors import UsageError
+
+if TYPE_CHECKING:
+    from iome_ref.analysis.simtruth import SimulatedRun
 
 __all__ = [
     "NORWAY_HEADER",
@@ -770,25 +773,8 @@ def parse_sim_args(text: str) -> dict[str, Any]:
     return out
 
 
-def run_simulated(
-    sim_args: str, *, resolution_s: int = 1, delay_s: int = 0
-) -> tuple[Observation, GroundTruth, dict[str, Any]]:
-    """Run a simulation in memory; the observer sees its public chain, the truth is kept apart.
+def run_simulated(sim_args: str) -> SimulatedRun:
+    """Run a simulation in memory: its public records for the observer, its truth apart."""
+    from iome_ref.analysis.simtruth import run_with_truth  # noqa: PLC0415 - it imports us
 
-    Returns the observation, the ground truth (which vehicle held each key, which keys made
-    each trip) and the run's description.
-    """
-    from iome_ref.analysis.simtruth import run_with_truth  # noqa: PLC0415
-
-    config_fields = {f.name for f in fields(_config_type())}
-    options = parse_sim_args(sim_args)
-    unknown = set(options) - config_fields
-    if unknown:
-        raise UsageError(COMPONENT, f"--simulate: unsupported {sorted(unknown)}")
-    return run_with_truth(options, resolution_s=resolution_s, delay_s=delay_s)
-
-
-def _config_type() -> type:
-    from iome_ref.simulation.loop import SimulationConfig  # noqa: PLC0415
-
-    return SimulationConfig
+    return run_with_truth(parse_sim_args(sim_args))

@@ -10,19 +10,25 @@ read from the run's public chain by the same code that reads a ledger file.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from iome_ref.analysis.observations import GroundTruth, Observation
+from iome_ref.analysis.observations import (
+    GroundTruth,
+    Observation,
+    ObservedSession,
+    ObservedTrip,
+)
 from iome_ref.chain.store import MemoryStore
 from iome_ref.simulation.loop import Simulation, SimulationConfig
 from iome_ref.simulation.network import PUBLIC
 
-__all__ = ["run_with_truth"]
+__all__ = ["SimulatedRun", "TrueTrip", "run_with_truth"]
 
 
 @dataclass(frozen=True)
-class _TrueTrip:
+class TrueTrip:
     vehicle: str
     origin: str
     destination: str
@@ -38,7 +44,7 @@ class _RecordingSimulation(Simulation):
     def __init__(self, config: SimulationConfig) -> None:
         super().__init__(config, MemoryStore())
         self.key_vehicle: dict[str, str] = {}
-        self.true_trips: list[_TrueTrip] = []
+        self.true_trips: list[TrueTrip] = []
         self._last_in_place: dict[str, tuple[str, str, int]] = {}
 
     def _trip(self, state: Any, vehicle: Any, leg: tuple[str, str], depart: int, **kw: Any) -> int:
@@ -52,7 +58,7 @@ class _RecordingSimulation(Simulation):
         last = self._last_in_place.get(vehicle.vehicle_id)
         departure_key = last[0] if last and last[1] == leg[0] and last[2] == depart else None
         self.true_trips.append(
-            _TrueTrip(
+            TrueTrip(
                 vehicle.vehicle_id,
                 leg[0],
                 leg[1],
@@ -75,7 +81,48 @@ class _RecordingSimulation(Simulation):
         return end
 
 
-def _truth(sim: _RecordingSimulation, observation: Observation) -> GroundTruth:
+@dataclass(frozen=True)
+class SimulatedRun:
+    """A finished run: its public records (what any observer reads) and, apart, its truth."""
+
+    sessions: tuple[ObservedSession, ...]
+    trips: tuple[ObservedTrip, ...]
+    travel_s: dict[tuple[str, str], int]
+    key_vehicle: dict[str, str]
+    true_trips: tuple[TrueTrip, ...]
+    description: dict[str, Any]
+
+    def observe(
+        self,
+        *,
+        resolution_s: int = 1,
+        delay_s: int = 0,
+        trips: Sequence[ObservedTrip] | None = None,
+    ) -> Observation:
+        """The observer's view at ``resolution_s`` and ``delay_s`` (``trips``: the Trips
+        published, when a mitigation withholds some)."""
+        from iome_ref.analysis.inputs import public_observation  # noqa: PLC0415 - cycle
+
+        return public_observation(
+            self.sessions,
+            self.trips if trips is None else trips,
+            source="simulate",
+            resolution_s=resolution_s,
+            delay_s=delay_s,
+            travel_s=self.travel_s,
+            knowledge=(
+                "reads only the run's public chain (ChargeSession, Trip; block height, "
+                "position and time)",
+                "knows the city's road graph: shortest travel time between stations",
+            ),
+        )
+
+    def truth(self, observation: Observation) -> GroundTruth:
+        """Who held each key of ``observation``, for scoring only."""
+        return _truth(self, observation)
+
+
+def _truth(sim: SimulatedRun, observation: Observation) -> GroundTruth:
     session_of_key = {s.key: s.session_id for s in observation.sessions}
     end_ids = {e.end_id for e in observation.trip_ends}
     session_user = {s.session_id: sim.key_vehicle.get(s.key) for s in observation.sessions}
@@ -111,32 +158,19 @@ def _truth(sim: _RecordingSimulation, observation: Observation) -> GroundTruth:
     )
 
 
-def run_with_truth(
-    options: dict[str, Any], *, resolution_s: int, delay_s: int
-) -> tuple[Observation, GroundTruth, dict[str, Any]]:
-    """Run ``SimulationConfig(**options)`` in memory; see ``inputs.run_simulated``."""
-    from iome_ref.analysis.inputs import (  # noqa: PLC0415 - inputs imports this lazily
-        _decode_block,
-        _records,
-        public_observation,
-    )
+def run_with_truth(options: dict[str, Any]) -> SimulatedRun:
+    """Run ``SimulationConfig(**options)`` in memory and keep its public records and truth."""
+    from iome_ref.analysis.inputs import _decode_block, _records  # noqa: PLC0415 - cycle
 
     sim = _RecordingSimulation(SimulationConfig(**options))
     sim.run(None)
     blocks = [_decode_block(PUBLIC, b.height, b.body) for b in sim.net.ledger.store.blocks(PUBLIC)]
     sessions, trips = _records(blocks)
-    travel = dict(sim.city.station_travel_s.items())
-    observation = public_observation(
-        sessions,
-        trips,
-        source="simulate",
-        resolution_s=resolution_s,
-        delay_s=delay_s,
-        travel_s=travel,
-        knowledge=(
-            "reads only the run's public chain (ChargeSession, Trip; block height, position "
-            "and time)",
-            "knows the city's road graph: shortest travel time between stations",
-        ),
+    return SimulatedRun(
+        sessions=tuple(sessions),
+        trips=tuple(trips),
+        travel_s=dict(sim.city.station_travel_s.items()),
+        key_vehicle=dict(sim.key_vehicle),
+        true_trips=tuple(sim.true_trips),
+        description=sim.describe(),
     )
-    return observation, _truth(sim, observation), sim.describe()
