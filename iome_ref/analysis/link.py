@@ -483,6 +483,8 @@ def _session_figures(
             )
     except UsageError as exc:
         out.absent = f"session figures incomplete: {exc}"
+    except NotImplementedError:  # link2's analyses not merged yet; removed once they are
+        out.absent = "session figures not available in this build"
     return out
 
 

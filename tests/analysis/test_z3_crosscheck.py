@@ -15,6 +15,7 @@ from iome_ref.analysis.forced import Bipartite, forced_links, observation_graphs
 from iome_ref.analysis.inputs import ExactTrip, trip_observation
 from iome_ref.analysis.z3query import SideKnowledge, SocModel, z3_links
 
+
 @st.composite
 def histories(draw: st.DrawFn) -> list[ExactTrip]:
     n = draw(st.integers(1, 7))
