@@ -44,6 +44,7 @@ __all__ = [
     "forced_links",
     "observation_graphs",
     "pairing_graph",
+    "record_graph",
     "window_hits",
 ]
 
@@ -277,6 +278,29 @@ def _travel_lookup(
         if a in index and b in index:
             table[index[a], index[b]] = tau
     return table[origin, destination]
+
+
+def record_graph(
+    trips: Sequence[ObservedTrip], ends: Sequence[ObservedTripEnd], delay_s: int = 0
+) -> Bipartite:
+    """Candidate links from each public Trip record to the keyed ends it may have: a departure
+    key at its origin within its start window, or an arrival key at its destination within its
+    end window (``ends`` all of one kind). Trip <-> ChargeSession timing, alone."""
+    if not ends or not trips:
+        return Bipartite.build(len(trips), len(ends), [], [])
+    index: dict[str, int] = {}
+    e_st, e_lo, e_hi = _end_arrays(ends, index)
+    bucket = np.array([t.bucket_s for t in trips], dtype=np.int64)
+    if ends[0].kind == "departure":
+        station = _station_codes([t.origin for t in trips], index)
+        start = np.array([t.start for t in trips], dtype=np.int64)
+        lo, hi = start - delay_s, start + bucket
+    else:
+        station = _station_codes([t.destination for t in trips], index)
+        end = np.array([t.end for t in trips], dtype=np.int64)
+        lo, hi = end - bucket - delay_s, end
+    q, i = window_hits((e_st, e_lo, e_hi), (station, lo, hi))
+    return Bipartite.build(len(trips), len(ends), q, i)
 
 
 def dwell_graph(

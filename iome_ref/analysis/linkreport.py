@@ -84,6 +84,16 @@ class ForcedFigures(_Model):
     trips_forced_share: float | None = Field(
         description="Trips whose PK1<->PK2 link is forced and correct, over all trips."
     )
+    trips_both_keys_public: int | None = Field(
+        description="Trips whose departure and arrival keys both appear on the public chain."
+    )
+    trips_arrival_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true arrival key (Trip<->session "
+        "timing alone), over all trips."
+    )
+    trips_departure_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true departure key, over all trips."
+    )
     anonymity_histogram: list[tuple[int, int]] = Field(
         description="(anonymity-set size, departure keys); size 0: no consistent partner."
     )
@@ -116,7 +126,7 @@ class SweepPoint(_Model):
     trips_forced_share: float | None
     anonymity_median: float
     od_error: float = Field(
-        description="Share of trips in the wrong hourly O-D cell or withheld (L1 / 2 total)."
+        description="Share of trips not counted in their own hourly O-D cell (moved or withheld)."
     )
 
 

@@ -45,7 +45,8 @@ class _RecordingSimulation(Simulation):
         super().__init__(config, MemoryStore())
         self.key_vehicle: dict[str, str] = {}
         self.true_trips: list[TrueTrip] = []
-        self._last_in_place: dict[str, tuple[str, str, int]] = {}
+        #: Per vehicle, the last key that signed a session: (key, station, session end).
+        self._last_session: dict[str, tuple[str, str, int]] = {}
 
     def _trip(self, state: Any, vehicle: Any, leg: tuple[str, str], depart: int, **kw: Any) -> int:
         before = self.trip_counter
@@ -55,8 +56,11 @@ class _RecordingSimulation(Simulation):
         pk2 = vehicle.one_time_key(self.trip_counter, "destination").public_hex
         self.key_vehicle[pk2] = vehicle.vehicle_id
         travel = self.city.travel_time(*leg)
-        last = self._last_in_place.get(vehicle.vehicle_id)
+        last = self._last_session.get(vehicle.vehicle_id)
         departure_key = last[0] if last and last[1] == leg[0] and last[2] == depart else None
+        # A session on arrival (charge, or discharge at a detour's stop) ends at ``leave``; a
+        # next leg leaving then is "departed under" the same key.
+        self._last_session[vehicle.vehicle_id] = (pk2, leg[1], leave)
         self.true_trips.append(
             TrueTrip(
                 vehicle.vehicle_id,
@@ -77,7 +81,7 @@ class _RecordingSimulation(Simulation):
         if self.trip_counter != before and location is not None:
             key = vehicle.one_time_key(self.trip_counter, "source").public_hex
             self.key_vehicle[key] = vehicle.vehicle_id
-            self._last_in_place[vehicle.vehicle_id] = (key, location, end)
+            self._last_session[vehicle.vehicle_id] = (key, location, end)
         return end
 
 

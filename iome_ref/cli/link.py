@@ -46,6 +46,11 @@ def _print(report: LinkReport) -> None:
             f"wrong {forced.forced_wrong}); trips forced {_percent(forced.trips_forced_share)}; "
             f"median anonymity set {forced.anonymity_median:g}"
         )
+        typer.echo(
+            f"trips with both keys public {forced.trips_both_keys_public}; Trip record forced "
+            f"to its arrival key {_percent(forced.trips_arrival_key_forced)}, to its departure "
+            f"key {_percent(forced.trips_departure_key_forced)}"
+        )
         if forced.chains is not None:
             c = forced.chains
             typer.echo(
