@@ -35,15 +35,8 @@ from iome_ref.analysis.forced import (
     record_graph,
 )
 from iome_ref.analysis.habits import HabitReport, evaluate_habits
-from iome_ref.analysis.inputs import (
-    great_circle_travel,
-    read_db,
-    read_sessions,
-    read_stations,
-    read_trips,
-    run_simulated,
-    trip_observation,
-)
+from iome_ref.analysis.inputs import read_sessions
+from iome_ref.analysis.ledgerview import read_db, run_simulated
 from iome_ref.analysis.linkplots import write_plots
 from iome_ref.analysis.linkreport import (
     ChainFigures,
@@ -58,6 +51,12 @@ from iome_ref.analysis.observations import (
     Observation,
     ObservedTrip,
     ObservedTripEnd,
+)
+from iome_ref.analysis.tripfiles import (
+    great_circle_travel,
+    read_stations,
+    read_trips,
+    trip_observation,
 )
 from iome_ref.analysis.uniqueness import UniquenessReport, compute_uniqueness
 from iome_ref.analysis.z3query import SideKnowledge, z3_links

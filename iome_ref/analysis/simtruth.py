@@ -105,7 +105,7 @@ class SimulatedRun:
     ) -> Observation:
         """The observer's view at ``resolution_s`` and ``delay_s`` (``trips``: the Trips
         published, when a mitigation withholds some)."""
-        from iome_ref.analysis.inputs import public_observation  # noqa: PLC0415 - cycle
+        from iome_ref.analysis.ledgerview import public_observation  # noqa: PLC0415 - cycle
 
         return public_observation(
             self.sessions,
@@ -164,12 +164,12 @@ def _truth(sim: SimulatedRun, observation: Observation) -> GroundTruth:
 
 def run_with_truth(options: dict[str, Any]) -> SimulatedRun:
     """Run ``SimulationConfig(**options)`` in memory and keep its public records and truth."""
-    from iome_ref.analysis.inputs import _decode_block, _records  # noqa: PLC0415 - cycle
+    from iome_ref.analysis.ledgerview import decode_block, public_records  # noqa: PLC0415
 
     sim = _RecordingSimulation(SimulationConfig(**options))
     sim.run(None)
-    blocks = [_decode_block(PUBLIC, b.height, b.body) for b in sim.net.ledger.store.blocks(PUBLIC)]
-    sessions, trips = _records(blocks)
+    blocks = [decode_block(PUBLIC, b.height, b.body) for b in sim.net.ledger.store.blocks(PUBLIC)]
+    sessions, trips = public_records(blocks)
     return SimulatedRun(
         sessions=tuple(sessions),
         trips=tuple(trips),

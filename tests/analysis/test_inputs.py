@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import require_shared
 
-from iome_ref.analysis.inputs import (
-    NORWAY_HEADER,
-    parse_sim_args,
-    read_db,
-    read_sessions,
-    read_stations,
-    read_trips,
-    trip_observation,
-)
+from iome_ref.analysis.inputs import NORWAY_HEADER, read_sessions
+from iome_ref.analysis.ledgerview import parse_sim_args, read_db
+from iome_ref.analysis.tripfiles import read_stations, read_trips, trip_observation
 from iome_ref.errors import UsageError
 
 PLAIN = "session_id,station,start_iso,end_iso,energy_wh,user\n"

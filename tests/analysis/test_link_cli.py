@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from iome_ref.analysis.inputs import read_db
+from iome_ref.analysis.ledgerview import read_db
 from iome_ref.analysis.link import od_error, run_link
 from iome_ref.analysis.linkreport import LinkOptions
 from iome_ref.chain.store import SqliteStore, StoredBlock

@@ -18,7 +18,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from iome_ref.analysis.forced import forced_links, observation_graphs
-from iome_ref.analysis.inputs import ExactTrip, trip_observation
+from iome_ref.analysis.tripfiles import ExactTrip, trip_observation
 from iome_ref.analysis.z3query import SideKnowledge, SocModel, z3_links
 
 TARGET_S = {100_000: 5.0, 1_000_000: 60.0}
