@@ -44,6 +44,7 @@ __all__ = [
     "forced_links",
     "observation_graphs",
     "pairing_graph",
+    "window_hits",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -174,7 +175,7 @@ def _station_codes(names: Sequence[str], index: dict[str, int]) -> IntArray:
     return np.array([index.setdefault(s, len(index)) for s in names], dtype=np.int64)
 
 
-def _window_hits(
+def window_hits(
     items: tuple[IntArray, IntArray, IntArray], queries: tuple[IntArray, IntArray, IntArray]
 ) -> tuple[IntArray, IntArray]:
     """Pairs (query q, item i) with the same station and overlapping windows.
@@ -237,8 +238,8 @@ def pairing_graph(
     start = np.array([t.start for t in trips], dtype=np.int64)
     end = np.array([t.end for t in trips], dtype=np.int64)
     bucket = np.array([t.bucket_s for t in trips], dtype=np.int64)
-    q_d, i_d = _window_hits((d_st, d_lo, d_hi), (t_or, start - delay_s, start + bucket))
-    q_a, i_a = _window_hits((a_st, a_lo, a_hi), (t_de, end - bucket - delay_s, end))
+    q_d, i_d = window_hits((d_st, d_lo, d_hi), (t_or, start - delay_s, start + bucket))
+    q_a, i_a = window_hits((a_st, a_lo, a_hi), (t_de, end - bucket - delay_s, end))
     if q_d.size == 0 or q_a.size == 0:
         return Bipartite.build(len(departures), len(arrivals), [], [])
     # Join departures and arrivals through their trip (both lists are sorted by trip).
@@ -292,7 +293,7 @@ def dwell_graph(
     index: dict[str, int] = {}
     a_st, a_lo, a_hi = _end_arrays(arrivals, index)
     d_st, d_lo, d_hi = _end_arrays(departures, index)
-    q, i = _window_hits((d_st, d_lo, d_hi), (a_st, a_lo, a_hi + max_dwell_s))
+    q, i = window_hits((d_st, d_lo, d_hi), (a_st, a_lo, a_hi + max_dwell_s))
     left, right = list(q), list(i)
     by_key = {e.key: j for j, e in enumerate(departures)}
     for j, e in enumerate(arrivals):

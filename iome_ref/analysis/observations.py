@@ -49,7 +49,8 @@ class ObservedSession:
     ``key`` is the one-time key (a ChargeSession's ``one_time_pk``); for real data sets every
     session is treated as made under a fresh key, so ``key`` is derived from the session id.
     ``block_*`` are the public chain's ordering facts when the source is a ledger (None for
-    files): a record's position in its block and the block's time are public too.
+    files): a record's position in its block and the block's time are public too. A session
+    whose plug-out the data set does not give (Norway's ``NA``) has ``end == start``.
     """
 
     session_id: str
@@ -62,6 +63,13 @@ class ObservedSession:
     block_height: int | None = None
     block_position: int | None = None
     block_time: int | None = None
+    #: Local time minus UTC at ``start``, seconds: time-of-day and weekday habits are local.
+    utc_offset_s: int = 0
+
+    @property
+    def local_start(self) -> int:
+        """``start`` on the local clock (seconds since the epoch, as if local were UTC)."""
+        return self.start + self.utc_offset_s
 
 
 @dataclass(frozen=True)
