@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 
@@ -75,6 +75,7 @@ SWEEP: Final[dict[str, tuple[int, ...]]] = {
     "k": (1, 2, 3, 5, 10),
 }
 ODKey = tuple[str, str, int]
+T = TypeVar("T")
 ODTrip = tuple[str, str, int, int]
 
 
@@ -523,28 +524,42 @@ def _session_figures(
         )
     out = _SessionFigures()
     population = source.population
-    try:
-        step("habit linker")
-        out.habits = evaluate_habits(observation, truth, seed=options.seed, population=population)
-        step("follow")
-        out.follow = compute_follow(observation, truth, seed=options.seed, population=population)
-        if observation.trip_ends:
-            out.trip_match = list(
-                match_sessions_to_trips(observation, truth, population=population)
-            )
-        step("uniqueness")
-        out.uniqueness = compute_uniqueness(
-            observation, truth, seed=options.seed, population=population
+    seed = options.seed
+    missing: list[str] = []
+
+    def attempt(label: str, call: Callable[[], T]) -> T | None:
+        step(label)
+        try:
+            return call()
+        except UsageError as exc:
+            missing.append(f"{label}: {exc.message}")
+        except NotImplementedError:  # link2's analyses not merged yet; removed once they are
+            missing.append(f"{label}: not available in this build")
+        return None
+
+    out.habits = attempt(
+        "habit linker",
+        lambda: evaluate_habits(observation, truth, seed=seed, population=population),
+    )
+    out.follow = attempt(
+        "follow", lambda: compute_follow(observation, truth, seed=seed, population=population)
+    )
+    if observation.trip_ends:
+        matched = attempt(
+            "session-trip match",
+            lambda: match_sessions_to_trips(observation, truth, population=population),
         )
-        if source.kind == "simulate":
-            step("ablation")
-            out.ablation = run_ablation(
-                observation, truth, seed=options.seed, population=population
-            )
-    except UsageError as exc:
-        out.absent = f"session figures incomplete: {exc}"
-    except NotImplementedError:  # link2's analyses not merged yet; removed once they are
-        out.absent = "session figures not available in this build"
+        out.trip_match = None if matched is None else list(matched)
+    out.uniqueness = attempt(
+        "uniqueness",
+        lambda: compute_uniqueness(observation, truth, seed=seed, population=population),
+    )
+    if source.kind == "simulate":
+        out.ablation = attempt(
+            "ablation",
+            lambda: run_ablation(observation, truth, seed=seed, population=population),
+        )
+    out.absent = "; ".join(missing) or None
     return out
 
 
