@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from iome_ref.analysis.observations import GroundTruth, ObservedSession
+from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.errors import UsageError
 
 __all__ = [
@@ -203,8 +204,8 @@ def _decimal(path: Path, line: int, field: str, text: str) -> float:
 
 
 def _check_session(path: Path, line: int, energy_wh: int, start: int, end: int) -> None:
-    if energy_wh < 0:
-        raise fail_at(path, line, f"energy: expected >= 0, found {energy_wh} Wh")
+    if not 0 <= energy_wh <= MAX_SAFE_INT:
+        raise fail_at(path, line, f"energy: expected 0..{MAX_SAFE_INT} Wh, found {energy_wh}")
     if end < start:
         raise fail_at(path, line, f"end: expected not before the start, found {end - start} s")
 

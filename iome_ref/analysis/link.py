@@ -532,7 +532,8 @@ def _session_figures(
         try:
             return call()
         except UsageError as exc:
-            missing.append(f"{label}: {exc.message}")
+            text = exc.message
+            missing.append(text if text.startswith(label) else f"{label}: {text}")
         except NotImplementedError:  # link2's analyses not merged yet; removed once they are
             missing.append(f"{label}: not available in this build")
         return None

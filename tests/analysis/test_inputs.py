@@ -75,6 +75,7 @@ def test_norway_format_is_detected_by_its_header(tmp_path: Path) -> None:
             "start_iso",
         ),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,-5,u\n", 2, "energy"),
+        (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,1" + "0" * 20 + ",u\n", 2, "energy"),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T07:00,5,u\n", 2, "end"),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,5.5,u\n", 2, "energy_wh"),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,5\n", 2, "expected 6 fields"),
