@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shlex
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -166,7 +166,7 @@ def public_observation(
     source: str,
     resolution_s: int,
     delay_s: int,
-    travel_s: dict[tuple[str, str], int] | None,
+    travel_s: Mapping[tuple[str, str], int] | None,
     knowledge: Sequence[str],
 ) -> Observation:
     """Keyed trip ends from public sessions, as a chain at ``resolution_s`` would show them.

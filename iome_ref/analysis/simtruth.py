@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from iome_ref.analysis.observations import (
     GroundTruth,
     Observation,
     ObservedSession,
     ObservedTrip,
+    TravelMatrix,
 )
 from iome_ref.chain.store import MemoryStore
 from iome_ref.simulation.loop import Simulation, SimulationConfig
@@ -91,7 +94,7 @@ class SimulatedRun:
 
     sessions: tuple[ObservedSession, ...]
     trips: tuple[ObservedTrip, ...]
-    travel_s: dict[tuple[str, str], int]
+    travel_s: TravelMatrix
     key_vehicle: dict[str, str]
     true_trips: tuple[TrueTrip, ...]
     description: dict[str, Any]
@@ -173,7 +176,9 @@ def run_with_truth(options: dict[str, Any]) -> SimulatedRun:
     return SimulatedRun(
         sessions=tuple(sessions),
         trips=tuple(trips),
-        travel_s=dict(sim.city.station_travel_s.items()),
+        travel_s=TravelMatrix(
+            tuple(sim.city.station_ids), np.asarray(sim.city.travel_matrix, dtype=np.int64)
+        ),
         key_vehicle=dict(sim.key_vehicle),
         true_trips=tuple(sim.true_trips),
         description=sim.describe(),

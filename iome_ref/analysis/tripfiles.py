@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -34,6 +34,7 @@ from iome_ref.analysis.observations import (
     ObservedTrip,
     ObservedTripEnd,
     Station,
+    TravelMatrix,
 )
 from iome_ref.errors import UsageError
 
@@ -149,11 +150,9 @@ def read_trips(path: Path, stations: dict[str, Station] | None) -> tuple[ExactTr
     return tuple(trips)
 
 
-def great_circle_travel(
-    stations: dict[str, Station], speed_kmh: float
-) -> dict[tuple[str, str], int]:
+def great_circle_travel(stations: Mapping[str, Station], speed_kmh: float) -> TravelMatrix:
     """τ(A, B) as the great-circle distance at ``speed_kmh``, rounded down (a lower bound)."""
-    names = sorted(s for s, v in stations.items() if v.lat is not None and v.lon is not None)
+    names = tuple(sorted(s for s, v in stations.items() if v.lat is not None and v.lon is not None))
     lat = np.radians([stations[n].lat or 0.0 for n in names])
     lon = np.radians([stations[n].lon or 0.0 for n in names])
     dlat = lat[:, None] - lat[None, :]
@@ -161,12 +160,8 @@ def great_circle_travel(
     h = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
     km = 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
     seconds = np.floor(km / speed_kmh * 3600).astype(np.int64)
-    return {
-        (a, b): int(seconds[i, j])
-        for i, a in enumerate(names)
-        for j, b in enumerate(names)
-        if i != j
-    }
+    np.fill_diagonal(seconds, -1)
+    return TravelMatrix(names, seconds)
 
 
 def trip_observation(
@@ -176,7 +171,7 @@ def trip_observation(
     resolution_s: int = 1,
     delay_s: int = 0,
     stations: dict[str, Station] | None = None,
-    travel_s: dict[tuple[str, str], int] | None = None,
+    travel_s: Mapping[tuple[str, str], int] | None = None,
     knowledge: Sequence[str] = (),
 ) -> tuple[Observation, GroundTruth]:
     """What a chain shows of ``trips`` when each end is a fresh key (the PK1/PK2 of Fig. 5).

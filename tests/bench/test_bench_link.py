@@ -18,6 +18,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from iome_ref.analysis.forced import forced_links, observation_graphs
+from iome_ref.analysis.observations import TravelMatrix
 from iome_ref.analysis.tripfiles import ExactTrip, trip_observation
 from iome_ref.analysis.z3query import SideKnowledge, SocModel, z3_links
 
@@ -26,7 +27,7 @@ SPEED_M_S = 30 / 3.6
 RESOLUTION_S = 60
 
 
-def synthetic_city(n_trips: int, seed: int) -> tuple[list[ExactTrip], dict[tuple[str, str], int]]:
+def synthetic_city(n_trips: int, seed: int) -> tuple[list[ExactTrip], TravelMatrix]:
     """``n_trips`` trips by ``n_trips // 8`` vehicles over a grid of stations."""
     rng = np.random.default_rng(seed)
     side = max(4, int(np.sqrt(max(20, n_trips // 200))))
@@ -62,7 +63,7 @@ def test_bench_forced_links(benchmark: BenchmarkFixture, n_trips: int) -> None:
 
     def observe_and_force() -> tuple[int, int]:
         observation, _ = trip_observation(trips, seed=1, resolution_s=RESOLUTION_S, travel_s=travel)
-        pairing, dwell = observation_graphs(observation, max_dwell_s=6 * 3600)
+        pairing, dwell = observation_graphs(observation, max_dwell_s=2 * 3600)
         fp = forced_links(pairing)
         forced_links(dwell)
         return int(fp.forced.sum()), fp.largest_component
