@@ -452,7 +452,8 @@ def _z3_figures(
     """Z3 on the largest components: agreement with the fast path, then one known link each."""
     sizes = np.bincount(fast.component_left[graph.left], minlength=fast.component_sizes.size)
     ranked = [int(c) for c in np.argsort(-sizes, kind="stable") if sizes[c] > 0]
-    chosen = ranked[: options.z3_components]
+    too_large = [c for c in ranked if sizes[c] > options.z3_max_edges]
+    chosen = [c for c in ranked if sizes[c] <= options.z3_max_edges][: options.z3_components]
     plain = z3_links(
         graph, fast, seed=options.seed, timeout_ms=options.z3_timeout_ms, components=chosen
     )
@@ -489,6 +490,7 @@ def _z3_figures(
         seed=options.seed,
         timeout_ms=options.z3_timeout_ms,
         components=plain.components,
+        skipped_too_large=len(too_large),
         largest_component_edges=plain.largest_component,
         queries=plain.queries + informed.queries,
         unknown=plain.unknown + informed.unknown,

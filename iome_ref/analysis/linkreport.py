@@ -53,6 +53,9 @@ class LinkOptions(_Model):
     z3_components: int = Field(
         200, ge=0, le=1_000_000, description="Components Z3 re-checks (largest first)."
     )
+    z3_max_edges: int = Field(
+        2_000, ge=1, le=1_000_000, description="Larger components are not sent to Z3."
+    )
     out: Path | None = None
 
 
@@ -109,6 +112,7 @@ class Z3Figures(_Model):
     seed: int
     timeout_ms: int
     components: int
+    skipped_too_large: int = Field(description="Components over z3_max_edges, not checked.")
     largest_component_edges: int
     queries: int
     unknown: int

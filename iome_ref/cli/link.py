@@ -63,7 +63,8 @@ def _print(report: LinkReport) -> None:
     if report.z3 is not None:
         z = report.z3
         typer.echo(
-            f"z3 (seed {z.seed}, timeout {z.timeout_ms} ms): {z.components} components, "
+            f"z3 (seed {z.seed}, timeout {z.timeout_ms} ms): {z.components} components "
+            f"({z.skipped_too_large} over the size bound skipped), "
             f"{z.queries} queries, unknown {z.unknown}, agrees with fast path: "
             f"{z.agrees_with_fast_path}; forced {z.forced_without} -> "
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"
