@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -43,6 +44,7 @@ from iome_ref.analysis.linkreport import (
     ForcedFigures,
     LinkOptions,
     LinkReport,
+    PositionFigures,
     SweepPoint,
     Z3Figures,
 )
@@ -502,6 +504,38 @@ def _z3_figures(
     )
 
 
+def _position_figures(source: _Source, observation: Observation) -> PositionFigures | None:
+    """Consecutive public sessions of one block: how often one vehicle made both."""
+    truth = source.key_vehicle
+    by_block: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
+    for s in observation.sessions:
+        if s.block_height is not None and s.block_position is not None:
+            by_block[s.block_height].append((s.block_position, _vehicle_of(truth, s.key)))
+    if truth is None or not by_block:
+        return None
+    same = pairs = 0
+    chance_num = chance_den = 0.0
+    for rows in by_block.values():
+        rows.sort()
+        owners = [v for _, v in rows]
+        for a, b in pairwise(owners):
+            if a is not None and b is not None:
+                pairs += 1
+                same += a == b
+        known = Counter(v for v in owners if v is not None)
+        n = sum(known.values())
+        if n >= 2:
+            chance_num += sum(c * (c - 1) for c in known.values()) / (n * (n - 1)) * (n - 1)
+            chance_den += n - 1
+    if not pairs:
+        return None
+    return PositionFigures(
+        pairs=pairs,
+        same_vehicle=same / pairs,
+        chance=chance_num / chance_den if chance_den else 0.0,
+    )
+
+
 # --- session analyses (link2) --------------------------------------------------------------
 
 
@@ -629,6 +663,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
             z3 = _z3_figures(source, observation, graph, fast, options)
     else:
         forced_absent = "no trips in this source: PK1 <-> PK2 pairing needs Trips"
+    position = _position_figures(source, observation)
     sessions = _session_figures(source, observation, options, step)
     sweep = _sweep(source, options, step) if options.sweep and source.trips else []
     report = LinkReport(
@@ -639,6 +674,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
         forced=forced,
         forced_absent=forced_absent,
         z3=z3,
+        position=position,
         habits=sessions.habits,
         follow=sessions.follow,
         trip_match=sessions.trip_match,

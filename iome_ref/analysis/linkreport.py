@@ -23,6 +23,7 @@ __all__ = [
     "ForcedFigures",
     "LinkOptions",
     "LinkReport",
+    "PositionFigures",
     "SweepPoint",
     "Z3Figures",
 ]
@@ -106,6 +107,21 @@ class ForcedFigures(_Model):
     chains: ChainFigures | None
 
 
+class PositionFigures(_Model):
+    """What a record's position in its block says: neighbours made by one vehicle.
+
+    A block lists transactions in the order its producer received them; if that order follows
+    vehicles (one vehicle's sessions, then the next one's), neighbours are linked for free.
+    ``same_vehicle``: share of pairs of consecutive public sessions (same block, adjacent among
+    its sessions) made by one vehicle; ``chance``: the share for pairs drawn at random from the
+    same blocks.
+    """
+
+    pairs: int
+    same_vehicle: float
+    chance: float
+
+
 class Z3Figures(_Model):
     """Z3 re-check of the largest components: agreement, and what side knowledge adds."""
 
@@ -145,6 +161,9 @@ class LinkReport(_Model):
     forced: ForcedFigures | None
     forced_absent: str | None = Field(None, description="Why there is no forced-link figure.")
     z3: Z3Figures | None
+    position: PositionFigures | None = Field(
+        None, description="Block-position leak (sources with blocks and ground truth)."
+    )
     habits: HabitReport | None
     follow: FollowReport | None
     trip_match: list[TripMatchScore] | None

@@ -69,6 +69,12 @@ def _print(report: LinkReport) -> None:
             f"{z.agrees_with_fast_path}; forced {z.forced_without} -> "
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"
         )
+    if report.position is not None:
+        p = report.position
+        typer.echo(
+            f"block position: consecutive public sessions made by one vehicle "
+            f"{_percent(p.same_vehicle)} of {p.pairs} pairs (chance {_percent(p.chance)})"
+        )
     if report.habits is not None:
         h = report.habits
         typer.echo(

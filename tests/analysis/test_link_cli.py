@@ -184,5 +184,8 @@ def test_a_simulated_city_is_scored_against_its_truth_never_shown_to_the_observe
     assert forced.trips_departure_key_forced > 0
     assert forced.chains is not None
     assert forced.chains.vehicles > 0
+    assert report.position is not None
+    assert 0.0 <= report.position.chance <= 1.0
+    assert report.position.pairs > 0
     # The observer's knowledge never mentions the consortium chain or a vehicle id.
     assert not any("consortium" in k or "ev-" in k for k in report.knowledge)
