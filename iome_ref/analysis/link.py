@@ -619,6 +619,7 @@ def _sweep(source: _Source, options: LinkOptions, step: Callable[[str], None]) -
                     parameter=parameter,
                     value=value,
                     trips_forced_share=figures.trips_forced_share,
+                    arrival_key_forced=figures.trips_arrival_key_forced,
                     anonymity_median=figures.anonymity_median,
                     od_error=od_error(source.exact_od, rows),
                 )

@@ -144,6 +144,9 @@ class SweepPoint(_Model):
     parameter: Literal["coarsen", "delay", "k"]
     value: int
     trips_forced_share: float | None
+    arrival_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true arrival key."
+    )
     anonymity_median: float
     od_error: float = Field(
         description="Share of trips not counted in their own hourly O-D cell (moved or withheld)."

@@ -93,8 +93,9 @@ def _print(report: LinkReport) -> None:
         typer.echo(f"sessions: {report.session_figures_absent}")
     for point in report.sweep:
         typer.echo(
-            f"sweep {point.parameter}={point.value}: trips forced "
-            f"{_percent(point.trips_forced_share)}, O-D error {_percent(point.od_error)}"
+            f"sweep {point.parameter}={point.value}: PK1<->PK2 forced "
+            f"{_percent(point.trips_forced_share)}, Trip->arrival key forced "
+            f"{_percent(point.arrival_key_forced)}, O-D error {_percent(point.od_error)}"
         )
     for plot in report.plots:
         typer.echo(f"plot: {plot}")
