@@ -222,18 +222,10 @@ def trip_observation(
         ),
         key=lambda r: (r.end, r.start, r.origin, r.destination, r.trip_id),
     )
-    by_vehicle: dict[str, list[ExactTrip]] = defaultdict(list)
-    for trip in trips:
-        by_vehicle[trip.vehicle].append(trip)
-    index = {t.trip_id: k for k, t in enumerate(trips)}
-    vehicle_ends = {
-        v: tuple(
-            e
-            for t in sorted(ts, key=lambda t: (t.start, t.trip_id))
-            for e in (dep_id[index[t.trip_id]], arr_id[index[t.trip_id]])
-        )
-        for v, ts in sorted(by_vehicle.items())
-    }
+    by_vehicle: dict[str, list[str]] = defaultdict(list)
+    for k in sorted(range(n), key=lambda k: (trips[k].vehicle, trips[k].start, trips[k].trip_id)):
+        by_vehicle[trips[k].vehicle] += (dep_id[k], arr_id[k])
+    vehicle_ends = {v: tuple(ends_of_v) for v, ends_of_v in by_vehicle.items()}
     observation = Observation(
         source="trips",
         trips=tuple(records),
