@@ -40,14 +40,18 @@ from iome_ref.errors import UsageError
 
 __all__ = [
     "ALL_SIGNALS",
+    "CrossFit",
     "HabitModel",
     "HabitReport",
     "LinkScore",
     "Signal",
     "compute_chance",
+    "compute_folds",
     "compute_wilson",
+    "cross_fit",
     "evaluate_habits",
     "fit_habit_model",
+    "linked_habit_stations",
     "rank_candidates",
     "score_ranking",
 ]
@@ -190,6 +194,7 @@ class _Table:
     """The observer's charge sessions as arrays, in (start, session id) order."""
 
     ids: tuple[str, ...]
+    station_names: tuple[str, ...]
     station: npt.NDArray[np.int64]
     start: npt.NDArray[np.int64]
     end: npt.NDArray[np.int64]
@@ -210,11 +215,12 @@ class _Table:
 def _table(observation: Observation) -> _Table:
     sessions = sorted(
         (s for s in observation.sessions if s.direction == "charge"),
-        key=lambda s: (s.start, s.session_id),
+        key=lambda s: (s.local_start, s.session_id),
     )
     stations = {name: k for k, name in enumerate(sorted({s.station for s in sessions}))}
-    start = np.array([s.start for s in sessions], dtype=np.int64)
-    end = np.array([max(s.end, s.start) for s in sessions], dtype=np.int64)
+    # Local clock: time-of-day and weekday habits are local (differences are unchanged).
+    start = np.array([s.local_start for s in sessions], dtype=np.int64)
+    end = np.array([max(s.end, s.start) + s.utc_offset_s for s in sessions], dtype=np.int64)
     day = start // _DAY
     days: dict[int, tuple[int, int]] = {}
     for k, d in enumerate(day.tolist()):
@@ -223,6 +229,7 @@ def _table(observation: Observation) -> _Table:
     departs, arrives = _trip_timing(observation, sessions)
     return _Table(
         ids=tuple(s.session_id for s in sessions),
+        station_names=tuple(stations),
         station=np.array([stations[s.station] for s in sessions], dtype=np.int64),
         start=start,
         end=end,
@@ -784,6 +791,88 @@ def compute_folds(users: Sequence[str], seed: int, folds: int) -> dict[str, int]
     return {u: k % folds for k, u in enumerate(ordered)}
 
 
+@dataclass(frozen=True)
+class CrossFit:
+    """The habit linker's rankings of every query, each by a model that never saw its user.
+
+    Computed once per (observation, truth, seed, folds, signals) and shared by the habit,
+    follow and trip-matching figures (``cross_fit`` keeps the last one).
+    """
+
+    table: _Table
+    users: tuple[str | None, ...]
+    fold_of: Mapping[str, int]
+    models: tuple[HabitModel, ...]
+    ranked: Mapping[int, npt.NDArray[np.int64]]
+
+
+#: The last cross-fit, with the observation and truth it was computed from (compared by
+#: identity: they are frozen, and the figures of one run share them).
+_LAST: list[tuple[Observation, GroundTruth, tuple[object, ...], CrossFit]] = []
+
+
+def cross_fit(
+    observation: Observation,
+    truth: GroundTruth,
+    *,
+    seed: int,
+    folds: int = 5,
+    signals: Sequence[Signal] = ALL_SIGNALS,
+) -> CrossFit:
+    """Rank every query of ``observation`` with models fitted on the other folds' users.
+
+    Raises:
+        UsageError: ("link") fewer than ``folds`` users or ``folds`` below 2, or a fold's
+            training users never charge on two consecutive days.
+    """
+    key = (seed, folds, tuple(signals))
+    for seen_observation, seen_truth, seen_key, seen_fit in _LAST:
+        if seen_observation is observation and seen_truth is truth and seen_key == key:
+            return seen_fit
+    table = _table(observation)
+    users = _users_of(table, truth)
+    named = sorted({u for u in users if u is not None})
+    if folds < 2 or len(named) < folds:
+        raise UsageError(
+            "link", f"habit linker: expected >= {max(folds, 2)} users, found {len(named)}"
+        )
+    fold_of = compute_folds(named, seed, folds)
+    queries = _queries(table, users)
+    ranked: dict[int, npt.NDArray[np.int64]] = {}
+    models = []
+    for fold in range(folds):
+        training = [u for u in named if fold_of[u] != fold]
+        model = _fit_on(table, truth, training, tuple(signals))
+        models.append(model)
+        scored = np.array([k for k in queries.tolist() if fold_of[users[k] or ""] == fold])
+        ranked.update(_rankings(table, model, scored.astype(np.int64)))
+    fit = CrossFit(table, tuple(users), fold_of, tuple(models), ranked)
+    _LAST[:] = [(observation, truth, key, fit)]
+    return fit
+
+
+def linked_habit_stations(
+    fit: CrossFit, observation: Observation, *, depth: int = HABIT_DEPTH
+) -> dict[str, frozenset[str]]:
+    """Each session's habit as stations: its own and those of the sessions it links back to
+    (top-1 links of the first pass), each by the model of its user's fold (fold 0 for
+    sessions without a user). ``observation`` must be the one ``fit`` was computed from."""
+    table = fit.table
+    del observation  # the table already holds it; the argument documents the pairing
+    out: dict[str, frozenset[str]] = {}
+    for fold, model in enumerate(fit.models):
+        first = _Weights(
+            model.link_features, np.array(model.link_weights), np.array(model.link_scale)
+        )
+        stations = _linked_habits(table, first).back.stations[:, :depth]
+        for k, user in enumerate(fit.users):
+            if fit.fold_of.get(user or "", 0) == fold:
+                out[table.ids[k]] = frozenset(
+                    table.station_names[c] for c in stations[k].tolist() if c >= 0
+                )
+    return out
+
+
 def evaluate_habits(
     observation: Observation,
     truth: GroundTruth,
@@ -805,23 +894,9 @@ def evaluate_habits(
         UsageError: ("link") fewer than ``folds`` users, ``folds`` below 2, or a fold without
             users who charge on two consecutive days.
     """
-    table = _table(observation)
-    users = _users_of(table, truth)
-    named = sorted({u for u in users if u is not None})
-    if folds < 2 or len(named) < folds:
-        raise UsageError(
-            "link", f"habit linker: expected >= {max(folds, 2)} users, found {len(named)}"
-        )
-    fold_of = compute_folds(named, seed, folds)
-    queries = _queries(table, users)
-    ranked: dict[int, npt.NDArray[np.int64]] = {}
-    models = []
-    for fold in range(folds):
-        training = [u for u in named if fold_of[u] != fold]
-        model = _fit_on(table, truth, training, tuple(signals))
-        models.append(model)
-        scored = np.array([k for k in queries.tolist() if fold_of[users[k] or ""] == fold])
-        ranked.update(_rankings(table, model, scored.astype(np.int64)))
+    fit = cross_fit(observation, truth, seed=seed, folds=folds, signals=signals)
+    table, users, ranked, models = fit.table, fit.users, fit.ranked, fit.models
+    queries = np.array(sorted(ranked), dtype=np.int64)
     floor_ranked = _rankings(table, None, queries)
     habit_hits, floor_hits = _hits(table, users, ranked), _hits(table, users, floor_ranked)
     if not habit_hits.users:
