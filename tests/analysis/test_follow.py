@@ -74,8 +74,12 @@ def test_accepts_trip_matching_by_timing() -> None:
         depart, arrive = t0 + shift, t0 + shift + 600
         sessions += [_session(f"d{k}", "A", depart - 3600, depart)]
         sessions += [_session(f"a{k}", dest, arrive, arrive + 3600)]
-        ends.append(ObservedTripEnd(f"dep:d{k}", "departure", "A", f"k-d{k}", depart, depart, f"d{k}"))
-        ends.append(ObservedTripEnd(f"arr:a{k}", "arrival", dest, f"k-a{k}", arrive, arrive, f"a{k}"))
+        ends.append(
+            ObservedTripEnd(f"dep:d{k}", "departure", "A", f"k-d{k}", depart, depart, f"d{k}")
+        )
+        ends.append(
+            ObservedTripEnd(f"arr:a{k}", "arrival", dest, f"k-a{k}", arrive, arrive, f"a{k}")
+        )
         trips.append(ObservedTrip(f"t{k}", "A", dest, depart, arrive))
         pairs[f"dep:d{k}"] = f"arr:a{k}"
         owner[f"d{k}"] = owner[f"a{k}"] = f"v{k}"

@@ -82,10 +82,7 @@ def test_accepts_model_never_reads_other_users_truth() -> None:
     observation, truth = habit_population(users=12, days=10)
     training = [f"user{u:02d}" for u in range(6)]
     scrambled = GroundTruth(
-        session_user={
-            k: (v if v in training else "someone")
-            for k, v in truth.session_user.items()
-        }
+        session_user={k: (v if v in training else "someone") for k, v in truth.session_user.items()}
     )
     assert fit_habit_model(observation, truth, training) == fit_habit_model(
         observation, scrambled, training
@@ -93,7 +90,7 @@ def test_accepts_model_never_reads_other_users_truth() -> None:
 
 
 def test_accepts_floor_ranks_same_station_first() -> None:
-    observation, truth = habit_population(users=12, days=6)
+    observation, _ = habit_population(users=12, days=6)
     query = observation.sessions[-1]
     ranking = rank_candidates(observation, None, [query.session_id, "absent"])
     stations = {s.session_id: s.station for s in observation.sessions}
