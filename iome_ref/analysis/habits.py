@@ -116,6 +116,9 @@ SINKHORN_ROUNDS: Final = 10
 SLACK: Final = -2.0
 #: Most Newton steps of the fit (it converges in well under this).
 NEWTON_STEPS: Final = 50
+#: Most candidates of one day compared all against all; a busier day is compared station
+#: by station (``_blocks``), so the work grows with sessions per station, not per city.
+BLOCK_LIMIT: Final = 200
 #: Bootstrap resamples for confidence intervals.
 BOOTSTRAP: Final = 1000
 _DAY: Final = 86_400
@@ -438,25 +441,41 @@ def _queries(table: _Table, users: Sequence[str | None]) -> npt.NDArray[np.int64
     )
 
 
+def _blocks(table: _Table, d: int) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Day ``d``'s sessions and the previous day's they are compared with, as (rows, columns)
+    blocks: the whole two days, or, past ``BLOCK_LIMIT`` candidates, station by station (a
+    candidate at another station then ranks after every one at the query's own)."""
+    if d not in table.days or d - 1 not in table.days:
+        return []
+    rows = np.arange(*table.days[d], dtype=np.int64)
+    columns = np.arange(*table.days[d - 1], dtype=np.int64)
+    if len(columns) <= BLOCK_LIMIT:
+        return [(rows, columns)]
+    out = []
+    for station in np.unique(table.station[rows]).tolist():
+        at = columns[table.station[columns] == station]
+        if len(at):
+            out.append((rows[table.station[rows] == station], at))
+    return out
+
+
 def _pairs(
     table: _Table, queries: npt.NDArray[np.int64]
 ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """Per day, the day's queries and all pairs with the previous day's sessions:
-    (queries of the day, q index per pair, c index per pair), pairs grouped by query."""
-    by_day: dict[int, list[int]] = defaultdict(list)
-    for k in queries.tolist():
-        by_day[int(table.day[k])].append(k)
-    for d in sorted(by_day):
-        lo, hi = table.days.get(d - 1, (0, 0))
-        if hi <= lo:
-            continue
-        day_queries = np.array(by_day[d], dtype=np.int64)
-        candidates = np.arange(lo, hi, dtype=np.int64)
-        yield (
-            day_queries,
-            np.repeat(day_queries, len(candidates)),
-            np.tile(candidates, len(day_queries)),
-        )
+    """Per block (``_blocks``) of the queries' days, the block's queries and all their pairs
+    with its candidates: (queries, q index per pair, c index per pair), grouped by query."""
+    wanted = np.zeros(len(table.ids), dtype=bool)
+    wanted[queries] = True
+    for d in sorted({int(table.day[k]) for k in queries.tolist()}):
+        for rows, candidates in _blocks(table, d):
+            block_queries = rows[wanted[rows]]
+            if not len(block_queries):
+                continue
+            yield (
+                block_queries,
+                np.repeat(block_queries, len(candidates)),
+                np.tile(candidates, len(block_queries)),
+            )
 
 
 def _users_of(table: _Table, truth: GroundTruth) -> list[str | None]:
@@ -530,10 +549,18 @@ def _training_set(
     positives: list[npt.NDArray[np.bool_]] = []
     starts: list[int] = []
     offset = 0
-    for day_queries, q, c in _pairs(table, queries):
-        width = len(q) // len(day_queries)
+    user_code = {u: k for k, u in enumerate(sorted({u for u in users if u is not None}))}
+    codes = np.array([user_code.get(u, -1) if u is not None else -1 for u in users])
+    for day_queries, all_q, all_c in _pairs(table, queries):
+        width = len(all_q) // len(day_queries)
+        positive = (codes[all_q] == codes[all_c]) & (codes[all_q] >= 0)
+        # A query whose user's previous-day sessions lie in another block teaches nothing here.
+        keep = np.repeat(positive.reshape(len(day_queries), width).any(axis=1), width)
+        if not keep.any():
+            continue
+        q, c, positive = all_q[keep], all_c[keep], positive[keep]
         blocks.append(_pair_features(table, habit, q, c)[:, mask])
-        positives.append(np.array([users[i] == users[j] for i, j in zip(q, c, strict=True)]))
+        positives.append(positive)
         starts.extend(range(offset, offset + len(q), width))
         offset += len(q)
     if not blocks:
@@ -618,17 +645,14 @@ def _linked_habits(table: _Table, weights: _Weights) -> _Habits:
     back = np.full(n, -1, dtype=np.int64)
     forward = np.full(n, -1, dtype=np.int64)
     plain = _no_habits(table)
-    for d, (lo, hi) in table.days.items():
-        if d - 1 not in table.days:
-            continue
-        rows = np.arange(lo, hi, dtype=np.int64)
-        columns = np.arange(*table.days[d - 1], dtype=np.int64)
-        full = weights.score(
-            table, plain, np.repeat(rows, len(columns)), np.tile(columns, len(rows))
-        ).reshape(len(rows), len(columns))
-        mutual = _log_softmax(full, 1) + _log_softmax(full, 0)
-        back[rows] = columns[np.argmax(mutual, axis=1)]
-        forward[columns] = rows[np.argmax(mutual, axis=0)]
+    for d in table.days:
+        for rows, columns in _blocks(table, d):
+            full = weights.score(
+                table, plain, np.repeat(rows, len(columns)), np.tile(columns, len(rows))
+            ).reshape(len(rows), len(columns))
+            mutual = _log_softmax(full, 1) + _log_softmax(full, 0)
+            back[rows] = columns[np.argmax(mutual, axis=1)]
+            forward[columns] = rows[np.argmax(mutual, axis=0)]
     return _Habits(_habit_from_links(table, back), _habit_from_links(table, forward))
 
 
@@ -689,22 +713,27 @@ def _rankings(
     """
     prepared = None if model is None else _prepare(model, table)
     ranked: dict[int, npt.NDArray[np.int64]] = {}
-    for day_queries, q, c in _pairs(table, queries):
-        width = len(q) // len(day_queries)
-        candidates = c[:width]
-        if prepared is None:
-            grid = _floor_scores(table, q, c).reshape(len(day_queries), width)
-        else:
-            lo, hi = table.days[int(table.day[day_queries[0]])]
-            rows = np.arange(lo, hi, dtype=np.int64)
-            weights, habit = prepared
-            full = weights.score(
-                table, habit, np.repeat(rows, width), np.tile(candidates, len(rows))
-            ).reshape(len(rows), width)
-            grid = _sinkhorn(full)[day_queries - lo]
-        order = np.argsort(-grid, axis=1, kind="stable")
-        for row, k in enumerate(day_queries.tolist()):
-            ranked[k] = candidates[order[row]]
+    wanted = np.zeros(len(table.ids), dtype=bool)
+    wanted[queries] = True
+    for d in sorted({int(table.day[k]) for k in queries.tolist()}):
+        if d - 1 not in table.days:
+            continue
+        everyone = np.arange(*table.days[d - 1], dtype=np.int64)
+        for rows, candidates in _blocks(table, d):
+            width = len(candidates)
+            q, c = np.repeat(rows, width), np.tile(candidates, len(rows))
+            if prepared is None:
+                grid = _floor_scores(table, q, c).reshape(len(rows), width)
+            else:
+                weights, habit = prepared
+                grid = _sinkhorn(weights.score(table, habit, q, c).reshape(len(rows), width))
+            order = np.argsort(-grid, axis=1, kind="stable")
+            rest = everyone[~np.isin(everyone, candidates)]
+            for row in np.flatnonzero(wanted[rows]).tolist():
+                ranked[int(rows[row])] = np.concatenate([candidates[order[row]], rest])
+        # Queries at a station the previous day never saw: every candidate is elsewhere.
+        for k in np.arange(*table.days[d], dtype=np.int64)[wanted[slice(*table.days[d])]]:
+            ranked.setdefault(int(k), everyone)
     return ranked
 
 

@@ -115,8 +115,8 @@ def test_accepts_norway_linkers_far_above_chance() -> None:
     subset = tuple(s for s in sessions if s.start < first + 120 * DAY)
     observation = Observation("sessions", subset)
     report = evaluate_habits(observation, truth, seed=1, population="Norway, 120 days", folds=2)
-    assert report.habit.top1 > 5 * report.habit.chance_top1
-    assert report.floor.top1 > 5 * report.floor.chance_top1
+    assert report.habit.top1 > 3 * report.habit.chance_top1  # chance: 21% among 18 users
+    assert report.floor.top1 > 3 * report.floor.chance_top1
     assert report.habit.top5 > report.habit.top1
     assert not math.isnan(report.habit.ci_low)
     assert dataclasses.asdict(report)["habit"]["population"] == "Norway, 120 days"
