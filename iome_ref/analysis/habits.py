@@ -19,7 +19,7 @@ between them, overlap, block position, and whether published trips leave from th
 station as it ends and reach the query's as it starts) and by the candidate's *habit*: the
 sessions it links back to, each by the same model's top-1 link (a user's earlier sessions,
 as the observer reconstructs them). The weights are a conditional logit (softmax over one
-query's candidates) fitted by L-BFGS on training users' queries only.
+query's candidates) fitted by damped Newton steps on training users' queries only.
 """
 
 from __future__ import annotations
@@ -33,21 +33,25 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
 
 from iome_ref.analysis.observations import GroundTruth, Observation, ObservedSession
 from iome_ref.errors import UsageError
 
 __all__ = [
     "ALL_SIGNALS",
+    "CrossFit",
     "HabitModel",
     "HabitReport",
     "LinkScore",
     "Signal",
     "compute_chance",
+    "compute_folds",
     "compute_wilson",
+    "cross_fit",
     "evaluate_habits",
     "fit_habit_model",
+    "hits_of",
+    "linked_habit_stations",
     "rank_candidates",
     "score_ranking",
 ]
@@ -110,6 +114,11 @@ L2: Final = 1e-3
 #: 5 folds: 0 rounds 69.3%, 10 rounds slack 0: 69.1%, slack -2: 70.0%, slack +2: 68.4%.
 SINKHORN_ROUNDS: Final = 10
 SLACK: Final = -2.0
+#: Most Newton steps of the fit (it converges in well under this).
+NEWTON_STEPS: Final = 50
+#: Most candidates of one day compared all against all; a busier day is compared station
+#: by station (``_blocks``), so the work grows with sessions per station, not per city.
+BLOCK_LIMIT: Final = 200
 #: Bootstrap resamples for confidence intervals.
 BOOTSTRAP: Final = 1000
 _DAY: Final = 86_400
@@ -190,6 +199,7 @@ class _Table:
     """The observer's charge sessions as arrays, in (start, session id) order."""
 
     ids: tuple[str, ...]
+    station_names: tuple[str, ...]
     station: npt.NDArray[np.int64]
     start: npt.NDArray[np.int64]
     end: npt.NDArray[np.int64]
@@ -210,11 +220,12 @@ class _Table:
 def _table(observation: Observation) -> _Table:
     sessions = sorted(
         (s for s in observation.sessions if s.direction == "charge"),
-        key=lambda s: (s.start, s.session_id),
+        key=lambda s: (s.local_start, s.session_id),
     )
     stations = {name: k for k, name in enumerate(sorted({s.station for s in sessions}))}
-    start = np.array([s.start for s in sessions], dtype=np.int64)
-    end = np.array([max(s.end, s.start) for s in sessions], dtype=np.int64)
+    # Local clock: time-of-day and weekday habits are local (differences are unchanged).
+    start = np.array([s.local_start for s in sessions], dtype=np.int64)
+    end = np.array([max(s.end, s.start) + s.utc_offset_s for s in sessions], dtype=np.int64)
     day = start // _DAY
     days: dict[int, tuple[int, int]] = {}
     for k, d in enumerate(day.tolist()):
@@ -223,6 +234,7 @@ def _table(observation: Observation) -> _Table:
     departs, arrives = _trip_timing(observation, sessions)
     return _Table(
         ids=tuple(s.session_id for s in sessions),
+        station_names=tuple(stations),
         station=np.array([stations[s.station] for s in sessions], dtype=np.int64),
         start=start,
         end=end,
@@ -429,25 +441,41 @@ def _queries(table: _Table, users: Sequence[str | None]) -> npt.NDArray[np.int64
     )
 
 
+def _blocks(table: _Table, d: int) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Day ``d``'s sessions and the previous day's they are compared with, as (rows, columns)
+    blocks: the whole two days, or, past ``BLOCK_LIMIT`` candidates, station by station (a
+    candidate at another station then ranks after every one at the query's own)."""
+    if d not in table.days or d - 1 not in table.days:
+        return []
+    rows = np.arange(*table.days[d], dtype=np.int64)
+    columns = np.arange(*table.days[d - 1], dtype=np.int64)
+    if len(columns) <= BLOCK_LIMIT:
+        return [(rows, columns)]
+    out = []
+    for station in np.unique(table.station[rows]).tolist():
+        at = columns[table.station[columns] == station]
+        if len(at):
+            out.append((rows[table.station[rows] == station], at))
+    return out
+
+
 def _pairs(
     table: _Table, queries: npt.NDArray[np.int64]
 ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """Per day, the day's queries and all pairs with the previous day's sessions:
-    (queries of the day, q index per pair, c index per pair), pairs grouped by query."""
-    by_day: dict[int, list[int]] = defaultdict(list)
-    for k in queries.tolist():
-        by_day[int(table.day[k])].append(k)
-    for d in sorted(by_day):
-        lo, hi = table.days.get(d - 1, (0, 0))
-        if hi <= lo:
-            continue
-        day_queries = np.array(by_day[d], dtype=np.int64)
-        candidates = np.arange(lo, hi, dtype=np.int64)
-        yield (
-            day_queries,
-            np.repeat(day_queries, len(candidates)),
-            np.tile(candidates, len(day_queries)),
-        )
+    """Per block (``_blocks``) of the queries' days, the block's queries and all their pairs
+    with its candidates: (queries, q index per pair, c index per pair), grouped by query."""
+    wanted = np.zeros(len(table.ids), dtype=bool)
+    wanted[queries] = True
+    for d in sorted({int(table.day[k]) for k in queries.tolist()}):
+        for rows, candidates in _blocks(table, d):
+            block_queries = rows[wanted[rows]]
+            if not len(block_queries):
+                continue
+            yield (
+                block_queries,
+                np.repeat(block_queries, len(candidates)),
+                np.tile(candidates, len(block_queries)),
+            )
 
 
 def _users_of(table: _Table, truth: GroundTruth) -> list[str | None]:
@@ -463,11 +491,19 @@ def _fit(
     group_starts: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.float64]:
     """Conditional-logit weights: maximise the log of each query's softmax mass on its positive
-    candidates (queries are contiguous groups starting at ``group_starts``)."""
+    candidates (queries are contiguous groups starting at ``group_starts``).
+
+    Damped Newton steps with the Fisher matrix of the all-candidates softmax (positive
+    semi-definite; the L2 term makes it definite) and a backtracking line search: a few
+    dozen small numpy products, where scipy's L-BFGS-B spent most of its time in its own
+    bookkeeping on these 20-30 weights.
+    """
     groups = len(group_starts)
     group_of = np.repeat(np.arange(groups), np.diff(np.append(group_starts, len(positive))))
 
-    def objective(w: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+    def loss_and_parts(
+        w: npt.NDArray[np.float64],
+    ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         z = features @ w
         top = np.maximum.reduceat(z, group_starts)
         e = np.exp(z - top[group_of])
@@ -476,11 +512,30 @@ def _fit(
         p_all = e / total[group_of]
         p_pos = np.where(positive, e / mass[group_of], 0.0)
         loss = float(np.sum(np.log(total) - np.log(mass))) / groups + L2 * float(w @ w)
-        grad = features.T @ (p_all - p_pos) / groups + 2 * L2 * w
-        return loss, grad
+        return loss, p_all, p_pos
 
-    result = minimize(objective, np.zeros(features.shape[1]), jac=True, method="L-BFGS-B")
-    return np.asarray(result.x, dtype=np.float64)
+    w = np.zeros(features.shape[1])
+    loss, p_all, p_pos = loss_and_parts(w)
+    for _ in range(NEWTON_STEPS):
+        grad = features.T @ (p_all - p_pos) / groups + 2 * L2 * w
+        weighted = features * p_all[:, None]
+        means = np.add.reduceat(weighted, group_starts)
+        fisher = (weighted.T @ features - means.T @ means) / groups
+        step = np.linalg.solve(fisher + 2 * L2 * np.eye(len(w)), grad)
+        scale = 1.0
+        while scale > 1e-4:
+            candidate = w - scale * step
+            new_loss, new_all, new_pos = loss_and_parts(candidate)
+            if new_loss <= loss - 1e-4 * scale * float(grad @ step):
+                break
+            scale /= 2
+        else:
+            break
+        converged = loss - new_loss < 1e-9
+        w, loss, p_all, p_pos = candidate, new_loss, new_all, new_pos
+        if converged:
+            break
+    return w
 
 
 def _training_set(
@@ -494,10 +549,18 @@ def _training_set(
     positives: list[npt.NDArray[np.bool_]] = []
     starts: list[int] = []
     offset = 0
-    for day_queries, q, c in _pairs(table, queries):
-        width = len(q) // len(day_queries)
+    user_code = {u: k for k, u in enumerate(sorted({u for u in users if u is not None}))}
+    codes = np.array([user_code.get(u, -1) if u is not None else -1 for u in users])
+    for day_queries, all_q, all_c in _pairs(table, queries):
+        width = len(all_q) // len(day_queries)
+        positive = (codes[all_q] == codes[all_c]) & (codes[all_q] >= 0)
+        # A query whose user's previous-day sessions lie in another block teaches nothing here.
+        keep = np.repeat(positive.reshape(len(day_queries), width).any(axis=1), width)
+        if not keep.any():
+            continue
+        q, c, positive = all_q[keep], all_c[keep], positive[keep]
         blocks.append(_pair_features(table, habit, q, c)[:, mask])
-        positives.append(np.array([users[i] == users[j] for i, j in zip(q, c, strict=True)]))
+        positives.append(positive)
         starts.extend(range(offset, offset + len(q), width))
         offset += len(q)
     if not blocks:
@@ -582,17 +645,14 @@ def _linked_habits(table: _Table, weights: _Weights) -> _Habits:
     back = np.full(n, -1, dtype=np.int64)
     forward = np.full(n, -1, dtype=np.int64)
     plain = _no_habits(table)
-    for d, (lo, hi) in table.days.items():
-        if d - 1 not in table.days:
-            continue
-        rows = np.arange(lo, hi, dtype=np.int64)
-        columns = np.arange(*table.days[d - 1], dtype=np.int64)
-        full = weights.score(
-            table, plain, np.repeat(rows, len(columns)), np.tile(columns, len(rows))
-        ).reshape(len(rows), len(columns))
-        mutual = _log_softmax(full, 1) + _log_softmax(full, 0)
-        back[rows] = columns[np.argmax(mutual, axis=1)]
-        forward[columns] = rows[np.argmax(mutual, axis=0)]
+    for d in table.days:
+        for rows, columns in _blocks(table, d):
+            full = weights.score(
+                table, plain, np.repeat(rows, len(columns)), np.tile(columns, len(rows))
+            ).reshape(len(rows), len(columns))
+            mutual = _log_softmax(full, 1) + _log_softmax(full, 0)
+            back[rows] = columns[np.argmax(mutual, axis=1)]
+            forward[columns] = rows[np.argmax(mutual, axis=0)]
     return _Habits(_habit_from_links(table, back), _habit_from_links(table, forward))
 
 
@@ -653,22 +713,27 @@ def _rankings(
     """
     prepared = None if model is None else _prepare(model, table)
     ranked: dict[int, npt.NDArray[np.int64]] = {}
-    for day_queries, q, c in _pairs(table, queries):
-        width = len(q) // len(day_queries)
-        candidates = c[:width]
-        if prepared is None:
-            grid = _floor_scores(table, q, c).reshape(len(day_queries), width)
-        else:
-            lo, hi = table.days[int(table.day[day_queries[0]])]
-            rows = np.arange(lo, hi, dtype=np.int64)
-            weights, habit = prepared
-            full = weights.score(
-                table, habit, np.repeat(rows, width), np.tile(candidates, len(rows))
-            ).reshape(len(rows), width)
-            grid = _sinkhorn(full)[day_queries - lo]
-        order = np.argsort(-grid, axis=1, kind="stable")
-        for row, k in enumerate(day_queries.tolist()):
-            ranked[k] = candidates[order[row]]
+    wanted = np.zeros(len(table.ids), dtype=bool)
+    wanted[queries] = True
+    for d in sorted({int(table.day[k]) for k in queries.tolist()}):
+        if d - 1 not in table.days:
+            continue
+        everyone = np.arange(*table.days[d - 1], dtype=np.int64)
+        for rows, candidates in _blocks(table, d):
+            width = len(candidates)
+            q, c = np.repeat(rows, width), np.tile(candidates, len(rows))
+            if prepared is None:
+                grid = _floor_scores(table, q, c).reshape(len(rows), width)
+            else:
+                weights, habit = prepared
+                grid = _sinkhorn(weights.score(table, habit, q, c).reshape(len(rows), width))
+            order = np.argsort(-grid, axis=1, kind="stable")
+            rest = everyone[~np.isin(everyone, candidates)]
+            for row in np.flatnonzero(wanted[rows]).tolist():
+                ranked[int(rows[row])] = np.concatenate([candidates[order[row]], rest])
+        # Queries at a station the previous day never saw: every candidate is elsewhere.
+        for k in np.arange(*table.days[d], dtype=np.int64)[wanted[slice(*table.days[d])]]:
+            ranked.setdefault(int(k), everyone)
     return ranked
 
 
@@ -784,6 +849,93 @@ def compute_folds(users: Sequence[str], seed: int, folds: int) -> dict[str, int]
     return {u: k % folds for k, u in enumerate(ordered)}
 
 
+@dataclass(frozen=True)
+class CrossFit:
+    """The habit linker's rankings of every query, each by a model that never saw its user.
+
+    Computed once per (observation, truth, seed, folds, signals) and shared by the habit,
+    follow and trip-matching figures (``cross_fit`` keeps the last one).
+    """
+
+    table: _Table
+    users: tuple[str | None, ...]
+    fold_of: Mapping[str, int]
+    models: tuple[HabitModel, ...]
+    ranked: Mapping[int, npt.NDArray[np.int64]]
+
+
+#: The last cross-fit, with the observation and truth it was computed from (compared by
+#: identity: they are frozen, and the figures of one run share them).
+_LAST: list[tuple[Observation, GroundTruth, tuple[object, ...], CrossFit]] = []
+
+
+def cross_fit(
+    observation: Observation,
+    truth: GroundTruth,
+    *,
+    seed: int,
+    folds: int = 5,
+    signals: Sequence[Signal] = ALL_SIGNALS,
+) -> CrossFit:
+    """Rank every query of ``observation`` with models fitted on the other folds' users.
+
+    Raises:
+        UsageError: ("link") fewer than ``folds`` users or ``folds`` below 2, or a fold's
+            training users never charge on two consecutive days.
+    """
+    key = (seed, folds, tuple(signals))
+    for seen_observation, seen_truth, seen_key, seen_fit in _LAST:
+        if seen_observation is observation and seen_truth is truth and seen_key == key:
+            return seen_fit
+    table = _table(observation)
+    users = _users_of(table, truth)
+    named = sorted({u for u in users if u is not None})
+    if folds < 2 or len(named) < folds:
+        raise UsageError(
+            "link", f"habit linker: expected >= {max(folds, 2)} users, found {len(named)}"
+        )
+    fold_of = compute_folds(named, seed, folds)
+    queries = _queries(table, users)
+    ranked: dict[int, npt.NDArray[np.int64]] = {}
+    models = []
+    for fold in range(folds):
+        training = [u for u in named if fold_of[u] != fold]
+        model = _fit_on(table, truth, training, tuple(signals))
+        models.append(model)
+        scored = np.array([k for k in queries.tolist() if fold_of[users[k] or ""] == fold])
+        ranked.update(_rankings(table, model, scored.astype(np.int64)))
+    fit = CrossFit(table, tuple(users), fold_of, tuple(models), ranked)
+    _LAST[:] = [(observation, truth, key, fit)]
+    return fit
+
+
+def hits_of(fit: CrossFit) -> _Hits:
+    """The per-query hits of a cross-fit's rankings, for :func:`score_ranking`."""
+    return _hits(fit.table, fit.users, fit.ranked)
+
+
+def linked_habit_stations(
+    fit: CrossFit, observation: Observation, *, depth: int = HABIT_DEPTH
+) -> dict[str, frozenset[str]]:
+    """Each session's habit as stations: its own and those of the sessions it links back to
+    (top-1 links of the first pass), each by the model of its user's fold (fold 0 for
+    sessions without a user). ``observation`` must be the one ``fit`` was computed from."""
+    table = fit.table
+    del observation  # the table already holds it; the argument documents the pairing
+    out: dict[str, frozenset[str]] = {}
+    for fold, model in enumerate(fit.models):
+        first = _Weights(
+            model.link_features, np.array(model.link_weights), np.array(model.link_scale)
+        )
+        stations = _linked_habits(table, first).back.stations[:, :depth]
+        for k, user in enumerate(fit.users):
+            if fit.fold_of.get(user or "", 0) == fold:
+                out[table.ids[k]] = frozenset(
+                    table.station_names[c] for c in stations[k].tolist() if c >= 0
+                )
+    return out
+
+
 def evaluate_habits(
     observation: Observation,
     truth: GroundTruth,
@@ -805,23 +957,9 @@ def evaluate_habits(
         UsageError: ("link") fewer than ``folds`` users, ``folds`` below 2, or a fold without
             users who charge on two consecutive days.
     """
-    table = _table(observation)
-    users = _users_of(table, truth)
-    named = sorted({u for u in users if u is not None})
-    if folds < 2 or len(named) < folds:
-        raise UsageError(
-            "link", f"habit linker: expected >= {max(folds, 2)} users, found {len(named)}"
-        )
-    fold_of = compute_folds(named, seed, folds)
-    queries = _queries(table, users)
-    ranked: dict[int, npt.NDArray[np.int64]] = {}
-    models = []
-    for fold in range(folds):
-        training = [u for u in named if fold_of[u] != fold]
-        model = _fit_on(table, truth, training, tuple(signals))
-        models.append(model)
-        scored = np.array([k for k in queries.tolist() if fold_of[users[k] or ""] == fold])
-        ranked.update(_rankings(table, model, scored.astype(np.int64)))
+    fit = cross_fit(observation, truth, seed=seed, folds=folds, signals=signals)
+    table, users, ranked, models = fit.table, fit.users, fit.ranked, fit.models
+    queries = np.array(sorted(ranked), dtype=np.int64)
     floor_ranked = _rankings(table, None, queries)
     habit_hits, floor_hits = _hits(table, users, ranked), _hits(table, users, floor_ranked)
     if not habit_hits.users:

@@ -50,6 +50,7 @@ from iome_ref.simulation.sessions import (
     DriverFit,
     compute_score,
     compute_share,
+    duration_h_at,
     kwh_at,
     plugin_hour_at,
 )
@@ -166,6 +167,11 @@ class PlannedTrip:
     purpose: Purpose
     #: When a charging vehicle unplugs at the destination (None: as soon as it is charged).
     plug_out_time: int | None = None
+    #: Energy used on the way beyond the hop between the two stations (Wh): real drives
+    #: are longer than a generated city's hops, and a driver charges about what it drives,
+    #: so the leg ending in a session uses that session's energy (else sessions would be
+    #: cut short by a battery the hops barely drain).
+    off_network_wh: int = 0
 
 
 def draw_profiles(
@@ -335,11 +341,12 @@ def _tour(profile: DriverProfile, day: int, u: list[float], fit: DriverFit) -> _
         return None
     per_weekday = profile.sessions_per_week / (5.0 + 2.0 * fit.weekend_ratio)
     expected = per_weekday * (fit.weekend_ratio if weekend else 1.0) / (p_commute + p_errand)
+    # One session per tour at most: a second one would be away from home, where the real
+    # (residential) drivers are never seen; heavy chargers fall short of their rate instead.
     main = u[3] < min(expected, 1.0)
-    extra = u[4] < min(max(expected - 1.0, 0.0), 1.0)
     main_away = not commute and u[5] < ERRAND_CHARGE_AWAY
-    home_on = extra if main_away else main
-    away_on = main if main_away else extra
+    home_on = main and not main_away
+    away_on = main and main_away
     return _Tour(
         destination=destination,
         commute=commute,
@@ -395,18 +402,22 @@ def _plan_day(profile: DriverProfile, day: int, fit: DriverFit) -> _DayPlan | No
     return _DayPlan(tour, leg, out_departure, back_departure, purposes, u[11])
 
 
-def _home_plug_out(profile: DriverProfile, day: int, arrival: int, fit: DriverFit) -> int:
-    """When a vehicle that came home at ``arrival`` unplugs: at its next departure if that is
-    within a day (real cars stay plugged in overnight, long after charging), else after a
-    plugged-in time drawn from the fitted durations; never past IOME-CHG-006's day."""
-    latest = arrival + MAX_PLUGGED_S
-    for later in (day + 1, day + 2):
-        plan = _plan_day(profile, later, fit)
-        if plan is not None:
-            return max(arrival, min(plan.out_departure, latest))
-    draw = _day_uniforms(profile.seed, day)[11]
-    hours = math.exp(fit.duration_log_mu + fit.duration_log_sigma * compute_score(draw))
-    return min(arrival + _seconds(hours), latest)
+def _plug_out(
+    profile: DriverProfile, day: int, arrival: int, leaves: int | None, fit: DriverFit
+) -> int:
+    """When a vehicle plugged in at ``arrival`` unplugs: after a time drawn from the real
+    plugged-in durations (cars stay plugged in long after charging), but before it leaves
+    (``leaves``; None: its next tour's departure, if within two days) and within
+    IOME-CHG-006's day."""
+    hours = duration_h_at(_day_uniforms(profile.seed, day)[11], fit)
+    out = arrival + min(_seconds(hours), MAX_PLUGGED_S)
+    if leaves is None:
+        for later in (day + 1, day + 2):
+            plan = _plan_day(profile, later, fit)
+            if plan is not None:
+                leaves = plan.out_departure
+                break
+    return max(arrival, out if leaves is None else min(out, leaves))
 
 
 def trips_for_day(
@@ -438,7 +449,12 @@ def trips_for_day(
             travel_s=leg,
             charge_wh=tour.charge_away_wh,
             purpose=plan.purposes[0],
-            plug_out_time=plan.back_departure if tour.charge_away_wh else None,
+            off_network_wh=tour.charge_away_wh,
+            plug_out_time=_plug_out(
+                profile, day, plan.out_departure + leg, plan.back_departure, fit
+            )
+            if tour.charge_away_wh
+            else None,
         ),
         PlannedTrip(
             origin_station=tour.destination,
@@ -447,7 +463,8 @@ def trips_for_day(
             travel_s=leg,
             charge_wh=tour.charge_home_wh,
             purpose=plan.purposes[1],
-            plug_out_time=_home_plug_out(profile, day, home_arrival, fit)
+            off_network_wh=tour.charge_home_wh,
+            plug_out_time=_plug_out(profile, day, home_arrival, None, fit)
             if tour.charge_home_wh
             else None,
         ),

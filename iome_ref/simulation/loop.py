@@ -504,6 +504,7 @@ class Simulation:
                     discharge_wh=0 if last else decision.energy_wh,
                     charge_wh=plan.charge_wh if last else 0,
                     plug_out=plan.plug_out_time if last else None,
+                    off_network_wh=plan.off_network_wh if last else 0,
                 )
 
     def _trip(
@@ -516,13 +517,15 @@ class Simulation:
         discharge_wh: int = 0,
         charge_wh: int = 0,
         plug_out: int | None = None,
+        off_network_wh: int = 0,
     ) -> int:
         """One trip between stations: two presences, a session, a claim, a verified Trip.
 
         On arrival the vehicle discharges if it chose this station as L, else charges what
         its habit says (``charge_wh``, fitted to real sessions: not capped at one price
         action's ``max_session_wh``, since a car plugged in overnight takes what it needs),
-        or tops up when it runs low; a habitual session lasts until ``plug_out``.
+        or tops up when it runs low; a habitual session lasts until ``plug_out``. The leg also
+        uses ``off_network_wh`` driven beyond the stations (``PlannedTrip.off_network_wh``).
         Returns when it leaves the destination station.
         """
         origin, destination = leg
@@ -538,6 +541,7 @@ class Simulation:
         source = src_station.sign_presence("source", pk1.public_hex, depart)
         src_station.undock(vehicle.vehicle_id, depart)
         vehicle.battery.drive(need)
+        vehicle.battery.drive(min(off_network_wh, vehicle.battery.soc_wh))
         arrive = depart + travel
         dst_station.dock(vehicle.vehicle_id, pk2.public_hex, arrive)
         destination_presence = dst_station.sign_presence("destination", pk2.public_hex, arrive)
