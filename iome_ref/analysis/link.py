@@ -570,8 +570,6 @@ def _session_figures(
         except UsageError as exc:
             text = exc.message
             missing.append(text if text.startswith(label) else f"{label}: {text}")
-        except NotImplementedError:  # link2's analyses not merged yet; removed once they are
-            missing.append(f"{label}: not available in this build")
         return None
 
     out.habits = attempt(
