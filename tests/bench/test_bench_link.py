@@ -50,10 +50,8 @@ def synthetic_city(n_trips: int, seed: int) -> tuple[list[ExactTrip], TravelMatr
         trips.append(ExactTrip(f"t{k}", f"v{v}", names[origin], start, names[destination], end))
         where[v] = destination
         clock[v] = end + int(rng.lognormal(8.0, 1.0))
-    travel = {
-        (a, b): int(tau[i, j]) for i, a in enumerate(names) for j, b in enumerate(names) if i != j
-    }
-    return trips, travel
+    np.fill_diagonal(tau, -1)
+    return trips, TravelMatrix(tuple(names), tau)
 
 
 @pytest.mark.timeout(3600)
