@@ -121,6 +121,14 @@ def link(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = 1,
     sweep: Annotated[bool, typer.Option(help="Sweep each mitigation parameter.")] = False,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SAFE_INT, help="Seed.")] = 0,
+    speed: Annotated[
+        float,
+        typer.Option(min=1.0, max=300.0, help="Great-circle speed for --stations, km/h."),
+    ] = 60.0,
+    max_dwell: Annotated[
+        int,
+        typer.Option(min=0, max=30 * 86_400, help="Longest stay at one station assumed, s."),
+    ] = 86_400,
     out: Annotated[Path | None, typer.Option(help="Folder for link.json and plots.")] = None,
 ) -> None:
     """Run the observer (help: ``_LINK_HELP``)."""
@@ -143,6 +151,8 @@ def link(  # noqa: PLR0917 - typer maps each option to a parameter
                 k=k,
                 sweep=sweep,
                 seed=seed,
+                speed_kmh=speed,
+                max_dwell_s=max_dwell,
                 out=out,
             )
         except ValidationError as exc:
