@@ -9,7 +9,6 @@ habit linker is :mod:`iome_ref.analysis.habits`), or reading the ground truth wh
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,15 +64,16 @@ class TripMatchScore:
 
     ``correct``: share of scored sessions (those the ground truth ties to a trip) whose
     matched trip end is that trip's arrival; ``chance``: a uniform pick among the arrival ends
-    at the session's station within the observer's window; 95% Wilson interval.
+    at the session's station within the observer's window; 95% Wilson interval. None when
+    no session could be scored.
     """
 
     weeks: int
     sessions: int
-    correct: float
+    correct: float | None
     ci_low: float
     ci_high: float
-    chance: float
+    chance: float | None
     population: str
     knowledge: str
 
@@ -228,10 +228,10 @@ def match_sessions_to_trips(
             TripMatchScore(
                 weeks=w,
                 sessions=scored,
-                correct=hits / scored if scored else math.nan,
+                correct=hits / scored if scored else None,
                 ci_low=low,
                 ci_high=high,
-                chance=chance / scored if scored else math.nan,
+                chance=chance / scored if scored else None,
                 population=population,
                 knowledge=knowledge,
             )

@@ -78,7 +78,8 @@ DEFAULT_RESOLUTIONS: Final[tuple[Resolution, ...]] = (
 @dataclass(frozen=True)
 class UniquenessPoint:
     """One resolution: share of sessions unique within their day, and of users singled out by
-    p of their points (``trace_curve``: ``(p, share)`` for p = 1..5, users with >= p points)."""
+    p of their points (``trace_curve``: ``(p, share)`` for p = 1..5 over users with >= p
+    points; a p no user reaches has no point)."""
 
     resolution: Resolution
     sessions: int
@@ -151,7 +152,8 @@ def _trace_curve(
                 common = set.intersection(*(holders[points[int(k)]] for k in chosen))
                 unique += common == {user}
             shares.append(unique / samples)
-        curve.append((p, float(np.mean(shares)) if shares else float("nan")))
+        if shares:  # no user has p points: no point on the curve
+            curve.append((p, float(np.mean(shares))))
     return tuple(curve)
 
 

@@ -26,6 +26,14 @@ driver-week (3.17), weekend ratio 0.88 (0.895), 99.4% of trips to the driver's o
 commute departure sd 1.2 h within a driver against 1.5 h over all.
 ``tests/unit/test_drivers.py::test_simulated_sessions_match_the_fit`` keeps these in bounds.
 
+What the loop publishes (issue 15, "Simulated drivers must be as linkable as real ones"): a
+charging driver stays plugged in for a real plugged-in duration (``FITTED.duration_quantiles``,
+cut at its next departure and at IOME-CHG-006's day), charges at most once per tour, at home
+but for 3% of errands (the real sessions are residential), and its leg into the session uses
+that session's energy (``PlannedTrip.off_network_wh``), so the battery takes the habitual kWh
+instead of topping up to a cap. ``tests/analysis/test_realism.py`` compares the six figures
+of a seeded run with the Norway sessions (``iome_ref.analysis.realism``).
+
 Time: unix seconds read as local wall-clock time (day = t // 86400, weekday from 1970-01-01, a
 Thursday). A day's plan is a pure function of ``(profile.seed, day)``, so a round boundary never
 splits a tour: the commute out and the one home always agree, whatever the round length.

@@ -120,3 +120,38 @@ def test_accepts_norway_linkers_far_above_chance() -> None:
     assert report.habit.top5 > report.habit.top1
     assert not math.isnan(report.habit.ci_low)
     assert dataclasses.asdict(report)["habit"]["population"] == "Norway, 120 days"
+
+
+@pytest.mark.parametrize(
+    "history",
+    ["one day", "cover traffic only", "discharges only", "no sessions"],
+)
+def test_rejects_histories_with_nothing_to_link(history: str) -> None:
+    """A hostile or empty input gives the "link" usage error, never a traceback or a figure."""
+    observation, truth = habit_population(users=8, days=6, cover=1)
+    sessions = observation.sessions
+    if history == "one day":
+        first = sessions[0].start // DAY
+        sessions = tuple(s for s in sessions if s.start // DAY == first)
+    elif history == "cover traffic only":
+        truth = GroundTruth(session_user=dict.fromkeys(truth.session_user))
+    elif history == "discharges only":
+        sessions = tuple(dataclasses.replace(s, direction="discharge") for s in sessions)
+    else:
+        sessions = ()
+    with pytest.raises(UsageError) as caught:
+        evaluate_habits(Observation("sessions", sessions), truth, seed=1, population="p")
+    assert caught.value.component == "link"
+
+
+def test_accepts_sessions_ending_before_they_start_and_zero_energy() -> None:
+    """Records a reader would refuse still never crash the linker when built directly."""
+    observation, truth = habit_population(users=6, days=6)
+    broken = tuple(
+        dataclasses.replace(s, end=s.start - 60, energy_wh=0) if k % 3 == 0 else s
+        for k, s in enumerate(observation.sessions)
+    )
+    report = evaluate_habits(
+        Observation("sessions", broken), truth, seed=1, population="p", folds=2
+    )
+    assert 0.0 <= report.habit.top1 <= 1.0
