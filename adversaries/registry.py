@@ -11,10 +11,14 @@ from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Adversary
+from adversaries.equivocation import Equivocation
 from adversaries.forged_presence import ForgedPresence
 from adversaries.key_reuse import KeyReuse
 from adversaries.replay import Replay
 from adversaries.rogue_station import RogueStation
+from adversaries.signature_replay import SignatureReplay
+from adversaries.sybil_flood import SybilFlood
+from adversaries.tamper import Tamper
 from iome_ref.errors import UsageError
 
 __all__ = ["ADVERSARIES", "select_adversaries"]
@@ -27,6 +31,10 @@ _PART_1: Final[tuple[Adversary, ...]] = (
     RogueStation(),
     Replay(),
     KeyReuse(),
+    SybilFlood(),
+    Equivocation(),
+    Tamper(),
+    SignatureReplay(),
 )
 #: Part 2: issue 14 items 8, 9, 11–14.
 _PART_2: Final[tuple[Adversary, ...]] = ()
