@@ -38,7 +38,8 @@ def test_every_adversary_declares_a_complete_model() -> None:
         assert isinstance(adversary, Adversary)
         assert adversary.name == name
         assert adversary.capabilities, name
-        assert adversary.targets and set(adversary.targets) <= defined, name
+        assert adversary.targets, name
+        assert set(adversary.targets) <= defined, name
         assert adversary.expected in {"blocked", "leaks"}
 
 
