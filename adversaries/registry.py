@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Adversary
+from adversaries.energy_fraud import EnergyFraud
+from adversaries.faulty_manager import FaultyManager
 from adversaries.rogue_company import RogueCompany
 from iome_ref.errors import UsageError
 
@@ -21,7 +23,11 @@ _COMPONENT: Final = "attack"
 #: Part 1: issue 14 items 1–7 and 10.
 _PART_1: Final[tuple[Adversary, ...]] = ()
 #: Part 2: issue 14 items 8, 9, 11–14.
-_PART_2: Final[tuple[Adversary, ...]] = (RogueCompany(),)
+_PART_2: Final[tuple[Adversary, ...]] = (
+    FaultyManager(),
+    RogueCompany(),
+    EnergyFraud(),
+)
 
 #: name -> adversary, in catalogue order.
 ADVERSARIES: Final[dict[str, Adversary]] = {a.name: a for a in (*_PART_1, *_PART_2)}
