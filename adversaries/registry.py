@@ -13,6 +13,7 @@ from typing import Final
 from adversaries.base import Adversary
 from adversaries.energy_fraud import EnergyFraud
 from adversaries.faulty_manager import FaultyManager
+from adversaries.malicious_verifiers import VerifiersAtQuorum, VerifiersBelowQuorum
 from adversaries.rogue_company import RogueCompany
 from iome_ref.errors import UsageError
 
@@ -24,6 +25,8 @@ _COMPONENT: Final = "attack"
 _PART_1: Final[tuple[Adversary, ...]] = ()
 #: Part 2: issue 14 items 8, 9, 11–14.
 _PART_2: Final[tuple[Adversary, ...]] = (
+    VerifiersBelowQuorum(),
+    VerifiersAtQuorum(),
     FaultyManager(),
     RogueCompany(),
     EnergyFraud(),
