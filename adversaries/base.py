@@ -133,13 +133,21 @@ class Adversary(Protocol):
     implementation enforces against it.
     """
 
-    name: str
-    title: str
-    capabilities: frozenset[Capability]
-    colluders: int
-    targets: tuple[str, ...]
-    invariant: Invariant
-    expected: Expected
+    # Read-only members, so a plain class attribute (``expected = "leaks"``) satisfies them.
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+    @property
+    def colluders(self) -> int: ...
+    @property
+    def targets(self) -> tuple[str, ...]: ...
+    @property
+    def invariant(self) -> Invariant: ...
+    @property
+    def expected(self) -> Expected: ...
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
         """Attack ``iut`` (already opened; the attack resets it as its scenarios say)."""

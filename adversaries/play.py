@@ -34,7 +34,9 @@ from adversaries.base import (
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.machines.base import genesis_of, world_of
 from iome_ref.conformance.scenarios import (
+    REF_KEY,
     ActionStep,
+    BlockBuild,
     ChainArgs,
     CheckEvidenceStep,
     CheckHeadStep,
@@ -47,6 +49,8 @@ from iome_ref.conformance.scenarios import (
     ReopenArgs,
     ReopenStep,
     ReplayResult,
+    ResultSubset,
+    RoleStep,
     Scenario,
     ScenarioMetadata,
     ScenarioSetup,
@@ -57,6 +61,7 @@ from iome_ref.conformance.scenarios import (
     SubmitTxArgs,
     SubmitTxStep,
     TxArgs,
+    actor_keys,
     execute,
     generator_name,
 )
@@ -118,6 +123,14 @@ class Script:
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     leaks: list[int] = field(default_factory=list)
     now: int = 0
+    #: Certified actors (vectors.world.ACTORS names) whose keys ``reset`` gives the IUT, for
+    #: role steps and built blocks.
+    keys: list[str] = field(default_factory=list)
+    #: Chains whose head only the IUT knows (a block it built holds a result, such as a Trip
+    #: with the verifiers' nonce): no local block or head check on them afterwards.
+    unknown_heads: set[str] = field(default_factory=set)
+    #: Chains the genesis declares beyond the world's (id -> kind), e.g. a second consortium.
+    extra_chains: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.now = self.start
@@ -133,6 +146,8 @@ class Script:
 
     def head(self, chain: str) -> tuple[int, str]:
         """The head a correct node has for ``chain`` after the accepted steps so far."""
+        if chain in self.unknown_heads:
+            raise ValueError(f"{self.variant}: the head of {chain} is the IUT's (built blocks)")
         return self.heads.get(chain, (-1, ZERO_HASH))
 
     def block(
@@ -147,6 +162,8 @@ class Script:
     ) -> Block:
         """A signed block extending the script's head of ``chain`` (or ``at``)."""
         height, prev = self.head(chain) if at is None else at
+        # The clock never runs behind a block already made: the next one may not go back.
+        self.now = max(self.now, time or 0)
         fields: dict[str, Any] = {
             "chain_id": chain,
             "height": height + 1,
@@ -237,6 +254,53 @@ class Script:
                 self.heads[row.chain] = (row.height, row.block_hash)
         return self._add(step)
 
+    def role(
+        self,
+        op: str,
+        args: dict[str, Any],
+        reject: str | None = None,
+        *,
+        actor: str,
+        result: dict[str, Any] | None = None,
+        leak: bool = False,
+    ) -> int:
+        """A role step (spec/scenarios.md, "Role steps"); ``result`` asks the accepted result
+        to hold these members. Its step number, for :meth:`ref`."""
+        expect: Any = _expect(reject) if result is None else ResultSubset(result=result)
+        step = RoleStep.model_validate({"actor": actor, "op": op, "args": args, "expect": expect})
+        return self._add(step, leak=leak)
+
+    @staticmethod
+    def ref(step: int, path: str = "") -> dict[str, Any]:
+        """A reference to a member of an earlier step's result (``{"$from", "path"}``)."""
+        return {REF_KEY: step, "path": path}
+
+    def build(
+        self,
+        chain: str,
+        txs: list[Any] | dict[str, Any],
+        reject: str | None = None,
+        *,
+        producer: str = "producer",
+        time: int | None = None,
+        actor: str = "producer",
+        leak: bool = False,
+    ) -> int:
+        """A block the harness builds at play time over ``txs`` (references allowed), on the
+        IUT's head of ``chain``; that head is the IUT's from now on."""
+        if producer not in self.keys:
+            self.keys.append(producer)
+        build = BlockBuild(producer=producer, time=self.tick() if time is None else time, txs=txs)
+        step = SubmitBlockStep(
+            actor=actor,
+            op="submit_block",
+            args=SubmitBlockArgs(chain=chain, build=build),
+            expect=_expect(reject),
+        )
+        if reject is None:
+            self.unknown_heads.add(chain)
+        return self._add(step, leak=leak)
+
     @staticmethod
     def stored_row(block: Block, body_text: str | None = None) -> StoredRow:
         """``block`` as a store row; ``body_text`` replaces its bytes (a disk edit)."""
@@ -296,7 +360,12 @@ class Script:
             generator=generator_name(),
             observed=observed,
         )
-        setup = ScenarioSetup(genesis=VectorContext.model_validate(genesis_of(self.seed)))
+        genesis = genesis_of(self.seed)
+        genesis["chains"] = {**genesis["chains"], **self.extra_chains}
+        setup = ScenarioSetup(
+            genesis=VectorContext.model_validate(genesis),
+            keys=actor_keys(world(self.seed), sorted(set(self.keys))),
+        )
         return Scenario.model_validate(
             {"metadata": metadata, "setup": setup, "steps": list(self.steps)}
         )

@@ -13,8 +13,12 @@ from typing import Final
 from adversaries.base import Adversary
 from adversaries.energy_fraud import EnergyFraud
 from adversaries.faulty_manager import FaultyManager
+from adversaries.forged_presence import ForgedPresence
+from adversaries.key_reuse import KeyReuse
 from adversaries.malicious_verifiers import VerifiersAtQuorum, VerifiersBelowQuorum
+from adversaries.replay import Replay
 from adversaries.rogue_company import RogueCompany
+from adversaries.rogue_station import RogueStation
 from iome_ref.errors import UsageError
 
 __all__ = ["ADVERSARIES", "select_adversaries"]
@@ -22,7 +26,12 @@ __all__ = ["ADVERSARIES", "select_adversaries"]
 _COMPONENT: Final = "attack"
 
 #: Part 1: issue 14 items 1–7 and 10.
-_PART_1: Final[tuple[Adversary, ...]] = ()
+_PART_1: Final[tuple[Adversary, ...]] = (
+    ForgedPresence(),
+    RogueStation(),
+    Replay(),
+    KeyReuse(),
+)
 #: Part 2: issue 14 items 8, 9, 11–14.
 _PART_2: Final[tuple[Adversary, ...]] = (
     VerifiersBelowQuorum(),
