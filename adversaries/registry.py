@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Adversary
+from adversaries.colluding_stations import ColludingStations
 from adversaries.energy_fraud import EnergyFraud
 from adversaries.faulty_manager import FaultyManager
 from adversaries.forged_presence import ForgedPresence
 from adversaries.key_reuse import KeyReuse
 from adversaries.malicious_verifiers import VerifiersAtQuorum, VerifiersBelowQuorum
+from adversaries.observer_linking import ObserverLinking
 from adversaries.replay import Replay
 from adversaries.rogue_company import RogueCompany
 from adversaries.rogue_station import RogueStation
@@ -39,6 +41,8 @@ _PART_2: Final[tuple[Adversary, ...]] = (
     FaultyManager(),
     RogueCompany(),
     EnergyFraud(),
+    ColludingStations(),
+    ObserverLinking(),
 )
 
 #: name -> adversary, in catalogue order.
