@@ -138,6 +138,54 @@ class FaultyManager:
             script.check_tx("public", anchor.tx_id, present=True)
         return script
 
+    def role_failover(self, seed: int) -> Script:
+        """The same failover with the implementation's own manager and backup: it anchors,
+        hands over and anchors again, each result published in a block the harness builds; a
+        crash after every publication. A handover that skips the tip is refused by a correct
+        chain (IOME-ANC-008), an anchor that forks or skips it too (IOME-ANC-003, -002); the
+        checks find the very anchors and handover the spec determines."""
+        script = self._script(
+            seed,
+            "role-failover",
+            "The implementation's manager anchors and goes silent, its backup takes over and "
+            "anchors; the node restarts after every step",
+            ("IOME-ANC-008", "IOME-ANC-003", "IOME-ANC-002", "IOME-BLK-012"),
+        )
+        script.keys.extend(["fleet-manager", "fleet-backup"])
+        b = script.b
+        expected: list[str] = []
+        prev: str | None = None
+
+        def anchor(manager: str, t: int) -> None:
+            nonlocal prev
+            child = self._grow(script, t)
+            step = script.role(
+                "manager_anchor", {"manager": manager, "chain": "fleet", "t": t}, actor=manager
+            )
+            script.build("public", [script.ref(step, "anchor")], time=t)
+            made = b.anchor(child.height, child.block_hash, prev, t, manager=manager)
+            expected.append(made.tx_id)
+            prev = made.tx_id
+            script.reopen()
+            script.check_head("fleet")
+
+        anchor("fleet-manager", _FIRST)
+        anchor("fleet-manager", _FIRST + ANCHOR_PERIOD_S)
+        office = _FIRST + ANCHOR_PERIOD_S + _SILENCE
+        assert prev is not None
+        step = script.role(
+            "backup_handover",
+            {"backup": "fleet-backup", "chain": "fleet", "t": office},
+            actor="fleet-backup",
+        )
+        script.build("public", [script.ref(step, "handover")], time=office)
+        expected.append(b.handover(prev, office).tx_id)
+        script.reopen()
+        anchor("fleet-backup", office + 60)
+        for tx_id in expected:
+            script.check_tx("public", tx_id, present=True)
+        return script
+
     def premature(self, seed: int) -> Script:
         """The backup takes office before the manager missed its periods; a second backup
         takes it back at once."""
@@ -259,6 +307,7 @@ class FaultyManager:
         del profile  # a few dozen steps: both profiles play every variant
         scripts = [
             self.failover(seed),
+            self.role_failover(seed),
             self.premature(seed),
             self.fork(seed),
             self.gap(seed),
