@@ -106,7 +106,7 @@ class ColludingStations:
             seed,
             "fabricated-trips",
             f"Two compromised stations fabricate {count} trips the verifiers publish",
-            ("IOME-PRES-003", "IOME-ODM-004"),
+            ("IOME-ODM-004", "IOME-ENC-004"),
         )
         script.keys.append("predictor")
         cosigned = []
