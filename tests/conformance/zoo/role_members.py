@@ -131,4 +131,3 @@ class HandsOverEarly(_SkipsCheck):
     """Lets a backup take office without waiting for missed anchor periods (IOME-ANC-007)."""
 
     code = "IOME-ANC-007"
-
