@@ -34,7 +34,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
-from adversaries.play import Measure, Script, capabilities, judge, leak_count
+from adversaries.capable import judge_declared
+from adversaries.play import Measure, Script, capabilities, leak_count
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.models import Presence
@@ -199,5 +200,6 @@ class ColludingStations:
         )
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
-        scripts = [self.fabricate(seed, _FABRICATED[profile]), self.cannot(seed)]
-        return judge(self, iut, seed, scripts, self._measure)
+        fabricated = self.fabricate(seed, _FABRICATED[profile])
+        scripts = [fabricated, self.cannot(seed)]
+        return judge_declared(self, iut, seed, scripts, self._measure, required=[fabricated])

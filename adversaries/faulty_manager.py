@@ -32,7 +32,8 @@ from __future__ import annotations
 from typing import Final
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
-from adversaries.play import Script, capabilities, judge
+from adversaries.capable import judge_declared
+from adversaries.play import Script, capabilities
 from iome_ref.conformance.iut import IUT
 from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS
 from iome_ref.encoding import compute_hash
@@ -314,4 +315,4 @@ class FaultyManager:
             self.usurp(seed),
             self.false_hash(seed),
         ]
-        return judge(self, iut, seed, scripts)
+        return judge_declared(self, iut, seed, scripts)

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
-from adversaries.play import Measure, Script, capabilities, judge
+from adversaries.capable import judge_declared
+from adversaries.play import Measure, Script, capabilities
 from iome_ref.analysis.observations import ObservedSession, ObservedTrip
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
@@ -310,4 +311,11 @@ class ObserverLinking:
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
         script, truth = self.population(seed, _VEHICLES[profile])
-        return judge(self, iut, seed, [script], lambda played: self._measure(played, [truth]))
+        return judge_declared(
+            self,
+            iut,
+            seed,
+            [script],
+            lambda played: self._measure(played, [truth]),
+            required=[script],
+        )

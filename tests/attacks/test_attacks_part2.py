@@ -24,7 +24,7 @@ from adversaries.base import Adversary, AttackResult
 from adversaries.registry import ADVERSARIES
 from iome_ref.conformance.adapters import open_iut
 from iome_ref.conformance.adapters.inproc import ReferenceIUT
-from iome_ref.conformance.iut import IUT
+from iome_ref.conformance.iut import CORE_OPS, IUT, JsonObject, Refused
 from iome_ref.conformance.scenarios import Scenario, dump_scenario, execute, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,3 +190,33 @@ def test_committed_scenarios_replay(replay_iut: IUT) -> None:
     for path in paths:
         result = execute(load_scenario(path), replay_iut)
         assert result.status == "pass", f"{path.name}: {result.reason or result.divergence}"
+
+
+class _CoreOnly(ReferenceIUT):
+    """The reference declaring and serving the core operations only, as a node that
+    implements no role would."""
+
+    def hello(self) -> JsonObject:
+        manifest = super().hello()
+        manifest["ops"] = [op for op in manifest["ops"] if op in CORE_OPS]
+        return manifest
+
+    def call(self, op: str, args: JsonObject) -> JsonObject:
+        if op not in CORE_OPS:
+            raise Refused("IOME-IUT-003", f"op {op} is not implemented")
+        return super().call(op, args)
+
+
+def test_role_scripts_are_skipped_never_findings_without_role_ops() -> None:
+    """An implementation without role ops is never reported as breaking a rule it had no
+    operation for: scripts that need one are left out, and a measurement that needs one
+    ends in ``error`` naming the missing op."""
+    iut = _CoreOnly()
+    manager = ADVERSARIES["faulty-manager"].attack(iut, SEED, "quick")
+    assert manager.outcome == "blocked"
+    assert "role-failover skipped: the manifest lacks op backup_handover" in manager.detail
+    for name in ("colluding-stations", "observer-linking"):
+        result = ADVERSARIES[name].attack(iut, SEED, "quick")
+        assert result.outcome == "error"
+        assert not result.findings
+        assert "op verifier_cosign" in result.detail
