@@ -175,6 +175,11 @@ class Script:
 
     # -- steps -----------------------------------------------------------------------------
 
+    @property
+    def last(self) -> int:
+        """The number of the step added last (steps count from 1)."""
+        return len(self.steps)
+
     def _add(self, step: Step, *, leak: bool = False) -> int:
         self.steps.append(step)
         if leak:

@@ -13,6 +13,7 @@ from typing import Final
 from adversaries.base import Adversary
 from adversaries.colluding_stations import ColludingStations
 from adversaries.energy_fraud import EnergyFraud
+from adversaries.equivocation import Equivocation
 from adversaries.faulty_manager import FaultyManager
 from adversaries.forged_presence import ForgedPresence
 from adversaries.key_reuse import KeyReuse
@@ -21,6 +22,9 @@ from adversaries.observer_linking import ObserverLinking
 from adversaries.replay import Replay
 from adversaries.rogue_company import RogueCompany
 from adversaries.rogue_station import RogueStation
+from adversaries.signature_replay import SignatureReplay
+from adversaries.sybil_flood import SybilFlood
+from adversaries.tamper import Tamper
 from iome_ref.errors import UsageError
 
 __all__ = ["ADVERSARIES", "select_adversaries"]
@@ -33,6 +37,10 @@ _PART_1: Final[tuple[Adversary, ...]] = (
     RogueStation(),
     Replay(),
     KeyReuse(),
+    SybilFlood(),
+    Equivocation(),
+    Tamper(),
+    SignatureReplay(),
 )
 #: Part 2: issue 14 items 8, 9, 11–14.
 _PART_2: Final[tuple[Adversary, ...]] = (

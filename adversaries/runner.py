@@ -29,10 +29,18 @@ from adversaries.report import (
 )
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.runner import open_iut
-from iome_ref.conformance.scenarios import dump_scenario, generator_name
+from iome_ref.conformance.scenarios import Scenario, dump_scenario, generator_name
 from iome_ref.errors import ImplementationError, IoMEError, UsageError
 
-__all__ = ["DEFAULT_OUT", "PROFILES", "Progress", "attack_exit_code", "run_attacks"]
+__all__ = [
+    "DEFAULT_OUT",
+    "PROFILES",
+    "REPORT_NAME",
+    "Progress",
+    "attack_exit_code",
+    "run_attacks",
+    "write_scenarios",
+]
 
 _COMPONENT: Final = "attack"
 DEFAULT_OUT: Final = Path("out/attack")
@@ -107,6 +115,17 @@ def _report_of(adversary: Adversary, result: AttackResult, out: Path | None) -> 
     )
 
 
+def write_scenarios(scenarios: Sequence[Scenario], directory: Path) -> list[Path]:
+    """Write each scenario as ``<its id>.json`` under ``directory``; the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for scenario in scenarios:
+        path = directory / _file_name(scenario.metadata.id)
+        path.write_bytes(dump_scenario(scenario))
+        written.append(path)
+    return written
+
+
 def run_attacks(
     impl: str,
     *,
@@ -116,6 +135,7 @@ def run_attacks(
     out: Path | None = DEFAULT_OUT,
     progress: Progress | None = None,
     iut: IUT | None = None,
+    played_out: Path | None = None,
 ) -> AttackReport:
     """Run the adversaries ``names`` (all when None) against ``impl`` and report.
 
@@ -151,6 +171,8 @@ def run_attacks(
             begun = time.perf_counter()
             result = _run_one(adversary, target, seed, chosen)
             reports.append(_report_of(adversary, result, out))
+            if played_out is not None:
+                write_scenarios(result.played, played_out)
             timings[adversary.name] = round((time.perf_counter() - begun) * 1000, 3)
             if progress is not None:
                 progress(done, len(adversaries), adversary.name)

@@ -42,6 +42,9 @@ def vectors_generate(
 
         directory = spec_dir_of(spec_dir)
         chosen = recorded_seed(directory) if seed is None else seed
+        from adversaries.schemas import (  # noqa: PLC0415
+            write_schema_files as write_adversary_schemas,
+        )
         from iome_ref.conformance.schemas import write_schema_files  # noqa: PLC0415
 
         with status("generating vectors"):
@@ -49,6 +52,7 @@ def vectors_generate(
                 write_vectors(directory, chosen)
                 + write_wire_schemas(directory)
                 + write_schema_files(directory)
+                + write_adversary_schemas(directory)
             )
     typer.echo(f"wrote {len(written)} files under {directory} (seed {chosen})")
 
@@ -62,6 +66,7 @@ def vectors_check(spec_dir: SpecDirOption = None) -> None:
         from iome_ref.vectors.generate import list_derived_files  # noqa: PLC0415
 
         directory = spec_dir_of(spec_dir)
+        from adversaries import schemas as adversary_schemas  # noqa: PLC0415
         from iome_ref.conformance.schemas import build_schema_files, check_schema_files  # noqa: PLC0415
 
         with status("checking vectors"):
@@ -69,11 +74,13 @@ def vectors_check(spec_dir: SpecDirOption = None) -> None:
                 check_vectors(directory)
                 + check_wire_schemas(directory)
                 + check_schema_files(directory)
+                + adversary_schemas.check_schema_files(directory)
             )
         count = (
             len(list_derived_files(directory))
             + len(build_wire_schemas())
             + len(build_schema_files())
+            + len(adversary_schemas.build_schema_files())
         )
     for problem in problems:
         typer.echo(printable(problem))

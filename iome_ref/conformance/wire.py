@@ -175,6 +175,11 @@ class VerifierCosignArgs(_Strict):
     source: Message
     destination: Message
     t: Seconds = Field(description="Time the verifiers judge the claim at.")
+    answering: list[str] | None = Field(
+        default=None,
+        description="The verifier actors that answer (default: every one); the others have "
+        "stopped. Fewer than the quorum: the trip waits (trip null, nothing recorded).",
+    )
 
 
 class VerifierBatchArgs(_Strict):
@@ -248,7 +253,7 @@ class PresenceResult(_Open):
 
 
 class TripResult(_Open):
-    trip: JsonObject
+    trip: JsonObject | None = Field(description="null: fewer than the quorum answered.")
 
 
 class BatchResult(_Open):

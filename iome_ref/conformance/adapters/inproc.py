@@ -195,7 +195,8 @@ class ReferenceIUT(CallingIUT):
             and isinstance(destination, Presence)
         ):
             raise Refused("IOME-IUT-004", "args: expected a TripClaim and two Presences")
-        return {"trip": _dump(self.node.cosign(claim, source, destination, args.t))}
+        trip = self.node.cosign(claim, source, destination, args.t, args.answering)
+        return {"trip": None if trip is None else _dump(trip)}
 
     def _op_verifier_batch(self, _: BaseModel) -> JsonObject:
         return {"txs": [_dump(tx) for tx in self.node.take_batch()]}
