@@ -110,7 +110,6 @@ def test_adversary_has_its_expected_outcome_against_the_reference(
         assert result.figure is None
 
 
-@pytest.mark.req("IOME-TRIP-002")
 def test_quorum_and_colluding_stations_publish_every_fabricated_trip(
     ref_results: dict[str, AttackResult],
 ) -> None:
@@ -120,7 +119,6 @@ def test_quorum_and_colluding_stations_publish_every_fabricated_trip(
     assert ref_results["colluding-stations"].figure == 1.0
 
 
-@pytest.mark.req("IOME-REC-002")
 def test_energy_relayed_to_a_second_chain_is_measured(
     ref_results: dict[str, AttackResult],
 ) -> None:
