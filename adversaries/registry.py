@@ -11,10 +11,16 @@ from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Adversary
+from adversaries.colluding_stations import ColludingStations
+from adversaries.energy_fraud import EnergyFraud
 from adversaries.equivocation import Equivocation
+from adversaries.faulty_manager import FaultyManager
 from adversaries.forged_presence import ForgedPresence
 from adversaries.key_reuse import KeyReuse
+from adversaries.malicious_verifiers import VerifiersAtQuorum, VerifiersBelowQuorum
+from adversaries.observer_linking import ObserverLinking
 from adversaries.replay import Replay
+from adversaries.rogue_company import RogueCompany
 from adversaries.rogue_station import RogueStation
 from adversaries.signature_replay import SignatureReplay
 from adversaries.sybil_flood import SybilFlood
@@ -37,7 +43,15 @@ _PART_1: Final[tuple[Adversary, ...]] = (
     SignatureReplay(),
 )
 #: Part 2: issue 14 items 8, 9, 11–14.
-_PART_2: Final[tuple[Adversary, ...]] = ()
+_PART_2: Final[tuple[Adversary, ...]] = (
+    VerifiersBelowQuorum(),
+    VerifiersAtQuorum(),
+    FaultyManager(),
+    RogueCompany(),
+    EnergyFraud(),
+    ColludingStations(),
+    ObserverLinking(),
+)
 
 #: name -> adversary, in catalogue order.
 ADVERSARIES: Final[dict[str, Adversary]] = {a.name: a for a in (*_PART_1, *_PART_2)}
