@@ -18,7 +18,8 @@ from typing import Final
 
 from adversaries.base import Capability, Profile
 from adversaries.flows import trip_extraction
-from adversaries.play import Script, ScriptedAdversary, capabilities
+from adversaries.play import Script, capabilities
+from adversaries.scripted import ScriptedAdversary
 from iome_ref.encoding import compute_hash
 from iome_ref.models import Block
 from iome_ref.vectors.runner import StoredRow
