@@ -29,7 +29,7 @@ from adversaries.base import (
     Outcome,
 )
 from iome_ref.conformance.iut import IUT
-from iome_ref.conformance.machines.base import genesis_of, world_of
+from iome_ref.conformance.machines.base import DualMachine, genesis_of, world_of
 from iome_ref.conformance.scenarios import (
     REF_KEY,
     ActionStep,
@@ -63,7 +63,6 @@ from iome_ref.conformance.scenarios import (
     generator_name,
 )
 from iome_ref.constants import ZERO_HASH
-from iome_ref.encoding import canonical_json
 from iome_ref.models import Block, SignedModel
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.runner import StoredRow, VectorContext
@@ -303,16 +302,8 @@ class Script:
             self.unknown_heads.add(chain)
         return self._add(step, leak=leak)
 
-    @staticmethod
-    def stored_row(block: Block, body_text: str | None = None) -> StoredRow:
-        """``block`` as a store row; ``body_text`` replaces its bytes (a disk edit)."""
-        body = canonical_json(block.model_dump(mode="json")).decode()
-        return StoredRow(
-            chain=block.chain_id,
-            height=block.height,
-            block_hash=block.block_hash,
-            body_text=body if body_text is None else body_text,
-        )
+    #: ``block`` as a store row; ``body_text`` replaces its bytes (a disk edit).
+    stored_row = staticmethod(DualMachine.stored_row)
 
     def check_head(self, chain: str) -> int:
         """The head must be what a correct node has after the steps so far."""

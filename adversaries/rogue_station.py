@@ -14,12 +14,9 @@ receipt time would refuse them, and with them honest presences delivered late.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
-from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.vectors.world import REVOKED_AT
 
 __all__ = ["RogueStation"]
@@ -36,6 +33,11 @@ class RogueStation(ScriptedAdversary):
     targets = ("IOME-CERT-001", "IOME-CERT-002", "IOME-CERT-003", "IOME-CERT-006")
     invariant = "sybil-resistance"
     expected = "leaks"
+    leak_variants = "backdated"
+    leak_unit = "presences"
+    leak_sentence = (
+        "{accepted} of {total} presences backdated by a revoked or expired station accepted"
+    )
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         scripts = []
@@ -105,15 +107,3 @@ class RogueStation(ScriptedAdversary):
         script.append(_CONSORTIUM, [presence], actor=station, leak=True)
         script.check_tx(_CONSORTIUM, presence.tx_id, present=True)
         return script
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        backdated = [(s, r) for s, r in played if s.variant.startswith("backdated")]
-        if not backdated:
-            return None
-        accepted = sum(leak_count(script, result) for script, result in backdated)
-        total = sum(len(script.leaks) for script, _ in backdated)
-        return Measure(
-            accepted,
-            "presences",
-            f"{accepted} of {total} presences backdated by a revoked or expired station accepted",
-        )

@@ -20,13 +20,11 @@ facts"). The figure is how many of the flood's ESDPs the implementation accepts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
-from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.crypto import FIELD_PRIME
 from iome_ref.encoding import compute_hash
 from iome_ref.models import ESDP
@@ -59,6 +57,10 @@ class SybilFlood(ScriptedAdversary):
     )
     invariant = "sybil-resistance"
     expected = "leaks"
+    leak_variants = "esdp-spam"
+    leak_unit = "ESDPs"
+    leak_sentence = "{accepted} of {total} ESDPs from fresh keys accepted"
+    leak_per_step = _PER_BLOCK
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         return [
@@ -178,13 +180,3 @@ class SybilFlood(ScriptedAdversary):
             script.append(_PUBLIC, [weak], req_id, actor="sybil")
         script.check_head(_PUBLIC)
         return script
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        for script, result in played:
-            if script.variant == "esdp-spam":
-                accepted = leak_count(script, result) * _PER_BLOCK
-                total = len(script.leaks) * _PER_BLOCK
-                return Measure(
-                    accepted, "ESDPs", f"{accepted} of {total} ESDPs from fresh keys accepted"
-                )
-        return None
