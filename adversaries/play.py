@@ -424,6 +424,7 @@ def judge(
                 f"seed {seed}: {scenario.metadata.id}: {result.reason}",
                 seed,
                 (*scenarios, scenario),
+                broken=result.broken,
             )
         step = result.divergence
         if step is not None:
