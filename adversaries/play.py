@@ -81,6 +81,9 @@ __all__ = [
 ]
 
 _IDS: Final = re.compile(r"IOME-[A-Z]+-\d{3}")
+#: How much of an implementation's refusal message a finding keeps: the message is free text
+#: of any length (up to a wire line), the id is what counts.
+_DETAIL_CHARS: Final = 300
 Step = ActionStep | CheckStep
 
 
@@ -432,7 +435,7 @@ def judge(
             scenario = script.scenario(observed)
             req_id = _blamed(script, step)
             detail = f"{scenario.metadata.id}: {observed}" + (
-                f" ({step.detail})" if step.detail else ""
+                f" ({step.detail[:_DETAIL_CHARS]})" if step.detail else ""
             )
             findings.append(Finding(req_id, scenario, detail))
         scenarios.append(scenario)
