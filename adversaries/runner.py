@@ -97,6 +97,16 @@ def _report_of(adversary: Adversary, result: AttackResult, out: Path | None) -> 
                 requirement_id=finding.requirement_id, detail=finding.detail, scenario=name
             )
         )
+    error_scenario = None
+    if result.outcome == "error" and result.played and out is not None:
+        # The scenario that was playing when the attack broke, kept so it replays too.
+        broken = result.played[-1]
+        metadata = broken.metadata.model_copy(update={"observed": f"error: {result.detail}"})
+        error_scenario = _file_name(broken.metadata.id)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / error_scenario).write_bytes(
+            dump_scenario(broken.model_copy(update={"metadata": metadata}))
+        )
     return AdversaryReport(
         name=adversary.name,
         title=adversary.title,
@@ -113,6 +123,7 @@ def _report_of(adversary: Adversary, result: AttackResult, out: Path | None) -> 
         findings=findings,
         scenarios_played=len(result.played),
         detail=result.detail,
+        error_scenario=error_scenario,
     )
 
 

@@ -151,6 +151,11 @@ def test_broken_implementation_is_an_error_naming_the_seed(tmp_path: Path) -> No
     (adversary,) = report.adversaries
     assert adversary.outcome == "error"
     assert adversary.detail.startswith("seed 7: ")
+    # The scenario that broke it is kept and replays to the same error.
+    assert adversary.error_scenario is not None
+    scenario = load_scenario(tmp_path / adversary.error_scenario)
+    assert scenario.metadata.observed == f"error: {adversary.detail}"
+    assert execute(scenario, CrashesOnEps()).status == "error"
 
 
 def test_findings_name_the_id_a_correct_node_enforces(tmp_path: Path) -> None:
