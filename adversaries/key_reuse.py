@@ -108,14 +108,8 @@ class KeyReuse(ScriptedAdversary):
             "a station asked twice for a presence of one docking",
             "IOME-PRES-003",
         )
-        script.keys.append("st-a")
-        key = script.b.key("kr/r-pk").public_hex
         t = script.tick()
-        script.role(
-            "station_dock",
-            {"station": "st-a", "vehicle": "ev-kr", "one_time_pk": key, "t": t},
-            actor="vehicle",
-        )
+        key = script.dock("st-a", "ev-kr", "kr/r-pk", t)
         attest = {"station": "st-a", "kind": "source", "one_time_pk": key}
         script.role("station_attest", attest | {"t": t + 1}, actor="st-a")
         script.role("station_attest", attest | {"t": t + 2}, "IOME-PRES-003", actor="vehicle")

@@ -274,6 +274,16 @@ class Script:
         step = RoleStep.model_validate({"actor": actor, "op": op, "args": args, "expect": expect})
         return self._add(step, leak=leak)
 
+    def dock(self, station: str, vehicle: str, key: str, t: int) -> str:
+        """A vehicle docks at ``station`` (an actor given at reset) showing the one-time key
+        named ``key`` at ``t``: the key's public hex."""
+        if station not in self.keys:
+            self.keys.append(station)
+        public = self.b.key(key).public_hex
+        args = {"station": station, "vehicle": vehicle, "one_time_pk": public, "t": t}
+        self.role("station_dock", args, actor="vehicle")
+        return public
+
     @staticmethod
     def ref(step: int, path: str = "") -> dict[str, Any]:
         """A reference to a member of an earlier step's result (``{"$from", "path"}``)."""

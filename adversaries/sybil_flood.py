@@ -178,15 +178,8 @@ class SybilFlood(ScriptedAdversary):
             "a station asked for presences of fresh keys nobody docked",
             "IOME-PRES-003",
         )
-        script.keys.append("st-a")
         # One genuine docking, so the station is in use while the storm runs.
-        docked = script.b.key("sy/docked").public_hex
-        t = script.tick()
-        script.role(
-            "station_dock",
-            {"station": "st-a", "vehicle": "ev-honest", "one_time_pk": docked, "t": t},
-            actor="vehicle",
-        )
+        script.dock("st-a", "ev-honest", "sy/docked", script.tick())
         for i in range(_STORM[profile]):
             key = script.b.key(f"sy/storm-{i}").public_hex
             kind = "source" if i % 2 == 0 else "destination"
