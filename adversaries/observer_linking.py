@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, NamedTuple
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
@@ -306,16 +306,21 @@ class ObserverLinking:
             f"PK1-PK2 linked correctly for {correct_links} of {total} trips ({linked} linked); "
             f"consecutive trips chained correctly for {correct_chains} of {pairs} vehicles "
             f"({chained} chains); one-time keys linked to their home key: {correct_homes} of "
-            f"{homes}. Observer knowledge: " + "; ".join(KNOWLEDGE),
+            f"{homes}",
         )
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
         script, truth = self.population(seed, _VEHICLES[profile])
-        return judge_declared(
+        result = judge_declared(
             self,
             iut,
             seed,
             [script],
             lambda played: self._measure(played, [truth]),
             required=[script],
+        )
+        if result.outcome != "leaks":
+            return result
+        return replace(
+            result, detail=f"{result.detail}; the observer knows: {'; '.join(KNOWLEDGE)}"
         )
