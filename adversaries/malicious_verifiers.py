@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
-from adversaries.play import Measure, Script, capabilities, judge, leak_count
+from adversaries.play import Measure, Script, capabilities, judge
+from adversaries.tally import tally_leaks
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.constants import TRIP_QUORUM
@@ -200,8 +201,7 @@ class VerifiersAtQuorum:
 
     @staticmethod
     def _measure(played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        published = sum(leak_count(script, result) for script, result in played)
-        attempted = sum(len(script.leaks) for script, _ in played)
+        published, attempted = tally_leaks(played)
         if not attempted:
             return None
         return Measure(
