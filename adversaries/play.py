@@ -78,6 +78,7 @@ __all__ = [
     "Script",
     "ScriptedAdversary",
     "capabilities",
+    "insert_steps",
     "judge",
     "leak_count",
     "spec_hash",
@@ -516,3 +517,31 @@ class ScriptedAdversary:
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
         return judge(self, iut, seed, self.scripts(seed, profile), self.measure)
+
+
+def _renumber(value: Any, after: int, shift: int) -> Any:
+    """``value`` with every reference to a step after ``after`` moved by ``shift``."""
+    if isinstance(value, dict):
+        if REF_KEY in value and isinstance(value[REF_KEY], int) and value[REF_KEY] > after:
+            return {**value, REF_KEY: value[REF_KEY] + shift}
+        return {key: _renumber(item, after, shift) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renumber(item, after, shift) for item in value]
+    return value
+
+
+def insert_steps(scenario: Scenario, after: int, steps: Sequence[Step]) -> Scenario:
+    """``scenario`` with ``steps`` played after its step ``after`` (0: before the first):
+    later references to earlier results and evidence marks are renumbered, so the scenario
+    means what it meant. How a crash is injected between two steps."""
+    document = scenario.model_dump(mode="json")
+    shift = len(steps)
+    tail = []
+    for step in document["steps"][after:]:
+        step["args"] = _renumber(step["args"], after, shift)
+        if step["op"] == "check_evidence" and step["args"]["since_step"] > after:
+            step["args"]["since_step"] += shift
+        tail.append(step)
+    inserted = [step.model_dump(mode="json") for step in steps]
+    document["steps"] = document["steps"][:after] + inserted + tail
+    return Scenario.model_validate(document)

@@ -101,7 +101,9 @@ def format_lines(report: AttackReport) -> list[str]:
             what = f"leaks {adversary.figure_text or adversary.figure}"
         elif adversary.outcome == "succeeded":
             ids = sorted({f.requirement_id for f in adversary.findings})
-            what = "succeeded " + " ".join(ids)
+            files = [f.scenario for f in adversary.findings if f.scenario]
+            what = "succeeded " + " ".join(ids) + f" (seed {report.seed}"
+            what += f", scenarios {', '.join(files)})" if files else ")"
         elif adversary.outcome == "error":
             what = f"error: {adversary.detail}"
         else:

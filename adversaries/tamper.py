@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Final
 
 from adversaries.base import Capability, Profile
+from adversaries.flows import trip_extraction
 from adversaries.play import Script, ScriptedAdversary, capabilities
 from iome_ref.encoding import compute_hash
 from iome_ref.models import Block
@@ -86,7 +87,12 @@ class Tamper(ScriptedAdversary):
     expected = "blocked"
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
-        scripts = [self._in_transit(seed), self._anchor(seed), self._crash(seed)]
+        scripts = [
+            self._in_transit(seed),
+            self._anchor(seed),
+            self._crash(seed),
+            self._crash_trip(seed),
+        ]
         scripts += [self._disk(seed, edit) for edit in _DISK_EDITS]
         return scripts
 
@@ -155,6 +161,17 @@ class Tamper(ScriptedAdversary):
         script.check_head(_PUBLIC)
         script.append(_PUBLIC, [script.b.esdp("tp/home-7", script.tick())])
         script.check_head(_PUBLIC)
+        return script
+
+    def _crash_trip(self, seed: int) -> Script:
+        script = self.script(
+            seed,
+            "crash-trip",
+            "a trip extracted through the roles, the node crashing after every block it commits",
+            "IOME-BLK-012",
+        )
+        flow = trip_extraction(script, "tp-trip", crash=True)
+        script.check_tx("verifiers", flow.claim_id, present=True)
         return script
 
     def _disk(self, seed: int, edit: str) -> Script:
