@@ -191,8 +191,8 @@ class ColludingStations:
         if not attempted:
             return None
         return Measure(
-            published / attempted,
-            "fraction of fabricated trips published",
+            float(published),
+            "fabricated trips published",
             f"{published} of {attempted} trips fabricated by two colluding stations were "
             f"co-signed by honest verifiers and published, departing within "
             f"{attempted} minutes; the st-a to st-b O-D cell counts them all; every fabricated "

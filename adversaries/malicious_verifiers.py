@@ -205,8 +205,8 @@ class VerifiersAtQuorum:
         if not attempted:
             return None
         return Measure(
-            published / attempted,
-            "fraction of fabricated trips published",
+            float(published),
+            "fabricated trips published",
             f"{published} of {attempted} fabricated trips published by {TRIP_QUORUM} colluding "
             f"verifiers (quorum {TRIP_QUORUM}); the st-a to st-b O-D cell counts {published} "
             "trips no vehicle made, and none has a claim on the consortium chain",

@@ -303,7 +303,8 @@ class ObserverLinking:
         return Measure(
             correct_links / total,
             "fraction of trips whose PK1-PK2 link is recovered",
-            f"PK1-PK2 linked correctly for {correct_links} of {total} trips ({linked} linked); "
+            f"PK1-PK2 linked correctly for {correct_links} of {total} trips "
+            f"({correct_links / total:g} of trips; {linked} linked); "
             f"consecutive trips chained correctly for {correct_chains} of {pairs} vehicles "
             f"({chained} chains); one-time keys linked to their home key: {correct_homes} of "
             f"{homes}",
