@@ -14,7 +14,8 @@ evidence too (conformance.md, "Evidence of a dry run").
 from __future__ import annotations
 
 from adversaries.base import Capability, Profile
-from adversaries.play import Script, ScriptedAdversary, capabilities
+from adversaries.play import Script, capabilities
+from adversaries.scripted import ScriptedAdversary
 
 __all__ = ["Equivocation"]
 

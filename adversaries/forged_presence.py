@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from adversaries.base import Capability, Profile
-from adversaries.play import Script, ScriptedAdversary, capabilities
+from adversaries.play import Script, capabilities
+from adversaries.scripted import ScriptedAdversary
 from iome_ref.models import Presence
 from iome_ref.vectors.builders import forge
 

@@ -25,11 +25,8 @@ from adversaries.base import (
     Adversary,
     AttackResult,
     Capability,
-    Expected,
     Finding,
-    Invariant,
     Outcome,
-    Profile,
 )
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.machines.base import genesis_of, world_of
@@ -71,12 +68,11 @@ from iome_ref.models import Block, SignedModel
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.runner import StoredRow, VectorContext
 from iome_ref.vectors.spec_index import compute_spec_hash, default_spec_dir
-from iome_ref.vectors.world import T0, World
+from iome_ref.vectors.world import World
 
 __all__ = [
     "Measure",
     "Script",
-    "ScriptedAdversary",
     "capabilities",
     "insert_steps",
     "judge",
@@ -475,48 +471,6 @@ def judge(
 def capabilities(*names: Capability) -> frozenset[Capability]:
     """An adversary's capability set (reads better in a class body than ``frozenset({...})``)."""
     return frozenset(names)
-
-
-class ScriptedAdversary:
-    """An adversary whose attack is a list of scripts judged by :func:`judge`.
-
-    Subclasses set the attributes of :class:`Adversary` and write :meth:`scripts`; a ``leaks``
-    adversary also writes :meth:`measure`.
-    """
-
-    name: str = ""
-    title: str = ""
-    capabilities: frozenset[Capability] = frozenset()
-    colluders: int = 0
-    targets: tuple[str, ...] = ()
-    invariant: Invariant = "integrity"
-    expected: Expected = "blocked"
-    #: Where the scripts' clocks start: after every genesis certificate is valid, before the
-    #: revoked station's revocation.
-    start: int = T0 + 10_000
-
-    def script(
-        self, seed: int, variant: str, title: str, *ids: str, start: int | None = None
-    ) -> Script:
-        """A new script of this adversary; ``ids`` default to the adversary's targets."""
-        return Script(
-            self,
-            variant,
-            title,
-            seed,
-            ids or self.targets,
-            self.start if start is None else start,
-        )
-
-    def scripts(self, seed: int, profile: Profile) -> list[Script]:
-        raise NotImplementedError
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        """The leak's figure from the IUT's answers (``leaks`` adversaries)."""
-        return None
-
-    def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
-        return judge(self, iut, seed, self.scripts(seed, profile), self.measure)
 
 
 def _renumber(value: Any, after: int, shift: int) -> Any:

@@ -27,7 +27,7 @@ from adversaries.sybil_flood import SybilFlood
 from adversaries.tamper import Tamper
 from iome_ref.errors import UsageError
 
-__all__ = ["ADVERSARIES", "select_adversaries"]
+__all__ = ["ADVERSARIES", "PARTS", "select_adversaries"]
 
 _COMPONENT: Final = "attack"
 
@@ -55,6 +55,11 @@ _PART_2: Final[tuple[Adversary, ...]] = (
 
 #: name -> adversary, in catalogue order.
 ADVERSARIES: Final[dict[str, Adversary]] = {a.name: a for a in (*_PART_1, *_PART_2)}
+#: Part number -> the names of its adversaries (spec/adversaries.md, "Catalogue" and "part 2").
+PARTS: Final[dict[int, tuple[str, ...]]] = {
+    1: tuple(a.name for a in _PART_1),
+    2: tuple(a.name for a in _PART_2),
+}
 
 
 def select_adversaries(names: Sequence[str] | None) -> list[Adversary]:

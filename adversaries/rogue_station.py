@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, ScriptedAdversary, capabilities, leak_count
+from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.scripted import ScriptedAdversary
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.vectors.world import REVOKED_AT
 

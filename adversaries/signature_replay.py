@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, ScriptedAdversary, capabilities, leak_count
+from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.scripted import ScriptedAdversary
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.encoding import compute_hash
 from iome_ref.models import VerifierSignature

@@ -18,7 +18,8 @@ from typing import Final
 
 from adversaries.base import Capability, Profile
 from adversaries.flows import trip_extraction
-from adversaries.play import Script, ScriptedAdversary, capabilities
+from adversaries.play import Script, capabilities
+from adversaries.scripted import ScriptedAdversary
 from iome_ref.encoding import compute_hash
 from iome_ref.models import Block
 from iome_ref.vectors.runner import StoredRow
@@ -167,11 +168,11 @@ class Tamper(ScriptedAdversary):
         script = self.script(
             seed,
             "crash-trip",
-            "a trip extracted through the roles, the node crashing after every block it commits",
+            "a trip extracted through the roles, the node crashing after the verifiers "
+            "co-signed and before they handed over their batch",
             "IOME-BLK-012",
         )
-        flow = trip_extraction(script, "tp-trip", crash=True)
-        script.check_tx("verifiers", flow.claim_id, present=True)
+        trip_extraction(script, "tp-trip", crash_after=7)
         return script
 
     def _disk(self, seed: int, edit: str) -> Script:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from iome_ref.conformance.iut import IUT, CallingIUT, JsonObject
-from tests.conformance.zoo import members
+from tests.conformance.zoo import members, role_members
 
 
 class TypedCalls(CallingIUT):
@@ -41,7 +41,7 @@ class TypedCalls(CallingIUT):
 
 def __getattr__(name: str) -> Any:
     """``MEMBER`` is a factory of the zoo member of that name, wrapped."""
-    member = getattr(members, name, None)
+    member = getattr(members, name, None) or getattr(role_members, name, None)
     if member is None:
         raise AttributeError(name)
     return lambda: TypedCalls(member())
