@@ -209,10 +209,13 @@ class ObserverLinking:
             t3 = t2 + 1860 + 60 * rng.randrange(5, 60)
             t4 = t3 + travel[(mid, c)] + 60 * rng.randrange(10)
             visits = [
-                (a, keys[0], "charge", t1 - 1800, t1 - 60, 10_000 + rng.randrange(20_000)),
-                (mid, keys[1], "discharge", t2 + 60, t2 + 1860, discharged),
-                (mid, keys[2], "charge", t3 - 900, t3 - 60, 2_000 + rng.randrange(10_000)),
-                (c, keys[3], "charge", t4 + 60, t4 + 960, 2_000 + rng.randrange(10_000)),
+                # A vehicle charges until it leaves and from the moment it arrives: each
+                # session ends at a departure presence or begins at an arrival presence (the
+                # trip-end model of iome_ref.analysis.ledgerview.public_observation).
+                (a, keys[0], "charge", t1 - 1800, t1, 10_000 + rng.randrange(20_000)),
+                (mid, keys[1], "discharge", t2, t2 + 1800, discharged),
+                (mid, keys[2], "charge", t3 - 900, t3, 2_000 + rng.randrange(10_000)),
+                (c, keys[3], "charge", t4, t4 + 900, 2_000 + rng.randrange(10_000)),
             ]
             for station, key, direction, start, end, energy in visits:
                 sessions.append(
