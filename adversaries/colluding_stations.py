@@ -35,7 +35,8 @@ from typing import Any, Final
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
 from adversaries.capable import judge_declared
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Measure, Script, capabilities
+from adversaries.tally import tally_leaks
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.models import Presence
@@ -186,13 +187,12 @@ class ColludingStations:
 
     @staticmethod
     def _measure(played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        published = sum(leak_count(script, result) for script, result in played)
-        attempted = sum(len(script.leaks) for script, _ in played)
+        published, attempted = tally_leaks(played)
         if not attempted:
             return None
         return Measure(
-            published / attempted,
-            "fraction of fabricated trips published",
+            float(published),
+            "fabricated trips published",
             f"{published} of {attempted} trips fabricated by two colluding stations were "
             f"co-signed by honest verifiers and published, departing within "
             f"{attempted} minutes; the st-a to st-b O-D cell counts them all; every fabricated "

@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
-from adversaries.play import Measure, Script, capabilities, judge, leak_count
+from adversaries.play import Measure, Script, capabilities, judge
+from adversaries.tally import tally_leaks
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.models import ChargeSession
@@ -162,8 +163,7 @@ class EnergyFraud:
 
     @staticmethod
     def _measure(played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        relayed = sum(leak_count(script, result) for script, result in played)
-        relays = sum(len(script.leaks) for script, _ in played)
+        relayed, relays = tally_leaks(played)
         if not relays:
             return None
         twice = relayed * _ENERGY_WH

@@ -12,11 +12,14 @@ cannot publish a Trip; TRIP_QUORUM of them can." Two adversaries measure both si
   missing co-signer, with an honest verifier's key over its own signature (IOME-SIG-001); it
   shifts the times of a trip the quorum signed (IOME-SIG-001: the others signed another tx
   id), and publishes a trip carrying a one-time key (refused while decoding, IOME-ENC-004).
-  Expected: blocked.
+  It withholds its signature from a genuine trip: the honest verifiers still make the quorum
+  and the trip is published. Expected: blocked.
 - :class:`VerifiersAtQuorum` holds ``TRIP_QUORUM`` verifier keys. It publishes trips nobody
   made, without presence or claim, and they are accepted; the O-D matrix must then count them
   (a predictor leaving them out is refused, IOME-ODM-004). It still cannot publish what the
-  public chain's own rules refuse (a trip from a station to itself, IOME-TRIP-006). Expected:
+  public chain's own rules refuse (a trip from a station to itself, IOME-TRIP-006). By
+  withholding their signatures they can also hold a genuine trip back (the verifiers answer
+  ``{"trip": null}`` and record nothing) until they answer again. Expected:
   leaks, measured as the share of fabricated trips published and the inflation of the O-D
   cell. The consortium chain holds no claim for any of them: an audit comparing the published
   trips with the consortium's claims finds them.
@@ -25,10 +28,12 @@ cannot publish a Trip; TRIP_QUORUM of them can." Two adversaries measure both si
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
-from adversaries.play import Measure, Script, capabilities, judge, leak_count
+from adversaries.capable import judge_declared
+from adversaries.play import Measure, Script, capabilities
+from adversaries.tally import tally_leaks
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.constants import TRIP_QUORUM
@@ -48,6 +53,24 @@ _FABRICATED: Final = {"quick": 5, "thorough": 40}
 
 def _colluders(count: int) -> tuple[str, ...]:
     return _VERIFIERS[:count]
+
+
+def _cosign_genuine(
+    script: Script, vehicle: str, answering: Sequence[str], result: dict[str, Any]
+) -> int:
+    """A genuine trip from st-a to st-b (two honest presences, the vehicle's claim) sent to the
+    implementation's verifiers with only ``answering`` still answering; its step number."""
+    b = script.b
+    source = b.presence("source", "st-a", f"{vehicle}/pk1", _DEPART)
+    destination = b.presence("destination", "st-b", f"{vehicle}/pk2", _ARRIVE)
+    args = {
+        "claim": b.claim(source, destination).model_dump(mode="json"),
+        "source": source.model_dump(mode="json"),
+        "destination": destination.model_dump(mode="json"),
+        "t": _ARRIVE + 60,
+        "answering": list(answering),
+    }
+    return script.role("verifier_cosign", args, actor="verifiers", result=result)
 
 
 class VerifiersBelowQuorum:
@@ -153,10 +176,33 @@ class VerifiersBelowQuorum:
         script.check_head("public")
         return script
 
+    def withheld(self, seed: int) -> Script:
+        """The colluders stop answering; the honest verifiers still make the quorum, so a
+        genuine trip is co-signed and published all the same."""
+        script = Script(
+            self,
+            "withheld",
+            "Verifiers below the quorum withhold their signatures from a genuine trip",
+            seed,
+            ("IOME-TRIP-002",),
+            _ARRIVE,
+        )
+        script.keys.extend(_VERIFIERS)
+        honest = [name for name in _VERIFIERS if name not in _colluders(self.colluders)]
+        route = {"origin_station_id": "st-a", "destination_station_id": "st-b"}
+        step = _cosign_genuine(script, "ev-withheld", honest, {"trip": route})
+        script.build("public", [script.ref(step, "trip")], time=_ARRIVE + 3600)
+        return script
+
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
         del profile  # a handful of blocks: both profiles play every attempt
-        scripts = [self.forged_trips(seed), self.tampered(seed), self.leaked_key(seed)]
-        return judge(self, iut, seed, scripts)
+        scripts = [
+            self.forged_trips(seed),
+            self.tampered(seed),
+            self.leaked_key(seed),
+            self.withheld(seed),
+        ]
+        return judge_declared(self, iut, seed, scripts)
 
 
 class VerifiersAtQuorum:
@@ -200,18 +246,37 @@ class VerifiersAtQuorum:
 
     @staticmethod
     def _measure(played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        published = sum(leak_count(script, result) for script, result in played)
-        attempted = sum(len(script.leaks) for script, _ in played)
+        published, attempted = tally_leaks(played)
         if not attempted:
             return None
         return Measure(
-            published / attempted,
-            "fraction of fabricated trips published",
+            float(published),
+            "fabricated trips published",
             f"{published} of {attempted} fabricated trips published by {TRIP_QUORUM} colluding "
             f"verifiers (quorum {TRIP_QUORUM}); the st-a to st-b O-D cell counts {published} "
             "trips no vehicle made, and none has a claim on the consortium chain",
         )
 
+    def withheld(self, seed: int) -> Script:
+        """A full quorum stops answering: a genuine trip waits (nothing is recorded) until
+        they answer again, then it is published."""
+        script = Script(
+            self,
+            "withheld",
+            "A quorum of colluding verifiers withholds a genuine trip, then lets it through",
+            seed,
+            ("IOME-TRIP-002",),
+            _ARRIVE,
+        )
+        script.keys.extend(_VERIFIERS)
+        honest = [name for name in _VERIFIERS if name not in _colluders(self.colluders)]
+        _cosign_genuine(script, "ev-withheld", honest, {"trip": None})
+        route = {"origin_station_id": "st-a", "destination_station_id": "st-b"}
+        step = _cosign_genuine(script, "ev-withheld", _VERIFIERS, {"trip": route})
+        script.build("public", [script.ref(step, "trip")], time=_ARRIVE + 3600)
+        return script
+
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
-        scripts = [self.fabricate(seed, _FABRICATED[profile])]
-        return judge(self, iut, seed, scripts, self._measure)
+        fabricated = self.fabricate(seed, _FABRICATED[profile])
+        scripts = [fabricated, self.withheld(seed)]
+        return judge_declared(self, iut, seed, scripts, self._measure, required=[fabricated])

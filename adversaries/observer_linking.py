@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, NamedTuple
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
@@ -209,10 +209,13 @@ class ObserverLinking:
             t3 = t2 + 1860 + 60 * rng.randrange(5, 60)
             t4 = t3 + travel[(mid, c)] + 60 * rng.randrange(10)
             visits = [
-                (a, keys[0], "charge", t1 - 1800, t1 - 60, 10_000 + rng.randrange(20_000)),
-                (mid, keys[1], "discharge", t2 + 60, t2 + 1860, discharged),
-                (mid, keys[2], "charge", t3 - 900, t3 - 60, 2_000 + rng.randrange(10_000)),
-                (c, keys[3], "charge", t4 + 60, t4 + 960, 2_000 + rng.randrange(10_000)),
+                # A vehicle charges until it leaves and from the moment it arrives: each
+                # session ends at a departure presence or begins at an arrival presence (the
+                # trip-end model of iome_ref.analysis.ledgerview.public_observation).
+                (a, keys[0], "charge", t1 - 1800, t1, 10_000 + rng.randrange(20_000)),
+                (mid, keys[1], "discharge", t2, t2 + 1800, discharged),
+                (mid, keys[2], "charge", t3 - 900, t3, 2_000 + rng.randrange(10_000)),
+                (c, keys[3], "charge", t4, t4 + 900, 2_000 + rng.randrange(10_000)),
             ]
             for station, key, direction, start, end, energy in visits:
                 sessions.append(
@@ -303,19 +306,25 @@ class ObserverLinking:
         return Measure(
             correct_links / total,
             "fraction of trips whose PK1-PK2 link is recovered",
-            f"PK1-PK2 linked correctly for {correct_links} of {total} trips ({linked} linked); "
+            f"PK1-PK2 linked correctly for {correct_links} of {total} trips "
+            f"({correct_links / total:g} of trips; {linked} linked); "
             f"consecutive trips chained correctly for {correct_chains} of {pairs} vehicles "
             f"({chained} chains); one-time keys linked to their home key: {correct_homes} of "
-            f"{homes}. Observer knowledge: " + "; ".join(KNOWLEDGE),
+            f"{homes}",
         )
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
         script, truth = self.population(seed, _VEHICLES[profile])
-        return judge_declared(
+        result = judge_declared(
             self,
             iut,
             seed,
             [script],
             lambda played: self._measure(played, [truth]),
             required=[script],
+        )
+        if result.outcome != "leaks":
+            return result
+        return replace(
+            result, detail=f"{result.detail}; the observer knows: {'; '.join(KNOWLEDGE)}"
         )

@@ -6,7 +6,8 @@ root) may publish an EPS, and only for its registered regions. The attacker is a
 
 - a fake company with a key nobody certified, which registers itself and prices a region
   (its key has no certificate: IOME-CERT-006, before any signature is checked);
-- a certified company that signs its own registration in the authority's place (IOME-EPS-001);
+- a certified company that signs its own registration in the authority's place, or has an
+  impostor authority named like the root sign it (IOME-EPS-001);
 - a certified company the authority never registered, which prices a region by extending
   another company's chain (IOME-EPS-006);
 - a certified, registered company pricing a region outside its registration (IOME-EPS-007),
@@ -83,6 +84,9 @@ class RogueCompany:
         b = script.b
         own = b.registration("grid-south", _REGISTERED_AT, ca_pk=b.key("grid-south").public_hex)
         script.append("public", [own], "IOME-EPS-001", time=_PRICED_AT)
+        # An impostor authority named like the root ("iome-ca") registers it instead.
+        impostor = b.registration("grid-south", _REGISTERED_AT, ca_pk=b.key("impostor").public_hex)
+        script.append("public", [impostor], "IOME-EPS-001", time=_PRICED_AT)
         script.check_head("public")
         return script
 

@@ -61,6 +61,7 @@ from iome_ref.roles.randomness import RandomSource
 from iome_ref.roles.station import ChargingStation, PresenceKind
 from iome_ref.roles.verifier import DEFAULT_TIME_BUCKET_S, Verifier, VerifierQuorum
 from iome_ref.rules import check_stateless
+from iome_ref.rules.ledger import check_anchor_manager
 
 __all__ = ["Actor", "Genesis", "Head", "Node"]
 
@@ -472,14 +473,20 @@ class Node:
         the last Anchor.
 
         Raises:
-            Rejected: IOME-ANC-010 (``t`` before the last anchor or the office start).
+            Rejected: IOME-ANC-010 (``t`` before the last anchor or the office start),
+                IOME-ANC-001 (``manager`` is not in office: a backup replaced it).
         """
         if self.get_chain(chain_id).kind != CHAIN_CHILD:
             raise UsageError(_COMPONENT, f"{chain_id} is not a child chain")
         office = self._manager(manager, chain_id, ROLE_MANAGER, ROLE_BACKUP)
         public = self._chain_of_kind(CHAIN_PUBLIC)
         office.office_since = public.handover_times.get(chain_id)
-        return office.anchor(self.get_chain(chain_id), public.anchor_tips.get(chain_id), t)
+        anchor = office.anchor(self.get_chain(chain_id), public.anchor_tips.get(chain_id), t)
+        current = public.offices.get(chain_id)
+        if anchor is not None:
+            # A key out of office (a manager its backup replaced) would be refused on chain.
+            check_anchor_manager(anchor, None if current is None else current.manager_pk)
+        return anchor
 
     def hand_over(self, backup: str, chain_id: str, t: int) -> ManagerHandover:
         """The backup takes office from the manager in office, continuing the anchor sequence.

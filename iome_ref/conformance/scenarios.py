@@ -61,6 +61,7 @@ __all__ = [
     "load_scenario",
     "missing_capabilities",
     "parse_scenario",
+    "result_matches",
 ]
 
 SCENARIO_FORMAT: Final = "iome-scenario/1"
@@ -103,6 +104,11 @@ def _describe(expect: Expectation) -> str:
     if isinstance(expect, ResultSubset):
         return f"accept with result {_compact(expect.result)}"
     return "accept"
+
+
+def result_matches(answer: Any, subset: Any) -> bool:
+    """Whether ``answer`` holds ``subset`` as ``{"result": subset}`` asks (ResultSubset)."""
+    return bool(_project(answer, subset) == subset)
 
 
 def _project(answer: Any, subset: Any) -> Any:

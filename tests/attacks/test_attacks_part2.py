@@ -3,20 +3,16 @@
 Against the reference each has its expected outcome (``blocked``, or ``leaks`` with a figure);
 against each broken implementation of its area it succeeds on the intended requirement id, and
 the finding's scenario replays to the same divergence; the committed scenarios under
-adversaries/scenarios/ are what the attacks play against the reference today, and replay there
-in process and over stdio.
-
-``IOME_WRITE_SCENARIOS=1`` rewrites the committed files of these adversaries from the attacks.
+adversaries/scenarios/ are checked with everyone's by tests/attack/test_committed_scenarios.py.
+The broken implementations are tests/conformance/zoo/role_members.py: bugs in a role (a backup,
+the predictor, a station, the verifiers) or in a rule of this half of the catalogue.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,10 +21,9 @@ from adversaries.registry import ADVERSARIES
 from iome_ref.conformance.adapters import open_iut
 from iome_ref.conformance.adapters.inproc import ReferenceIUT
 from iome_ref.conformance.iut import CORE_OPS, IUT, JsonObject, Refused
-from iome_ref.conformance.scenarios import Scenario, dump_scenario, execute, load_scenario
+from iome_ref.conformance.scenarios import dump_scenario, execute
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "adversaries" / "scenarios"
 SEED = 1
 IOME = str(Path(sys.executable).parent / "iome")
 ROLE_ZOO = "python:tests.conformance.zoo.role_members"
@@ -64,19 +59,6 @@ def ref_results() -> dict[str, AttackResult]:
     """Every part-2 adversary against the reference, once (quick profile, seed 1)."""
     iut = ReferenceIUT()
     return {name: ADVERSARIES[name].attack(iut, SEED, "quick") for name in PART_2}
-
-
-def _stable(scenario: Scenario) -> dict[str, Any]:
-    """A scenario without the members that change with the spec text or the version."""
-    document: dict[str, Any] = json.loads(dump_scenario(scenario))
-    for member in ("spec_hash", "generator"):
-        document["metadata"].pop(member)
-    return document
-
-
-def _committed() -> list[Path]:
-    prefixes = tuple(f"{name}-" for name in PART_2)
-    return sorted(p for p in SCENARIOS.glob("*.json") if p.name.startswith(prefixes))
 
 
 def _broken(monkeypatch: pytest.MonkeyPatch, member: str) -> IUT:
@@ -115,8 +97,12 @@ def test_quorum_and_colluding_stations_publish_every_fabricated_trip(
 ) -> None:
     """The spec's stated limits: a full quorum of verifiers, or two colluding stations with
     honest verifiers, publish every trip they fabricate (trips.md, "Limits")."""
-    assert ref_results["verifiers-at-quorum"].figure == 1.0
-    assert ref_results["colluding-stations"].figure == 1.0
+    for name in ("verifiers-at-quorum", "colluding-stations"):
+        result = ref_results[name]
+        assert result.figure is not None
+        assert result.figure >= 1
+        assert result.figure_text is not None
+        assert result.figure_text.startswith(f"{result.figure:g} of {result.figure:g} "), name
 
 
 def test_energy_relayed_to_a_second_chain_is_measured(
@@ -152,42 +138,34 @@ def test_broken_implementation_is_caught_on_its_id(
     assert execute(finding.scenario, ReferenceIUT()).status == "pass"
 
 
-def test_committed_scenarios_are_what_the_attacks_play(
-    ref_results: dict[str, AttackResult],
+#: Role-side members (their bug is in a role operation, which the wire server reaches through
+#: ``call``), served over stdio by ``iome serve --stdio --impl``. A server starts in about two
+#: seconds, so two rows run by default and all of them under ``HYPOTHESIS_PROFILE=thorough``.
+STDIO_ROWS = ("BackupSkipsAnchorTip", "MiscountsOdCell") + (
+    ("BackupForksAnchors", "AttestsWithoutDocking", "TripCarriesKey")
+    if os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
+    else ()
+)
+
+
+@pytest.mark.parametrize("member", STDIO_ROWS)
+def test_finding_replays_over_stdio_to_the_same_failure(
+    monkeypatch: pytest.MonkeyPatch, member: str
 ) -> None:
-    played = {
-        scenario.metadata.id: scenario
-        for result in ref_results.values()
-        for scenario in result.played
-    }
-    if os.environ.get("IOME_WRITE_SCENARIOS") == "1":
-        SCENARIOS.mkdir(exist_ok=True)
-        for path in _committed():
-            path.unlink()
-        for scenario_id, scenario in played.items():
-            (SCENARIOS / f"{scenario_id}.json").write_bytes(dump_scenario(scenario))
-    committed = {path.stem: load_scenario(path) for path in _committed()}
-    assert sorted(committed) == sorted(played), "run with IOME_WRITE_SCENARIOS=1 to rewrite"
-    for scenario_id, scenario in played.items():
-        assert _stable(committed[scenario_id]) == _stable(scenario), scenario_id
-    covered = {name for name in PART_2 if any(s.startswith(f"{name}-") for s in committed)}
-    assert covered == set(PART_2)
-
-
-@pytest.fixture(scope="module", params=["ref", "stdio"])
-def replay_iut(request: pytest.FixtureRequest) -> Iterator[IUT]:
-    spec = "ref" if request.param == "ref" else f"stdio:{IOME} serve --stdio"
-    opened = open_iut(spec, timeout_s=30)
-    yield opened
-    opened.close()
-
-
-def test_committed_scenarios_replay(replay_iut: IUT) -> None:
-    paths = _committed()
-    assert paths
-    for path in paths:
-        result = execute(load_scenario(path), replay_iut)
-        assert result.status == "pass", f"{path.name}: {result.reason or result.divergence}"
+    name, req_id = ZOO_ROWS[member]
+    result = ADVERSARIES[name].attack(_broken(monkeypatch, member), SEED, "quick")
+    finding = next(f for f in result.findings if f.requirement_id == req_id)
+    served = open_iut(f"stdio:{IOME} serve --stdio --impl {ROLE_ZOO}:{member}", timeout_s=30)
+    try:
+        again = execute(finding.scenario, served)
+    finally:
+        served.close()
+    assert again.status == "diverged", again.reason
+    assert again.divergence is not None
+    step = again.divergence
+    assert f"step {step.index}: expected {step.expected}, found {step.actual}" == (
+        finding.scenario.metadata.observed
+    )
 
 
 class _CoreOnly(ReferenceIUT):

@@ -249,6 +249,7 @@ def test_accepts_trip_through_every_role_step(iut: IUT) -> None:
     scenario = parse_scenario(_trip_document())
     result = execute(scenario, iut, manifest=iut.hello())
     assert result.status == "pass", format_trace(result)
+    assert [step.found_code for step in result.steps if step.found_code] == ["IOME-REC-002"]
     replay = execute(scenario, iut, manifest=iut.hello())
     assert format_trace(replay, verbose=True) == format_trace(result, verbose=True)
 
@@ -278,6 +279,7 @@ def test_rejects_early_handover_then_backup_takes_over(iut: IUT) -> None:
     )
     result = execute(parse_scenario(document), iut)
     assert result.status == "pass", format_trace(result)
+    assert [step.found_code for step in result.steps if step.found_code] == ["IOME-ANC-007"]
 
 
 def test_result_subset_mismatch_diverges_showing_the_answer() -> None:

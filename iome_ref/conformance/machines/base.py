@@ -41,9 +41,13 @@ from iome_ref.conformance.scenarios import (
     Reject,
     ReopenArgs,
     ReopenStep,
+    ResultSubset,
+    RoleStep,
     SinceArgs,
     SubmitBlockArgs,
     SubmitBlockStep,
+    actor_keys,
+    result_matches,
 )
 from iome_ref.constants import TRIP_QUORUM, ZERO_HASH
 from iome_ref.encoding import canonical_json
@@ -196,6 +200,10 @@ class DualMachine(RuleBasedStateMachine):
     latest: ClassVar[DualMachine | None]
     #: Where the world's clock starts for this machine.
     start_time: ClassVar[int]
+    #: The world's certified actors whose keys ``reset`` gives both nodes, for role ops.
+    actors: ClassVar[tuple[str, ...]] = ()
+    #: Operations the machine needs beyond every machine's (a manifest without them: skip).
+    ops: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -213,23 +221,41 @@ class DualMachine(RuleBasedStateMachine):
         """Reset both nodes to the genesis and forget the steps played so far: a scenario
         starts from the genesis, so only steps after the last restart reproduce a failure."""
         genesis = genesis_of(self.seed)
-        self.ref.reset(self.seed, genesis, {})
-        self.iut.reset(self.seed, genesis, {})
+        keys = self.reset_keys()
+        self.ref.reset(self.seed, genesis, keys)
+        self.iut.reset(self.seed, genesis, keys)
         self.steps.clear()
         self.evidence_seen = 0
         self.start_model()
 
+    @classmethod
+    def reset_keys(cls) -> JsonObject:
+        """``reset``'s keys: the :attr:`actors` of the run's world."""
+        return {
+            name: key.model_dump(mode="json")
+            for name, key in actor_keys(world_of(cls.seed), cls.actors).items()
+        }
+
     def start_model(self) -> None:
         """Set the machine's model of what the chains hold to the genesis (subclasses)."""
 
+    #: Outcomes inside rules that a run must also reach (``rule:outcome``, counted with
+    #: :meth:`reached`): a rule that ran but never hit its fault path proves little.
+    branches: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def rule_names(cls) -> list[str]:
-        """The names of the machine's rules (what the coverage gate asks about)."""
+        """The names of the machine's rules and branches (what the coverage gate asks about)."""
         return sorted(
             name
             for name in dir(cls)
             if getattr(getattr(cls, name, None), RULE_MARKER, None) is not None
-        )
+        ) + list(cls.branches)
+
+    def reached(self, branch: str) -> None:
+        """Count one arrival at ``branch`` (one of :attr:`branches`)."""
+        assert branch in self.branches, branch
+        self.coverage.ran[branch] += 1
 
     # -- time and keys ---------------------------------------------------------------------
 
@@ -283,6 +309,36 @@ class DualMachine(RuleBasedStateMachine):
                 + ", the implementation "
                 + ("accepts" if iut.accepted else f"refuses with {iut.code}")
             )
+
+    def act(
+        self,
+        actor: str,
+        op: str,
+        args: JsonObject,
+        pick: Callable[[JsonObject], JsonObject] | None = None,
+    ) -> tuple[Outcome, Outcome]:
+        """Both nodes play role op ``op``: they must agree on accept or the refusal id, and
+        the IUT's result must hold ``pick`` of the reference's (the members the spec fixes;
+        a Trip's nonce, for one, is the verifiers' random draw). Answers (reference, IUT)."""
+        ref = _ask(lambda: self.ref.call(op, args))
+        iut = _ask(lambda: self.iut.call(op, args))
+        expect: Expectation = _expectation(ref)
+        if ref.reply is not None and pick is not None:
+            expect = ResultSubset(result=pick(ref.reply))
+        self.steps.append(RoleStep(actor=actor, op=op, args=args, expect=expect))
+        if ref.code != iut.code:
+            raise Divergence(
+                f"step {len(self.steps)} {op}: the reference "
+                + ("accepts" if ref.accepted else f"refuses with {ref.code}")
+                + ", the implementation "
+                + ("accepts" if iut.accepted else f"refuses with {iut.code}")
+            )
+        if isinstance(expect, ResultSubset) and not result_matches(iut.reply, expect.result):
+            raise Divergence(
+                f"step {len(self.steps)} {op}: the implementation's result differs from "
+                f"the reference's in {sorted(expect.result)}"
+            )
+        return ref, iut
 
     def submit_block(self, chain: str, block: Block | JsonObject) -> Outcome:
         """Both nodes judge ``block`` on ``chain``; they must agree, then on the head."""
