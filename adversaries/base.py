@@ -120,6 +120,8 @@ class AttackResult:
     detail: str
     seed: int
     played: tuple[Scenario, ...] = ()
+    #: The implementation itself broke (crashed, hung, garbled): no later attack can run.
+    broken: bool = False
 
 
 @runtime_checkable

@@ -78,13 +78,7 @@ def _leg(
 ) -> tuple[Presence, int]:
     """A vehicle docks at ``station`` with a fresh key and is attested; the presence and the
     attest step. A crash between docking and attesting: it docks again with a fresh key."""
-    b = script.b
-    public = b.key(key).public_hex
-    script.role(
-        "station_dock",
-        {"station": station, "vehicle": vehicle, "one_time_pk": public, "t": t},
-        actor="vehicle",
-    )
+    public = script.dock(station, vehicle, key, t)
     if crash.done():
         # The station may have forgotten the docking: a new docking, a new one-time key.
         return _leg(
@@ -108,7 +102,7 @@ def _leg(
         )
         crash.done()
     # After a crash the docking may be gone: it is not ended by hand (a step less).
-    return b.presence(kind, station, key, t), attest
+    return script.b.presence(kind, station, key, t), attest
 
 
 def trip_extraction(

@@ -10,6 +10,7 @@ head must not move.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from adversaries.base import Capability, Profile
@@ -49,7 +50,6 @@ class ForgedPresence(ScriptedAdversary):
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         attacker = "fp/attacker"
-        variants: list[tuple[str, str, str, Any]] = []
 
         def forged_sigs(s: Script) -> Presence:
             """st-a's key and id, signatures made by the attacker's own key."""
@@ -93,7 +93,7 @@ class ForgedPresence(ScriptedAdversary):
             fields = _fields(s, "st-a", s.b.key(attacker).public_hex, "fp/otk-5")
             return forge(Presence, fields, station_sig="ab" * 64, station_pk_sig="cd" * 64)
 
-        variants = [
+        variants: list[tuple[str, str, str, Callable[[Script], Presence]]] = [
             (
                 "forged-signatures",
                 "a presence in st-a's name signed by the attacker",

@@ -16,12 +16,9 @@ implementation accepts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
-from iome_ref.conformance.scenarios import ReplayResult
 
 __all__ = ["KeyReuse"]
 
@@ -36,6 +33,11 @@ class KeyReuse(ScriptedAdversary):
     targets = ("IOME-PRES-001", "IOME-CLAIM-005", "IOME-CHG-003", "IOME-PRES-003")
     invariant = "sybil-resistance"
     expected = "leaks"
+    leak_unit = "patterns"
+    leak_sentence = (
+        "{accepted} of {scripts} reuse patterns accepted (a presence's key reused in a later "
+        "public session: no chain holds both)"
+    )
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         return [
@@ -106,14 +108,8 @@ class KeyReuse(ScriptedAdversary):
             "a station asked twice for a presence of one docking",
             "IOME-PRES-003",
         )
-        script.keys.append("st-a")
-        key = script.b.key("kr/r-pk").public_hex
         t = script.tick()
-        script.role(
-            "station_dock",
-            {"station": "st-a", "vehicle": "ev-kr", "one_time_pk": key, "t": t},
-            actor="vehicle",
-        )
+        key = script.dock("st-a", "ev-kr", "kr/r-pk", t)
         attest = {"station": "st-a", "kind": "source", "one_time_pk": key}
         script.role("station_attest", attest | {"t": t + 1}, actor="st-a")
         script.role("station_attest", attest | {"t": t + 2}, "IOME-PRES-003", actor="vehicle")
@@ -143,12 +139,3 @@ class KeyReuse(ScriptedAdversary):
         script.append(_PUBLIC, [session], actor="vehicle", leak=True)
         script.check_tx(_PUBLIC, session.tx_id, present=True)
         return script
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        accepted = sum(leak_count(script, result) for script, result in played)
-        return Measure(
-            accepted,
-            "patterns",
-            f"{accepted} of {len(played)} reuse patterns accepted (a presence's key reused in "
-            "a later public session: no chain holds both)",
-        )

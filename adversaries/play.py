@@ -29,7 +29,7 @@ from adversaries.base import (
     Outcome,
 )
 from iome_ref.conformance.iut import IUT
-from iome_ref.conformance.machines.base import genesis_of, world_of
+from iome_ref.conformance.machines.base import DualMachine, genesis_of, world_of
 from iome_ref.conformance.scenarios import (
     REF_KEY,
     ActionStep,
@@ -63,7 +63,6 @@ from iome_ref.conformance.scenarios import (
     generator_name,
 )
 from iome_ref.constants import ZERO_HASH
-from iome_ref.encoding import canonical_json
 from iome_ref.models import Block, SignedModel
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.runner import StoredRow, VectorContext
@@ -82,6 +81,9 @@ __all__ = [
 ]
 
 _IDS: Final = re.compile(r"IOME-[A-Z]+-\d{3}")
+#: How much of an implementation's refusal message a finding keeps: the message is free text
+#: of any length (up to a wire line), the id is what counts.
+_DETAIL_CHARS: Final = 300
 Step = ActionStep | CheckStep
 
 
@@ -272,6 +274,16 @@ class Script:
         step = RoleStep.model_validate({"actor": actor, "op": op, "args": args, "expect": expect})
         return self._add(step, leak=leak)
 
+    def dock(self, station: str, vehicle: str, key: str, t: int) -> str:
+        """A vehicle docks at ``station`` (an actor given at reset) showing the one-time key
+        named ``key`` at ``t``: the key's public hex."""
+        if station not in self.keys:
+            self.keys.append(station)
+        public = self.b.key(key).public_hex
+        args = {"station": station, "vehicle": vehicle, "one_time_pk": public, "t": t}
+        self.role("station_dock", args, actor="vehicle")
+        return public
+
     @staticmethod
     def ref(step: int, path: str = "") -> dict[str, Any]:
         """A reference to a member of an earlier step's result (``{"$from", "path"}``)."""
@@ -303,16 +315,8 @@ class Script:
             self.unknown_heads.add(chain)
         return self._add(step, leak=leak)
 
-    @staticmethod
-    def stored_row(block: Block, body_text: str | None = None) -> StoredRow:
-        """``block`` as a store row; ``body_text`` replaces its bytes (a disk edit)."""
-        body = canonical_json(block.model_dump(mode="json")).decode()
-        return StoredRow(
-            chain=block.chain_id,
-            height=block.height,
-            block_hash=block.block_hash,
-            body_text=body if body_text is None else body_text,
-        )
+    #: ``block`` as a store row; ``body_text`` replaces its bytes (a disk edit).
+    stored_row = staticmethod(DualMachine.stored_row)
 
     def check_head(self, chain: str) -> int:
         """The head must be what a correct node has after the steps so far."""
@@ -433,6 +437,7 @@ def judge(
                 f"seed {seed}: {scenario.metadata.id}: {result.reason}",
                 seed,
                 (*scenarios, scenario),
+                broken=result.broken,
             )
         step = result.divergence
         if step is not None:
@@ -440,7 +445,7 @@ def judge(
             scenario = script.scenario(observed)
             req_id = _blamed(script, step)
             detail = f"{scenario.metadata.id}: {observed}" + (
-                f" ({step.detail})" if step.detail else ""
+                f" ({step.detail[:_DETAIL_CHARS]})" if step.detail else ""
             )
             findings.append(Finding(req_id, scenario, detail))
         scenarios.append(scenario)

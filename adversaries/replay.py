@@ -18,12 +18,9 @@ replayed records the implementation accepts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
-from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.constants import CHAIN_CONSORTIUM
 from iome_ref.encoding import compute_hash
 from iome_ref.models import Presence, Trip, TripClaim
@@ -63,6 +60,12 @@ class Replay(ScriptedAdversary):
     targets = ("IOME-REC-002", "IOME-CLAIM-005", "IOME-BLK-010", "IOME-EPS-011")
     invariant = "sybil-resistance"
     expected = "leaks"
+    leak_variants = "second-consortium"
+    leak_unit = "records"
+    leak_sentence = (
+        "{accepted} of {total} records of one drive accepted again via a second consortium "
+        "chain (2 presences, 1 claim, 1 duplicate trip)"
+    )
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         return [
@@ -143,15 +146,3 @@ class Replay(ScriptedAdversary):
         script.append(_PUBLIC, [twin], actor="attacker", leak=True)
         script.check_tx(_PUBLIC, twin.tx_id, present=True)
         return script
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        for script, result in played:
-            if script.variant == "second-consortium":
-                accepted = leak_count(script, result)
-                return Measure(
-                    accepted,
-                    "records",
-                    f"{accepted} of {len(script.leaks)} records of one drive accepted again via "
-                    "a second consortium chain (2 presences, 1 claim, 1 duplicate trip)",
-                )
-        return None

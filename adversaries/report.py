@@ -60,6 +60,10 @@ class AdversaryReport(_Strict):
     findings: list[FindingReport] = Field(default_factory=list)
     scenarios_played: int = Field(ge=0)
     detail: str = ""
+    error_scenario: str | None = Field(
+        default=None,
+        description="For error: file name of the scenario that was playing when it broke.",
+    )
 
 
 class AttackTiming(_Strict):
@@ -106,6 +110,8 @@ def format_lines(report: AttackReport) -> list[str]:
             what += f", scenarios {', '.join(files)})" if files else ")"
         elif adversary.outcome == "error":
             what = f"error: {adversary.detail}"
+            if adversary.error_scenario:
+                what += f" (scenario {adversary.error_scenario})"
         else:
             what = "blocked"
         lines.append(f"{adversary.name:<{width}}  {what}")

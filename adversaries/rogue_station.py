@@ -14,12 +14,9 @@ receipt time would refuse them, and with them honest presences delivered late.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
-from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.vectors.world import REVOKED_AT
 
 __all__ = ["RogueStation"]
@@ -31,11 +28,18 @@ _PUBLIC = "public"
 class RogueStation(ScriptedAdversary):
     name = "rogue-station"
     title = "Rogue, impostor-certified, revoked and expired stations attest presences"
-    capabilities = capabilities(Capability.SYBIL, Capability.COMPROMISED_STATION)
+    capabilities = capabilities(
+        Capability.SYBIL, Capability.COMPROMISED_STATION, Capability.CLOCK_SKEW
+    )
     colluders = 1
-    targets = ("IOME-CERT-001", "IOME-CERT-002", "IOME-CERT-003", "IOME-CERT-006")
+    targets = ("IOME-CERT-001", "IOME-CERT-002", "IOME-CERT-003", "IOME-CERT-006", "IOME-BLK-008")
     invariant = "sybil-resistance"
     expected = "leaks"
+    leak_variants = "backdated"
+    leak_unit = "presences"
+    leak_sentence = (
+        "{accepted} of {total} presences backdated by a revoked or expired station accepted"
+    )
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         scripts = []
@@ -82,11 +86,36 @@ class RogueStation(ScriptedAdversary):
             script.check_head(_CONSORTIUM)
             script.check_tx(_CONSORTIUM, presence.tx_id, present=False)
             scripts.append(script)
+        scripts.append(self._future_dated(seed))
         # st-ca-short's sub-CA expires at REVOKED_AT: the station's path expired (every
         # actor's own certificate, the producers' included, runs to the year's end).
         scripts.append(self._backdated(seed, "expired", "st-ca-short", REVOKED_AT + 1))
         scripts.append(self._backdated(seed, "revoked", "st-revoked", REVOKED_AT))
         return scripts
+
+    def _future_dated(self, seed: int) -> Script:
+        """A station whose certificate is about to be revoked dates presences after the block
+        that records them, to have them judged later (IOME-BLK-008 bounds the claimed time)."""
+        script = self.script(
+            seed,
+            "future-dated",
+            "presences dated after the block that records them",
+            "IOME-BLK-008",
+            start=REVOKED_AT - 600,
+        )
+        for skew in (1, 3600):
+            block_time = script.tick()
+            presence = script.b.presence(
+                "source", "st-revoked", f"rs-future/{skew}", block_time + skew
+            )
+            script.submit_tx(
+                _CONSORTIUM, presence, "IOME-BLK-008", actor="st-revoked", block_time=block_time
+            )
+            script.append(
+                _CONSORTIUM, [presence], "IOME-BLK-008", actor="st-revoked", time=block_time
+            )
+        script.check_head(_CONSORTIUM)
+        return script
 
     def _backdated(self, seed: int, why: str, station: str, stopped: int) -> Script:
         """A station whose certificate stopped at ``stopped`` signs a presence dated just
@@ -105,15 +134,3 @@ class RogueStation(ScriptedAdversary):
         script.append(_CONSORTIUM, [presence], actor=station, leak=True)
         script.check_tx(_CONSORTIUM, presence.tx_id, present=True)
         return script
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        backdated = [(s, r) for s, r in played if s.variant.startswith("backdated")]
-        if not backdated:
-            return None
-        accepted = sum(leak_count(script, result) for script, result in backdated)
-        total = sum(len(script.leaks) for script, _ in backdated)
-        return Measure(
-            accepted,
-            "presences",
-            f"{accepted} of {total} presences backdated by a revoked or expired station accepted",
-        )

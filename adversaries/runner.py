@@ -57,15 +57,16 @@ def _file_name(scenario_id: str) -> str:
 
 def _run_one(adversary: Adversary, iut: IUT, seed: int, profile: Profile) -> AttackResult:
     """One attack; an IUT that breaks, or an attack that raises, is an ``error`` result."""
+    broken = False
     try:
         return adversary.attack(iut, seed, profile)
     except ImplementationError as exc:
-        detail = f"seed {seed}: the implementation broke: {exc.message}"
+        detail, broken = f"seed {seed}: the implementation broke: {exc.message}", True
     except IoMEError as exc:
         detail = f"seed {seed}: {type(exc).__name__}: {exc}"
     except Exception as exc:  # an in-process IUT that raises outside the protocol
         detail = f"seed {seed}: {type(exc).__name__}: {exc}"
-    return AttackResult(adversary.name, "error", None, None, None, (), detail, seed)
+    return AttackResult(adversary.name, "error", None, None, None, (), detail, seed, broken=broken)
 
 
 def _as_expected(adversary: Adversary, result: AttackResult) -> bool:
@@ -96,6 +97,16 @@ def _report_of(adversary: Adversary, result: AttackResult, out: Path | None) -> 
                 requirement_id=finding.requirement_id, detail=finding.detail, scenario=name
             )
         )
+    error_scenario = None
+    if result.outcome == "error" and result.played and out is not None:
+        # The scenario that was playing when the attack broke, kept so it replays too.
+        broken = result.played[-1]
+        metadata = broken.metadata.model_copy(update={"observed": f"error: {result.detail}"})
+        error_scenario = _file_name(broken.metadata.id)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / error_scenario).write_bytes(
+            dump_scenario(broken.model_copy(update={"metadata": metadata}))
+        )
     return AdversaryReport(
         name=adversary.name,
         title=adversary.title,
@@ -112,6 +123,7 @@ def _report_of(adversary: Adversary, result: AttackResult, out: Path | None) -> 
         findings=findings,
         scenarios_played=len(result.played),
         detail=result.detail,
+        error_scenario=error_scenario,
     )
 
 
@@ -124,6 +136,54 @@ def write_scenarios(scenarios: Sequence[Scenario], directory: Path) -> list[Path
         path.write_bytes(dump_scenario(scenario))
         written.append(path)
     return written
+
+
+def _manifest(iut: IUT) -> dict[str, Any]:
+    """``hello``'s manifest.
+
+    Raises:
+        ImplementationError: hello raised outside the protocol or answered no object.
+    """
+    try:
+        manifest: Any = iut.hello()
+    except IoMEError:
+        raise
+    except Exception as exc:
+        raise ImplementationError(_COMPONENT, f"hello raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise ImplementationError(_COMPONENT, "hello did not answer a manifest")
+    return manifest
+
+
+def _run_all(  # noqa: PLR0917 - the run's settings, passed through from run_attacks
+    adversaries: Sequence[Adversary],
+    iut: IUT,
+    seed: int,
+    profile: Profile,
+    out: Path | None,
+    played_out: Path | None,
+    progress: Progress | None,
+) -> tuple[list[AdversaryReport], dict[str, float]]:
+    """Each adversary in turn: its report and its run time in ms. Once the implementation
+    broke (a stdio IUT that died or hung is killed), the rest are not run."""
+    reports: list[AdversaryReport] = []
+    timings: dict[str, float] = {}
+    broke: str | None = None
+    for done, adversary in enumerate(adversaries, start=1):
+        begun = time.perf_counter()
+        if broke is None:
+            result = _run_one(adversary, iut, seed, profile)
+            broke = adversary.name if result.broken else None
+        else:
+            detail = f"seed {seed}: not run: the implementation broke during {broke}"
+            result = AttackResult(adversary.name, "error", None, None, None, (), detail, seed)
+        reports.append(_report_of(adversary, result, out))
+        if played_out is not None:
+            write_scenarios(result.played, played_out)
+        timings[adversary.name] = round((time.perf_counter() - begun) * 1000, 3)
+        if progress is not None:
+            progress(done, len(adversaries), adversary.name)
+    return reports, timings
 
 
 def run_attacks(
@@ -152,30 +212,14 @@ def run_attacks(
         raise UsageError(_COMPONENT, f"--profile {profile!r}: use one of {', '.join(PROFILES)}")
     chosen: Profile = "thorough" if profile == "thorough" else "quick"
     adversaries = select_adversaries(names)
+    for directory, option in ((out, "--out"), (played_out, "--played")):
+        if directory is not None and directory.exists() and not directory.is_dir():
+            raise UsageError(_COMPONENT, f"{option} {directory}: not a directory")
     opened = iut is None
     target = open_iut(impl) if iut is None else iut
     try:
-        try:
-            manifest: Any = target.hello()
-        except IoMEError:
-            raise
-        except Exception as exc:
-            raise ImplementationError(
-                _COMPONENT, f"hello raised {type(exc).__name__}: {exc}"
-            ) from None
-        if not isinstance(manifest, dict):
-            raise ImplementationError(_COMPONENT, "hello did not answer a manifest")
-        reports: list[AdversaryReport] = []
-        timings: dict[str, float] = {}
-        for done, adversary in enumerate(adversaries, start=1):
-            begun = time.perf_counter()
-            result = _run_one(adversary, target, seed, chosen)
-            reports.append(_report_of(adversary, result, out))
-            if played_out is not None:
-                write_scenarios(result.played, played_out)
-            timings[adversary.name] = round((time.perf_counter() - begun) * 1000, 3)
-            if progress is not None:
-                progress(done, len(adversaries), adversary.name)
+        manifest = _manifest(target)
+        reports, timings = _run_all(adversaries, target, seed, chosen, out, played_out, progress)
     finally:
         if opened:
             target.close()

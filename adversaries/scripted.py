@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
 from adversaries.capable import judge_declared
-from adversaries.play import Measure, Script
+from adversaries.play import Measure, Script, leak_count
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.vectors.world import T0
@@ -56,9 +56,28 @@ class ScriptedAdversary:
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         raise NotImplementedError
 
+    #: How a leak is measured: over the played scripts whose variant starts with
+    #: ``leak_variants`` and that have leak steps, the leak steps the implementation accepted
+    #: (times ``leak_per_step``); ``leak_sentence`` states it, formatted with ``accepted``,
+    #: ``total`` (leak steps) and ``scripts`` (scripts played).
+    leak_variants: str = ""
+    leak_unit: str = ""
+    leak_sentence: str = ""
+    leak_per_step: int = 1
+
     def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
         """The leak's figure from the IUT's answers (``leaks`` adversaries)."""
-        return None
+        measured = [
+            (script, result)
+            for script, result in played
+            if script.leaks and script.variant.startswith(self.leak_variants)
+        ]
+        if not measured or not self.leak_sentence:
+            return None
+        accepted = sum(leak_count(s, r) for s, r in measured) * self.leak_per_step
+        total = sum(len(s.leaks) for s, _ in measured) * self.leak_per_step
+        text = self.leak_sentence.format(accepted=accepted, total=total, scripts=len(played))
+        return Measure(accepted, self.leak_unit, text)
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:
         scripts = self.scripts(seed, profile)

@@ -16,13 +16,11 @@ the public chain can be recorded again, unchanged, on a child chain that allows 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
-from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.encoding import compute_hash
 from iome_ref.models import VerifierSignature
 
@@ -40,6 +38,12 @@ class SignatureReplay(ScriptedAdversary):
     targets = ("IOME-SIG-001", "IOME-BLK-005")
     invariant = "integrity"
     expected = "leaks"
+    leak_variants = "cross-chain"
+    leak_unit = "transactions"
+    leak_sentence = (
+        "{accepted} of {total} signed transactions replayed from the public chain onto a "
+        "child chain accepted (transactions carry no chain id)"
+    )
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         return [self._cross_type(seed), self._cross_chain(seed)]
@@ -104,15 +108,3 @@ class SignatureReplay(ScriptedAdversary):
         script.append(_FLEET, [esdp], actor="network", leak=True)
         script.check_tx(_FLEET, esdp.tx_id, present=True)
         return script
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        for script, result in played:
-            if script.variant == "cross-chain":
-                accepted = leak_count(script, result)
-                return Measure(
-                    accepted,
-                    "transactions",
-                    f"{accepted} of {len(script.leaks)} signed transactions replayed from the "
-                    "public chain onto a child chain accepted (transactions carry no chain id)",
-                )
-        return None

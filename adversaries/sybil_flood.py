@@ -6,8 +6,10 @@ The attacker makes unlimited fresh key pairs and no certificate. It floods:
 
 - price signals (EPS) under fresh keys, each with its own fake "registration" signed by a
   fresh key posing as the CA (IOME-CERT-006: both keys must be certified);
-- trips without docking: claims naming presences nobody signed (IOME-CLAIM-001) and Trips
-  "co-signed" by fresh keys posing as verifiers (IOME-CERT-006);
+- trips without docking: claims naming presences nobody recorded (IOME-CLAIM-001), the
+  verifiers asked (their ``verifier_cosign`` operation) to co-sign a trip over presences the
+  attacker signed in two stations' names, and Trips "co-signed" by fresh keys posing as
+  verifiers (IOME-CERT-006);
 - a presence storm: a certified station asked, through its role operation, to attest fresh
   keys no vehicle docked (IOME-PRES-003);
 - weak keys: an ESDP under the identity point, encoded canonically (small order,
@@ -20,13 +22,11 @@ facts"). The figure is how many of the flood's ESDPs the implementation accepts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from adversaries.base import Capability, Profile
-from adversaries.play import Measure, Script, capabilities, leak_count
+from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
-from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.crypto import FIELD_PRIME
 from iome_ref.encoding import compute_hash
 from iome_ref.models import ESDP
@@ -59,6 +59,10 @@ class SybilFlood(ScriptedAdversary):
     )
     invariant = "sybil-resistance"
     expected = "leaks"
+    leak_variants = "esdp-spam"
+    leak_unit = "ESDPs"
+    leak_sentence = "{accepted} of {total} ESDPs from fresh keys accepted"
+    leak_per_step = _PER_BLOCK
 
     def scripts(self, seed: int, profile: Profile) -> list[Script]:
         return [
@@ -74,7 +78,7 @@ class SybilFlood(ScriptedAdversary):
             seed,
             "esdp-spam",
             "predictions under fresh BEM keys, block after block",
-            "IOME-ESDP-001",
+            "IOME-SIG-001",
         )
         for block in range(_BLOCKS[profile]):
             t = script.tick()
@@ -136,7 +140,36 @@ class SybilFlood(ScriptedAdversary):
             script.append(_PUBLIC, [trip], "IOME-CERT-006", actor="sybil", time=at)
             script.check_tx(_PUBLIC, trip.tx_id, present=False)
         script.check_head(_CONSORTIUM)
+        self._cosign_fakes(script)
         return script
+
+    @staticmethod
+    def _cosign_fakes(script: Script) -> None:
+        """The verifiers' own role operation asked to co-sign a trip over presences the
+        attacker signed itself, in st-a's and st-b's names: no certified station stands
+        behind them (the verifiers query the CA, Fig. 5 step 6)."""
+        script.keys.extend(["verifier-1", "verifier-2", "verifier-3"])
+        t1 = script.tick()
+        source = script.b.presence(
+            "source", "st-a", "sy/c-pk1", t1, station_pk=script.b.key("sy/st-a").public_hex
+        )
+        destination = script.b.presence(
+            "destination",
+            "st-b",
+            "sy/c-pk2",
+            t1 + 1800,
+            station_pk=script.b.key("sy/st-b").public_hex,
+        )
+        claim = script.b.claim(source, destination, t1 + 1900)
+        args = {
+            "claim": claim.model_dump(mode="json"),
+            "source": source.model_dump(mode="json"),
+            "destination": destination.model_dump(mode="json"),
+            "t": t1 + 2000,
+        }
+        script.role("verifier_cosign", args, "IOME-CERT-006", actor="sybil")
+        script.now = t1 + 2000
+        script.role("verifier_batch", {}, actor="verifiers", result={"txs": []})
 
     def _presence_storm(self, seed: int, profile: Profile) -> Script:
         script = self.script(
@@ -145,15 +178,8 @@ class SybilFlood(ScriptedAdversary):
             "a station asked for presences of fresh keys nobody docked",
             "IOME-PRES-003",
         )
-        script.keys.append("st-a")
         # One genuine docking, so the station is in use while the storm runs.
-        docked = script.b.key("sy/docked").public_hex
-        t = script.tick()
-        script.role(
-            "station_dock",
-            {"station": "st-a", "vehicle": "ev-honest", "one_time_pk": docked, "t": t},
-            actor="vehicle",
-        )
+        script.dock("st-a", "ev-honest", "sy/docked", script.tick())
         for i in range(_STORM[profile]):
             key = script.b.key(f"sy/storm-{i}").public_hex
             kind = "source" if i % 2 == 0 else "destination"
@@ -178,13 +204,3 @@ class SybilFlood(ScriptedAdversary):
             script.append(_PUBLIC, [weak], req_id, actor="sybil")
         script.check_head(_PUBLIC)
         return script
-
-    def measure(self, played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        for script, result in played:
-            if script.variant == "esdp-spam":
-                accepted = leak_count(script, result) * _PER_BLOCK
-                total = len(script.leaks) * _PER_BLOCK
-                return Measure(
-                    accepted, "ESDPs", f"{accepted} of {total} ESDPs from fresh keys accepted"
-                )
-        return None

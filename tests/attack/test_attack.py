@@ -5,6 +5,7 @@ usage or a broken implementation exits 2 with the seed."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from adversaries.runner import REPORT_NAME, run_attacks
 from iome_ref.conformance.scenarios import execute, load_scenario
 from iome_ref.errors import UsageError
 from iome_ref.vectors.spec_index import default_spec_dir, load_requirements
-from tests.conformance.helpers import ZOO, CrashesOnEps, invoke
+from tests.conformance.helpers import ROOT, ZOO, CrashesOnEps, invoke
 
 SCHEMA = default_spec_dir() / "schemas" / "adversaries" / "attack-report.json"
 
@@ -150,6 +151,11 @@ def test_broken_implementation_is_an_error_naming_the_seed(tmp_path: Path) -> No
     (adversary,) = report.adversaries
     assert adversary.outcome == "error"
     assert adversary.detail.startswith("seed 7: ")
+    # The scenario that broke it is kept and replays to the same error.
+    assert adversary.error_scenario is not None
+    scenario = load_scenario(tmp_path / adversary.error_scenario)
+    assert scenario.metadata.observed == f"error: {adversary.detail}"
+    assert execute(scenario, CrashesOnEps()).status == "error"
 
 
 def test_findings_name_the_id_a_correct_node_enforces(tmp_path: Path) -> None:
@@ -169,3 +175,36 @@ def test_findings_name_the_id_a_correct_node_enforces(tmp_path: Path) -> None:
     assert result.status == "diverged"
     assert result.divergence is not None
     assert result.divergence.expected_code == "IOME-REC-002"
+
+
+def test_a_crashing_stdio_implementation_stops_the_run(tmp_path: Path) -> None:
+    """An IUT that dies is an error with its last stderr line; the adversaries after it are
+    not run, and no process of its group is left."""
+    from iome_ref.conformance.adapters import StdioIUT  # noqa: PLC0415
+    from iome_ref.conformance.runner import open_iut  # noqa: PLC0415
+    from tests.conformance.helpers import survivors  # noqa: PLC0415
+
+    crashing = ROOT / "tests" / "conformance" / "iuts" / "crashing.py"
+    iut = open_iut(f"stdio:{sys.executable} {crashing}")
+    try:
+        report = run_attacks("crashing", names=["sybil-flood", "tamper"], out=tmp_path, iut=iut)
+    finally:
+        iut.close()
+    assert isinstance(iut, StdioIUT)
+    assert survivors(iut.pid) == []
+    assert report.exit_code == 2
+    first, second = report.adversaries
+    assert first.outcome == second.outcome == "error"
+    assert "fatal: cannot judge anything" in first.detail
+    assert second.detail == "seed 1: not run: the implementation broke during sybil-flood"
+
+
+def test_out_that_is_a_file_is_refused_before_attacking(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "attack.json"
+    blocker.write_text("{}")
+    result = invoke(monkeypatch, "attack", "--out", str(blocker))
+    assert result.exit_code == 2
+    assert f"--out {blocker}: not a directory" in result.output
+    assert "blocked" not in result.stdout
