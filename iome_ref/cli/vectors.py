@@ -43,12 +43,14 @@ def vectors_generate(
         directory = spec_dir_of(spec_dir)
         chosen = recorded_seed(directory) if seed is None else seed
         from iome_ref.conformance.schemas import write_schema_files  # noqa: PLC0415
+        from iome_ref.report import schemas as report_schemas  # noqa: PLC0415
 
         with status("generating vectors"):
             written = (
                 write_vectors(directory, chosen)
                 + write_wire_schemas(directory)
                 + write_schema_files(directory)
+                + report_schemas.write_schema_files(directory)
             )
     typer.echo(f"wrote {len(written)} files under {directory} (seed {chosen})")
 
@@ -63,17 +65,20 @@ def vectors_check(spec_dir: SpecDirOption = None) -> None:
 
         directory = spec_dir_of(spec_dir)
         from iome_ref.conformance.schemas import build_schema_files, check_schema_files  # noqa: PLC0415
+        from iome_ref.report import schemas as report_schemas  # noqa: PLC0415
 
         with status("checking vectors"):
             problems = (
                 check_vectors(directory)
                 + check_wire_schemas(directory)
                 + check_schema_files(directory)
+                + report_schemas.check_schema_files(directory)
             )
         count = (
             len(list_derived_files(directory))
             + len(build_wire_schemas())
             + len(build_schema_files())
+            + len(report_schemas.build_schema_files())
         )
     for problem in problems:
         typer.echo(printable(problem))
