@@ -58,6 +58,11 @@ def report(  # noqa: PLR0917 - typer maps each option to a parameter
 
         if profile not in ("quick", "thorough"):
             raise UsageError(CLI, f"--profile {profile!r}: use quick or thorough")
+        from iome_ref.report.run import SECTIONS  # noqa: PLC0415
+
+        unknown = sorted(set(skip or ()) - set(SECTIONS))
+        if unknown:
+            raise UsageError(CLI, f"--skip {', '.join(unknown)}: use {', '.join(SECTIONS)}")
         if sessions is not None and not sessions.is_file():
             raise UsageError(CLI, f"--sessions {sessions}: no such file")
         folder = out if out is not None else Path("reports") / impl_slug(impl)

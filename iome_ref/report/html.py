@@ -72,11 +72,6 @@ def render_html(report: SecurityReport) -> str:
             report.adversaries.reason or f"{len(report.adversaries.adversaries)} adversaries",
         ),
         ("observer", report.observer.status, report.observer.reason or report.observer.population),
-        (
-            "benchmark",
-            report.runtime.benchmark.status,
-            report.runtime.benchmark.reason or "figures in the run-time section",
-        ),
     ]
     word = verdict_word(report)
     return (

@@ -43,7 +43,6 @@ def _summary(report: SecurityReport) -> list[str]:
         ("conformance", report.conformance.status, report.conformance.reason),
         ("adversaries", report.adversaries.status, report.adversaries.reason),
         ("observer", report.observer.status, report.observer.reason),
-        ("benchmark", report.runtime.benchmark.status, report.runtime.benchmark.reason),
     )
     lines += [f"| {name} | {status} | {_cell(note)} |" for name, status, note in sections]
     if counts.uncovered:

@@ -1,0 +1,75 @@
+"""``iome report``: the committed sample is current, and each file meets its format.
+
+The sample (reports/ref/, configuration in helpers.SAMPLE_ARGS) is regenerated once and
+compared outside its run-time sections: that is the same-seed determinism check, across
+commits. The format checks read the committed files, which that comparison keeps current.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import xmlschema
+from conftest import require_shared
+from jsonschema import Draft4Validator, Draft202012Validator
+
+from iome_ref.report.schemas import build_schema_files, check_schema_files
+from iome_ref.vectors.spec_index import default_spec_dir, load_requirements
+
+from .helpers import SAMPLE, SAMPLE_ARGS, comparable_files, run_report
+
+
+def test_accepts_regenerated_sample_identical_outside_run_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = tmp_path / "ref"
+    result = run_report(monkeypatch, *SAMPLE_ARGS, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"open {out.as_posix()}/index.html" in result.output
+    fresh, committed = comparable_files(out), comparable_files(SAMPLE)
+    stale = sorted(name for name in fresh if fresh[name] != committed[name])
+    assert not stale, (
+        f"reports/ref/ is stale in {stale}: uv run python -m tests.report.update_sample"
+    )
+    # The run-time member is marked, last, and really holds this run's durations.
+    document = json.loads((out / "report.json").read_bytes())
+    assert list(document)[-1] == "runtime"
+    assert document["runtime"]["total_s"] > 0
+
+
+def test_accepts_sample_report_json_against_its_committed_schema() -> None:
+    assert check_schema_files(default_spec_dir()) == []
+    schema = json.loads(build_schema_files()["schemas/report/report.json"])
+    document = json.loads((SAMPLE / "report.json").read_bytes())
+    Draft202012Validator(schema).validate(document)
+    # Every requirement id of spec/ is listed, in the spec's order.
+    ids = [entry["req_id"] for entry in document["requirements"]]
+    assert ids == list(load_requirements(default_spec_dir()))
+
+
+def test_accepts_sample_junit_against_the_junit_xsd() -> None:
+    xsd = xmlschema.XMLSchema(require_shared("schemas/junit-10.xsd"))
+    xsd.validate(SAMPLE / "junit.xml")
+    document = json.loads((SAMPLE / "report.json").read_bytes())
+    tree = xsd.to_dict(SAMPLE / "junit.xml")
+    assert int(tree["@tests"]) == len(document["checks"]) == document["counts"]["checks"] > 0
+
+
+def test_accepts_sample_sarif_against_the_official_schema() -> None:
+    schema = json.loads(require_shared("schemas/sarif-schema-2.1.0.json").read_bytes())
+    sarif = json.loads((SAMPLE / "findings.sarif").read_bytes())
+    Draft4Validator(schema).validate(sarif)
+    assert sarif["version"] == "2.1.0"
+    assert sarif["runs"][0]["results"] == []  # the reference has no finding
+
+
+def test_rejects_unknown_section_and_profile_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for args in (("--skip", "everything"), ("--profile", "slow")):
+        result = run_report(monkeypatch, "report", *args, "--out", str(tmp_path))
+        assert result.exit_code == 2
+        assert result.output.startswith("error "), result.output
+    assert not (tmp_path / "report.json").exists()
