@@ -14,11 +14,22 @@ from typing import Any, cast
 
 import rfc8785
 
-from iome_ref.constants import MAX_INT_DIGITS, MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH
+from iome_ref.constants import (
+    MAX_INT_DIGITS,
+    MAX_MESSAGE_BYTES,
+    MAX_NESTING_DEPTH,
+    MAX_SAFE_INT,
+)
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
-__all__ = ["canonical_json", "check_message_size", "compute_hash", "decode_json_object"]
+__all__ = [
+    "canonical_json",
+    "check_message_size",
+    "compute_hash",
+    "decode_json_object",
+    "is_plain_json",
+]
 
 
 @enforces("IOME-ENC-002")
@@ -236,15 +247,53 @@ def _strings(value: Any) -> list[str]:
     return found
 
 
+def is_plain_json(value: Any) -> bool:
+    """Whether ``value`` is built only of dicts with ASCII string keys, lists, ASCII strings,
+    integers within ±MAX_SAFE_INT, booleans and None (exact types, no subclasses).
+
+    For such data ``json.dumps`` with sorted keys, no spaces and ``ensure_ascii=False`` writes
+    exactly RFC 8785's bytes: integers in that range print as ES6 prints them, Python escapes
+    an ASCII string with the very table JCS uses (the rfc8785 library copied it from Python),
+    and ASCII keys sort alike by code point and by UTF-16 unit. Every transaction the models
+    admit is such data; anything else takes the library's path.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                return False
+        elif kind is int:
+            if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                return False
+        elif kind is dict:
+            if not all(type(key) is str and key.isascii() for key in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif item is not None and kind is not bool:
+            return False
+    return True
+
+
 def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:
     """RFC 8785 canonical bytes of already-validated JSON data.
 
+    Plain data (:func:`is_plain_json`, every transaction) is written by the C encoder of
+    ``json``, byte for byte what the rfc8785 library writes and ~5 times faster (issue 16:
+    tx ids were 37% of a block's application); anything else goes through the library.
     Models reject floats and out-of-range integers first, so the library's domain errors can
     only mean a bug; they still surface as Malformed, never as a bare ValueError.
 
     Raises:
         Malformed: IOME-ENC-007 if the data holds a number JCS cannot encode.
     """
+    if is_plain_json(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+            "ascii"
+        )
     try:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError as exc:
