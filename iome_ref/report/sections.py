@@ -7,7 +7,7 @@ section that did not run shows no figures. The packages are reached by name at r
 
 - adversaries: ``adversaries.runner.run_attacks(impl, seed=, profile=, out=, progress=)``
   answering an ``AttackReport`` (adversaries/report.py), each finding's scenario written
-  under ``out``;
+  under ``out`` and copied into the report's replay/;
 - observer: ``iome_ref.analysis.link.run_link(options, progress) -> LinkReport``;
 - benchmark: :func:`iome_ref.report.bench.run_bench` on its short configuration, which needs
   ``iome_ref.report.workloads``.
@@ -24,9 +24,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from iome_ref.errors import IoMEError
+
+if TYPE_CHECKING:
+    from adversaries.report import AttackReport
 from iome_ref.report.model import (
     AdversaryEntry,
     AdversarySection,
@@ -90,8 +93,11 @@ def _verdict(outcome: str, as_expected: bool) -> CheckVerdict:
     return "leak" if outcome == "leaks" else "pass"
 
 
-def _adversary_outcome(report: Any, replay: Path, scratch: Path) -> AdversaryOutcome:
-    entries, checks, findings, invariants = [], [], [], {}
+def _adversary_outcome(report: AttackReport, replay: Path, scratch: Path) -> AdversaryOutcome:
+    entries: list[AdversaryEntry] = []
+    checks: list[Check] = []
+    findings: list[AdversaryFinding] = []
+    invariants: dict[str, str] = {}
     for adversary in report.adversaries:
         names = []
         for index, found in enumerate(adversary.findings, start=1):
@@ -156,17 +162,11 @@ def run_adversaries(
         return AdversaryOutcome(
             AdversarySection(status="not run", reason=_LEFT_OUT.format("adversaries"))
         )
-    runner = _module("adversaries.runner")
-    if runner is None:
-        return AdversaryOutcome(
-            AdversarySection(
-                status="not run",
-                reason="the adversaries (adversaries/runner.py, issue 14) are not in this build",
-            )
-        )
+    from adversaries.runner import run_attacks  # noqa: PLC0415
+
     with tempfile.TemporaryDirectory(prefix="iome-report-") as scratch:
         try:
-            report = runner.run_attacks(
+            report = run_attacks(
                 impl,
                 seed=seed,
                 profile=profile,
