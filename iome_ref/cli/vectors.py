@@ -42,6 +42,7 @@ def vectors_generate(
 
         directory = spec_dir_of(spec_dir)
         chosen = recorded_seed(directory) if seed is None else seed
+        from iome_ref.analysis.schemas import write_schema_files as write_analysis  # noqa: PLC0415
         from iome_ref.conformance.schemas import write_schema_files  # noqa: PLC0415
         from iome_ref.report import schemas as report_schemas  # noqa: PLC0415
 
@@ -51,6 +52,7 @@ def vectors_generate(
                 + write_wire_schemas(directory)
                 + write_schema_files(directory)
                 + report_schemas.write_schema_files(directory)
+                + write_analysis(directory)
             )
     typer.echo(f"wrote {len(written)} files under {directory} (seed {chosen})")
 
@@ -64,6 +66,8 @@ def vectors_check(spec_dir: SpecDirOption = None) -> None:
         from iome_ref.vectors.generate import list_derived_files  # noqa: PLC0415
 
         directory = spec_dir_of(spec_dir)
+        from iome_ref.analysis.schemas import build_schema_files as build_analysis  # noqa: PLC0415
+        from iome_ref.analysis.schemas import check_schema_files as check_analysis  # noqa: PLC0415
         from iome_ref.conformance.schemas import build_schema_files, check_schema_files  # noqa: PLC0415
         from iome_ref.report import schemas as report_schemas  # noqa: PLC0415
 
@@ -73,12 +77,14 @@ def vectors_check(spec_dir: SpecDirOption = None) -> None:
                 + check_wire_schemas(directory)
                 + check_schema_files(directory)
                 + report_schemas.check_schema_files(directory)
+                + check_analysis(directory)
             )
         count = (
             len(list_derived_files(directory))
             + len(build_wire_schemas())
             + len(build_schema_files())
             + len(report_schemas.build_schema_files())
+            + len(build_analysis())
         )
     for problem in problems:
         typer.echo(printable(problem))
