@@ -8,7 +8,7 @@ section that did not run shows no figures. The packages are reached by name at r
 - adversaries: ``adversaries.runner.run_attacks(impl, seed=, profile=, out=, progress=)``
   answering an ``AttackReport`` (adversaries/report.py), each finding's scenario written
   under ``out`` and copied into the report's replay/;
-- observer: ``iome_ref.analysis.link.run_link(options, progress) -> LinkReport``;
+- observer: ``iome_ref.analysis.link.run_link(options, progress) -> LinkReport`` (observer.py);
 - benchmark: :func:`iome_ref.report.bench.run_bench` on its short configuration, which needs
   ``iome_ref.report.workloads``.
 
@@ -189,17 +189,14 @@ def run_observer(
     ``sessions`` when given."""
     if skip:
         return ObserverSection(status="not run", reason=_LEFT_OUT.format("observer"))
-    link = _module("iome_ref.analysis.link")
-    if link is None:
-        return ObserverSection(
-            status="not run",
-            reason="the observer (iome_ref/analysis/link.py, issue 15) is not in this build",
-        )
-    return ObserverSection(
-        status="not run",
-        reason="the observer is in this build but not wired into the report yet "
-        f"({link.__name__}.run_link; seed {seed}, profile {profile}, sessions {sessions})",
-    )
+    from iome_ref.report.observer import observer_section  # noqa: PLC0415
+
+    try:
+        return observer_section(seed, profile, sessions, progress)
+    except IoMEError as exc:
+        if sessions is not None and exc.label == "link":
+            raise  # a bad --sessions file is a usage error of the whole run
+        return ObserverSection(status="error", reason=f"{exc.label}: {exc.message}")
 
 
 def run_benchmark(*, skip: bool, progress: Progress | None) -> BenchSection:
