@@ -158,6 +158,9 @@ class Plot(_Strict):
     y_label: str
     series: dict[str, list[tuple[float, float]]]
     kind: Literal["line", "bar"] = "line"
+    x_ticks: list[tuple[float, str]] = Field(
+        default_factory=list, description="Labelled x positions; none: numeric axis."
+    )
 
 
 class ObserverSection(_Strict):

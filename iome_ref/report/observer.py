@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from iome_ref.analysis.link import run_link
+from iome_ref.analysis.link import SWEEP, run_link
 from iome_ref.analysis.linkreport import LinkOptions, LinkReport
 from iome_ref.report.model import ObserverSection, Plot
 
@@ -32,6 +32,9 @@ _FIGURES: Final = (
     "anonymity_median",
     "largest_component",
 )
+
+#: The sweep's range per parameter, for the legend: "coarsen (1..3600)".
+_UNITS: Final = {name: f"{values[0]}..{values[-1]}" for name, values in SWEEP.items()}
 
 Progress = Callable[[str, int, int | None, str], None]
 
@@ -64,15 +67,14 @@ def _plots(report: LinkReport, label: str) -> list[Plot]:
         series: dict[str, list[tuple[float, float]]] = {}
         for point in report.sweep:
             if point.trips_forced_share is not None:
-                series.setdefault(point.parameter, []).append(
-                    (float(point.value), 100 * point.trips_forced_share)
-                )
+                steps = series.setdefault(f"{point.parameter} ({_UNITS[point.parameter]})", [])
+                steps.append((float(len(steps)), 100 * point.trips_forced_share))
         if series:
             plots.append(
                 Plot(
                     name=f"leakage-{label}",
                     title=f"Leakage vs mitigation ({label}): trips linked with certainty",
-                    x_label="mitigation setting (coarsen s, delay s, or k)",
+                    x_label="mitigation step (weakest to strongest)",
                     y_label="% of trips forced",
                     series=series,
                 )

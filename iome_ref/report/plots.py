@@ -41,6 +41,14 @@ def svg_of(plot: Plot, *, width: float = 6.4, height: float = 3.6) -> str:
         for name in names:
             points = plot.series[name]
             axes.plot([x for x, _ in points], [y for _, y in points], marker="o", label=name)
+    if plot.x_ticks:
+        axes.set_xticks(
+            [x for x, _ in plot.x_ticks],
+            [label for _, label in plot.x_ticks],
+            rotation=45 if len(plot.x_ticks) > 6 else 0,
+            ha="right" if len(plot.x_ticks) > 6 else "center",
+            fontsize=7 if len(plot.x_ticks) > 6 else 9,
+        )
     axes.set_title(plot.title, fontsize=10)
     axes.set_xlabel(plot.x_label)
     axes.set_ylabel(plot.y_label)
