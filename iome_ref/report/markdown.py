@@ -100,7 +100,8 @@ def render_markdown(report: SecurityReport) -> str:
     if report.observer.status == "run":
         lines.append(f"Population: {_cell(report.observer.population)}")
         lines += ["", "| figure | value |", "|---|---|"]
-        lines += [f"| {_cell(k)} | {v} |" for k, v in report.observer.figures.items()]
+        lines += [f"| {_cell(k)} | {v:.4g} |" for k, v in report.observer.figures.items()]
+        lines += ["", *(f"_not measured: {_cell(note)}_" for note in report.observer.notes)]
     else:
         lines.append(f"_{report.observer.status}: {_cell(report.observer.reason)}_")
     bench = report.runtime.benchmark

@@ -170,6 +170,9 @@ class ObserverSection(_Strict):
     reason: str = ""
     population: str = Field(default="", description="Whose data: simulated city or --sessions.")
     figures: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(
+        default_factory=list, description="Figures the observer could not give, and why."
+    )
     plots: list[Plot] = Field(default_factory=list)
     details: dict[str, Any] = Field(
         default_factory=dict, description="The observer's own report, as it wrote it."

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from pydantic import BaseModel
+
 from iome_ref.analysis.link import SWEEP, run_link
 from iome_ref.analysis.linkreport import LinkOptions, LinkReport
 from iome_ref.report.model import ObserverSection, Plot
@@ -39,11 +41,31 @@ _UNITS: Final = {name: f"{values[0]}..{values[-1]}" for name, values in SWEEP.it
 Progress = Callable[[str, int, int | None, str], None]
 
 
+#: Session analyses whose scalar figures the section lists (link2's reports).
+_SESSION_PARTS: Final = ("habits", "follow", "uniqueness")
+
+
 def _figures(report: LinkReport, prefix: str) -> dict[str, float]:
-    if report.forced is None:
-        return {}
-    forced = report.forced.model_dump()
-    return {f"{prefix}{name}": float(forced[name]) for name in _FIGURES if forced[name] is not None}
+    figures: dict[str, float] = {}
+    if report.forced is not None:
+        forced = report.forced.model_dump()
+        figures |= {
+            f"{prefix}{name}": float(forced[name]) for name in _FIGURES if forced[name] is not None
+        }
+    for part in _SESSION_PARTS:
+        value = getattr(report, part, None)
+        if isinstance(value, BaseModel):
+            figures |= {
+                f"{prefix}{part}.{name}": float(number)
+                for name, number in value.model_dump().items()
+                if isinstance(number, int | float) and not isinstance(number, bool)
+            }
+    return figures
+
+
+def _notes(report: LinkReport, label: str) -> list[str]:
+    reasons = (report.forced_absent, report.session_figures_absent)
+    return [f"{label}: {reason}" for reason in reasons if reason]
 
 
 def _plots(report: LinkReport, label: str) -> list[Plot]:
@@ -92,17 +114,27 @@ def observer_section(
         if progress is not None:
             progress("observer", done, total, label)
 
+    # The sessions file first: a bad file is refused (with its line) before any long work.
+    observed = (
+        None if sessions is None else run_link(LinkOptions(sessions=sessions, seed=seed), step)
+    )
     simulated = run_link(LinkOptions(simulate=sim_args, sweep=True, seed=seed), step)
     figures = _figures(simulated, "")
     plots = _plots(simulated, "simulated city")
+    notes = _notes(simulated, "simulated city")
     details: dict[str, Any] = {"simulated": simulated.model_dump(mode="json")}
     population = f"simulated city (iome simulate {sim_args}): {simulated.population}"
-    if sessions is not None:
-        observed = run_link(LinkOptions(sessions=sessions, seed=seed), step)
+    if sessions is not None and observed is not None:
         figures |= _figures(observed, "sessions: ")
         plots += _plots(observed, "sessions")
+        notes += _notes(observed, sessions.as_posix())
         details["sessions"] = observed.model_dump(mode="json")
         population += f"; and {sessions.as_posix()}: {observed.population}"
     return ObserverSection(
-        status="run", population=population, figures=figures, plots=plots, details=details
+        status="run",
+        population=population,
+        figures=figures,
+        notes=notes,
+        plots=plots,
+        details=details,
     )

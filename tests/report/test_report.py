@@ -74,3 +74,44 @@ def test_rejects_unknown_section_and_profile_with_exit_2(
         assert result.exit_code == 2
         assert result.output.startswith("error "), result.output
     assert not (tmp_path / "report.json").exists()
+
+
+def test_accepts_sessions_file_as_a_second_observed_population(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sessions = tmp_path / "sessions.csv"
+    sessions.write_text(
+        "session_id,station,start_iso,end_iso,energy_wh,user\n"
+        "s1,st-a,2026-01-05T08:00:00,2026-01-05T10:00:00,5000,u1\n"
+        "s2,st-b,2026-01-05T18:00:00,2026-01-05T20:00:00,3000,u2\n"
+    )
+    only_observer = ("--skip", "conformance", "--skip", "adversaries", "--skip", "benchmark")
+    out = tmp_path / "out"
+    result = run_report(
+        monkeypatch, "report", *only_observer, "--sessions", str(sessions), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "report.json").read_bytes())
+    observer = document["observer"]
+    assert observer["status"] == "run"
+    population = observer["population"]
+    assert f"{sessions.as_posix()}: sessions file sessions.csv: 2 sessions" in population
+    assert observer["details"]["sessions"]["source"] == "sessions"
+    assert document["sessions"] == sessions.as_posix()
+    # Sections left out are marked, never filled with figures.
+    assert document["conformance"] == {
+        "status": "not run",
+        "reason": "left out (--skip conformance)",
+        "suites": [],
+        "exit_code": None,
+        "aborted": None,
+    }
+    assert document["checks"] == []
+    # A bad sessions file is a usage error naming its line, before any long work: exit 2.
+    sessions.write_text("session_id,station,start_iso,end_iso,energy_wh,user\ns1,st-a,never\n")
+    result = run_report(
+        monkeypatch, "report", *only_observer, "--sessions", str(sessions), "--out", str(out)
+    )
+    assert result.exit_code == 2
+    assert "error link: " in result.output
+    assert f"{sessions.as_posix()}:2: expected 6 fields" in result.output
