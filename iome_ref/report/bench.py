@@ -44,7 +44,16 @@ from iome_ref.report.workloads import (
     trip_extraction,
 )
 
-__all__ = ["FULL", "MACHINE_CORES", "SHORT", "BenchConfig", "run_bench", "short_section"]
+__all__ = [
+    "FULL",
+    "MACHINE_CORES",
+    "SHORT",
+    "BenchConfig",
+    "projections",
+    "run_bench",
+    "short_section",
+    "write_bench",
+]
 
 #: Cores of the one large machine the projections compare against.
 MACHINE_CORES: Final = 64
@@ -111,7 +120,7 @@ def _cases_per_second(impl: str, count: int) -> float:
     return len(chosen) / elapsed
 
 
-def _projections(per_core_trips_s: float) -> tuple[list[BenchFigure], Plot]:
+def projections(per_core_trips_s: float) -> tuple[list[BenchFigure], Plot]:
     figures: list[BenchFigure] = []
     series: dict[str, list[tuple[float, float]]] = {"average": [], f"{PEAK_FACTOR}x peak": []}
     for label, vehicles in POPULATIONS.items():
@@ -217,7 +226,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchSec
             name="stdio / in process", value=stdio / inproc, unit="ratio", note="wire overhead"
         ),
     ]
-    projected, projection = _projections(per_verifier)
+    projected, projection = projections(per_verifier)
     figures += projected
     step(4, "projections")
     throughput = Plot(
