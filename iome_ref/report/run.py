@@ -101,8 +101,8 @@ SECTIONS: Final = ("conformance", "adversaries", "observer", "benchmark")
 
 
 def impl_slug(impl: str) -> str:
-    """The folder name of an implementation's report: ``ref``, ``stdio-my-node--iome``."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", impl).strip("-.")
+    """The folder name of an implementation's report: ``ref``, ``stdio-my-node-iome``."""
+    slug = re.sub(r"[^A-Za-z0-9_]+", "-", impl).strip("-")
     return slug[:80] or "impl"
 
 
