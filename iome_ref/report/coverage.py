@@ -4,8 +4,8 @@ An id is covered when the run has an accepting check (a valid input it must acce
 rejecting check (an input it must refuse with that id; a state machine or an adversary
 targeting the id counts as both where it plays accepted and refused steps), or when its rule in
 spec/ says why no run can check it, with a sentence starting with :data:`UNTESTABLE_MARKER`
-(for example "Not testable by a run: an implementation's internal scheduling is not
-observable through the IUT interface."). Everything else is listed as uncovered, and the
+(for example "Not testable through the IUT: a station's docking sensor is outside the
+interface."). Everything else is listed as uncovered, and the
 project's own suite fails on it (tests/report/test_coverage.py).
 
 What must not live here: running checks (run.py), the verdict of a case (conformance).
@@ -24,8 +24,10 @@ from iome_ref.vectors.spec_index import Requirement
 __all__ = ["UNTESTABLE_MARKER", "build_coverage", "untestable_reasons"]
 
 #: The sentence a rule of spec/ starts with to say why no run can check it.
-UNTESTABLE_MARKER: Final = "Not testable by a run:"
-_UNTESTABLE: Final = re.compile(re.escape(UNTESTABLE_MARKER) + r"\s*(?P<reason>[^.]*\S[^.]*\.?)")
+UNTESTABLE_MARKER: Final = "Not testable through the IUT:"
+#: The reason: the rest of the sentence, up to a full stop followed by a space or the end
+#: (the same reading as iome_ref/conformance/reach.py of helper roleops, whose marker this is).
+_UNTESTABLE: Final = re.compile(re.escape(UNTESTABLE_MARKER) + r"\s*(?P<reason>.+?\.)(?=\s|$)")
 Status = Literal["pass", "fail", "error", "xfail", "skip", "not run"]
 #: Checks that play both accepted and refused steps for each id they name.
 _BOTH_WAYS: Final = frozenset({"machine", "adversary"})
