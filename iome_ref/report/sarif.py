@@ -1,7 +1,7 @@
 """findings.sarif: the findings as SARIF 2.1.0, for code-scanning tools.
 
 One run of the tool ``iome report``; one result per finding, its ``ruleId`` the requirement
-id, located at the finding's replay scenario (relative to the report folder, ``%SRCROOT%``);
+id, located at the finding's replay scenario (a path relative to the report folder);
 one rule per requirement id the results name, its help text the rule's sentences in spec/.
 Built with sarif-pydantic; the tests validate the file against the official schema.
 """
@@ -58,9 +58,7 @@ def render_sarif(report: SecurityReport, requirements: Mapping[str, Requirement]
             locations = [
                 Location(
                     physical_location=PhysicalLocation(
-                        artifact_location=ArtifactLocation(
-                            uri=finding.replay, uri_base_id="REPORTROOT"
-                        )
+                        artifact_location=ArtifactLocation(uri=finding.replay)
                     )
                 )
             ]
