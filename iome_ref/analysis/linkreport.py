@@ -53,6 +53,9 @@ class LinkOptions(_Model):
     z3_components: int = Field(
         200, ge=0, le=1_000_000, description="Components Z3 re-checks (largest first)."
     )
+    z3_max_edges: int = Field(
+        2_000, ge=1, le=1_000_000, description="Larger components are not sent to Z3."
+    )
     out: Path | None = None
 
 
@@ -84,6 +87,16 @@ class ForcedFigures(_Model):
     trips_forced_share: float | None = Field(
         description="Trips whose PK1<->PK2 link is forced and correct, over all trips."
     )
+    trips_both_keys_public: int | None = Field(
+        description="Trips whose departure and arrival keys both appear on the public chain."
+    )
+    trips_arrival_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true arrival key (Trip<->session "
+        "timing alone), over all trips."
+    )
+    trips_departure_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true departure key, over all trips."
+    )
     anonymity_histogram: list[tuple[int, int]] = Field(
         description="(anonymity-set size, departure keys); size 0: no consistent partner."
     )
@@ -99,6 +112,7 @@ class Z3Figures(_Model):
     seed: int
     timeout_ms: int
     components: int
+    skipped_too_large: int = Field(description="Components over z3_max_edges, not checked.")
     largest_component_edges: int
     queries: int
     unknown: int
@@ -116,7 +130,7 @@ class SweepPoint(_Model):
     trips_forced_share: float | None
     anonymity_median: float
     od_error: float = Field(
-        description="Share of trips in the wrong hourly O-D cell or withheld (L1 / 2 total)."
+        description="Share of trips not counted in their own hourly O-D cell (moved or withheld)."
     )
 
 

@@ -46,6 +46,11 @@ def _print(report: LinkReport) -> None:
             f"wrong {forced.forced_wrong}); trips forced {_percent(forced.trips_forced_share)}; "
             f"median anonymity set {forced.anonymity_median:g}"
         )
+        typer.echo(
+            f"trips with both keys public {forced.trips_both_keys_public}; Trip record forced "
+            f"to its arrival key {_percent(forced.trips_arrival_key_forced)}, to its departure "
+            f"key {_percent(forced.trips_departure_key_forced)}"
+        )
         if forced.chains is not None:
             c = forced.chains
             typer.echo(
@@ -58,7 +63,8 @@ def _print(report: LinkReport) -> None:
     if report.z3 is not None:
         z = report.z3
         typer.echo(
-            f"z3 (seed {z.seed}, timeout {z.timeout_ms} ms): {z.components} components, "
+            f"z3 (seed {z.seed}, timeout {z.timeout_ms} ms): {z.components} components "
+            f"({z.skipped_too_large} over the size bound skipped), "
             f"{z.queries} queries, unknown {z.unknown}, agrees with fast path: "
             f"{z.agrees_with_fast_path}; forced {z.forced_without} -> "
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"

@@ -79,7 +79,7 @@ OCCASIONAL_STATIONS: Final = 3
 #: Share of errand days that go to an occasional station instead of a preferred one.
 EXPLORE_PROB: Final = 0.05
 #: Share of errand charging done at the errand's station rather than at home.
-ERRAND_CHARGE_AWAY: Final = 0.25
+ERRAND_CHARGE_AWAY: Final = 0.03
 #: Share of drivers who often work weekends, and the weekend work probabilities.
 WEEKEND_WORKER_SHARE: Final = 0.1
 WEEKEND_WORK_PROB: Final = (0.03, 0.4)
@@ -99,6 +99,8 @@ DEPARTURE_HOURS: Final = (5.0, 11.0)
 ERRAND_EARLIEST_HOUR: Final = 7.0
 LATEST_RETURN_HOUR: Final = 26.0
 MIN_STAY_S: Final = 3_600
+#: Longest time plugged in: just under IOME-CHG-006's one-day bound on a session.
+MAX_PLUGGED_S: Final = 86_400 - 600
 ERRAND_DWELL_H: Final = (0.5, 4.0)
 #: Uniform draws per driver-day.
 _DAY_DRAWS: Final = 12
@@ -151,7 +153,9 @@ class PlannedTrip:
     """A trip a driver's habits call for; the loop may still divert it (paper §III decision).
 
     ``charge_wh`` is the energy the driver habitually charges on arrival (0: no session);
-    ``travel_s`` is the fastest travel time, so arrival is ``departure_time + travel_s``.
+    ``travel_s`` is the fastest travel time, so arrival is ``departure_time + travel_s``;
+    ``plug_out_time`` is when the vehicle unplugs there (real cars stay plugged in long after
+    charging: the session lasts until then, and the loop publishes it when it ends).
     """
 
     origin_station: str
@@ -160,6 +164,8 @@ class PlannedTrip:
     travel_s: int
     charge_wh: int
     purpose: Purpose
+    #: When a charging vehicle unplugs at the destination (None: as soon as it is charged).
+    plug_out_time: int | None = None
 
 
 def draw_profiles(
@@ -348,24 +354,23 @@ def _session_wh(profile: DriverProfile, u: float, fit: DriverFit) -> int:
     return max(1, round(kwh_at(compute_share(score), fit) * 1000.0))
 
 
-def trips_for_day(
-    profile: DriverProfile, day: int, *, fit: DriverFit = FITTED
-) -> list[PlannedTrip]:
-    """One day's tour from home and back (or none), a pure function of (profile, day).
+@dataclass(frozen=True)
+class _DayPlan:
+    """A day's tour with its times, before plug-out times are added."""
 
-    Weekdays: commute with ``commute_prob``, else an errand with ``weekday_errand_prob``;
-    weekends: work with ``weekend_work_prob``, else an errand with ``weekend_trip_prob``.
-    Charging keeps the fitted rate: a day with a tour has ``r / P(tour)`` expected sessions
-    (``r`` the day's share of ``sessions_per_week``, weekend days weighted by
-    ``fit.weekend_ratio``): the main one on arriving home (a quarter of errands: at the
-    errand's station), above 1 an extra one at the other end. The main session's arrival is
-    timed at a plug-in hour drawn from the driver's habit; tours are clamped to start after
-    5 h (commute) or 7 h (errand) and to be home by 2 h the next night.
-    """
+    tour: _Tour
+    leg_s: int
+    out_departure: int
+    back_departure: int
+    purposes: tuple[Purpose, Purpose]
+    plugged_draw: float
+
+
+def _plan_day(profile: DriverProfile, day: int, fit: DriverFit) -> _DayPlan | None:
     u = _day_uniforms(profile.seed, day)
     tour = _tour(profile, day, u, fit)
     if tour is None:
-        return []
+        return None
     leg = profile.leg_s[tour.destination]
     start = day * _DAY
     plugin_score = profile.plugin_score + profile.plugin_score_sd * compute_score(u[8])
@@ -387,22 +392,64 @@ def trips_for_day(
         out_departure = out_arrival - leg
         back_departure = out_arrival + dwell
         purposes = ("errand-out", "errand-back")
+    return _DayPlan(tour, leg, out_departure, back_departure, purposes, u[11])
+
+
+def _home_plug_out(profile: DriverProfile, day: int, arrival: int, fit: DriverFit) -> int:
+    """When a vehicle that came home at ``arrival`` unplugs: at its next departure if that is
+    within a day (real cars stay plugged in overnight, long after charging), else after a
+    plugged-in time drawn from the fitted durations; never past IOME-CHG-006's day."""
+    latest = arrival + MAX_PLUGGED_S
+    for later in (day + 1, day + 2):
+        plan = _plan_day(profile, later, fit)
+        if plan is not None:
+            return max(arrival, min(plan.out_departure, latest))
+    draw = _day_uniforms(profile.seed, day)[11]
+    hours = math.exp(fit.duration_log_mu + fit.duration_log_sigma * compute_score(draw))
+    return min(arrival + _seconds(hours), latest)
+
+
+def trips_for_day(
+    profile: DriverProfile, day: int, *, fit: DriverFit = FITTED
+) -> list[PlannedTrip]:
+    """One day's tour from home and back (or none), a pure function of (profile, day).
+
+    Weekdays: commute with ``commute_prob``, else an errand with ``weekday_errand_prob``;
+    weekends: work with ``weekend_work_prob``, else an errand with ``weekend_trip_prob``.
+    Charging keeps the fitted rate: a day with a tour has ``r / P(tour)`` expected sessions
+    (``r`` the day's share of ``sessions_per_week``, weekend days weighted by
+    ``fit.weekend_ratio``): the main one on arriving home (a few errands: at the errand's
+    station), above 1 an extra one at the other end. The main session's arrival is timed at a
+    plug-in hour drawn from the driver's habit; tours are clamped to start after 5 h (commute)
+    or 7 h (errand) and to be home by 2 h the next night. A charging vehicle stays plugged in
+    until it leaves (``PlannedTrip.plug_out_time``): away, until the way home; at home, until
+    the next tour (at most a day).
+    """
+    plan = _plan_day(profile, day, fit)
+    if plan is None:
+        return []
+    tour, leg = plan.tour, plan.leg_s
+    home_arrival = plan.back_departure + leg
     return [
         PlannedTrip(
             origin_station=profile.home_station,
             destination_station=tour.destination,
-            departure_time=out_departure,
+            departure_time=plan.out_departure,
             travel_s=leg,
             charge_wh=tour.charge_away_wh,
-            purpose=purposes[0],
+            purpose=plan.purposes[0],
+            plug_out_time=plan.back_departure if tour.charge_away_wh else None,
         ),
         PlannedTrip(
             origin_station=tour.destination,
             destination_station=profile.home_station,
-            departure_time=back_departure,
+            departure_time=plan.back_departure,
             travel_s=leg,
             charge_wh=tour.charge_home_wh,
-            purpose=purposes[1],
+            purpose=plan.purposes[1],
+            plug_out_time=_home_plug_out(profile, day, home_arrival, fit)
+            if tour.charge_home_wh
+            else None,
         ),
     ]
 

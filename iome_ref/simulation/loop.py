@@ -22,11 +22,19 @@ from typing import Any
 import numpy as np
 
 from iome_ref.chain.store import Store
-from iome_ref.constants import MAX_SAFE_INT, TRIP_QUORUM
+from iome_ref.constants import MAX_CHARGE_SESSION_S, MAX_SAFE_INT, TRIP_QUORUM
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import UsageError
-from iome_ref.models import EPS, ESDP, DataCommitment, ODMatrix, SignedModel, Trip
+from iome_ref.models import (
+    EPS,
+    ESDP,
+    ChargeSession,
+    DataCommitment,
+    ODMatrix,
+    SignedModel,
+    Trip,
+)
 from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import DeviceKind, IoTDevice, derive_x25519_private
 from iome_ref.roles.fleet import RideRequest, RideShareFleet
@@ -231,6 +239,8 @@ class Simulation:
         n_fleet = round(config.evs * config.fleet_share)
         self.fleet = RideShareFleet(FLEET, self.vehicles[:n_fleet])
         self.fleet_ids = {v.vehicle_id for v in self.fleet.vehicles}
+        #: Public sessions still running at the end of their round, published when they end.
+        self.plugged_in: list[ChargeSession] = []
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -493,6 +503,7 @@ class Simulation:
                     now,
                     discharge_wh=0 if last else decision.energy_wh,
                     charge_wh=plan.charge_wh if last else 0,
+                    plug_out=plan.plug_out_time if last else None,
                 )
 
     def _trip(
@@ -504,11 +515,14 @@ class Simulation:
         *,
         discharge_wh: int = 0,
         charge_wh: int = 0,
+        plug_out: int | None = None,
     ) -> int:
         """One trip between stations: two presences, a session, a claim, a verified Trip.
 
         On arrival the vehicle discharges if it chose this station as L, else charges what
-        its habit says (``charge_wh``, fitted to real sessions), or tops up when it runs low.
+        its habit says (``charge_wh``, fitted to real sessions: not capped at one price
+        action's ``max_session_wh``, since a car plugged in overnight takes what it needs),
+        or tops up when it runs low; a habitual session lasts until ``plug_out``.
         Returns when it leaves the destination station.
         """
         origin, destination = leg
@@ -534,11 +548,19 @@ class Simulation:
             battery, policy = vehicle.battery, vehicle.policy
             low = battery.soc_wh < battery.usable_wh * policy.baseline_charge_below
             direction = "charge"
-            want = min(charge_wh or (battery.headroom_wh if low else 0), policy.max_session_wh)
+            top_up = min(battery.headroom_wh if low else 0, policy.max_session_wh)
+            want = charge_wh or top_up
         leave = arrive
         if want > 0:
             leave = self._session(
-                state, vehicle, dst_station, pk2, direction=direction, energy_wh=want, start=arrive
+                state,
+                vehicle,
+                dst_station,
+                pk2,
+                direction=direction,
+                energy_wh=want,
+                start=arrive,
+                until=plug_out if charge_wh else None,
             )
         dst_station.undock(vehicle.vehicle_id, leave)
         vehicle.location = destination
@@ -566,13 +588,21 @@ class Simulation:
         direction: Direction,
         energy_wh: int,
         start: int,
+        until: int | None = None,
     ) -> int:
-        """A public (or fleet) charging session at the region's current price; returns its end."""
+        """A public (or fleet) charging session at the region's current price; returns its end.
+
+        The session lasts until the vehicle unplugs (``until``, at most IOME-CHG-006's bound),
+        or until it is charged; one that ends after this round is published in the round it
+        ends in (IOME-BLK-008: no transaction is later than its block).
+        """
         battery = vehicle.battery
         moved = battery.charge(energy_wh) if direction == "charge" else battery.discharge(energy_wh)
         if moved <= 0:
             return start
         duration = max(60, moved * 3600 // SESSION_POWER_W)
+        if until is not None:
+            duration = min(max(duration, until - start), MAX_CHARGE_SESSION_S)
         signal = state.eps.get(station.region)
         price = 0
         if signal is not None:
@@ -582,7 +612,12 @@ class Simulation:
         session = station.record_session(key, direction, moved, price, start, start + duration)
         # Fleet vehicles charge inside their fleet's child chain; others on the public chain.
         fleet = vehicle.vehicle_id in self.fleet_ids
-        (state.children[FLEET] if fleet else state.public).append(session)
+        if fleet:
+            state.children[FLEET].append(session)
+        elif session.end_time > state.record.end:
+            self.plugged_in.append(session)
+        else:
+            state.public.append(session)
         region = state.record.regions[station.region]
         if direction == "charge":
             region.ev_charged_wh += moved
@@ -614,7 +649,9 @@ class Simulation:
     def _publish_mobility(self, state: _Round, start: int, end: int) -> None:
         """Fig. 5 steps 8-11: consortium block, public block, then the O-D matrix."""
         self.net.publish(VERIFIERS, self.quorum.take_consortium_txs(), end)
-        self.net.publish(PUBLIC, [*state.public, *state.trips], end)
+        ended = [s for s in self.plugged_in if s.end_time <= end]
+        self.plugged_in = [s for s in self.plugged_in if s.end_time > end]
+        self.net.publish(PUBLIC, [*ended, *state.public, *state.trips], end)
         state.record.trips_extracted = len(state.trips)
         public_trips = self.net.ledger.chains[PUBLIC].trips
         ods = self.predictor.build(public_trips, self.city.station_ids, start, end)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iome_ref.analysis.forced import Bipartite, forced_links, observation_graphs
-from iome_ref.analysis.inputs import ExactTrip, trip_observation
+from iome_ref.analysis.tripfiles import ExactTrip, trip_observation
 from iome_ref.analysis.z3query import SideKnowledge, SocModel, z3_links
 
 

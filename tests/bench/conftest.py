@@ -17,5 +17,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="long benchmark: run with -n 0 --benchmark-enable")
     for item in items:
-        if item.path.name in ("test_bench_simulation.py", "test_bench_iut.py"):
+        if item.path.name in (
+            "test_bench_simulation.py",
+            "test_bench_iut.py",
+            "test_bench_link.py",
+        ):
             item.add_marker(skip)
