@@ -15,8 +15,9 @@ Figures:
 - projections: verifier cores for a city (1M vehicles) and a country (30M), 2 trips a day,
   at average and 10x peak load, and whether one machine (:data:`MACHINE_CORES`) suffices.
 
-Not measured here (the section says so): linking vs trips (the observer's benchmarks,
-tests/bench) and simulation rounds vs vehicles (tests/bench/test_bench_simulation.py).
+- linking vs trips: the observer's forced links on a synthetic city of N trips;
+- simulation rounds vs vehicles (``full`` only: the report's short run leaves it out, and says
+  so).
 
 What must not live here: the workloads and the measuring routine (workloads.py).
 """
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from iome_ref.report.model import BenchFigure, BenchSection, Plot
 from iome_ref.report.workloads import (
@@ -69,16 +70,94 @@ Progress = Callable[[str, int, int | None, str], None]
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """How long to measure: objects per pool, interleaved rounds, conformance cases."""
+    """How long to measure: objects per pool, interleaved rounds, conformance cases, and the
+    sizes of the scaling series (trips observed, vehicles simulated)."""
 
     pool: int
     rounds: int
     cases: int
     parallel_calls: int
+    link_trips: tuple[int, ...]
+    sim_vehicles: tuple[int, ...]
 
 
-SHORT: Final = BenchConfig(pool=12, rounds=12, cases=20, parallel_calls=24)
-FULL: Final = BenchConfig(pool=60, rounds=60, cases=80, parallel_calls=120)
+SHORT: Final = BenchConfig(
+    pool=12, rounds=12, cases=20, parallel_calls=24, link_trips=(500, 2_000), sim_vehicles=()
+)
+FULL: Final = BenchConfig(
+    pool=60,
+    rounds=60,
+    cases=80,
+    parallel_calls=120,
+    link_trips=(1_000, 10_000, 100_000),
+    sim_vehicles=(50, 100, 200),
+)
+#: Grid of the synthetic city the linking series observes: stations 1.5 km apart, 30 km/h.
+_GRID_M: Final = 1500.0
+_SPEED_M_S: Final = 30 / 3.6
+
+
+def _synthetic_trips(n_trips: int, seed: int) -> tuple[list[Any], dict[tuple[str, str], int]]:
+    """``n_trips`` exact trips, 8 per vehicle, on a square grid of stations sized to the load,
+    each vehicle leaving where it arrived after a log-normal dwell (so trip ends chain)."""
+    import numpy as np  # noqa: PLC0415
+
+    from iome_ref.analysis.tripfiles import ExactTrip  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    side = max(4, int(np.sqrt(max(16, n_trips // 200))))
+    names = [f"s{i}" for i in range(side * side)]
+    xy = np.array([(i % side, i // side) for i in range(side * side)], dtype=float) * _GRID_M
+    tau = np.floor(np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2) / _SPEED_M_S)
+    vehicles = max(1, n_trips // 8)
+    where = rng.integers(0, len(names), size=vehicles)
+    clock = rng.integers(0, 86_400, size=vehicles)
+    trips = []
+    for k in range(n_trips):
+        v = k % vehicles
+        origin, destination = int(where[v]), int(rng.integers(0, len(names) - 1))
+        destination += destination >= origin
+        end = int(clock[v]) + int(tau[origin, destination]) + int(rng.integers(0, 300))
+        trips.append(
+            ExactTrip(f"t{k}", f"v{v}", names[origin], int(clock[v]), names[destination], end)
+        )
+        where[v], clock[v] = destination, end + int(rng.lognormal(8.0, 1.0))
+    travel = {
+        (a, b): int(tau[i, j]) for i, a in enumerate(names) for j, b in enumerate(names) if i != j
+    }
+    return trips, travel
+
+
+def _linking_seconds(n_trips: int) -> float:
+    """Wall seconds for the observer on ``n_trips``: publish at 60 s, build the pairing and
+    dwell graphs, find every forced link and anonymity set."""
+    from iome_ref.analysis.forced import forced_links, observation_graphs  # noqa: PLC0415
+    from iome_ref.analysis.tripfiles import trip_observation  # noqa: PLC0415
+
+    trips, travel = _synthetic_trips(n_trips, seed=n_trips)
+    started = time.process_time()
+    observation, _ = trip_observation(trips, seed=1, resolution_s=60, travel_s=travel)
+    pairing, dwell = observation_graphs(observation, max_dwell_s=2 * 3600)
+    forced_links(pairing)
+    forced_links(dwell)
+    return time.process_time() - started
+
+
+def _round_seconds(vehicles: int) -> float:
+    """CPU seconds of one 6-hour round of the closed loop with ``vehicles``, after a warm-up
+    round (set-up and first day outside the timing)."""
+    from iome_ref.chain.store import MemoryStore  # noqa: PLC0415
+    from iome_ref.simulation.loop import Simulation, SimulationConfig  # noqa: PLC0415
+
+    config = SimulationConfig(
+        seed=1, evs=vehicles, stations=max(20, vehicles // 50), homes=50, rounds=1_000, regions=5
+    )
+    simulation = Simulation(config, MemoryStore())
+    simulation.start()
+    simulation.step()
+    started = time.process_time()
+    simulation.step()
+    return time.process_time() - started
 
 
 def _extract_in_worker(calls: int) -> float:
@@ -207,7 +286,12 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchSec
     two = _parallel_rate(2, config.parallel_calls)
     step(2, "trip extraction scaling")
     figures += [
-        BenchFigure(name="trip extraction, 1 process", value=one, unit="trips per second"),
+        BenchFigure(
+            name="trip extraction, 1 process",
+            value=one,
+            unit="trips per second",
+            note="wall clock: slowed by other processes on a loaded machine",
+        ),
         BenchFigure(name="trip extraction, 2 processes", value=two, unit="trips per second"),
         BenchFigure(
             name="trip extraction scaling 1 -> 2 cores",
@@ -229,6 +313,37 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchSec
     projected, projection = projections(per_verifier)
     figures += projected
     step(4, "projections")
+    scaling = []
+    linking = [(float(n), n / _linking_seconds(n)) for n in config.link_trips]
+    for n, rate in linking:
+        figures.append(
+            BenchFigure(name=f"linking {int(n)} trips", value=rate, unit="trips per second")
+        )
+    if linking:
+        scaling.append(
+            Plot(
+                name="linking",
+                title="Observer: forced links and anonymity sets, trips per second",
+                x_label="trips observed",
+                y_label="trips per second",
+                series={"forced links (publish, graphs, matching)": linking},
+            )
+        )
+    rounds = [(float(n), _round_seconds(n)) for n in config.sim_vehicles]
+    for n, seconds in rounds:
+        figures.append(
+            BenchFigure(name=f"simulation round, {int(n)} vehicles", value=seconds, unit="s CPU")
+        )
+    if rounds:
+        scaling.append(
+            Plot(
+                name="simulation",
+                title="Closed loop: CPU seconds per 6-hour round",
+                x_label="vehicles",
+                y_label="seconds per round",
+                series={"one round": rounds},
+            )
+        )
     throughput = Plot(
         name="throughput",
         title="Trip extraction throughput vs worker processes",
@@ -249,10 +364,14 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchSec
     step(5, "done")
     return BenchSection(
         status="run",
-        reason="not measured here: linking vs trips, simulation rounds vs vehicles "
-        "(tests/bench, --benchmark-enable); projections use the CPU-time rate of one process",
+        reason="projections use the CPU-time rate of one process"
+        + (
+            ""
+            if config.sim_vehicles
+            else "; simulation rounds vs vehicles: iome bench --profile full"
+        ),
         figures=figures,
-        plots=[throughput, ratios, projection],
+        plots=[throughput, ratios, projection, *scaling],
     )
 
 
