@@ -313,37 +313,38 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchSec
     projected, projection = projections(per_verifier)
     figures += projected
     step(4, "projections")
-    scaling = []
-    linking = [(float(n), n / _linking_seconds(n)) for n in config.link_trips]
-    for n, rate in linking:
-        figures.append(
-            BenchFigure(name=f"linking {int(n)} trips", value=rate, unit="trips per second")
-        )
-    if linking:
-        scaling.append(
-            Plot(
-                name="linking",
-                title="Observer: forced links and anonymity sets, trips per second",
-                x_label="trips observed",
-                y_label="trips per second",
-                series={"forced links (publish, graphs, matching)": linking},
+    scaling: list[Plot] = []
+    series = (
+        (
+            "linking",
+            "Observer: forced links and anonymity sets",
+            "trips observed",
+            "trips per second",
+            [(n, n / _linking_seconds(n)) for n in config.link_trips],
+        ),
+        (
+            "simulation",
+            "Closed loop: CPU seconds per 6-hour round",
+            "vehicles",
+            "seconds per round",
+            [(n, _round_seconds(n)) for n in config.sim_vehicles],
+        ),
+    )
+    for name, title, x_label, y_label, points in series:
+        figures += [
+            BenchFigure(name=f"{name}, {n} {x_label}", value=value, unit=y_label)
+            for n, value in points
+        ]
+        if points:
+            scaling.append(
+                Plot(
+                    name=name,
+                    title=title,
+                    x_label=x_label,
+                    y_label=y_label,
+                    series={name: [(float(n), value) for n, value in points]},
+                )
             )
-        )
-    rounds = [(float(n), _round_seconds(n)) for n in config.sim_vehicles]
-    for n, seconds in rounds:
-        figures.append(
-            BenchFigure(name=f"simulation round, {int(n)} vehicles", value=seconds, unit="s CPU")
-        )
-    if rounds:
-        scaling.append(
-            Plot(
-                name="simulation",
-                title="Closed loop: CPU seconds per 6-hour round",
-                x_label="vehicles",
-                y_label="seconds per round",
-                series={"one round": rounds},
-            )
-        )
     throughput = Plot(
         name="throughput",
         title="Trip extraction throughput vs worker processes",
