@@ -253,6 +253,8 @@ def _conformance(
             None,
             False,
         )
+    iut = open_iut(options.impl)  # a bad --impl is refused before the output folder is touched
+    _prepare_out(options.out)
     replay = options.out / "replay"
     conform_options = ConformOptions(
         impl=options.impl,
@@ -261,7 +263,6 @@ def _conformance(
         scenarios_dir=replay,
         spec_dir=spec_dir,
     )
-    iut = open_iut(options.impl)
     try:
         conform = run_conformance(
             iut,
@@ -310,7 +311,8 @@ def build_report(options: ReportOptions, progress: Progress | None = None) -> Se
     spec_dir = options.spec_dir or default_spec_dir()
     requirements = load_requirements(spec_dir)
     titles = {req_id: requirement.title for req_id, requirement in requirements.items()}
-    _prepare_out(options.out)
+    if "conformance" in options.skip:
+        _prepare_out(options.out)  # else once the implementation has opened
     timings: dict[str, float] = {}
 
     begun = time.perf_counter()

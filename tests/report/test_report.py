@@ -66,14 +66,14 @@ def test_accepts_sample_sarif_against_the_official_schema() -> None:
     assert sarif["runs"][0]["results"] == []  # the reference has no finding
 
 
-def test_rejects_unknown_section_and_profile_with_exit_2(
+def test_rejects_bad_section_profile_or_impl_with_exit_2(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for args in (("--skip", "everything"), ("--profile", "slow")):
+    for args in (("--skip", "everything"), ("--profile", "slow"), ("--impl", "python:no.such:X")):
         result = run_report(monkeypatch, "report", *args, "--out", str(tmp_path))
         assert result.exit_code == 2
-        assert result.output.startswith("error "), result.output
-    assert not (tmp_path / "report.json").exists()
+        assert result.output.strip().splitlines()[-1].startswith("error "), result.output
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the folders
 
 
 def test_accepts_sessions_file_as_a_second_observed_population(
