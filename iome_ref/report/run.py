@@ -68,6 +68,8 @@ MACHINE_INVARIANT: Final = {
     "sybil": "sybil-resistance",
     "nonrepudiation": "non-repudiation",
     "unlinkability": "key-unlinkability",
+    # manager crash and backup takeover, verifiers that stop answering (roleops)
+    "roles": "availability",
 }
 #: Libraries whose versions can change a verdict or a figure.
 _VERSIONED: Final = ("cryptography", "pydantic", "hypothesis", "networkx", "z3-solver", "numpy")
