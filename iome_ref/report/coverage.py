@@ -43,7 +43,8 @@ def untestable_reasons(requirements: Mapping[str, Requirement]) -> dict[str, str
     return reasons
 
 
-def _status(verdicts: Sequence[str], blamed: bool) -> Status:
+def _status(every: Sequence[str], blamed: bool) -> Status:
+    verdicts = [verdict for verdict in every if verdict != "not run"]
     if blamed or {"fail", "xpass"} & set(verdicts):
         return "fail"
     if "error" in verdicts:

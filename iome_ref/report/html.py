@@ -21,7 +21,17 @@ from iome_ref.report.plots import svg_of
 __all__ = ["VERDICT_COLUMNS", "render_html", "strip_runtime"]
 
 #: The verdict columns of the coverage matrix.
-VERDICT_COLUMNS: Final = ("pass", "fail", "leak", "xfail", "xpass", "warn", "skip", "error")
+VERDICT_COLUMNS: Final = (
+    "pass",
+    "fail",
+    "leak",
+    "xfail",
+    "xpass",
+    "warn",
+    "skip",
+    "error",
+    "not run",
+)
 _RUNTIME: Final = re.compile(r"<!-- run-time.*?<!-- /run-time -->", re.DOTALL)
 
 

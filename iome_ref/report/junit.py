@@ -31,7 +31,7 @@ def write_junit(report: SecurityReport, path: Path) -> None:
             test.result = [Failure(message, check.verdict)]
         elif check.verdict == "error":
             test.result = [Error(message, "error")]
-        elif check.verdict in {"skip", "xfail"}:
+        elif check.verdict in {"skip", "xfail", "not run"}:
             test.result = [Skipped(f"{check.verdict}: {check.detail}")]
         elif check.verdict == "leak":
             test.system_out = f"expected leak: {check.detail}"

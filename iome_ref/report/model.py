@@ -42,8 +42,9 @@ REPORT_FORMAT: Final = "iome-security-report/1"
 
 SectionStatus = Literal["run", "not run", "error"]
 #: The verdict of a check: a conformance case's verdict, or an adversary's outcome mapped to
-#: pass (as expected), fail (succeeded), leak (an expected, measured leak) or error.
-CheckVerdict = Literal["pass", "fail", "skip", "xfail", "xpass", "warn", "error", "leak"]
+#: pass (as expected), fail (succeeded), leak (an expected, measured leak) or error; "not run"
+#: for a case of the suite that did not play (left out, or after the implementation broke).
+CheckVerdict = Literal["pass", "fail", "skip", "xfail", "xpass", "warn", "error", "leak", "not run"]
 InvariantStatus = Literal["holds", "violated", "leaks", "error", "not run"]
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from adversaries.base import INVARIANTS as ADVERSARY_INVARIANTS
-from iome_ref.conformance.cases import SUITE_VECTORS
+from iome_ref.conformance.cases import SUITE_VECTORS, ConformanceCase
 from iome_ref.conformance.report import CaseReport, ConformReport
 from iome_ref.conformance.runner import (
     SUITE_MACHINES,
@@ -245,13 +245,32 @@ def _exit_code(checks: list[Check], aborted: bool) -> int:
     return EXIT_PASS
 
 
+def _not_run(cases: list[ConformanceCase], played: set[str], why: str) -> list[Check]:
+    """The suite's cases that did not play, as checks: still listed (coverage is the suite's),
+    never counted as passing."""
+    return [
+        Check(
+            id=case.case_id,
+            kind=_kind(case.suite),
+            requirement_ids=list(case.requirement_ids),
+            accepting_for=list(case.accepting_for),
+            verdict="not run",
+            detail=why,
+        )
+        for case in cases
+        if case.case_id not in played
+    ]
+
+
 def _conformance(
     options: ReportOptions, spec_dir: Path, progress: Progress | None
 ) -> tuple[ConformanceSection, list[Check], ConformReport | None, bool]:
+    planned = collect_cases(spec_dir, options.seed, options.profile)
     if "conformance" in options.skip:
+        reason = "left out (--skip conformance)"
         return (
-            ConformanceSection(status="not run", reason="left out (--skip conformance)"),
-            [],
+            ConformanceSection(status="not run", reason=reason),
+            _not_run(planned, set(), reason),
             None,
             False,
         )
@@ -275,11 +294,10 @@ def _conformance(
         )
     finally:
         iut.close()
-    accepting = {
-        case.case_id: case.accepting_for
-        for case in collect_cases(spec_dir, options.seed, options.profile)
-    }
+    accepting = {case.case_id: case.accepting_for for case in planned}
     checks = [_case_check(case, accepting) for case in conform.cases]
+    if conform.aborted is not None:
+        checks += _not_run(planned, {case.id for case in conform.cases}, conform.aborted)
     section = ConformanceSection(
         status="run",
         suites=conform.suites,
