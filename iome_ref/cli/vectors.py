@@ -29,6 +29,7 @@ SCHEMA_SETS: Final = (
     "iome_ref.conformance.schemas",
     "iome_ref.analysis.schemas",
     "adversaries.schemas",
+    "iome_ref.report.schemas",
 )
 
 
