@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from iome_ref.report.model import SecurityReport
 from iome_ref.report.plots import svg_of
 
-__all__ = ["VERDICT_COLUMNS", "render_html", "strip_runtime"]
+__all__ = ["VERDICT_COLUMNS", "render_html", "section_rows", "strip_runtime", "verdict_word"]
 
 #: The verdict columns of the coverage matrix.
 VERDICT_COLUMNS: Final = (
@@ -60,17 +60,9 @@ def verdict_word(report: SecurityReport) -> str:
     return {0: "PASS", 1: "FAIL"}.get(report.exit_code, "ERROR")
 
 
-def render_html(report: SecurityReport) -> str:
-    """The page's text."""
-    per_requirement: dict[str, Counter[str]] = {
-        req.req_id: Counter() for req in report.requirements
-    }
-    for check in report.checks:
-        for req_id in {*check.requirement_ids, *check.accepting_for}:
-            if req_id in per_requirement:
-                per_requirement[req_id][check.verdict] += 1
-    matrix = [{"req": req, "counts": per_requirement[req.req_id]} for req in report.requirements]
-    sections = [
+def section_rows(report: SecurityReport) -> list[tuple[str, str, str]]:
+    """(section, status, note) of the summary: the reason a section did not run, else what ran."""
+    return [
         (
             "conformance",
             report.conformance.status,
@@ -83,6 +75,19 @@ def render_html(report: SecurityReport) -> str:
         ),
         ("observer", report.observer.status, report.observer.reason or report.observer.population),
     ]
+
+
+def render_html(report: SecurityReport) -> str:
+    """The page's text."""
+    per_requirement: dict[str, Counter[str]] = {
+        req.req_id: Counter() for req in report.requirements
+    }
+    for check in report.checks:
+        for req_id in {*check.requirement_ids, *check.accepting_for}:
+            if req_id in per_requirement:
+                per_requirement[req_id][check.verdict] += 1
+    matrix = [{"req": req, "counts": per_requirement[req.req_id]} for req in report.requirements]
+    sections = section_rows(report)
     word = verdict_word(report)
     return (
         _environment()

@@ -8,7 +8,7 @@ sits between ``<!-- run-time`` and ``<!-- /run-time -->`` comments, as in the pa
 
 from __future__ import annotations
 
-from iome_ref.report.html import verdict_word
+from iome_ref.report.html import section_rows, verdict_word
 from iome_ref.report.model import SecurityReport
 
 __all__ = ["render_markdown"]
@@ -39,11 +39,7 @@ def _summary(report: SecurityReport) -> list[str]:
         evidence = ", ".join(inv.evidence) or "no check of this invariant ran"
         lines.append(f"| {inv.name} | {inv.status} | {_cell(evidence)} |")
     lines += ["", "| section | status | note |", "|---|---|---|"]
-    sections = (
-        ("conformance", report.conformance.status, report.conformance.reason),
-        ("adversaries", report.adversaries.status, report.adversaries.reason),
-        ("observer", report.observer.status, report.observer.reason),
-    )
+    sections = section_rows(report)
     lines += [f"| {name} | {status} | {_cell(note)} |" for name, status, note in sections]
     if counts.uncovered:
         lines += ["", "Uncovered requirements: " + ", ".join(f"`{i}`" for i in counts.uncovered)]
