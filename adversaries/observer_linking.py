@@ -236,14 +236,16 @@ class ObserverLinking:
         home_of: dict[str, str] = {}
         demand: dict[str, tuple[int, int]] = {}
         for v in range(vehicles):
-            a, mid, c = rng.choice(_STATIONS), "", ""
+            a = rng.choice(_STATIONS)
             mid = rng.choice([s for s in _STATIONS if s != a])
             c = rng.choice([s for s in _STATIONS if s != mid])
             keys = [f"ev-{v}/pk{i}" for i in range(1, 5)]
             t1 = T0 + 2 * _HOUR + 60 * rng.randrange(12 * 60)
             t2 = t1 + travel[(a, mid)] + 60 * rng.randrange(10)
             discharged = 5_000 + rng.randrange(25_000)
-            t3 = t2 + 1860 + 60 * rng.randrange(5, 60)
+            # It leaves the discharger, parks, and docks again with a fresh key to charge
+            # before its next trip: the two sessions at ``mid`` do not overlap.
+            t3 = t2 + 2700 + 60 * rng.randrange(55)
             t4 = t3 + travel[(mid, c)] + 60 * rng.randrange(10)
             visits = [
                 # A vehicle charges until it leaves and from the moment it arrives: each
@@ -292,9 +294,7 @@ class ObserverLinking:
         public = sorted([*sessions, *predictions], key=lambda tx: tx.time)
         block = script.append("public", public, time=_EVENING[0] - 60)
         script.check_tx("public", block.txs[0].tx_id, present=True)
-        script.build(
-            "public", [script.ref(leg.step, "trip") for leg in legs], time=_EVENING[0], leak=True
-        )
+        script.build("public", [script.ref(leg.step, "trip") for leg in legs], time=_EVENING[0])
         return script, _Truth(legs, sessions, home_of, demand, dict(travel))
 
     @staticmethod
