@@ -44,6 +44,7 @@ from iome_ref.analysis.forced import forced_links, pairing_graph
 from iome_ref.analysis.observations import ObservedSession, ObservedTrip, ObservedTripEnd
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
+from iome_ref.errors import ImplementationError
 from iome_ref.models import ESDP, ChargeSession, Presence
 from iome_ref.vectors.world import T0
 
@@ -177,6 +178,29 @@ class _Leg:
     departure_key: str
     arrival_key: str
     step: int
+
+
+def _published_trip(reply: str, step: int) -> ObservedTrip:
+    """The Trip a ``verifier_cosign`` step answered, as the observer reads it on the chain.
+
+    Raises:
+        ImplementationError: the answer holds no Trip of the expected shape (its public chain
+            accepted it all the same, or the attack would have stopped at a finding).
+    """
+    try:
+        trip = json.loads(reply)["trip"]
+        return ObservedTrip(
+            trip_id=str(trip["tx_id"]),
+            origin=str(trip["origin_station_id"]),
+            destination=str(trip["destination_station_id"]),
+            start=int(trip["start_time"]),
+            end=int(trip["end_time"]),
+            bucket_s=int(trip["time_bucket_s"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ImplementationError(
+            "observer-linking", f"step {step} verifier_cosign answered no usable trip ({exc!r})"
+        ) from None
 
 
 class _Truth(NamedTuple):
@@ -313,18 +337,9 @@ class ObserverLinking:
             trips = []
             truth: dict[str, _Leg] = {}
             for leg in legs:
-                trip = json.loads(replies[leg.step])["trip"]
-                trips.append(
-                    ObservedTrip(
-                        trip_id=trip["tx_id"],
-                        origin=trip["origin_station_id"],
-                        destination=trip["destination_station_id"],
-                        start=trip["start_time"],
-                        end=trip["end_time"],
-                        bucket_s=trip["time_bucket_s"],
-                    )
-                )
-                truth[trip["tx_id"]] = leg
+                trip = _published_trip(replies[leg.step], leg.step)
+                trips.append(trip)
+                truth[trip.trip_id] = leg
             observed = [_observed(s) for s in sessions]
             links = link_trip_keys(trips, observed)
             total += len(trips)
