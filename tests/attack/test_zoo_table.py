@@ -59,9 +59,6 @@ class Row:
         return "stdio:" + shlex.join([_IOME, "serve", "--stdio", "--impl", typed])
 
 
-_ROLE_ATTESTS = "python:tests.conformance.zoo.role_members:AttestsWithoutDocking"
-
-
 def _row(member: str, adversary: str, req_id: str, *, stdio: bool = False) -> Row:
     impl = f"{ZOO}:{member}"
     return Row(impl, adversary, req_id, impl, stdio_by_default=stdio)
@@ -85,8 +82,6 @@ TABLE: tuple[Row, ...] = (
     # with the same bug.
     Row(_PYTHON_STDIO, "tamper", "IOME-BLK-012", f"{ZOO}:LosesBlockOnReopen", False, True),
     Row(_NODE_STDIO, "replay", "IOME-EPS-011", f"{ZOO}:AcceptsExpiredEps", False, True),
-    # Part 2: a role's bug, served over stdio as it is (the wire reaches role ops via call).
-    Row(_ROLE_ATTESTS, "colluding-stations", "IOME-PRES-003", _ROLE_ATTESTS, True),
 )
 #: The role members (tests/conformance/zoo/role_members.py), caught by part 2's adversaries:
 #: the rows adv2's table (tests/attacks/test_attacks_part2.py) states, over stdio here too.
