@@ -69,6 +69,7 @@ class ColludingStations:
         "IOME-CERT-003",
         "IOME-PRES-003",
         "IOME-ODM-004",
+        "IOME-ENC-004",
     )
     invariant: Invariant = "sybil-resistance"
     expected: Expected = "leaks"
