@@ -36,7 +36,7 @@ from typing import Any, Final
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
 from adversaries.capable import judge_declared
 from adversaries.play import Measure, Script, capabilities
-from adversaries.tally import tally_leaks
+from adversaries.tally import measure_published
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.models import Presence
@@ -187,16 +187,14 @@ class ColludingStations:
 
     @staticmethod
     def _measure(played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        published, attempted = tally_leaks(played)
-        if not attempted:
-            return None
-        return Measure(
-            float(published),
-            "fabricated trips published",
-            f"{published} of {attempted} trips fabricated by two colluding stations were "
-            f"co-signed by honest verifiers and published, departing within "
-            f"{attempted} minutes; the st-a to st-b O-D cell counts them all; every fabricated "
-            "presence on the consortium chain is signed by st-a or st-b",
+        return measure_published(
+            played,
+            lambda published, attempted: (
+                f"{published} of {attempted} trips fabricated by two colluding stations were "
+                f"co-signed by honest verifiers and published, departing within {attempted} "
+                "minutes; the st-a to st-b O-D cell counts them all; every fabricated presence "
+                "on the consortium chain is signed by st-a or st-b"
+            ),
         )
 
     def attack(self, iut: IUT, seed: int, profile: Profile) -> AttackResult:

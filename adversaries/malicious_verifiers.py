@@ -33,7 +33,7 @@ from typing import Any, Final
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
 from adversaries.capable import judge_declared
 from adversaries.play import Measure, Script, capabilities
-from adversaries.tally import tally_leaks
+from adversaries.tally import measure_published
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.constants import TRIP_QUORUM
@@ -246,15 +246,13 @@ class VerifiersAtQuorum:
 
     @staticmethod
     def _measure(played: Sequence[tuple[Script, ReplayResult]]) -> Measure | None:
-        published, attempted = tally_leaks(played)
-        if not attempted:
-            return None
-        return Measure(
-            float(published),
-            "fabricated trips published",
-            f"{published} of {attempted} fabricated trips published by {TRIP_QUORUM} colluding "
-            f"verifiers (quorum {TRIP_QUORUM}); the st-a to st-b O-D cell counts {published} "
-            "trips no vehicle made, and none has a claim on the consortium chain",
+        return measure_published(
+            played,
+            lambda published, attempted: (
+                f"{published} of {attempted} fabricated trips published by {TRIP_QUORUM} "
+                f"colluding verifiers (quorum {TRIP_QUORUM}); the st-a to st-b O-D cell counts "
+                f"{published} trips no vehicle made, and none has a claim on the consortium chain"
+            ),
         )
 
     def withheld(self, seed: int) -> Script:

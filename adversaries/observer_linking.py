@@ -18,26 +18,30 @@ sessions, the predictions and the trips. The observer then reads only the public
 - **Home key to one-time key**: a home's evening prediction exceeds its morning one by exactly
   the energy a discharge session moved; a unique match links the one-time key to the home key.
 
-The matcher is deliberately simple (unique candidates in time windows, exact energy), written
-against the observer's view of :mod:`iome_ref.analysis.observations` so that the linking
-analysis of ``iome link`` (forced links, anonymity sets) can replace :func:`link_trip_keys`
-and :func:`chain_trips` without touching the attack. Expected outcome: ``leaks``; the figure is
-the share of trips whose PK1-PK2 link the observer recovers correctly, and the text gives the
-other two figures and the observer's knowledge.
+PK1 to PK2 is measured twice: by the forced-link analysis of ``iome link``
+(:mod:`iome_ref.analysis.forced`: a link is certain when every consistent explanation of the
+records contains it; each key's anonymity set is how many partners it has in some explanation),
+which gives the figure, and by a deliberately simple unique-window matcher
+(:func:`link_trip_keys`) beside it. Chaining and home keys use simple matchers over the records
+of :mod:`iome_ref.analysis.observations`, which the habit and follow analyses of ``iome link``
+can replace without touching the attack. Expected outcome: ``leaks``; the figure is the share of
+trips whose PK1-PK2 link is certain and right, and the text gives the other figures; the detail
+states the observer's knowledge.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, NamedTuple
 
 from adversaries.base import AttackResult, Capability, Expected, Invariant, Profile
 from adversaries.capable import judge_declared
 from adversaries.play import Measure, Script, capabilities
-from iome_ref.analysis.observations import ObservedSession, ObservedTrip
+from iome_ref.analysis.forced import forced_links, pairing_graph
+from iome_ref.analysis.observations import ObservedSession, ObservedTrip, ObservedTripEnd
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
 from iome_ref.models import ESDP, ChargeSession, Presence
@@ -91,6 +95,38 @@ def link_trip_keys(
         if len(departures) == 1 and len(arrivals) == 1:
             links[trip.trip_id] = (departures[0], arrivals[0])
     return links
+
+
+def force_trip_keys(
+    trips: Sequence[ObservedTrip],
+    sessions: Sequence[ObservedSession],
+    travel_s: Mapping[tuple[str, str], int],
+) -> tuple[set[tuple[str, str]], list[int]]:
+    """The (departure key, arrival key) pairs that every consistent explanation of the public
+    records agrees on, by the forced-link analysis of ``iome link``
+    (:func:`iome_ref.analysis.forced.forced_links`), and the anonymity set of every departure
+    key (how many arrival keys it is paired with in some explanation; 0: none).
+
+    Every session is a candidate end of both kinds: it may end at a departure (its end meets a
+    Trip's start window at its station) or begin at an arrival (its start meets a Trip's end
+    window); a pair must also allow the road graph's travel time.
+    """
+    departures = [
+        ObservedTripEnd(f"dep:{s.session_id}", "departure", s.station, s.key, s.end, s.end)
+        for s in sessions
+    ]
+    arrivals = [
+        ObservedTripEnd(f"arr:{s.session_id}", "arrival", s.station, s.key, s.start, s.start)
+        for s in sessions
+    ]
+    graph = pairing_graph(departures, arrivals, trips, dict(travel_s))
+    result = forced_links(graph)
+    forced = {
+        (departures[int(left)].key, arrivals[int(right)].key)
+        for left, right, certain in zip(graph.left, graph.right, result.forced, strict=True)
+        if certain
+    }
+    return forced, [int(n) for n in result.options_left]
 
 
 def chain_trips(trips: Sequence[ObservedTrip]) -> dict[str, str]:
@@ -151,6 +187,7 @@ class _Truth(NamedTuple):
     sessions: list[ChargeSession]
     home_of: dict[str, str]
     demand: dict[str, tuple[int, int]]
+    travel: dict[tuple[str, str], int]
 
 
 def _observed(session: ChargeSession) -> ObservedSession:
@@ -258,14 +295,18 @@ class ObserverLinking:
         script.build(
             "public", [script.ref(leg.step, "trip") for leg in legs], time=_EVENING[0], leak=True
         )
-        return script, _Truth(legs, sessions, home_of, demand)
+        return script, _Truth(legs, sessions, home_of, demand, dict(travel))
 
     @staticmethod
     def _measure(
         played: Sequence[tuple[Script, ReplayResult]], truths: Sequence[_Truth]
     ) -> Measure | None:
         linked = correct_links = chained = correct_chains = homes = correct_homes = total = 0
-        for (_, result), (legs, sessions, home_of, demand) in zip(played, truths, strict=True):
+        certain = correct_certain = 0
+        options: list[int] = []
+        for (_, result), (legs, sessions, home_of, demand, travel) in zip(
+            played, truths, strict=True
+        ):
             if result.status != "pass":
                 return None
             replies = {step.index: step.reply for step in result.steps}
@@ -291,6 +332,14 @@ class ObserverLinking:
             correct_links += sum(
                 (truth[t].departure_key, truth[t].arrival_key) == pair for t, pair in links.items()
             )
+            pairs_true = {(leg.departure_key, leg.arrival_key) for leg in legs}
+            forced, anonymity = force_trip_keys(trips, observed, travel)
+            certain += len(forced)
+            correct_certain += len(forced & pairs_true)
+            departure_keys = {leg.departure_key for leg in legs}
+            options += [
+                n for s, n in zip(observed, anonymity, strict=True) if s.key in departure_keys
+            ]
             chain = chain_trips(trips)
             chained += len(chain)
             correct_chains += sum(
@@ -303,11 +352,14 @@ class ObserverLinking:
         if not total:
             return None
         pairs = total // 2
+        singled = sum(n == 1 for n in options)
         return Measure(
-            correct_links / total,
-            "fraction of trips whose PK1-PK2 link is recovered",
-            f"PK1-PK2 linked correctly for {correct_links} of {total} trips "
-            f"({correct_links / total:g} of trips; {linked} linked); "
+            correct_certain / total,
+            "fraction of trips whose PK1-PK2 link is certain and right",
+            f"PK1-PK2 certain and right for {correct_certain} of {total} trips "
+            f"({correct_certain / total:g}; {certain} forced links), {singled} of "
+            f"{len(options)} departure keys with an anonymity set of 1; the unique-window "
+            f"matcher links {correct_links} of {total} correctly ({linked} linked); "
             f"consecutive trips chained correctly for {correct_chains} of {pairs} vehicles "
             f"({chained} chains); one-time keys linked to their home key: {correct_homes} of "
             f"{homes}",
