@@ -19,6 +19,19 @@ Check order (every input gets exactly one deterministic requirement id, the firs
 5. IOME-SIG-001  the cofactorless equation [S]B = R + [k]A holds over the domain-separated
    message ``b"IoME/1/" + tag + b"/" + hex``.
 
+How the order is paid for (issue 16): an accepted signature costs one libsodium verify plus a
+few comparisons of integers and table lookups, so a fresh one-time key costs what a key seen
+before costs. :func:`passes_encoding_rules` runs the checks that need no point arithmetic
+(IOME-SIG-002, -003, -004, -005 and -006: a canonical encoding names one point, so the small-
+order points are exactly the eight canonical encodings of ``SMALL_ORDER_ENCODINGS``), then
+libsodium's ``crypto_sign_open`` decodes A and R and checks the cofactorless equation, refusing
+by itself every kind of encoding above (we do not rely on that: a lax library would still meet
+the table and integer checks). Only when either says no is the signature diagnosed, by the
+pure-Python checks in the order above and ``cryptography``'s equation: the failure path, where
+cost does not matter, names the id; a signature both libraries' paths would split on is
+decided by the pure-Python path (tests/unit/test_crypto.py proves them equal on Wycheproof,
+the vectors and a Hypothesis property over keys of every order, encodings and bit flips).
+
 A canonical encoding is the one RFC 8032 §5.1.2 produces: y < p, and the sign bit clear when
 x = 0 (the points y = 1 and y = p - 1 have x = 0, so a set sign bit is a second, "negative
 zero" encoding of the same point). Both kinds of second encoding are refused as non-canonical.
@@ -35,6 +48,8 @@ from typing import Final, Self
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from iome_ref.constants import DOMAIN_PREFIX, PUBLIC_KEY_LEN, SIGNATURE_LEN
 from iome_ref.errors import IoMEError, Rejected, UsageError
@@ -55,7 +70,9 @@ __all__ = [
     "is_canonical_encoding",
     "is_small_order",
     "is_valid_signature",
+    "passes_encoding_rules",
     "signing_message",
+    "sodium_accepts",
     "verify",
     "verify_raw",
 ]
@@ -359,8 +376,53 @@ def verify_raw(public_key: bytes, signature: bytes, message: bytes) -> None:
     _verify_decoded(*decode_key_and_signature(public_key, signature), message)
 
 
+def passes_encoding_rules(public_key: bytes, signature: bytes) -> bool:
+    """Whether a key and signature of the right lengths pass IOME-SIG-002 to -006 (all but
+    "is a curve point"), by integer comparisons and table lookups only.
+
+    A canonical encoding names exactly one point and the eight small-order points have the
+    eight canonical encodings of SMALL_ORDER_ENCODINGS, so for a canonical A or R "small order"
+    is membership in that table: no decompression is needed to decide it.
+    """
+    r_encoding = signature[:32]
+    return (
+        int.from_bytes(signature[32:], "little") < GROUP_ORDER
+        and is_canonical_encoding(public_key)
+        and public_key not in SMALL_ORDER_ENCODINGS
+        and is_canonical_encoding(r_encoding)
+        and r_encoding not in SMALL_ORDER_ENCODINGS
+    )
+
+
+def sodium_accepts(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether libsodium's ``crypto_sign_open`` accepts: A and R decode, and the cofactorless
+    equation holds (R compared by its encoding, which for a canonical R is the same test)."""
+    try:
+        crypto_sign_open(signature + message, public_key)
+    except BadSignatureError:
+        return False
+    return True
+
+
 def _verify_decoded(public_key: bytes, signature: bytes, message: bytes) -> None:
-    """Checks 2 to 5 of the module's order, on a key and signature of the right lengths."""
+    """Checks 2 to 5 of the module's order, on a key and signature of the right lengths.
+
+    The fast path accepts only what both the encoding rules and libsodium accept; anything
+    else is diagnosed by :func:`_diagnose`, which raises the spec's id (or, should libsodium
+    ever refuse a signature the spec accepts, accepts it).
+    """
+    if (
+        isinstance(message, bytes)
+        and passes_encoding_rules(public_key, signature)
+        and sodium_accepts(public_key, signature, message)
+    ):
+        return
+    _diagnose(public_key, signature, message)
+
+
+def _diagnose(public_key: bytes, signature: bytes, message: bytes) -> None:
+    """Checks 2 to 5 in the module's order, each with its id, in pure Python plus
+    ``cryptography``'s equation: the reference definition of the rule, run on refusals."""
     check_s_below_order(signature)
     verifier = _checked_public_key(public_key)
     check_r_canonical(signature)

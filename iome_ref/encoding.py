@@ -14,24 +14,35 @@ from typing import Any, cast
 
 import rfc8785
 
-from iome_ref.constants import MAX_INT_DIGITS, MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH
+from iome_ref.constants import (
+    MAX_INT_DIGITS,
+    MAX_MESSAGE_BYTES,
+    MAX_NESTING_DEPTH,
+    MAX_SAFE_INT,
+)
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
-__all__ = ["canonical_json", "check_message_size", "compute_hash", "decode_json_object"]
+__all__ = [
+    "canonical_json",
+    "check_message_size",
+    "compute_hash",
+    "decode_json_object",
+    "is_plain_json",
+]
 
 
 @enforces("IOME-ENC-002")
-def check_message_size(data: bytes) -> None:
+def check_message_size(data: bytes, limit: int = MAX_MESSAGE_BYTES) -> None:
     """Refuse oversized input before parsing, so a hostile peer cannot make a node parse gigabytes.
+
+    ``limit`` is larger only for documents that wrap a message (an evidence bundle).
 
     Raises:
         Malformed: IOME-ENC-002.
     """
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise Malformed(
-            "IOME-ENC-002", f"message is {len(data)} bytes, limit is {MAX_MESSAGE_BYTES}"
-        )
+    if len(data) > limit:
+        raise Malformed("IOME-ENC-002", f"message is {len(data)} bytes, limit is {limit}")
 
 
 #: Bytes the nesting pre-scan keeps: quotes and brackets; objects count as arrays.
@@ -125,7 +136,7 @@ class _NonFiniteError(ValueError):
 
 
 @enforces("IOME-ENC-001")
-def decode_json_object(data: bytes | str) -> dict[str, Any]:
+def decode_json_object(data: bytes | str, *, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """Decode one I-JSON object (RFC 7493) of bounded size and depth.
 
     Refused as IOME-ENC-001: a byte-order mark, text that is not UTF-8 or not one JSON object,
@@ -138,7 +149,7 @@ def decode_json_object(data: bytes | str) -> dict[str, Any]:
         Malformed: IOME-ENC-002 when too large, IOME-ENC-001, then IOME-ENC-007.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    check_message_size(raw)
+    check_message_size(raw, limit)
     if raw.startswith(b"\xef\xbb\xbf"):
         raise Malformed("IOME-ENC-001", "message starts with a byte-order mark (RFC 8259 §8.1)")
     try:
@@ -236,15 +247,58 @@ def _strings(value: Any) -> list[str]:
     return found
 
 
+#: The C encoder writing plain data as RFC 8785 does (see :func:`is_plain_json`).
+_PLAIN_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def is_plain_json(value: Any) -> bool:
+    """Whether ``value`` is built only of dicts with ASCII string keys, lists, ASCII strings,
+    integers within ±MAX_SAFE_INT, booleans and None (exact types, no subclasses).
+
+    For such data ``json.dumps`` with sorted keys, no spaces and ``ensure_ascii=False`` writes
+    exactly RFC 8785's bytes: integers in that range print as ES6 prints them, Python escapes
+    an ASCII string with the very table JCS uses (the rfc8785 library copied it from Python),
+    and ASCII keys sort alike by code point and by UTF-16 unit. Every transaction the models
+    admit is such data; anything else takes the library's path.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                return False
+        elif kind is int:
+            if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                return False
+        elif kind is dict:
+            try:
+                if not all(map(str.isascii, item)):
+                    return False
+            except TypeError:  # a key that is not a str
+                return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif item is not None and kind is not bool:
+            return False
+    return True
+
+
 def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:
     """RFC 8785 canonical bytes of already-validated JSON data.
 
+    Plain data (:func:`is_plain_json`, every transaction) is written by the C encoder of
+    ``json``, byte for byte what the rfc8785 library writes and ~5 times faster (issue 16:
+    tx ids were 37% of a block's application); anything else goes through the library.
     Models reject floats and out-of-range integers first, so the library's domain errors can
     only mean a bug; they still surface as Malformed, never as a bare ValueError.
 
     Raises:
         Malformed: IOME-ENC-007 if the data holds a number JCS cannot encode.
     """
+    if is_plain_json(value):
+        return _PLAIN_ENCODER.encode(value).encode("ascii")
     try:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError as exc:

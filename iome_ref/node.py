@@ -25,6 +25,7 @@ from typing import Any, Literal, NamedTuple
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from iome_ref.chain.bundles import build_bundle
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.state import ChainState
@@ -54,6 +55,7 @@ from iome_ref.models import (
     Trip,
     TripClaim,
 )
+from iome_ref.models.evidence import EvidenceBundle
 from iome_ref.pki import CertificateDirectory
 from iome_ref.roles.manager import ChainManager
 from iome_ref.roles.predictor import MobilityPredictor
@@ -315,6 +317,16 @@ class Node:
             if tx.tx_id == tx_id:
                 return tx
         return None
+
+    def get_bundle(self, chain_id: str, tx_id: str) -> EvidenceBundle | None:
+        """The evidence bundle of accepted transaction ``tx_id`` on ``chain_id``
+        (spec/evidence.md), or None when the chain does not hold it.
+
+        Raises:
+            UsageError: the genesis declares no such chain.
+        """
+        self.get_chain(chain_id)
+        return build_bundle(self.ledger, chain_id, tx_id)
 
     def get_evidence(self) -> list[tuple[str, bytes]]:
         """(requirement id, canonical JSON ``{"first", "second"}``) in the order recorded."""

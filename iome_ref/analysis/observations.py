@@ -13,9 +13,12 @@ publication delay widen it); an exact time has ``lo == hi``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "EndKind",
@@ -26,6 +29,7 @@ __all__ = [
     "ObservedTripEnd",
     "Source",
     "Station",
+    "TravelMatrix",
 ]
 
 Source = Literal["db", "simulate", "sessions", "trips"]
@@ -42,6 +46,33 @@ class Station:
     lon: float | None = None
 
 
+class TravelMatrix(Mapping[tuple[str, str], int]):
+    """Shortest travel times as a dense matrix, read as ``{(a, b): seconds}``.
+
+    Why not a dict: a city of a few thousand stations has millions of pairs, and a dict of
+    them costs gigabytes and seconds to build; the fast path reads the matrix directly.
+    Negative entries are unreachable pairs (absent from the mapping).
+    """
+
+    def __init__(self, names: tuple[str, ...], seconds: npt.NDArray[np.int64]) -> None:
+        self.names = names
+        self.index = {name: i for i, name in enumerate(names)}
+        self.seconds = seconds
+
+    def __getitem__(self, key: tuple[str, str]) -> int:
+        i, j = self.index.get(key[0]), self.index.get(key[1])
+        if i is None or j is None or self.seconds[i, j] < 0:
+            raise KeyError(key)
+        return int(self.seconds[i, j])
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for i, j in zip(*np.nonzero(self.seconds >= 0), strict=True):
+            yield self.names[int(i)], self.names[int(j)]
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.seconds >= 0))
+
+
 @dataclass(frozen=True)
 class ObservedSession:
     """One charging session under a one-time key, exactly as a public record shows it.
@@ -49,7 +80,8 @@ class ObservedSession:
     ``key`` is the one-time key (a ChargeSession's ``one_time_pk``); for real data sets every
     session is treated as made under a fresh key, so ``key`` is derived from the session id.
     ``block_*`` are the public chain's ordering facts when the source is a ledger (None for
-    files): a record's position in its block and the block's time are public too.
+    files): a record's position in its block and the block's time are public too. A session
+    whose plug-out the data set does not give (Norway's ``NA``) has ``end == start``.
     """
 
     session_id: str
@@ -62,6 +94,13 @@ class ObservedSession:
     block_height: int | None = None
     block_position: int | None = None
     block_time: int | None = None
+    #: Local time minus UTC at ``start``, seconds: time-of-day and weekday habits are local.
+    utc_offset_s: int = 0
+
+    @property
+    def local_start(self) -> int:
+        """``start`` on the local clock (seconds since the epoch, as if local were UTC)."""
+        return self.start + self.utc_offset_s
 
 
 @dataclass(frozen=True)

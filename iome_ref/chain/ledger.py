@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iome_ref.chain.context import ChainContext
+from iome_ref.chain.parallel import SignatureChecker
 from iome_ref.chain.state import ChainState, Evidence, Journal
 from iome_ref.chain.store import MemoryStore, Store, StoredBlock
 from iome_ref.chain.transition import apply_block, apply_tx
@@ -47,9 +48,14 @@ class Ledger:
         Rejected: IOME-BLK-012 (or the rule a stored block breaks) when reopening a store.
     """
 
-    def __init__(self, store: Store, context: ChainContext) -> None:
+    def __init__(
+        self, store: Store, context: ChainContext, *, signatures: SignatureChecker | None = None
+    ) -> None:
         self.store = store
         self.context = context
+        #: Verifies the signatures of each submitted or reloaded block as one batch, on its
+        #: worker processes (``chain.parallel``); None verifies them one by one.
+        self.signatures = signatures
         self.chains: dict[str, ChainState] = {}
         genesis = context.genesis().decode()
         recorded = store.get_meta(_GENESIS_KEY)
@@ -125,7 +131,9 @@ class Ledger:
                 block = check_stored_block(
                     stored.body,
                     stored.block_hash,
-                    lambda block: apply_block(state, block, self.context),
+                    lambda block: apply_block(
+                        state, block, self.context, signatures=self.signatures
+                    ),
                 )
             except IoMEError as exc:
                 exc.add_note(f"loading block {stored.height} of chain {chain_id} from the store")
@@ -170,7 +178,13 @@ class Ledger:
             target, block.height, block.block_hash, body, tuple(tx.tx_id for tx in block.txs)
         )
         try:
-            apply_block(state, block, self.context, commit=lambda: self.store.append(stored))
+            apply_block(
+                state,
+                block,
+                self.context,
+                commit=lambda: self.store.append(stored),
+                signatures=self.signatures,
+            )
             self._compare_anchors(state, block)
         finally:
             self._persist_evidence(state.evidence[known_evidence:])

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from iome_ref.chain.anchoring import apply_anchor, apply_handover
 from iome_ref.chain.context import ChainContext
+from iome_ref.chain.parallel import SignatureChecker
 from iome_ref.chain.state import ChainState, Evidence, Journal
 from iome_ref.constants import ROLE_MANAGER
 from iome_ref.errors import IoMEError, Rejected
@@ -224,17 +225,23 @@ def apply_block(
     block: Block,
     ctx: ChainContext,
     commit: Callable[[], None] | None = None,
+    *,
+    signatures: SignatureChecker | None = None,
 ) -> None:
     """Apply a whole block or nothing of it.
 
     ``commit`` (persisting the block) runs after every rule passed; if it fails, the state is
-    rolled back too, so memory and store never disagree.
+    rolled back too, so memory and store never disagree. With ``signatures``, the signatures
+    of every transaction are verified as one batch (in its worker processes) once the header
+    passed; the verdict and the id of a refusal are the same (``chain.parallel``).
 
     Raises:
         Rejected: the id of the first rule the block or one of its transactions breaks; the
         state is then exactly as before the call (evidence aside, which is kept on purpose).
     """
     check_block_header(state, block)
+    if signatures is not None:
+        signatures.preverify(block.txs)
     journal = Journal()
     try:
         for index, tx in enumerate(block.txs):

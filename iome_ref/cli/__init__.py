@@ -11,7 +11,18 @@ from __future__ import annotations
 import io
 import sys
 
-from iome_ref.cli import attack, conform, ledger, simulate, validate, vectors
+from iome_ref.cli import (
+    attack,
+    bench,
+    conform,
+    evidence,
+    ledger,
+    link,
+    report,
+    simulate,
+    validate,
+    vectors,
+)
 from iome_ref.cli.common import (
     EXIT_ACCEPTED,
     EXIT_ERROR,
@@ -23,7 +34,18 @@ from iome_ref.cli.common import (
 __all__ = ["EXIT_ACCEPTED", "EXIT_ERROR", "EXIT_REJECTED", "app", "exit_code_for", "main"]
 
 #: The command modules, registered on ``app`` when imported.
-COMMANDS = (attack, conform, ledger, simulate, validate, vectors)
+COMMANDS = (
+    attack,
+    bench,
+    conform,
+    evidence,
+    ledger,
+    link,
+    report,
+    simulate,
+    validate,
+    vectors,
+)
 
 
 def main() -> None:

@@ -329,7 +329,7 @@ def _play_machine(
     result, and what the machine found. A divergence is replayed from the exported scenario,
     so the verdict comes from the very file ``iome replay`` reads."""
     assert case.machine is not None
-    needed = (*MACHINE_OPS, *MACHINES[case.machine].ops)
+    needed = (*MACHINE_OPS, *MACHINES[case.machine].required_ops)
     missing = [op for op in needed if op not in manifest.get("ops", ())]
     if missing:
         reason = "the manifest lacks " + ", ".join(f"op {op}" for op in missing)

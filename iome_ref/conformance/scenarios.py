@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import (
@@ -34,6 +34,7 @@ from pydantic import (
 from iome_ref.conformance import wire
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.verdicts import validation_path
+from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import ImplementationError, IoMEError, Rejected, UsageError
@@ -66,6 +67,8 @@ __all__ = [
 
 SCENARIO_FORMAT: Final = "iome-scenario/1"
 _COMPONENT: Final = "scenario"
+#: How pydantic prefixes the message of a ValueError raised by a validator.
+_VALUE_ERROR: Final = "Value error, "
 
 ReqId = Annotated[str, StringConstraints(pattern=r"^IOME-[A-Z]+-[0-9]{3}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -201,13 +204,16 @@ class BlockBuild(_Strict):
     step produced (a Trip the verifiers co-signed, an Anchor, a verifier batch)."""
 
     producer: Name = Field(description="A key of setup.keys: signs the block.")
-    time: int = Field(ge=0, description="The block's time.")
+    time: int = Field(ge=0, le=MAX_SAFE_INT, description="The block's time.")
     txs: list[dict[str, Any]] | dict[str, Any] = Field(
         description="The transactions as JSON objects, each possibly a reference; or one "
         "reference to a list of them."
     )
     height: int | None = Field(
-        default=None, ge=0, description="Default: one above the implementation's head."
+        default=None,
+        ge=0,
+        le=MAX_SAFE_INT,
+        description="Default: one above the implementation's head.",
     )
     prev_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
         default=None, description="Default: the implementation's head's hash (zeros if empty)."
@@ -325,17 +331,7 @@ class CheckEvidenceStep(_Strict):
 
 
 #: Role operations a step may play (spec/conformance.md, "Role ops"): the ROLE_OPS of the IUT
-#: interface and the station's docking and the verifiers' batch they need.
-ROLE_STEP_OPS: Final = (
-    "station_dock",
-    "station_undock",
-    "station_attest",
-    "verifier_cosign",
-    "verifier_batch",
-    "predictor_od",
-    "manager_anchor",
-    "backup_handover",
-)
+#: interface and the station's docking and the verifiers' batch they need (ROLE_STEP_OPS).
 RoleOp = Literal[
     "station_dock",
     "station_undock",
@@ -346,6 +342,7 @@ RoleOp = Literal[
     "manager_anchor",
     "backup_handover",
 ]
+ROLE_STEP_OPS: Final[tuple[str, ...]] = get_args(RoleOp)
 #: The key of a reference to an earlier step's result: ``{"$from": N, "path": "a.0.b"}``.
 REF_KEY: Final = "$from"
 
@@ -474,6 +471,9 @@ def parse_scenario(document: Any, where: str = "scenario") -> Scenario:
         return Scenario.model_validate(document)
     except ValidationError as exc:
         path, message = validation_path(exc)
+        if path == "(document)" and message.startswith(_VALUE_ERROR):
+            # A check across steps: its message starts with the member's own path.
+            raise UsageError(_COMPONENT, f"{where}: {message[len(_VALUE_ERROR) :]}") from None
         raise UsageError(_COMPONENT, f"{where}: {path}: {message}") from None
 
 
@@ -685,7 +685,8 @@ def _lookup(result: Any, source: int, path: str) -> Any:
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
         else:
-            raise _Unresolved(f"the result of step {source} has no member {path!r}")
+            shown = path if len(path) <= 80 else path[:80] + "..."
+            raise _Unresolved(f"the result of step {source} has no member {shown!r}")
     return value
 
 
@@ -741,7 +742,10 @@ def build_block(
         "time": time,
         "producer_pk": producer.public_hex,
     }
-    block_hash = compute_hash(canonical_json(header))
+    try:
+        block_hash = compute_hash(canonical_json(header))
+    except IoMEError as exc:  # a head the IUT answered that no header can hold
+        raise _Unresolved(f"build: no block header holds it ({exc})") from None
     return header | {
         "block_hash": block_hash,
         "signature": producer.sign("Block", block_hash),

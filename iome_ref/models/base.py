@@ -7,6 +7,7 @@ shape only: rules that relate fields to each other or to chain state live in ``i
 
 from __future__ import annotations
 
+import functools
 import reprlib
 import types
 import typing
@@ -19,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
 )
@@ -160,7 +162,7 @@ class ProtocolModel(BaseModel):
             raise_malformed(exc, cls)
 
 
-class SignedModel(ProtocolModel):
+class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen model its __hash__
     """A transaction: canonical bytes, tx id and domain-separated signatures (DESIGN §2)."""
 
     #: Signatures this model carries; their fields and tx_id are outside the canonical bytes.
@@ -172,9 +174,56 @@ class SignedModel(ProtocolModel):
 
     tx_id: Hash = Field(description="SHA-256 of the canonical bytes (IOME-ENC-011).")
 
+    #: Canonical bytes and their hash, computed on first use and carried with the object, so
+    #: the layers a transaction passes (stateless rules, chain, verifier quorum, blocks) hash
+    #: it once between them (issue 16). Sound because the model is frozen; ``model_copy``
+    #: drops them when an update touches a signed field.
+    _canonical: bytes | None = PrivateAttr(default=None)
+    _computed_tx_id: str | None = PrivateAttr(default=None)
+    #: Set once every signature of this object verified (``rules.encoding.check_signatures``):
+    #: a frozen object's signatures cannot stop verifying, so the consortium chain applying
+    #: the presences and claim its verifiers already checked does not verify them again.
+    #: Dropped by any ``model_copy`` update (signature fields are unsigned but verified).
+    _signatures_verified: bool = PrivateAttr(default=False)
+
+    def _carried(self) -> dict[str, Any]:
+        """The private attributes' dict, read directly: ``self._x`` goes through pydantic's
+        ``__getattr__``, which costs ~8 us a read, as much as the rest of a tx id."""
+        return typing.cast("dict[str, Any]", self.__pydantic_private__)
+
     @classmethod
-    def unsigned_fields(cls) -> set[str]:
-        return {"tx_id", *(spec.field for spec in cls.SIGNATURES), *cls.EXTRA_UNSIGNED}
+    def unsigned_fields(cls) -> frozenset[str]:
+        """tx_id, the signature fields and EXTRA_UNSIGNED: outside the canonical bytes."""
+        return _unsigned_fields_of(cls)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when of one type with equal fields; what a model carries (its cached
+        canonical bytes) is no part of its identity."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; its carried canonical bytes and tx id survive only an update of unsigned
+        fields (tx id, signatures), which the canonical bytes do not cover."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            carried = copied._carried()
+            carried["_signatures_verified"] = False
+            if not self.unsigned_fields().issuperset(update):
+                carried["_canonical"] = None
+                carried["_computed_tx_id"] = None
+        return copied
+
+    @property
+    def signatures_verified(self) -> bool:
+        """Whether every signature of this very object was verified already."""
+        return bool(self._carried()["_signatures_verified"])
+
+    def mark_signatures_verified(self) -> None:
+        """Record that every signature verified; only ``check_signatures`` and the parallel
+        pre-verification (which runs the same checks in worker processes) call this."""
+        self._carried()["_signatures_verified"] = True
 
     @property
     def tx_type(self) -> str:
@@ -187,10 +236,23 @@ class SignedModel(ProtocolModel):
 
     def canonical_bytes(self) -> bytes:
         """RFC 8785 bytes of every field except tx_id and signatures (DESIGN §2)."""
-        return canonical_json(self.model_dump(mode="json", exclude=self.unsigned_fields()))
+        carried = self._carried()
+        canonical: bytes | None = carried["_canonical"]
+        if canonical is None:
+            canonical = canonical_json(
+                self.model_dump(mode="json", exclude=set(self.unsigned_fields()))
+            )
+            carried["_canonical"] = canonical
+        return canonical
 
     def compute_tx_id(self) -> str:
-        return compute_hash(self.canonical_bytes())
+        """SHA-256 of the canonical bytes: what ``tx_id`` must be (IOME-ENC-011)."""
+        carried = self._carried()
+        computed: str | None = carried["_computed_tx_id"]
+        if computed is None:
+            computed = compute_hash(self.canonical_bytes())
+            carried["_computed_tx_id"] = computed
+        return computed
 
     def signed_payload(self, spec: SigSpec) -> str:
         """The hex text ``spec``'s signature covers: the tx id, or the field it names."""
@@ -214,6 +276,11 @@ class SignedModel(ProtocolModel):
             for spec in cls.SIGNATURES
         }
         return hashed.model_copy(update=signatures)
+
+
+@functools.cache
+def _unsigned_fields_of(model: type[SignedModel]) -> frozenset[str]:
+    return frozenset({"tx_id", *(spec.field for spec in model.SIGNATURES), *model.EXTRA_UNSIGNED})
 
 
 def _unwrap(annotation: Any) -> tuple[Any, Req | None]:

@@ -93,7 +93,7 @@ def _load_certificate_pem(kind: str, text: object) -> x509.Certificate:
         )
     try:
         return x509.load_pem_x509_certificate(text.encode("ascii"))
-    except (UnicodeEncodeError, ValueError) as exc:
+    except (UnicodeEncodeError, ValueError, x509.InvalidVersion) as exc:
         raise Malformed("IOME-CERT-001", f"{kind} PEM does not parse: {exc}") from None
 
 
@@ -149,6 +149,10 @@ class CertificateDirectory:
         # holds the certificates it was computed for, so an id is never reused while cached.
         self._signed: dict[tuple[int, int], tuple[x509.Certificate, x509.Certificate, bool]] = {}
         self._paths: dict[int, tuple[x509.Certificate, list[Path]]] = {}
+        #: Paths whose time-independent checks passed, keyed by their certificates' ids (the
+        #: value keeps them alive). Those checks precede every time-dependent one in
+        #: ``_check_path``, so skipping them once passed names the same first failure.
+        self._static_ok: dict[tuple[int, ...], Path] = {}
         self._crls: dict[IssuerKey, CrlInForce] = {}
         #: CRL DER -> the directory it puts in force after this one. A RevocationList is judged
         #: twice on a chain (its certificate step, then its effect): the CRL rules and the
@@ -276,17 +280,24 @@ class CertificateDirectory:
         return paths
 
     def _check_path(self, path: Path, at: int) -> None:
-        """The profile's checks on one path from the leaf up, in CHECK_ORDER after CERT-001."""
-        intermediates = path[1:-1]
-        for ca in intermediates:
-            check_ca_basic_constraints(ca)
-        for ca in intermediates:
-            check_ca_key_usage(ca)
-        check_path_length(path)
-        for index, cert in enumerate(path[:-1]):
-            check_key_identifiers(cert, path[index + 1], is_ca=index > 0)
-        for cert in path[:-1]:
-            check_no_unknown_critical_extension(cert)
+        """The profile's checks on one path from the leaf up, in CHECK_ORDER after CERT-001.
+
+        The checks that do not depend on ``at`` run once per path (issue 16: a station's path
+        was re-checked for every presence it signed, a third of a trip's extraction).
+        """
+        key = tuple(map(id, path))
+        if key not in self._static_ok:
+            intermediates = path[1:-1]
+            for ca in intermediates:
+                check_ca_basic_constraints(ca)
+            for ca in intermediates:
+                check_ca_key_usage(ca)
+            check_path_length(path)
+            for index, cert in enumerate(path[:-1]):
+                check_key_identifiers(cert, path[index + 1], is_ca=index > 0)
+            for cert in path[:-1]:
+                check_no_unknown_critical_extension(cert)
+            self._static_ok[key] = path
         for cert in path:
             check_certificate_valid_at(cert, at)
         links = [
@@ -302,7 +313,21 @@ class CertificateDirectory:
     def check_certified(
         self, public_key_hex: str, role: str, at: int, subject_id: str | None = None
     ) -> x509.Certificate:
-        """Return a certificate proving ``public_key_hex`` acted as ``role`` at time ``at``.
+        """Return a certificate proving ``public_key_hex`` acted as ``role`` at time ``at``
+        (the first of :meth:`get_certification_path`'s path)."""
+        return self.get_certification_path(public_key_hex, role, at, subject_id)[0]
+
+    def get_crl_in_force(self, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
+        """The revocation list in force for CA certificate ``issuer``, if the directory has one:
+        what an evidence bundle carries beside a certification path (spec/evidence.md)."""
+        listed = self._crls.get(get_issuer_key(issuer))
+        return None if listed is None else listed.crl
+
+    def get_certification_path(
+        self, public_key_hex: str, role: str, at: int, subject_id: str | None = None
+    ) -> Path:
+        """The certification path (certificate first, root last) proving ``public_key_hex``
+        acted as ``role`` at time ``at``.
 
         One of the key's certificates must pass every check, with at least one of its
         certification paths, in the order of CHECK_ORDER. If several pass, the first in DER
@@ -338,7 +363,7 @@ class CertificateDirectory:
                 except Rejected as exc:
                     failures.append(exc)
                     continue
-                return cert
+                return path
         # max() keeps the first of equal elements, which gives the DER-order tie-break.
         raise max(failures, key=lambda exc: CHECK_ORDER.index(exc.req_id))
 

@@ -7,6 +7,7 @@ What must not: any rule. Rules live in ``profile`` (certificates) and ``revocati
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -66,6 +67,7 @@ def name_der(name: x509.Name) -> bytes:
     return name.public_bytes()
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def _subject_value(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str:
     """The single string value of ``oid`` in the subject; empty if absent, repeated, binary or
     unparsable, so a foreign certificate fails its rule instead of raising."""

@@ -18,8 +18,9 @@ No clock, no I/O: times are arguments.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
@@ -73,7 +74,7 @@ def decrypt_reading(sealed: SealedReading, private_key: X25519PrivateKey) -> byt
         key = compute_reading_key(
             shared, sealed.ephemeral_pk, private_key.public_key().public_bytes_raw()
         )
-        aad = compute_reading_aad(sealed.device_id, sealed.seq)
+        aad = compute_reading_aad(sealed.device_id, sealed.seq, sealed.count)
         return ChaCha20Poly1305(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
     except InvalidTag:
         raise Rejected(
@@ -87,13 +88,26 @@ def decrypt_reading(sealed: SealedReading, private_key: X25519PrivateKey) -> byt
         ) from None
 
 
-def _parse_reading(text: bytes) -> Reading | None:
-    """The reading the plaintext encodes, or None when it is not exactly one reading object."""
+def _parse_readings(text: bytes, count: int) -> list[Reading] | None:
+    """The readings the plaintext encodes: one reading object when ``count`` is 1, else
+    ``{"readings": [...]}`` of exactly ``count``; None when it is anything else."""
     try:
         data = decode_json_object(text)
     except IoMEError:
         return None
-    if set(data) != _READING_FIELDS:
+    if count == 1:
+        items: Any = [data]
+    else:
+        items = data.get("readings") if set(data) == {"readings"} else None
+        if not isinstance(items, list) or len(items) != count:
+            return None
+    readings = [_parse_reading(item) for item in items]
+    return None if None in readings else typing.cast("list[Reading]", readings)
+
+
+def _parse_reading(data: Any) -> Reading | None:
+    """The reading one decoded object encodes, or None when it is not exactly a reading."""
+    if not isinstance(data, dict) or set(data) != _READING_FIELDS:
         return None
     device_id, numbers = data["device_id"], [data[k] for k in ("seq", "t", "period_s", "value")]
     if not isinstance(device_id, str) or any(
@@ -107,13 +121,16 @@ def _parse_reading(text: bytes) -> Reading | None:
 
 
 @enforces("IOME-DATA-001")
-def verify_reading(sealed: SealedReading, payload: bytes, registered_pk: str | None) -> Reading:
-    """Accept a decrypted reading only if its device, registered with this BEM, signed it.
+def verify_reading(
+    sealed: SealedReading, payload: bytes, registered_pk: str | None
+) -> list[Reading]:
+    """Accept decrypted readings only if their device, registered with this BEM, signed them.
 
     Paper §III: "Each device signs the hash of the exchanged data that protects data
     integrity." ``payload`` is plaintext || 64-byte signature (tag ``Reading`` over the
-    SHA-256 hex of the plaintext); the signed reading must name the device and sequence
-    number of its envelope, or a device could vouch for another's slot.
+    SHA-256 hex of the plaintext); the signed readings must name the device and the sequence
+    numbers of their envelope (``seq``, ``seq + 1``, ... for an upload of ``count``), or a
+    device could vouch for another's slot.
 
     Raises:
         Rejected: IOME-DATA-001.
@@ -136,16 +153,20 @@ def verify_reading(sealed: SealedReading, payload: bytes, registered_pk: str | N
             f"signature of {sealed.device_id!r}: expected it to verify under the registered key, "
             f"found {exc.req_id}",
         ) from None
-    reading = _parse_reading(plaintext)
-    if reading is None:
-        raise Rejected("IOME-DATA-001", "plaintext: expected one signed reading object")
-    if (reading.device_id, reading.seq) != (sealed.device_id, sealed.seq):
+    readings = _parse_readings(plaintext, sealed.count)
+    if readings is None:
         raise Rejected(
             "IOME-DATA-001",
-            f"reading: expected device {sealed.device_id!r} seq {sealed.seq!r} of the envelope, "
-            f"found {reading.device_id!r} seq {reading.seq}",
+            f"plaintext: expected {sealed.count} signed reading object(s) of the envelope",
         )
-    return reading
+    for offset, reading in enumerate(readings):
+        if (reading.device_id, reading.seq) != (sealed.device_id, sealed.seq + offset):
+            raise Rejected(
+                "IOME-DATA-001",
+                f"reading: expected device {sealed.device_id!r} seq {sealed.seq + offset!r} of "
+                f"the envelope, found {reading.device_id!r} seq {reading.seq}",
+            )
+    return readings
 
 
 @enforces("IOME-DATA-003")
@@ -241,18 +262,34 @@ class BuildingEnergyManager:
         self._devices[device_id] = _Device(public_key_hex, kind)
 
     def on_reading(self, sealed: SealedReading) -> Reading:
-        """Open, authenticate and de-duplicate a sealed reading, then keep it.
+        """Open, authenticate and de-duplicate a sealed reading, then keep it; for an upload
+        of several, keep them all and return the last.
 
         Raises:
             Rejected: IOME-DATA-002 (decryption), IOME-DATA-001 (signature, registration),
                 IOME-DATA-003 (replay), in that order.
         """
+        return self.on_upload(sealed)[-1]
+
+    def on_upload(self, sealed: SealedReading) -> list[Reading]:
+        """Open, authenticate and de-duplicate an upload, then keep every reading of it, in
+        order; all or none (a refusal keeps nothing).
+
+        Raises:
+            Rejected: IOME-DATA-002, IOME-DATA-001, IOME-DATA-003, in that order.
+        """
         payload = decrypt_reading(sealed, self._x25519)
         device = self._devices.get(sealed.device_id)
-        reading = verify_reading(sealed, payload, device.public_hex if device else None)
-        check_reading_fresh(reading, self._last_seq.get(reading.device_id))
+        readings = verify_reading(sealed, payload, device.public_hex if device else None)
         assert device is not None  # verify_reading refuses unregistered devices
-        self._last_seq[reading.device_id] = reading.seq
+        # Consecutive from the envelope's seq (IOME-DATA-001), so the first decides freshness.
+        check_reading_fresh(readings[0], self._last_seq.get(sealed.device_id))
+        self._last_seq[sealed.device_id] = readings[-1].seq
+        for reading in readings:
+            self._keep(device, reading)
+        return readings
+
+    def _keep(self, device: _Device, reading: Reading) -> None:
         self.raw_readings.append(reading)
         period = self._pending.setdefault((reading.t, reading.period_s), _Period())
         if device.kind == "thermostat":
@@ -268,7 +305,6 @@ class BuildingEnergyManager:
                 period.supply_wh += reading.value
             else:
                 period.demand_wh -= reading.value
-        return reading
 
     # ---- weather
 

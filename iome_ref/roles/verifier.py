@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from iome_ref.chain.context import ChainContext, TravelTimes
+from iome_ref.chain.parallel import SignatureChecker
 from iome_ref.chain.state import ChainState, Journal
 from iome_ref.chain.transition import apply_tx
 from iome_ref.crypto import KeyPair
@@ -218,6 +219,34 @@ class VerifierQuorum:
         self._journals.append(journal)
         self._pending.extend(applied)
         return trip
+
+    def on_claims(
+        self,
+        claims: Sequence[tuple[TripClaim, Presence, Presence, int]],
+        consortium_state: ChainState,
+        rng: RandomSource,
+        signatures: SignatureChecker | None = None,
+    ) -> list[Trip | Rejected]:
+        """:meth:`on_claim` for a batch of (claim, source, destination, t), in order, with the
+        batch's signatures verified first as one batch (``signatures``' worker processes).
+
+        Each claim's outcome is its Trip or the Rejected it raised; they are the outcomes of
+        calling :meth:`on_claim` on each in turn, which is what then happens: only the marked
+        signature checks are skipped, the reuse checks run here on the one state, in order.
+        """
+        if signatures is not None:
+            signatures.preverify(
+                tx
+                for claim, source, destination, _ in claims
+                for tx in (source, destination, claim)
+            )
+        outcomes: list[Trip | Rejected] = []
+        for claim, source, destination, t in claims:
+            try:
+                outcomes.append(self.on_claim(claim, source, destination, consortium_state, t, rng))
+            except Rejected as exc:
+                outcomes.append(exc)
+        return outcomes
 
     def _sign_trip(self, source: Presence, destination: Presence, rng: RandomSource) -> Trip:
         """The first verifier proposes; verifiers co-sign in order until k agree."""

@@ -7,7 +7,7 @@ from iome_ref.errors import Rejected
 from iome_ref.models import Block, SignedModel, Trip
 from iome_ref.requirements import enforces
 
-__all__ = ["check_block_signature", "check_signatures", "check_tx_id"]
+__all__ = ["check_block_signature", "check_signatures", "check_tx_id", "signature_checks"]
 
 
 @enforces("IOME-ENC-011")
@@ -27,16 +27,33 @@ def check_signatures(tx: SignedModel) -> None:
     """Verify every signature a model declares, each under its own domain tag, and a Trip's
     quorum signatures (tag ``Trip``); whose keys those are is the certificates' business.
 
+    An object whose signatures all verified once is marked and not verified again: the
+    verdict is a function of its (frozen) content, so a presence the verifiers checked costs
+    no second verification when their chain applies it.
+
     Raises:
         Rejected: IOME-SIG-001 to IOME-SIG-008 from the strict verifier.
     """
-    for spec in tx.SIGNATURES:
-        verify(
-            getattr(tx, spec.key_field), getattr(tx, spec.field), spec.tag, tx.signed_payload(spec)
-        )
+    if tx.signatures_verified:
+        return
+    for public_key, signature, tag, payload in signature_checks(tx):
+        verify(public_key, signature, tag, payload)
+    tx.mark_signatures_verified()
+
+
+def signature_checks(tx: SignedModel) -> list[tuple[str, str, str, str]]:
+    """(key hex, signature hex, tag, payload hex) of every signature ``tx`` carries, in the
+    order ``check_signatures`` verifies them."""
+    checks = [
+        (getattr(tx, spec.key_field), getattr(tx, spec.field), spec.tag, tx.signed_payload(spec))
+        for spec in tx.SIGNATURES
+    ]
     if isinstance(tx, Trip):
-        for quorum_sig in tx.verifier_sigs:
-            verify(quorum_sig.verifier_pk, quorum_sig.signature, "Trip", tx.tx_id)
+        checks.extend(
+            (quorum_sig.verifier_pk, quorum_sig.signature, "Trip", tx.tx_id)
+            for quorum_sig in tx.verifier_sigs
+        )
+    return checks
 
 
 def check_block_signature(block: Block) -> None:

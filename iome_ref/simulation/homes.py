@@ -12,13 +12,15 @@ No clock, no I/O: times are arguments and randomness comes from the caller's see
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 import numpy as np
 
 from iome_ref.errors import UsageError
-from iome_ref.roles.devices import DeviceKind
+from iome_ref.roles.bem import BuildingEnergyManager
+from iome_ref.roles.devices import DeviceKind, IoTDevice, Reading
 from iome_ref.roles.randomness import RandomSource, as_generator
 from iome_ref.roles.weather import HOUR_S, Weather
 
@@ -29,6 +31,7 @@ __all__ = [
     "Measurement",
     "compute_device_id",
     "draw_home",
+    "send_measurements",
     "simulate_home_energy",
 ]
 
@@ -163,3 +166,23 @@ def simulate_home_energy(
         measurements.append(Measurement("thermostat", t, interval_s, temp_dc[k]))
     supply = sum(solar_wh) if home.panel_kw > 0 else 0
     return HomeEnergy(supply, sum(load_wh), tuple(measurements))
+
+
+def send_measurements(
+    devices: Mapping[DeviceKind, IoTDevice],
+    bem: BuildingEnergyManager,
+    measurements: Sequence[Measurement],
+    rng: RandomSource,
+) -> None:
+    """Each device reads its measurements and sends them to ``bem`` as one sealed upload.
+
+    Paper §III step 1 unchanged (encrypted to the BEM's key, signed hash of the exchanged
+    data), batched per device: a smart meter buffers and pushes at intervals, and the BEM uses
+    readings only when it next forecasts, so it holds the same readings at the same decisions
+    as with one message per reading, for a quarter of the key exchanges and signatures.
+    """
+    readings: dict[DeviceKind, list[Reading]] = {}
+    for m in measurements:
+        readings.setdefault(m.kind, []).append(devices[m.kind].reading(m.t, m.period_s, m.value))
+    for kind, upload in readings.items():
+        bem.on_upload(devices[kind].seal_upload(upload, bem.public_key, rng))

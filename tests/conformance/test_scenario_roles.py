@@ -58,7 +58,12 @@ def _trip_document() -> dict[str, Any]:
     source = B.presence("source", "st-a", "otk-1", DEPART)
     destination = B.presence("destination", "st-b", "otk-2", ARRIVE)
     claim = B.claim(source, destination, ARRIVE + 60)
-    dump = claim.model_dump(mode="json")
+    cosign = {
+        "claim": claim.model_dump(mode="json"),
+        "source": _ref(2, "presence"),
+        "destination": _ref(5, "presence"),
+        "t": ARRIVE + 60,
+    }
     steps: list[dict[str, Any]] = [
         # 1-3: the source end
         {
@@ -93,27 +98,12 @@ def _trip_document() -> dict[str, Any]:
             "expect": "accept",
         },
         # 6: the verifiers co-sign, the presences carried from steps 2 and 5
-        {
-            "actor": "verifiers",
-            "op": "verifier_cosign",
-            "args": {
-                "claim": dump,
-                "source": _ref(2, "presence"),
-                "destination": _ref(5, "presence"),
-                "t": ARRIVE + 60,
-            },
-            "expect": "accept",
-        },
+        {"actor": "verifiers", "op": "verifier_cosign", "args": cosign, "expect": "accept"},
         # 7: the same claim again is a replay
         {
             "actor": "verifiers",
             "op": "verifier_cosign",
-            "args": {
-                "claim": dump,
-                "source": _ref(2, "presence"),
-                "destination": _ref(5, "presence"),
-                "t": ARRIVE + 60,
-            },
+            "args": cosign,
             "expect": {"reject": "IOME-REC-002"},
         },
         # 8-9: the batch goes into a consortium block the harness builds and signs
@@ -323,6 +313,9 @@ def test_skips_when_the_manifest_lacks_a_role_op() -> None:
         (lambda s: s[1]["args"].pop("t"), "args.t"),
         (lambda s: s[1]["args"].update(kind="sideways"), "args.kind"),
         (lambda s: s[1].update(op="station_teleport"), "steps.1"),
+        (lambda s: s[5]["args"].update(source={"$from": True, "path": ""}), "$from"),
+        (lambda s: s[8]["args"]["build"].update(height=10**30), "build.height"),
+        (lambda s: s[8]["args"].update(block={}), "exactly one of block, text and build"),
     ],
 )
 def test_rejects_hand_edited_role_steps_naming_the_member(edit: Any, path: str) -> None:
@@ -347,3 +340,21 @@ def test_presence_written_in_the_file_matches_the_station() -> None:
     assert Presence.model_validate(answer["presence"]) == B.presence(
         "source", "st-a", "otk-1", DEPART
     )
+
+
+def test_unplayable_build_is_an_error_or_a_divergence_never_a_refusal() -> None:
+    """A producer the set-up has no key for breaks the scenario (error); a reference to
+    something that is no list of transactions makes the step diverge, never the IUT refuse."""
+    document = _trip_document()
+    document["steps"][8]["args"]["build"]["producer"] = "nobody"
+    result = execute(parse_scenario(document), ReferenceIUT())
+    assert result.status == "error"
+    assert "no key 'nobody'" in result.reason
+    document = _trip_document()
+    document["steps"][8]["args"]["build"]["txs"] = _ref(2, "presence")
+    result = execute(parse_scenario(document), ReferenceIUT())
+    step = result.divergence
+    assert step is not None
+    assert step.index == 9
+    assert step.found_code is None
+    assert "does not name a list" in step.actual

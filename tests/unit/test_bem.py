@@ -16,7 +16,7 @@ from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore
 from iome_ref.constants import CHAIN_CHILD, CHAIN_PUBLIC
 from iome_ref.crypto import KeyPair
-from iome_ref.encoding import compute_hash
+from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import Rejected, UsageError
 from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import (
@@ -396,3 +396,115 @@ def test_rejects_external_record_with_one_party() -> None:
     with pytest.raises(UsageError, match="two distinct parties") as exc:
         co_sign_record("0" * 64, key, key, T)
     assert exc.value.component == "weather"
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def _upload(bem: BuildingEnergyManager, device: IoTDevice, hours: int = 3) -> SealedReading:
+    readings = [device.reading(T + h * 3600, 3600, 100 * h) for h in range(1, hours + 1)]
+    return device.seal_upload(readings, bem.public_key, random.Random(hours))
+
+
+@pytest.mark.req("IOME-DATA-001", "IOME-DATA-002", "IOME-DATA-003")
+def test_accepts_upload_of_consecutive_readings_keeping_them_all() -> None:
+    bem = _bem()
+    device = _device(bem)
+    sealed = _upload(bem, device)
+    assert (sealed.seq, sealed.count) == (0, 3)
+    readings = bem.on_upload(sealed)
+    assert readings == [
+        Reading("home-1-load", h - 1, T + h * 3600, 3600, 100 * h) for h in (1, 2, 3)
+    ]
+    assert bem.raw_readings == readings
+    later = device.seal(device.reading(T + 4 * 3600, 3600, 1), bem.public_key, random.Random(0))
+    assert bem.on_reading(later).seq == 3
+    assert _refused(lambda: bem.on_upload(sealed)).req_id == "IOME-DATA-003"  # replayed
+    assert len(bem.raw_readings) == 4
+
+
+@pytest.mark.req("IOME-DATA-002")
+@pytest.mark.parametrize("count", [1, 2, 4])
+def test_rejects_upload_with_another_count(count: int) -> None:
+    bem = _bem()
+    sealed = _upload(bem, _device(bem))
+    assert _refused(lambda: bem.on_upload(replace(sealed, count=count))).req_id == "IOME-DATA-002"
+    assert bem.raw_readings == []
+
+
+def _signed_upload(device: IoTDevice, items: list[dict[str, Any]]) -> bytes:
+    plaintext = canonical_json({"readings": items})
+    signature = device.key.sign("Reading", compute_hash(plaintext))
+    return plaintext + bytes.fromhex(signature)
+
+
+def _seal_upload_payload(
+    payload: bytes, device_id: str, seq: int, count: int, recipient: X25519PublicKey
+) -> SealedReading:
+    ephemeral = X25519PrivateKey.from_private_bytes(bytes([9]) * 32)
+    epk = ephemeral.public_key().public_bytes_raw()
+    key = compute_reading_key(ephemeral.exchange(recipient), epk, recipient.public_bytes_raw())
+    aad = compute_reading_aad(device_id, seq, count)
+    ciphertext = ChaCha20Poly1305(key).encrypt(bytes(12), payload, aad)
+    return SealedReading(device_id, seq, epk, bytes(12), ciphertext, count)
+
+
+@pytest.mark.req("IOME-DATA-001")
+def test_rejects_signed_upload_not_matching_its_envelope() -> None:
+    """A device's genuine signature over readings that are not the envelope's slots: seqs not
+    consecutive, another device's id, fewer or more readings than the count, not a list."""
+    bem = _bem()
+    device = _device(bem)
+
+    def item(seq: int, device_id: str = device.device_id) -> dict[str, Any]:
+        return {"device_id": device_id, "seq": seq, "t": T + 3600, "period_s": 3600, "value": 1}
+
+    cases: list[tuple[list[dict[str, Any]] | Any, int]] = [
+        ([item(0), item(2)], 2),
+        ([item(0), item(1, "home-1-solar")], 2),
+        ([item(0), item(1)], 3),
+        ([item(0), item(1), item(2)], 2),
+        ([item(0), {**item(1), "value": 1.5}], 2),
+    ]
+    for items, count in cases:
+        sealed = _seal_upload_payload(
+            _signed_upload(device, items), device.device_id, 0, count, bem.public_key
+        )
+        assert _refused(lambda s=sealed: bem.on_upload(s)).req_id == "IOME-DATA-001", items
+    not_a_list = canonical_json({"readings": {"a": 1}})
+    payload = not_a_list + bytes.fromhex(device.key.sign("Reading", compute_hash(not_a_list)))
+    sealed = _seal_upload_payload(payload, device.device_id, 0, 2, bem.public_key)
+    assert _refused(lambda: bem.on_upload(sealed)).req_id == "IOME-DATA-001"
+    extra = canonical_json({"readings": [item(0), item(1)], "more": 1})
+    payload = extra + bytes.fromhex(device.key.sign("Reading", compute_hash(extra)))
+    sealed = _seal_upload_payload(payload, device.device_id, 0, 2, bem.public_key)
+    assert _refused(lambda: bem.on_upload(sealed)).req_id == "IOME-DATA-001"
+    assert bem.raw_readings == []
+    good = _seal_upload_payload(
+        _signed_upload(device, [item(0), item(1)]), device.device_id, 0, 2, bem.public_key
+    )
+    assert [r.seq for r in bem.on_upload(good)] == [0, 1]
+
+
+@pytest.mark.req("IOME-DATA-003")
+def test_rejects_upload_overlapping_accepted_readings() -> None:
+    bem = _bem()
+    device = _device(bem)
+    bem.on_upload(_upload(bem, device, hours=2))  # seqs 0, 1
+    readings = [device.reading(T + h * 3600, 3600, 5) for h in (3, 4)]  # seqs 2, 3
+    overlapping = [replace(readings[0], seq=1), replace(readings[1], seq=2)]
+    sealed = device.seal_upload(overlapping, bem.public_key, random.Random(1))
+    assert _refused(lambda: bem.on_upload(sealed)).req_id == "IOME-DATA-003"
+    assert [r.seq for r in bem.raw_readings] == [0, 1]
+
+
+def test_rejects_sealing_an_upload_that_is_not_one_devices_consecutive_readings() -> None:
+    bem = _bem()
+    device, other = _device(bem), _device(bem, "solar")
+    first, second = device.reading(T + 3600, 3600, 1), device.reading(T + 7200, 3600, 1)
+    rng = random.Random(0)
+    for readings in ([], [first, first], [second, first], [first, other.reading(T, 3600, 1)]):
+        with pytest.raises(UsageError) as exc:
+            device.seal_upload(readings, bem.public_key, rng)
+        assert exc.value.component == "device"
+    assert device.seal_upload([first, second], bem.public_key, rng).count == 2

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ from hypothesis import strategies as st
 
 import iome_ref.crypto as crypto_module
 from iome_ref.crypto import KeyPair, is_valid_signature, signing_message, verify, verify_raw
-from iome_ref.errors import Rejected, UsageError
+from iome_ref.errors import IoMEError, Rejected, UsageError
+from iome_ref.models import Block, SignedModel, parse_message
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
@@ -586,4 +588,268 @@ def test_accepts_bytearray_and_memoryview_keys_and_signatures() -> None:
     assert crypto_module.decode_key_and_signature(bytearray(public_key), bytearray(signature)) == (
         public_key,
         signature,
+    )
+
+
+# --------------------------------------------------------------------------- the fast path
+#
+# An accepted signature costs libsodium's verify plus integer and table checks
+# (``passes_encoding_rules``); refusals are diagnosed by the pure-Python checks (``_diagnose``),
+# which define the rule. The tests below prove the two decide alike: on Wycheproof, on every
+# signature of the committed vectors, and by a property over keys and nonces of every order,
+# every kind of non-canonical or off-curve encoding, S out of range and bit flips.
+
+
+def fast_accepts(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    return crypto_module.passes_encoding_rules(
+        public_key, signature
+    ) and crypto_module.sodium_accepts(public_key, signature, message)
+
+
+def spec_accepts(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        crypto_module._diagnose(public_key, signature, message)
+    except Rejected:
+        return False
+    return True
+
+
+def decode_point(encoding: bytes) -> tuple[int, int]:
+    """RFC 8032 §5.1.3 decoding, written here independently of the module (curve points only)."""
+    value = int.from_bytes(encoding, "little")
+    y, sign = value & ((1 << 255) - 1), value >> 255
+    x2 = (y * y - 1) * pow(D * y * y + 1, -1, P) % P
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P:
+        x = x * pow(2, (P - 1) // 4, P) % P
+    assert (x * x - x2) % P == 0, "not a curve point"
+    return ((P - x) % P if x & 1 != sign else x), y
+
+
+def add_points(p: tuple[int, int], q: tuple[int, int]) -> tuple[int, int]:
+    """Affine twisted Edwards addition (a = -1)."""
+    (x1, y1), (x2, y2) = p, q
+    t = D * x1 * x2 * y1 * y2 % P
+    return (x1 * y2 + y1 * x2) * pow(1 + t, -1, P) % P, (y1 * y2 + x1 * x2) * pow(1 - t, -1, P) % P
+
+
+def encode_point(point: tuple[int, int]) -> bytes:
+    return encode(point[1], point[0] & 1)
+
+
+def torsion_order(encoding: str) -> int:
+    point = decode_point(bytes.fromhex(encoding))
+    multiple, order = point, 1
+    while multiple != (0, 1):
+        multiple, order = add_points(multiple, point), order + 1
+    return order
+
+
+def mixed_order_signature(torsion: str, seed: bytes, *, holds: bool) -> tuple[bytes, bytes, bytes]:
+    """A key A' = [a]B + T (T of small order, A' of large order but outside the prime-order
+    subgroup) and an honest-looking signature whose cofactorless equation holds exactly when
+    ``holds``: [S]B = R + [k]A' iff [k]T = 0, so messages are ground until k mod ord(T) fits.
+    Both libraries reduce k = SHA-512(R || A || M) mod L first; the test pins that they agree."""
+    order = torsion_order(torsion)
+    key_point = add_points(
+        decode_point(KeyPair.from_seed(seed).public_bytes), decode_point(bytes.fromhex(torsion))
+    )
+    public_key = encode_point(key_point)
+    r = secret_scalar(b"nonce") % L
+    nonce = KeyPair.from_seed(b"nonce").public_bytes
+    for counter in range(1_000):
+        message = signing_message("EPS", f"{counter:064x}")
+        k = int.from_bytes(hashlib.sha512(nonce + public_key + message).digest(), "little") % L
+        if (k % order == 0) == holds:
+            s = (r + k * secret_scalar(seed)) % L
+            return public_key, nonce + s.to_bytes(32, "little"), message
+    raise AssertionError("no message found")  # pragma: no cover - 1/8 per try
+
+
+LARGE_TORSION = SMALL_ORDER_CANONICAL[1:]  # every small-order point but the identity
+
+
+@pytest.mark.req("IOME-SIG-001")
+@pytest.mark.parametrize("torsion", LARGE_TORSION)
+def test_accepts_mixed_order_key_exactly_when_the_cofactorless_equation_holds(torsion: str) -> None:
+    """Not small order, so IOME-SIG-005 does not apply; both paths accept or both refuse."""
+    seed = f"mixed/{torsion}".encode()
+    key, signature, message = mixed_order_signature(torsion, seed, holds=True)
+    verify_raw(key, signature, message)
+    assert fast_accepts(key, signature, message)
+    Ed25519PublicKey.from_public_bytes(key).verify(signature, message)  # OpenSSL agrees
+    key, signature, message = mixed_order_signature(torsion, seed, holds=False)
+    assert rejected_id(key, signature, message) == "IOME-SIG-001"
+    assert not fast_accepts(key, signature, message)
+
+
+@pytest.mark.req("IOME-SIG-001")
+@pytest.mark.parametrize("torsion", LARGE_TORSION)
+def test_rejects_mixed_order_nonce(torsion: str) -> None:
+    """R' = R + T with S honest: the equation is off by T, for either library."""
+    public_key, signature, message = raw_signature()
+    shifted = encode_point(
+        add_points(decode_point(signature[:32]), decode_point(bytes.fromhex(torsion)))
+    )
+    assert rejected_id(public_key, shifted + signature[32:], message) == "IOME-SIG-001"
+
+
+def test_accepts_on_the_fast_path_without_diagnosis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An honest signature never reaches the pure-Python diagnosis (that is the speed)."""
+
+    def diagnosis(*_: object) -> None:
+        raise AssertionError("diagnosed an honest signature")
+
+    monkeypatch.setattr(crypto_module, "_diagnose", diagnosis)
+    public_key, signature, message = raw_signature()
+    verify_raw(public_key, signature, message)
+    fresh = KeyPair.derive("test", "fresh")
+    verify(fresh.public_hex, fresh.sign("EPS", PAYLOAD), "EPS", PAYLOAD)
+
+
+@pytest.mark.req("IOME-SIG-002", "IOME-SIG-003", "IOME-SIG-004", "IOME-SIG-005", "IOME-SIG-006")
+def test_rejects_encoding_faults_even_if_the_library_were_lax(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The spec's encoding rules do not rest on libsodium: with a library that accepts
+    anything, every encoding fault is still refused by the table and integer checks."""
+    monkeypatch.setattr(crypto_module, "sodium_accepts", lambda *_: True)
+    public_key, signature, message = raw_signature()
+    s_big = (int.from_bytes(signature[32:], "little") + L).to_bytes(32, "little")
+    cases = [
+        (public_key, signature[:32] + s_big, "IOME-SIG-002"),
+        (public_key, signature[:32] + L.to_bytes(32, "little"), "IOME-SIG-002"),
+        (encode(Y_ALIASABLE + P), signature, "IOME-SIG-003"),
+        (public_key, encode(Y_ALIASABLE + P) + signature[32:], "IOME-SIG-004"),
+        *((bytes.fromhex(small), signature, "IOME-SIG-005") for small in SMALL_ORDER_CANONICAL),
+        *(
+            (public_key, bytes.fromhex(small) + signature[32:], "IOME-SIG-006")
+            for small in SMALL_ORDER_CANONICAL
+        ),
+        *((bad, signature, "IOME-SIG-003") for bad in SMALL_ORDER_NON_CANONICAL),
+        *((public_key, bad + signature[32:], "IOME-SIG-004") for bad in SMALL_ORDER_NON_CANONICAL),
+    ]
+    for key, sig, expected in cases:
+        assert not crypto_module.passes_encoding_rules(key, sig), expected
+        assert rejected_id(key, sig, message) == expected
+    assert crypto_module.passes_encoding_rules(public_key, signature)
+
+
+def test_accepts_in_diagnosis_what_the_library_alone_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should libsodium ever refuse a signature the rule accepts, the rule decides."""
+    monkeypatch.setattr(crypto_module, "sodium_accepts", lambda *_: False)
+    verify_raw(*raw_signature())
+
+
+def test_fast_path_agrees_with_the_rule_on_wycheproof() -> None:
+    checked = 0
+    for case in load_wycheproof():
+        key, sig, msg = (bytes.fromhex(case[name]) for name in ("pk", "sig", "msg"))
+        if len(key) != 32 or len(sig) != 64:
+            continue  # IOME-SIG-008, decided before either path
+        assert fast_accepts(key, sig, msg) == spec_accepts(key, sig, msg), case["tcId"]
+        checked += 1
+    assert checked == 151 - WYCHEPROOF_INVALID_IDS["IOME-SIG-008"]
+
+
+def vector_signatures() -> list[tuple[str, bytes, bytes, bytes]]:
+    """(case id, key, signature, message) of every signature in the committed vectors that
+    parses as a model, including the forged and malformed ones."""
+    found = []
+    for path in sorted((Path(__file__).parents[2] / "spec" / "vectors").glob("*.json")):
+        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
+            data = case.get("input")
+            if not isinstance(data, dict):
+                continue
+            try:
+                model = parse_message(data)
+            except IoMEError:
+                continue
+            triples: list[tuple[str, str, str, str]] = []
+            if isinstance(model, Block):
+                triples.append((model.producer_pk, model.signature, "Block", model.block_hash))
+            elif isinstance(model, SignedModel):
+                for spec in model.SIGNATURES:
+                    triples.append(
+                        (
+                            getattr(model, spec.key_field),
+                            getattr(model, spec.field),
+                            spec.tag,
+                            model.signed_payload(spec),
+                        )
+                    )
+                for quorum in getattr(model, "verifier_sigs", ()):
+                    triples.append((quorum.verifier_pk, quorum.signature, "Trip", model.tx_id))
+            for key, sig, tag, payload in triples:
+                found.append(
+                    (
+                        case["id"],
+                        bytes.fromhex(key),
+                        bytes.fromhex(sig),
+                        signing_message(tag, payload),
+                    )
+                )
+    return found
+
+
+def test_fast_path_agrees_with_the_rule_on_every_vector_signature() -> None:
+    signatures = vector_signatures()
+    verdicts = Counter(spec_accepts(key, sig, msg) for _, key, sig, msg in signatures)
+    assert verdicts[True] > 100  # the files hold both kinds
+    assert verdicts[False] >= 10
+    for case_id, key, sig, msg in signatures:
+        assert fast_accepts(key, sig, msg) == spec_accepts(key, sig, msg), case_id
+
+
+#: Replacements for A or R: every small-order and non-canonical spelling, off-curve points.
+ODD_ENCODINGS = [
+    *(bytes.fromhex(h) for h in SMALL_ORDER_CANONICAL),
+    *SMALL_ORDER_NON_CANONICAL,
+    encode(Y_ALIASABLE + P),
+    encode(Y_OFF_CURVE),
+    encode(Y_OFF_CURVE, 1),
+    encode(BASE_Y, 1),
+]
+
+
+@st.composite
+def signature_inputs(draw: st.DrawFn) -> tuple[bytes, bytes, bytes]:
+    """Honest signatures, mixed-order keys, then one fault of any kind (or none)."""
+    seed = draw(st.binary(max_size=16))
+    if draw(st.booleans()):
+        key_pair = KeyPair.from_seed(seed)
+        message = signing_message("EPS", draw(st.binary(min_size=32, max_size=32)).hex())
+        public_key = key_pair.public_bytes
+        signature = bytes.fromhex(key_pair.sign("EPS", message[len(b"IoME/1/EPS/") :].decode()))
+    else:
+        torsion = draw(st.sampled_from(LARGE_TORSION))
+        public_key, signature, message = mixed_order_signature(
+            torsion, seed, holds=draw(st.booleans())
+        )
+    fault = draw(st.sampled_from(["none", "flip", "key", "nonce", "s", "random"]))
+    if fault == "flip":
+        mutable = bytearray(public_key + signature)
+        mutable[draw(st.integers(0, 95))] ^= 1 << draw(st.integers(0, 7))
+        public_key, signature = bytes(mutable[:32]), bytes(mutable[32:])
+    elif fault == "key":
+        public_key = draw(st.sampled_from(ODD_ENCODINGS))
+    elif fault == "nonce":
+        signature = draw(st.sampled_from(ODD_ENCODINGS)) + signature[32:]
+    elif fault == "s":
+        s = int.from_bytes(signature[32:], "little") + draw(st.integers(1, 15)) * L
+        signature = signature[:32] + min(s, 2**256 - 1).to_bytes(32, "little")
+    elif fault == "random":
+        public_key = draw(st.binary(min_size=32, max_size=32))
+        signature = draw(st.binary(min_size=64, max_size=64))
+    return public_key, signature, message
+
+
+@settings(deadline=None)
+@given(inputs=signature_inputs())
+def test_fast_path_decides_as_the_pure_python_rule(inputs: tuple[bytes, bytes, bytes]) -> None:
+    public_key, signature, message = inputs
+    assert fast_accepts(public_key, signature, message) == spec_accepts(
+        public_key, signature, message
     )

@@ -12,6 +12,9 @@ import sys
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore, StoredBlock
@@ -24,7 +27,12 @@ from iome_ref.constants import (
     MAX_TRIP_VERIFIERS,
     OD_CELL_LEN,
 )
-from iome_ref.encoding import canonical_json, check_message_size, decode_json_object
+from iome_ref.encoding import (
+    canonical_json,
+    check_message_size,
+    decode_json_object,
+    is_plain_json,
+)
 from iome_ref.errors import Malformed, Rejected
 from iome_ref.models import ESDP, Trip, decode_message
 from iome_ref.vectors.builders import Builder
@@ -531,4 +539,92 @@ def test_rejects_text_that_is_not_utf8_or_not_an_object_naming_why() -> None:
     assert (exc.req_id, exc.message) == (
         "IOME-ENC-001",
         "message starts with a byte-order mark (RFC 8259 \u00a78.1)",
+    )
+
+
+# --------------------------------------------------------------------------- the fast path
+#
+# canonical_json writes plain data (every transaction) with the C json encoder; these prove
+# the bytes are RFC 8785's (the rfc8785 library's), and that everything else takes its path.
+
+
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-MAX_SAFE_INT - 2, MAX_SAFE_INT + 2)
+    | st.sampled_from([MAX_SAFE_INT, -MAX_SAFE_INT, 0, -1, 2**53, -(2**53)])
+    | st.text(max_size=8)
+    | st.text(alphabet=st.characters(max_codepoint=127), max_size=8)
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=4) | st.text(alphabet=st.characters(max_codepoint=127), max_size=4),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def library_or_error(value: Any) -> bytes | str:
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:
+        return type(exc).__name__
+
+
+@settings(deadline=None)
+@given(value=st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=5))
+def test_accepts_fast_canonical_bytes_equal_to_rfc8785(value: dict[str, Any]) -> None:
+    expected = library_or_error(value)
+    try:
+        found: bytes | str = canonical_json(value)
+    except Malformed:
+        found = "refused"
+    if isinstance(expected, str):
+        assert found == "refused"
+    else:
+        assert found == expected
+
+
+def test_accepts_plain_json_exactly_for_safe_integers_ascii_text_and_containers() -> None:
+    plain: list[Any] = [
+        {"a": [1, -1, True, False, None, 'x\u007f\n"\\', {"b": []}]},
+        {"n": MAX_SAFE_INT, "m": -MAX_SAFE_INT},
+        [],
+        {},
+    ]
+    not_plain: list[Any] = [
+        {"a": MAX_SAFE_INT + 1},
+        {"a": -MAX_SAFE_INT - 1},
+        {"a": "é"},
+        {"é": 1},
+        {1: 1},
+        {"a": 1.0},
+        {"a": (1,)},
+        [["x", "é"]],
+        [{"a": [2**60]}],
+    ]
+    for value in plain:
+        assert is_plain_json(value), value
+        assert canonical_json(value) == rfc8785.dumps(value)
+    for value in not_plain:
+        assert not is_plain_json(value), value
+
+
+def test_accepts_plain_json_without_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path is taken: the library is never called for a transaction's data."""
+
+    def refuse(_: object) -> bytes:
+        raise AssertionError("library path taken")
+
+    monkeypatch.setattr(rfc8785, "dumps", refuse)
+    tx = Builder(build_world(3)).esdp()
+    data = tx.model_dump(mode="json", exclude=set(tx.unsigned_fields()))
+    assert canonical_json(data) == json.dumps(data, sort_keys=True, separators=(",", ":")).encode(
+        "ascii"
     )

@@ -15,6 +15,7 @@ from iome_ref.simulation.homes import (
     HomeProfile,
     compute_device_id,
     draw_home,
+    send_measurements,
     simulate_home_energy,
 )
 from iome_ref.vectors.world import T0
@@ -132,3 +133,50 @@ def test_accepts_same_seed_same_homes_readings_and_esdps() -> None:
 
     assert run(1) == run(1)
     assert run(1) != run(2)
+
+
+def test_accepts_uploads_as_faithful_to_one_message_per_reading() -> None:
+    """Issue 16: sending each device's measurements as one upload leaves the BEM with the same
+    readings, the same learning and the same forecasts as sealing every reading alone."""
+
+    def run(batched: bool) -> tuple[list[object], list[tuple[int, int]]]:
+        rng = np.random.default_rng(3)
+        climate = Climate(3)
+        provider = WeatherProvider(KeyPair.derive("weather"), climate)
+        home = draw_home("home-3", "r0", rng)
+        bem = BuildingEnergyManager(
+            home.home_id, home.region, KeyPair.derive("bem", 3), derive_x25519_private("bem", 3)
+        )
+        devices = {
+            kind: IoTDevice(
+                compute_device_id(home.home_id, kind), KeyPair.derive("dev", 3, kind), kind
+            )
+            for kind in home.device_kinds
+        }
+        for device in devices.values():
+            bem.register_device(device.device_id, device.public_hex, device.kind)
+        forecasts = []
+        seal_rng = np.random.default_rng(99)
+        for r in range(3):
+            start = T + r * 6 * 3600
+            forecast = provider.forecast("r0", start, rng)
+            bem.on_forecast(forecast)
+            forecasts.append(bem.forecast(start, start + 6 * 3600, forecast, 0))
+            truth = simulate_home_energy(
+                home, start, start + 6 * 3600, climate.actual("r0", start, 6), rng
+            )
+            if batched:
+                send_measurements(devices, bem, truth.measurements, seal_rng)
+            else:
+                for m in truth.measurements:
+                    device = devices[m.kind]
+                    reading = device.reading(m.t, m.period_s, m.value)
+                    bem.on_reading(device.seal(reading, bem.public_key, seal_rng))
+        return list(bem.raw_readings), forecasts
+
+    (single, single_forecasts), (uploads, upload_forecasts) = run(False), run(True)
+    assert upload_forecasts == single_forecasts
+    # The same readings; stored in arrival order (by device within an upload round).
+    assert sorted(uploads, key=repr) == sorted(single, key=repr)
+    assert uploads != single
+    assert len(uploads) > 10

@@ -17,7 +17,14 @@ from pydantic import BaseModel
 
 from iome_ref.chain.store import MemoryStore, StoredBlock
 from iome_ref.conformance import wire
-from iome_ref.conformance.iut import CORE_OPS, ROLE_OPS, CallingIUT, JsonObject, Refused
+from iome_ref.conformance.iut import (
+    CORE_OPS,
+    EVIDENCE_OPS,
+    ROLE_OPS,
+    CallingIUT,
+    JsonObject,
+    Refused,
+)
 from iome_ref.constants import (
     CHAIN_CHILD,
     CHAIN_CONSORTIUM,
@@ -48,7 +55,7 @@ IMPLEMENTATION: Final = "iome-ref"
 STATION_OPS: Final = ("station_dock", "station_undock")
 #: Hands over the verifiers' accepted presences and claims for a consortium block.
 BATCH_OPS: Final = ("verifier_batch",)
-OPS: Final = (*CORE_OPS, *ROLE_OPS, *STATION_OPS, *BATCH_OPS)
+OPS: Final = (*CORE_OPS, *ROLE_OPS, *STATION_OPS, *BATCH_OPS, *EVIDENCE_OPS)
 assert set(OPS) == set(wire.WIRE_OPS)
 
 
@@ -160,6 +167,10 @@ class ReferenceIUT(CallingIUT):
             {"code": code, **decode_json_object(body)} for code, body in self.node.get_evidence()
         ]
         return {"evidence": rows}
+
+    def _op_evidence_bundle(self, args: wire.EvidenceBundleArgs) -> JsonObject:
+        bundle = self.node.get_bundle(args.chain, args.tx_id)
+        return {"bundle": None if bundle is None else bundle.model_dump(mode="json")}
 
     def _op_reopen(self, args: wire.ReopenArgs) -> JsonObject:
         rows = [

@@ -26,8 +26,10 @@ from iome_ref.conformance.machines.base import (
     world_of,
 )
 from iome_ref.conformance.machines.integrity import IntegrityMachine
+from iome_ref.conformance.machines.nonrepudiation import NonRepudiationMachine
 from iome_ref.conformance.machines.roles import RolesMachine
 from iome_ref.conformance.machines.sybil import SybilMachine
+from iome_ref.conformance.machines.unlinkability import UnlinkabilityMachine
 from iome_ref.conformance.scenarios import (
     Scenario,
     ScenarioMetadata,
@@ -42,7 +44,14 @@ __all__ = ["MACHINES", "Budget", "MachineResult", "machine_scenario", "run_machi
 
 #: family -> machine.
 MACHINES: Final[dict[str, type[DualMachine]]] = {
-    machine.family: machine for machine in (IntegrityMachine, SybilMachine, RolesMachine)
+    machine.family: machine
+    for machine in (
+        IntegrityMachine,
+        SybilMachine,
+        RolesMachine,
+        NonRepudiationMachine,
+        UnlinkabilityMachine,
+    )
 }
 
 

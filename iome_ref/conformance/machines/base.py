@@ -193,6 +193,9 @@ class DualMachine(RuleBasedStateMachine):
     title: ClassVar[str] = ""
     requirement_ids: ClassVar[tuple[str, ...]] = ()
     attacker_capabilities: ClassVar[tuple[str, ...]] = ()
+    #: Optional ops (beyond the runner's MACHINE_OPS) the machine needs from the manifest; an
+    #: IUT that does not list one is skipped, never passed.
+    required_ops: ClassVar[tuple[str, ...]] = ()
     #: Set by :func:`bind`.
     iut: ClassVar[IUT]
     seed: ClassVar[int]
@@ -202,8 +205,6 @@ class DualMachine(RuleBasedStateMachine):
     start_time: ClassVar[int]
     #: The world's certified actors whose keys ``reset`` gives both nodes, for role ops.
     actors: ClassVar[tuple[str, ...]] = ()
-    #: Operations the machine needs beyond every machine's (a manifest without them: skip).
-    ops: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -302,9 +303,13 @@ class DualMachine(RuleBasedStateMachine):
     def _compare(self, step: ActionStep, ref: Outcome, iut: Outcome) -> None:
         step = step.model_copy(update={"expect": _expectation(ref)})
         self.steps.append(step)
+        self._agree(step.op, ref, iut)
+
+    def _agree(self, op: str, ref: Outcome, iut: Outcome) -> None:
+        """The last step's answers must agree: both accepted, or refused with one id."""
         if ref.code != iut.code:
             raise Divergence(
-                f"step {len(self.steps)} {step.op}: the reference "
+                f"step {len(self.steps)} {op}: the reference "
                 + ("accepts" if ref.accepted else f"refuses with {ref.code}")
                 + ", the implementation "
                 + ("accepts" if iut.accepted else f"refuses with {iut.code}")
@@ -326,13 +331,7 @@ class DualMachine(RuleBasedStateMachine):
         if ref.reply is not None and pick is not None:
             expect = ResultSubset(result=pick(ref.reply))
         self.steps.append(RoleStep(actor=actor, op=op, args=args, expect=expect))
-        if ref.code != iut.code:
-            raise Divergence(
-                f"step {len(self.steps)} {op}: the reference "
-                + ("accepts" if ref.accepted else f"refuses with {ref.code}")
-                + ", the implementation "
-                + ("accepts" if iut.accepted else f"refuses with {iut.code}")
-            )
+        self._agree(op, ref, iut)
         if isinstance(expect, ResultSubset) and not result_matches(iut.reply, expect.result):
             raise Divergence(
                 f"step {len(self.steps)} {op}: the implementation's result differs from "

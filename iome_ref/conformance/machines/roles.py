@@ -104,7 +104,7 @@ class RolesMachine(DualMachine):
         "crash_node:restarted",
     )
     start_time = T0 + 10_000
-    ops = ROLE_STEP_OPS
+    required_ops = ROLE_STEP_OPS
     actors = (
         *_STATIONS,
         *_VERIFIERS,

@@ -1,0 +1,62 @@
+"""``iome bench``: the projections' arithmetic and the files written. Speed itself is never
+asserted here (it is measured by ``iome bench`` and tests/bench, as ratios)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iome_ref.report.bench import (
+    MACHINE_CORES,
+    PEAK_FACTOR,
+    POPULATIONS,
+    TRIPS_PER_DAY,
+    projections,
+    write_bench,
+)
+from iome_ref.report.model import BenchFigure, BenchSection
+
+from .helpers import run_report
+
+
+@pytest.mark.parametrize("per_core", [0.5, 50.0, 5000.0])
+def test_accepts_projection_from_a_measured_per_core_rate(per_core: float) -> None:
+    figures, plot = projections(per_core)
+    by_name = {figure.name: figure for figure in figures}
+    for label, vehicles in POPULATIONS.items():
+        average = vehicles * TRIPS_PER_DAY / 86_400
+        for name, load in (("average", average), (f"{PEAK_FACTOR}x peak", average * PEAK_FACTOR)):
+            figure = by_name[f"verifier cores (quorum's work), {label}, {name}"]
+            assert figure.value == pytest.approx(load / per_core)
+            fits = load / per_core <= MACHINE_CORES
+            assert ("one machine suffices" in figure.note) == fits
+            assert ("machines of" in figure.note) == (not fits)
+    limit = next(f for f in figures if f.unit == "vehicles")
+    assert limit.value == pytest.approx(
+        MACHINE_CORES * per_core * 86_400 / (TRIPS_PER_DAY * PEAK_FACTOR)
+    )
+    assert sorted(plot.series) == ["10x peak", "average"]
+
+
+def test_accepts_bench_files_written(tmp_path: Path) -> None:
+    _, projection = projections(100.0)
+    section = BenchSection(
+        status="run", figures=[BenchFigure(name="x", value=1.5, unit="ratio")], plots=[projection]
+    )
+    written = write_bench(section, tmp_path)
+    assert [p.name for p in written] == ["bench.json", "projection.svg"]
+    document = json.loads(written[0].read_bytes())
+    assert document["figures"] == [{"name": "x", "value": 1.5, "unit": "ratio", "note": ""}]
+    assert document["machine"]["cores"] >= 1
+    assert written[1].read_text().startswith("<svg")
+
+
+def test_rejects_unknown_bench_profile_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    result = run_report(monkeypatch, "bench", "--profile", "huge", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "error cli: --profile 'huge': use short or full" in result.output
+    assert not (tmp_path / "bench.json").exists()

@@ -1,0 +1,128 @@
+"""Canonical bytes and tx id are computed once per object and carried with it (issue 16),
+and a carried value never outlives a change of what it was computed from."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+import iome_ref.models.base as base_module
+import iome_ref.rules.encoding as encoding_rules
+from iome_ref.errors import Rejected
+from iome_ref.models import ESDP, SignedModel
+from iome_ref.rules import check_stateless
+from iome_ref.rules.encoding import check_signatures, check_tx_id, signature_checks
+from iome_ref.vectors.builders import Builder
+from iome_ref.vectors.world import build_world
+
+B = Builder(build_world(7))
+
+
+def as_received(tx: SignedModel) -> SignedModel:
+    return type(tx).parse(tx.model_dump(mode="json"))
+
+
+def test_accepts_hashing_each_object_once_across_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    original = base_module.canonical_json
+
+    def counting(value: object) -> bytes:
+        calls.append(value)
+        return original(value)  # type: ignore[arg-type]
+
+    built = B.charge()
+    monkeypatch.setattr(base_module, "canonical_json", counting)
+    tx = as_received(built)
+    for _ in range(3):
+        check_stateless(tx)
+        check_tx_id(tx)
+    assert tx.compute_tx_id() == tx.tx_id
+    assert len(calls) == 1
+
+
+@pytest.mark.req("IOME-ENC-011")
+def test_rejects_a_copy_whose_signed_field_changed() -> None:
+    """A carried tx id must not survive an update of a signed field: else a tampered copy of
+    a checked object would pass IOME-ENC-011 on its parent's hash."""
+    tx = B.esdp()
+    check_tx_id(tx)
+    tampered = tx.model_copy(update={"supply_wh": tx.supply_wh + 1})
+    assert tampered.compute_tx_id() != tx.tx_id
+    with pytest.raises(Rejected) as info:
+        check_tx_id(tampered)
+    assert info.value.req_id == "IOME-ENC-011"
+
+
+@pytest.mark.req("IOME-ENC-011")
+def test_accepts_a_copy_that_only_changes_unsigned_fields() -> None:
+    tx = B.esdp()
+    resigned = tx.model_copy(update={"signature": "00" * 64})
+    assert resigned.canonical_bytes() is tx.canonical_bytes()  # carried, not recomputed
+    check_tx_id(resigned)
+    renamed = tx.model_copy(update={"tx_id": "ab" * 32})
+    with pytest.raises(Rejected) as info:
+        check_tx_id(renamed)
+    assert info.value.req_id == "IOME-ENC-011"
+
+
+def test_accepts_equality_regardless_of_what_is_carried() -> None:
+    tx = B.esdp()
+    fresh = as_received(tx)
+    assert fresh._canonical is None
+    assert tx._canonical is not None
+    assert fresh == tx
+    assert hash(fresh) == hash(tx)
+    assert not (fresh != tx)  # noqa: SIM202 - __ne__ must follow __eq__
+    assert tx != B.esdp(supply_wh=1)
+    assert tx != B.charge()
+    assert tx.__eq__(object()) is NotImplemented
+    for clone in (copy.copy(tx), copy.deepcopy(tx), pickle.loads(pickle.dumps(tx))):
+        assert clone == tx
+        assert clone.compute_tx_id() == tx.tx_id
+    assert isinstance(tx, ESDP)
+
+
+def test_accepts_verifying_each_object_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+    original = encoding_rules.verify
+
+    def counting(*args: str) -> None:
+        calls.append(args)
+        original(*args)
+
+    monkeypatch.setattr(encoding_rules, "verify", counting)
+    tx = as_received(B.charge())
+    assert not tx.signatures_verified
+    check_signatures(tx)
+    check_stateless(tx)
+    assert tx.signatures_verified
+    assert len(calls) == 2  # two signatures, verified once
+    assert not as_received(tx).signatures_verified  # a parsed copy is a new object
+
+
+@pytest.mark.req("IOME-SIG-001")
+def test_rejects_a_copy_with_another_signature_after_the_original_verified() -> None:
+    tx = as_received(B.charge())
+    check_signatures(tx)
+    forged = tx.model_copy(update={"vehicle_sig": tx.station_sig})
+    assert not forged.signatures_verified
+    with pytest.raises(Rejected) as info:
+        check_signatures(forged)
+    assert info.value.req_id == "IOME-SIG-001"
+    assert not forged.signatures_verified
+    with pytest.raises(Rejected):
+        check_signatures(forged)  # a refusal is not remembered as a pass
+
+
+def test_accepts_signature_checks_in_verification_order() -> None:
+    trip = B.trip()
+    checks = signature_checks(trip)
+    assert [tag for _, _, tag, _ in checks] == ["Trip", "Trip"]
+    assert [key for key, _, _, _ in checks] == [s.verifier_pk for s in trip.verifier_sigs]
+    presence = B.presence("source", "st-a", "ev-9/otk-1", 100)
+    assert signature_checks(presence) == [
+        (presence.station_pk, presence.station_sig, "Presence", presence.tx_id),
+        (presence.station_pk, presence.station_pk_sig, "Presence.pk", presence.one_time_pk),
+    ]

@@ -1,0 +1,155 @@
+"""Batched, process-parallel signature checks change no verdict and no refusal id (issue 16)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from helpers import usage_error
+
+from iome_ref.chain.parallel import SignatureChecker, verify_groups
+from iome_ref.chain.state import ChainState
+from iome_ref.chain.store import MemoryStore
+from iome_ref.chain.transition import apply_block
+from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ZERO_HASH
+from iome_ref.errors import Rejected
+from iome_ref.models import Block, Presence, SignedModel, Trip, TripClaim
+from iome_ref.roles.verifier import Verifier, VerifierQuorum
+from iome_ref.rules.encoding import signature_checks
+from iome_ref.vectors.builders import Builder
+from iome_ref.vectors.world import T0, World, build_world
+
+WORLD: World = build_world(12)
+B = Builder(WORLD)
+T = T0 + 86_400 + 100
+
+
+@pytest.fixture(scope="module")
+def checker() -> SignatureChecker:
+    with SignatureChecker(2, min_parallel_batch=1) as pool:
+        yield pool  # type: ignore[misc]
+
+
+def as_received(tx: SignedModel) -> SignedModel:
+    return type(tx).parse(tx.model_dump(mode="json"))
+
+
+def block_of(txs: list[SignedModel]) -> Block:
+    block = Block.create(
+        WORLD.key("producer"), chain_id="public", height=0, prev_hash=ZERO_HASH,
+        time=T0 + 5000, txs=txs,
+    )  # fmt: skip
+    return Block.parse(block.model_dump(mode="json"))
+
+
+def outcome(block: Block, checker: SignatureChecker | None) -> tuple[str, bytes]:
+    state = ChainState("public", CHAIN_PUBLIC, WORLD.directory)
+    try:
+        apply_block(state, block, WORLD.context(), signatures=checker)
+    except Rejected as exc:
+        return f"{exc.req_id} {exc.__notes__}", state.snapshot()
+    return "accepted", state.snapshot()
+
+
+@pytest.mark.req("IOME-SIG-001")
+def test_rejects_block_with_the_same_first_failure_with_or_without_workers(
+    checker: SignatureChecker,
+) -> None:
+    esdps: list[SignedModel] = [B.esdp(f"par-home-{i}", T0 + 3600 + i) for i in range(12)]
+    good = block_of(esdps)
+    assert outcome(good, checker) == outcome(block_of(esdps), None)
+    assert outcome(good, checker)[0] == "accepted"
+    forged = [*esdps[:5], esdps[5].model_copy(update={"signature": esdps[6].signature}), *esdps[6:]]
+    found, snapshot = outcome(block_of(forged), checker)
+    assert found.startswith("IOME-SIG-001")
+    assert "in transaction 5 (ESDP)" in found
+    assert (found, snapshot) == outcome(block_of(forged), None)
+    # Two faults: a later bad signature and an earlier rule: the earlier one is reported.
+    early = esdps[2].model_copy(update={"window_end": esdps[2].window_start})
+    early = type(early).create({"signature": WORLD.key("par-home-2")}, **early.model_dump(
+        exclude={"tx_id", "signature"}
+    ))  # fmt: skip
+    two = [*esdps[:2], early, *forged[3:]]
+    assert outcome(block_of(two), checker) == outcome(block_of(two), None)
+    assert not outcome(block_of(two), checker)[0].startswith("IOME-SIG")
+
+
+def claims(count: int, tag: str) -> list[tuple[TripClaim, Presence, Presence, int]]:
+    out = []
+    for i in range(count):
+        source = B.presence("source", "st-a", f"{tag}-{i}/otk-1", T + i)
+        destination = B.presence("destination", "st-b", f"{tag}-{i}/otk-2", T + i + 1500)
+        claim = B.claim(source, destination, T + i + 1510)
+        out.append(
+            (as_received(claim), as_received(source), as_received(destination), T + i + 1510)
+        )
+    return out  # type: ignore[return-value]
+
+
+def run_claims(
+    batch: list[tuple[TripClaim, Presence, Presence, int]], checker: SignatureChecker | None
+) -> list[str]:
+    verifiers = [Verifier(n, WORLD.key(n)) for n in ("verifier-1", "verifier-2", "verifier-3")]
+    quorum = VerifierQuorum(verifiers, 2, WORLD.context().travel, WORLD.directory)
+    state = ChainState("verifiers", CHAIN_CONSORTIUM, WORLD.directory)
+    fresh = [(as_received(c), as_received(s), as_received(d), t) for c, s, d, t in batch]
+    outcomes = quorum.on_claims(fresh, state, random.Random(5), checker)  # type: ignore[arg-type]
+    return [o.tx_id if isinstance(o, Trip) else o.req_id for o in outcomes]
+
+
+@pytest.mark.req("IOME-SIG-001", "IOME-CLAIM-001")
+def test_rejects_claims_in_a_batch_as_one_by_one(checker: SignatureChecker) -> None:
+    batch = claims(6, "par")
+    claim, source, destination, t = batch[1]
+    forged = claim.model_copy(update={"source_sig": claim.destination_sig})
+    batch[1] = (forged, source, destination, t)
+    reused, _, _, _ = claims(1, "par-reuse")[0]
+    batch.append((reused, batch[2][1], batch[2][2], T + 9000))  # with claim 2's presences
+    expected = run_claims(batch, None)
+    assert expected[1] == "IOME-SIG-001"
+    assert expected[-1] == "IOME-CLAIM-001"  # names presences that are not its own: the state
+    assert sum(len(e) == 64 for e in expected) == 5
+    assert run_claims(batch, checker) == expected
+
+
+def test_accepts_verify_groups_per_transaction() -> None:
+    good, other = B.charge(), B.esdp()
+    bad = signature_checks(good)
+    bad[1] = (bad[1][0], bad[0][1], bad[1][2], bad[1][3])
+    malformed = [("zz", "00", "ESDP", "00")]
+    assert verify_groups([signature_checks(good), bad, malformed, signature_checks(other), []]) == [
+        True, False, False, True, True,
+    ]  # fmt: skip
+
+
+def test_accepts_preverify_marking_only_what_verifies(checker: SignatureChecker) -> None:
+    txs = [as_received(B.esdp(f"mark-{i}", T0 + 3600 + i)) for i in range(4)]
+    txs[1] = txs[1].model_copy(update={"signature": txs[0].signature})
+    assert checker.preverify(txs) == 3
+    assert [tx.signatures_verified for tx in txs] == [True, False, True, True]
+    assert checker.preverify(txs) == 0  # marked ones are not sent again; the bad one still fails
+    with SignatureChecker(0) as local:
+        fresh = [as_received(tx) for tx in txs]
+        assert local.preverify(fresh) == 3
+
+
+def test_rejects_negative_workers() -> None:
+    with usage_error("parallel"):
+        SignatureChecker(-1)
+    with usage_error("parallel"):
+        SignatureChecker(0, min_parallel_batch=0)
+
+
+def test_accepts_ledger_submitting_with_a_signature_checker(checker: SignatureChecker) -> None:
+    from iome_ref.chain.ledger import Ledger  # noqa: PLC0415 - only this test
+
+    esdps: list[SignedModel] = [B.esdp(f"ledger-home-{i}", T0 + 3600 + i) for i in range(5)]
+    snapshots = []
+    for signatures in (checker, None):
+        ledger = Ledger(MemoryStore(), WORLD.context(), signatures=signatures)
+        ledger.add_chain("public", CHAIN_PUBLIC)
+        block = block_of(esdps)
+        ledger.submit(block)
+        assert all(tx.signatures_verified for tx in block.txs)
+        snapshots.append(ledger.chains["public"].snapshot())
+    assert snapshots[0] == snapshots[1]
