@@ -69,6 +69,7 @@ class ColludingStations:
         "IOME-CERT-003",
         "IOME-PRES-003",
         "IOME-ODM-004",
+        "IOME-ENC-004",
     )
     invariant: Invariant = "sybil-resistance"
     expected: Expected = "leaks"
@@ -132,6 +133,7 @@ class ColludingStations:
             actor="predictor",
             result={"matrices": [{"origins": ["st-a", "st-b"], "cells": [[0, 1, count]]}]},
         )
+        script.blame[od] = "IOME-ODM-004"  # a miscounted matrix breaks the recount
         script.build("public", script.ref(od, "matrices"), time=T0 + _DAY)
         return script
 

@@ -263,7 +263,7 @@ class FaultyManager:
             "Anchors by a key not in office, and an anchor dated before its office",
             ("IOME-CERT-004", "IOME-ANC-010"),
         )
-        first, second = self._start(script)
+        _, second = self._start(script)
         t = second.timestamp + 60
         child = self._grow(script, t)
         usurped = script.b.anchor(
@@ -279,7 +279,6 @@ class FaultyManager:
         )
         script.append("public", [backdated], "IOME-ANC-010", time=office + 60)
         script.check_head("public")
-        del first
         return script
 
     def false_hash(self, seed: int) -> Script:

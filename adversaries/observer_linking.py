@@ -44,6 +44,7 @@ from iome_ref.analysis.forced import forced_links, pairing_graph
 from iome_ref.analysis.observations import ObservedSession, ObservedTrip, ObservedTripEnd
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.scenarios import ReplayResult
+from iome_ref.errors import ImplementationError
 from iome_ref.models import ESDP, ChargeSession, Presence
 from iome_ref.vectors.world import T0
 
@@ -179,6 +180,29 @@ class _Leg:
     step: int
 
 
+def _published_trip(reply: str, step: int) -> ObservedTrip:
+    """The Trip a ``verifier_cosign`` step answered, as the observer reads it on the chain.
+
+    Raises:
+        ImplementationError: the answer holds no Trip of the expected shape (its public chain
+            accepted it all the same, or the attack would have stopped at a finding).
+    """
+    try:
+        trip = json.loads(reply)["trip"]
+        return ObservedTrip(
+            trip_id=str(trip["tx_id"]),
+            origin=str(trip["origin_station_id"]),
+            destination=str(trip["destination_station_id"]),
+            start=int(trip["start_time"]),
+            end=int(trip["end_time"]),
+            bucket_s=int(trip["time_bucket_s"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ImplementationError(
+            "observer-linking", f"step {step} verifier_cosign answered no usable trip ({exc!r})"
+        ) from None
+
+
 class _Truth(NamedTuple):
     """Who did what in a population: the legs, the sessions, each discharge key's home key
     and each home's (morning, evening) predicted demand. Only scoring reads it."""
@@ -236,14 +260,16 @@ class ObserverLinking:
         home_of: dict[str, str] = {}
         demand: dict[str, tuple[int, int]] = {}
         for v in range(vehicles):
-            a, mid, c = rng.choice(_STATIONS), "", ""
+            a = rng.choice(_STATIONS)
             mid = rng.choice([s for s in _STATIONS if s != a])
             c = rng.choice([s for s in _STATIONS if s != mid])
             keys = [f"ev-{v}/pk{i}" for i in range(1, 5)]
             t1 = T0 + 2 * _HOUR + 60 * rng.randrange(12 * 60)
             t2 = t1 + travel[(a, mid)] + 60 * rng.randrange(10)
             discharged = 5_000 + rng.randrange(25_000)
-            t3 = t2 + 1860 + 60 * rng.randrange(5, 60)
+            # It leaves the discharger, parks, and docks again with a fresh key to charge
+            # before its next trip: the two sessions at ``mid`` do not overlap.
+            t3 = t2 + 2700 + 60 * rng.randrange(55)
             t4 = t3 + travel[(mid, c)] + 60 * rng.randrange(10)
             visits = [
                 # A vehicle charges until it leaves and from the moment it arrives: each
@@ -292,9 +318,7 @@ class ObserverLinking:
         public = sorted([*sessions, *predictions], key=lambda tx: tx.time)
         block = script.append("public", public, time=_EVENING[0] - 60)
         script.check_tx("public", block.txs[0].tx_id, present=True)
-        script.build(
-            "public", [script.ref(leg.step, "trip") for leg in legs], time=_EVENING[0], leak=True
-        )
+        script.build("public", [script.ref(leg.step, "trip") for leg in legs], time=_EVENING[0])
         return script, _Truth(legs, sessions, home_of, demand, dict(travel))
 
     @staticmethod
@@ -313,18 +337,9 @@ class ObserverLinking:
             trips = []
             truth: dict[str, _Leg] = {}
             for leg in legs:
-                trip = json.loads(replies[leg.step])["trip"]
-                trips.append(
-                    ObservedTrip(
-                        trip_id=trip["tx_id"],
-                        origin=trip["origin_station_id"],
-                        destination=trip["destination_station_id"],
-                        start=trip["start_time"],
-                        end=trip["end_time"],
-                        bucket_s=trip["time_bucket_s"],
-                    )
-                )
-                truth[trip["tx_id"]] = leg
+                trip = _published_trip(replies[leg.step], leg.step)
+                trips.append(trip)
+                truth[trip.trip_id] = leg
             observed = [_observed(s) for s in sessions]
             links = link_trip_keys(trips, observed)
             total += len(trips)

@@ -128,6 +128,8 @@ class Script:
     #: Chains whose head only the IUT knows (a block it built holds a result, such as a Trip
     #: with the verifiers' nonce): no local block or head check on them afterwards.
     unknown_heads: set[str] = field(default_factory=set)
+    #: Check step -> the requirement id its failure counts against.
+    blame: dict[int, str] = field(default_factory=dict)
     #: Chains the genesis declares beyond the world's (id -> kind), e.g. a second consortium.
     extra_chains: dict[str, str] = field(default_factory=dict)
 
@@ -328,9 +330,10 @@ class Script:
             )
         )
 
-    def check_tx(self, chain: str, tx_id: str, present: bool) -> int:
-        """``chain`` must (or must not) hold ``tx_id``."""
-        return self._add(
+    def check_tx(self, chain: str, tx_id: str, present: bool, req_id: str | None = None) -> int:
+        """``chain`` must (or must not) hold ``tx_id``; ``req_id`` is the rule a failing check
+        counts against (default: the script's first id)."""
+        step = self._add(
             CheckTxStep(
                 actor="harness",
                 op="check_tx",
@@ -338,6 +341,9 @@ class Script:
                 expect="present" if present else "absent",
             )
         )
+        if req_id is not None:
+            self.blame[step] = req_id
+        return step
 
     def check_evidence(self, since_step: int, codes: Sequence[str]) -> int:
         """The evidence recorded from step ``since_step`` on must be exactly ``codes``."""
@@ -379,8 +385,10 @@ class Script:
 
 def _blamed(script: Script, step: StepOutcome) -> str:
     """The id a divergence counts against: the id the step expects a refusal with, else the
-    id the IUT refused a valid step with, else an id the check's two sides differ by, else the
-    script's first id."""
+    id the IUT refused a valid step with, else the id the check was written for, else an id the
+    check's two sides differ by, else the script's first id."""
+    if step.index in script.blame:
+        return script.blame[step.index]
     if step.expected_code is not None:
         return step.expected_code
     if step.found_code is not None:

@@ -18,6 +18,7 @@ from adversaries.faulty_manager import FaultyManager
 from adversaries.forged_presence import ForgedPresence
 from adversaries.key_reuse import KeyReuse
 from adversaries.malicious_verifiers import VerifiersAtQuorum, VerifiersBelowQuorum
+from adversaries.nonce_linking import NonceLinking
 from adversaries.observer_linking import ObserverLinking
 from adversaries.replay import Replay
 from adversaries.rogue_company import RogueCompany
@@ -31,7 +32,7 @@ __all__ = ["ADVERSARIES", "PARTS", "select_adversaries"]
 
 _COMPONENT: Final = "attack"
 
-#: Part 1: issue 14 items 1–7 and 10.
+#: Part 1: issue 14 items 1–7 and 10, and the nonce observer.
 _PART_1: Final[tuple[Adversary, ...]] = (
     ForgedPresence(),
     RogueStation(),
@@ -41,6 +42,7 @@ _PART_1: Final[tuple[Adversary, ...]] = (
     Equivocation(),
     Tamper(),
     SignatureReplay(),
+    NonceLinking(),
 )
 #: Part 2: issue 14 items 8, 9, 11–14.
 _PART_2: Final[tuple[Adversary, ...]] = (

@@ -89,10 +89,13 @@ def test_cli_reference_exits_0_with_a_line_per_adversary(
     result = invoke(monkeypatch, "attack", "--adversary", "tamper,replay", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["replay", "leaks", "4", "of", "4", *lines[0].split()[5:]]
+    report = json.loads((tmp_path / REPORT_NAME).read_bytes())
+    replay = next(a for a in report["adversaries"] if a["name"] == "replay")
+    # The line states the figure the report measured.
+    assert lines[0].split()[:2] == ["replay", "leaks"]
+    assert lines[0].endswith(replay["figure_text"])
     assert lines[1].split() == ["tamper", "blocked"]
     assert "as expected (seed 1, profile quick)" in lines[2]
-    assert (tmp_path / REPORT_NAME).is_file()
 
 
 def test_cli_finding_exits_1_and_its_scenario_replays(

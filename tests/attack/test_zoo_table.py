@@ -59,9 +59,6 @@ class Row:
         return "stdio:" + shlex.join([_IOME, "serve", "--stdio", "--impl", typed])
 
 
-_ROLE_ATTESTS = "python:tests.conformance.zoo.role_members:AttestsWithoutDocking"
-
-
 def _row(member: str, adversary: str, req_id: str, *, stdio: bool = False) -> Row:
     impl = f"{ZOO}:{member}"
     return Row(impl, adversary, req_id, impl, stdio_by_default=stdio)
@@ -81,12 +78,11 @@ TABLE: tuple[Row, ...] = (
     _row("SignaturesBeforeCertificates", "forged-presence", "IOME-CERT-006"),
     _row("LosesBlockOnReopen", "tamper", "IOME-BLK-012"),
     _row("ForgetsEquivocation", "equivocation", "IOME-BLK-009"),
+    _row("PublishesKeyInTrip", "nonce-linking", "IOME-TRIP-007"),
     # The stdio members: replayed over stdio as they are, and in process on the python member
     # with the same bug.
     Row(_PYTHON_STDIO, "tamper", "IOME-BLK-012", f"{ZOO}:LosesBlockOnReopen", False, True),
     Row(_NODE_STDIO, "replay", "IOME-EPS-011", f"{ZOO}:AcceptsExpiredEps", False, True),
-    # Part 2: a role's bug, served over stdio as it is (the wire reaches role ops via call).
-    Row(_ROLE_ATTESTS, "colluding-stations", "IOME-PRES-003", _ROLE_ATTESTS, True),
 )
 #: The role members (tests/conformance/zoo/role_members.py), caught by part 2's adversaries:
 #: the rows adv2's table (tests/attacks/test_attacks_part2.py) states, over stdio here too.
@@ -100,6 +96,14 @@ _IDS = {
 }
 
 
+#: Members no adversary can catch, each with the reason and what catches it instead.
+NOT_AN_ATTACK: dict[str, str] = {
+    f"{ZOO}:BundleWithCurrentCrls": "an evidence bundle is an answer of the evidence_bundle op, "
+    "which no step of iome-scenario/1 plays, so no replayable attack can judge it; iome "
+    "conform's non-repudiation machine catches it on IOME-EVB-010 (tests/conformance/test_zoo.py)",
+}
+
+
 def test_table_covers_the_whole_zoo() -> None:
     broken = {impl for impl, expected in ZOO_TABLE.items() if expected is not None}
     broken |= {
@@ -109,7 +113,8 @@ def test_table_covers_the_whole_zoo() -> None:
         and member.__module__ == role_members.__name__
         and not name.startswith("_")
     }
-    assert {row.impl for row in TABLE} == broken
+    assert {row.impl for row in TABLE} | set(NOT_AN_ATTACK) == broken
+    assert not {row.impl for row in TABLE} & set(NOT_AN_ATTACK)
     for row in TABLE:
         assert row.adversary in ADVERSARIES, f"{row.adversary} is not registered"
 
