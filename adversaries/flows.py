@@ -95,6 +95,7 @@ def _leg(
         {"station": station, "kind": kind, "one_time_pk": public, "t": t},
         actor=station,
         result={"presence": {"one_time_pk": public, "t": t}},
+        req_id="IOME-PRES-003",
     )
     if not crash.done():
         script.role(
@@ -133,7 +134,11 @@ def trip_extraction(
     }
     trip_result = {"trip": {"origin_station_id": "st-a", "destination_station_id": "st-b"}}
     trip_step = script.role(
-        "verifier_cosign", cosign_args | {"t": script.tick()}, actor="vehicle", result=trip_result
+        "verifier_cosign",
+        cosign_args | {"t": script.tick()},
+        actor="vehicle",
+        result=trip_result,
+        req_id="IOME-TRIP-005",
     )
     if crash.done():
         # What survived of the verifiers' batch is dropped; they judge the claim again.
@@ -143,6 +148,7 @@ def trip_extraction(
             cosign_args | {"t": script.tick()},
             actor="vehicle",
             result=trip_result,
+            req_id="IOME-TRIP-005",
         )
     batch = script.role("verifier_batch", {}, actor="verifiers")
     crash.done()
@@ -159,12 +165,16 @@ def trip_extraction(
         "period_end": start + 4 * _HOUR,
     }
     counted_once = {"matrices": [{"cells": [[0, 1, 1]]}]}
-    matrices = script.role("predictor_od", od_args, actor="predictor", result=counted_once)
+    matrices = script.role(
+        "predictor_od", od_args, actor="predictor", result=counted_once, req_id="IOME-ODM-004"
+    )
     crash.done()
     script.build("public", script.ref(matrices, "matrices"), time=start + 5 * _HOUR)
     crash.done()
     # The trip is counted once and its audit trail is on the consortium chain once.
-    script.role("predictor_od", od_args, actor="predictor", result=counted_once)
+    script.role(
+        "predictor_od", od_args, actor="predictor", result=counted_once, req_id="IOME-ODM-004"
+    )
     for tx_id in (source.tx_id, destination.tx_id, claim.tx_id):
         script.check_tx("verifiers", tx_id, present=True)
     return TripFlow(source, destination, claim.tx_id, consortium_commit, crash.step)

@@ -128,7 +128,8 @@ class Script:
     #: Chains whose head only the IUT knows (a block it built holds a result, such as a Trip
     #: with the verifiers' nonce): no local block or head check on them afterwards.
     unknown_heads: set[str] = field(default_factory=set)
-    #: Check step -> the requirement id its failure counts against.
+    #: Check step (or role step expecting a result) -> the requirement id its failure counts
+    #: against.
     blame: dict[int, str] = field(default_factory=dict)
     #: Chains the genesis declares beyond the world's (id -> kind), e.g. a second consortium.
     extra_chains: dict[str, str] = field(default_factory=dict)
@@ -269,12 +270,17 @@ class Script:
         actor: str,
         result: dict[str, Any] | None = None,
         leak: bool = False,
+        req_id: str | None = None,
     ) -> int:
         """A role step (spec/scenarios.md, "Role steps"); ``result`` asks the accepted result
-        to hold these members. Its step number, for :meth:`ref`."""
+        to hold these members, and ``req_id`` is the rule a wrong result counts against. Its
+        step number, for :meth:`ref`."""
         expect: Any = _expect(reject) if result is None else ResultSubset(result=result)
         step = RoleStep.model_validate({"actor": actor, "op": op, "args": args, "expect": expect})
-        return self._add(step, leak=leak)
+        number = self._add(step, leak=leak)
+        if req_id is not None:
+            self.blame[number] = req_id
+        return number
 
     def dock(self, station: str, vehicle: str, key: str, t: int) -> str:
         """A vehicle docks at ``station`` (an actor given at reset) showing the one-time key
@@ -387,12 +393,12 @@ def _blamed(script: Script, step: StepOutcome) -> str:
     """The id a divergence counts against: the id the step expects a refusal with, else the
     id the IUT refused a valid step with, else the id the check was written for, else an id the
     check's two sides differ by, else the script's first id."""
-    if step.index in script.blame:
-        return script.blame[step.index]
     if step.expected_code is not None:
         return step.expected_code
     if step.found_code is not None:
         return step.found_code
+    if step.index in script.blame:
+        return script.blame[step.index]
     differ = sorted(set(_IDS.findall(step.expected)) ^ set(_IDS.findall(step.actual)))
     return differ[0] if differ else script.requirement_ids[0]
 
