@@ -45,6 +45,7 @@ from iome_ref.conformance.report import (
     Timing,
 )
 from iome_ref.conformance.scenarios import (
+    RESULT_RULES,
     ReplayResult,
     StepOutcome,
     dump_scenario,
@@ -186,13 +187,16 @@ def _read_manifest(iut: IUT) -> dict[str, Any]:
 
 def _blamed(step: StepOutcome | None) -> list[str]:
     """The ids a divergence counts against: the id the case expects, else the id the IUT
-    refused a valid input with, else the evidence ids that differ."""
+    refused a valid input with, else the rule fixing a role op's result that differs, else
+    the ids that differ between expected and actual (evidence codes, a machine's finding)."""
     if step is None:
         return []
     if step.expected_code is not None:
         return [step.expected_code]
     if step.found_code is not None:
         return [step.found_code]
+    if step.op in RESULT_RULES and step.expected.startswith("accept with result"):
+        return [RESULT_RULES[step.op]]  # a role op's result differs from the one expected
     ids = set(re.findall(r"IOME-[A-Z]+-\d{3}", step.expected)) ^ set(
         re.findall(r"IOME-[A-Z]+-\d{3}", step.actual)
     )

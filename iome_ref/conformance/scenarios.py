@@ -43,6 +43,7 @@ from iome_ref.vectors.runner import StoredRow, VectorContext
 from iome_ref.vectors.world import ACTORS, World
 
 __all__ = [
+    "RESULT_RULES",
     "ROLE_STEP_OPS",
     "SCENARIO_FORMAT",
     "BlockBuild",
@@ -343,6 +344,16 @@ RoleOp = Literal[
     "backup_handover",
 ]
 ROLE_STEP_OPS: Final[tuple[str, ...]] = get_args(RoleOp)
+#: The rule that fixes each role op's result: a result other than the one a step expects
+#: counts against it in the per-requirement summary (spec/scenarios.md, "Role steps").
+RESULT_RULES: Final = {
+    "station_attest": "IOME-PRES-003",
+    "verifier_cosign": "IOME-TRIP-005",
+    "verifier_batch": "IOME-BLK-010",
+    "predictor_od": "IOME-ODM-004",
+    "manager_anchor": "IOME-ANC-002",
+    "backup_handover": "IOME-ANC-008",
+}
 #: The key of a reference to an earlier step's result: ``{"$from": N, "path": "a.0.b"}``.
 REF_KEY: Final = "$from"
 

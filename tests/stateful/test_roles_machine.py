@@ -122,3 +122,17 @@ def test_skips_roles_machine_when_the_manifest_lacks_role_ops() -> None:
     case = next(case for case in report.cases if case.id == "machine-roles")
     assert case.verdict is CaseVerdict.SKIP
     assert "op station_attest" in case.detail
+
+
+@pytest.mark.req("IOME-ODM-004")
+def test_rejects_miscounted_od_matrix_against_its_rule() -> None:
+    """A role op's wrong result counts against the rule fixing it in the summary."""
+    report = run_conformance(
+        MiscountsOd(), ConformOptions(scenarios_dir=None, only=("IOME-ODM-004",))
+    )
+    case = next(case for case in report.cases if case.id == "machine-roles")
+    assert case.verdict is CaseVerdict.FAIL
+    assert case.blamed_ids == ["IOME-ODM-004"]
+    summary = next(s for s in report.requirements if s.req_id == "IOME-ODM-004")
+    assert summary.status == "fail"
+    assert report.exit_code == 1
