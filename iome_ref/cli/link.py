@@ -89,6 +89,23 @@ def _print(report: LinkReport) -> None:
             f"followed >= 3 sessions {_percent(f.followed_3)}, >= 7 {_percent(f.followed_7)} "
             f"of {f.users} users"
         )
+    for match in report.trip_match or []:
+        typer.echo(
+            f"session -> trip end after {match.weeks} week(s): {_percent(match.correct)} of "
+            f"{match.sessions} (chance {_percent(match.chance)})"
+        )
+    if report.uniqueness is not None:
+        for point in report.uniqueness.points:
+            typer.echo(
+                f"unique within their day at {point.resolution.label}: "
+                f"{_percent(point.unique_in_day)} of {point.sessions} sessions"
+            )
+    if report.ablation is not None:
+        for row in report.ablation.rows:
+            typer.echo(
+                f"ablation without {row.dropped or 'nothing'}: top-1 {_percent(row.top1)} "
+                f"(loss {row.loss_points:.1f} points)"
+            )
     if report.session_figures_absent:
         typer.echo(f"sessions: {report.session_figures_absent}")
     for point in report.sweep:
