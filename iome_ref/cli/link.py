@@ -69,6 +69,10 @@ def _print(report: LinkReport) -> None:
             f"{z.agrees_with_fast_path}; forced {z.forced_without} -> "
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"
         )
+    _print_sessions(report)
+
+
+def _print_sessions(report: LinkReport) -> None:
     if report.position is not None:
         p = report.position
         typer.echo(
@@ -95,10 +99,10 @@ def _print(report: LinkReport) -> None:
             f"{match.sessions} (chance {_percent(match.chance)})"
         )
     if report.uniqueness is not None:
-        for point in report.uniqueness.points:
+        for unique in report.uniqueness.points:
             typer.echo(
-                f"unique within their day at {point.resolution.label}: "
-                f"{_percent(point.unique_in_day)} of {point.sessions} sessions"
+                f"unique within their day at {unique.resolution.label}: "
+                f"{_percent(unique.unique_in_day)} of {unique.sessions} sessions"
             )
     if report.ablation is not None:
         for row in report.ablation.rows:
@@ -108,6 +112,10 @@ def _print(report: LinkReport) -> None:
             )
     if report.session_figures_absent:
         typer.echo(f"sessions: {report.session_figures_absent}")
+    _print_sweep(report)
+
+
+def _print_sweep(report: LinkReport) -> None:
     for point in report.sweep:
         typer.echo(
             f"sweep {point.parameter}={point.value}: PK1<->PK2 forced "
