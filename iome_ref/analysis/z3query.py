@@ -10,7 +10,11 @@ Why per component: a link's fate depends only on its connected component of the 
 graph (the fast path computes them), so a 10k-trip history becomes thousands of small solver
 instances instead of one large one. Why cardinality constraints: "each key in at most one link"
 and "as many links as the records allow" are ``AtMost``/``PbGe`` over Booleans, which Z3's
-pseudo-Boolean solver handles natively instead of through a quadratic pairwise encoding. Why
+finite-domain solver (``QF_FD``) reasons about as cardinalities instead of through a quadratic
+pairwise encoding; proofs that a link is forced are Hall-type counting arguments, on which
+plain clause learning stalls (a 44-vertex component once ran past 60 s; ``QF_FD`` takes
+milliseconds). Side knowledge and single-trip battery bounds only remove edges, so the
+encoding stays purely Boolean, and the optimum is the maximum matching of what remains. Why
 incremental: the optimum is found first, then each link is checked under an assumption
 (``Not(x)``: unsat is a proof that the link is forced) on the same solver, and every
 satisfying model found on the way marks all its links as possible at once (its witness).
@@ -256,12 +260,14 @@ def _reduced_optimum(
     Every constraint here removes edges (a known "different", a known "same" removing its
     keys' other edges, a trip the battery cannot make), so the optimum is a maximum matching
     of what remains: matching theory gives it exactly, and Z3 is not asked to prove that no
-    larger one exists (a pigeonhole argument, exponential for its clause learning: one
-    44-vertex component ran past a 60 s timeout that way).
+    larger one exists (a pigeonhole argument, which clause learning alone finds exponentially
+    hard; the per-link checks run on Z3's finite-domain solver, whose cardinality reasoning
+    handles them).
     """
     keep = np.ones(graph.n_edges, dtype=np.bool_)
     pairs = list(zip(graph.left.tolist(), graph.right.tolist(), strict=True))
-    fixed = {pair for pair, same in known.items() if same and pair in set(pairs)}
+    edges = set(pairs)
+    fixed = {pair for pair, same in known.items() if same and pair in edges}
     fixed_left = {i for i, _ in fixed}
     fixed_right = {j for _, j in fixed}
     for k, (i, j) in enumerate(pairs):
