@@ -218,7 +218,7 @@ def trip_observation(
                 -(-t.end // resolution_s) * resolution_s,
                 resolution_s,
             )
-            for rank, t in enumerate(trips[k] for k in rng.permutation(n))
+            for rank, t in enumerate([trips[k] for k in rng.permutation(n).tolist()])
         ),
         key=lambda r: (r.end, r.start, r.origin, r.destination, r.trip_id),
     )

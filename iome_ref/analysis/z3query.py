@@ -10,7 +10,11 @@ Why per component: a link's fate depends only on its connected component of the 
 graph (the fast path computes them), so a 10k-trip history becomes thousands of small solver
 instances instead of one large one. Why cardinality constraints: "each key in at most one link"
 and "as many links as the records allow" are ``AtMost``/``PbGe`` over Booleans, which Z3's
-pseudo-Boolean solver handles natively instead of through a quadratic pairwise encoding. Why
+finite-domain solver (``QF_FD``) reasons about as cardinalities instead of through a quadratic
+pairwise encoding; proofs that a link is forced are Hall-type counting arguments, on which
+plain clause learning stalls (a 44-vertex component once ran past 60 s; ``QF_FD`` takes
+milliseconds). Side knowledge and single-trip battery bounds only remove edges, so the
+encoding stays purely Boolean, and the optimum is the maximum matching of what remains. Why
 incremental: the optimum is found first, then each link is checked under an assumption
 (``Not(x)``: unsat is a proof that the link is forced) on the same solver, and every
 satisfying model found on the way marks all its links as possible at once (its witness).
@@ -29,7 +33,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import z3
 
-from iome_ref.analysis.forced import Bipartite, BoolArray, ForcedResult, IntArray
+from iome_ref.analysis.forced import Bipartite, BoolArray, ForcedResult, IntArray, forced_links
 
 __all__ = [
     "SideKnowledge",
@@ -106,7 +110,7 @@ def _component_edges(fast: ForcedResult, graph: Bipartite) -> dict[int, list[int
 
 
 def _solver(seed: int, timeout_ms: int) -> Any:
-    solver = z3.Solver()
+    solver = z3.SolverFor("QF_FD")
     solver.set("random_seed", seed)
     solver.set("timeout", timeout_ms)
     return solver
@@ -151,21 +155,12 @@ def _constrained(
         if pair in side:
             solver.add(x[k] if side[pair] else z3.Not(x[k]))
     if soc is not None:
-        charge = {i: z3.Int(f"s{i}") for i in by_left}
-        for i, s in charge.items():
-            solver.add(s >= soc.left_charged_wh[i], s <= soc.capacity_wh)
+        # One link per departure key, so its charge on leaving meets one edge's bounds at a
+        # time: an edge-local test keeps the solver purely pseudo-Boolean (integers that truly
+        # couple links are z3chains.py's).
         for k in edges:
-            i, j = int(graph.left[k]), int(graph.right[k])
-            need = soc.need_wh[k]
-            solver.add(
-                z3.Implies(
-                    x[k],
-                    z3.And(
-                        charge[i] >= need,
-                        charge[i] - need + soc.right_charged_wh[j] <= soc.capacity_wh,
-                    ),
-                )
-            )
+            if not _soc_allows(graph, soc, k):
+                solver.add(z3.Not(x[k]))
     return solver
 
 
@@ -246,6 +241,50 @@ def _verdict(in_some: bool, out_of_some: bool) -> Verdict:
     return "free" if out_of_some else "forced"
 
 
+def _soc_allows(graph: Bipartite, soc: SocModel, k: int) -> bool:
+    """Whether edge k's trip fits the battery (one link per departure key: edge-local)."""
+    i, j = int(graph.left[k]), int(graph.right[k])
+    need = soc.need_wh[k]
+    low = max(soc.left_charged_wh[i], need)
+    return low <= min(soc.capacity_wh, soc.capacity_wh - soc.right_charged_wh[j] + need)
+
+
+def _reduced_optimum(
+    graph: Bipartite,
+    fast: ForcedResult,
+    known: Mapping[tuple[int, int], bool],
+    soc: SocModel | None,
+) -> dict[int, int]:
+    """Most links per component once the constraints have removed edges (a maximum matching).
+
+    Every constraint here removes edges (a known "different", a known "same" removing its
+    keys' other edges, a trip the battery cannot make), so the optimum is a maximum matching
+    of what remains: matching theory gives it exactly, and Z3 is not asked to prove that no
+    larger one exists (a pigeonhole argument, which clause learning alone finds exponentially
+    hard; the per-link checks run on Z3's finite-domain solver, whose cardinality reasoning
+    handles them).
+    """
+    keep = np.ones(graph.n_edges, dtype=np.bool_)
+    pairs = list(zip(graph.left.tolist(), graph.right.tolist(), strict=True))
+    edges = set(pairs)
+    fixed = {pair for pair, same in known.items() if same and pair in edges}
+    fixed_left = {i for i, _ in fixed}
+    fixed_right = {j for _, j in fixed}
+    for k, (i, j) in enumerate(pairs):
+        if (
+            known.get((i, j)) is False
+            or (soc is not None and not _soc_allows(graph, soc, k))
+            or ((i in fixed_left or j in fixed_right) and (i, j) not in fixed)
+        ):
+            keep[k] = False
+    reduced = Bipartite(graph.n_left, graph.n_right, graph.left[keep], graph.right[keep])
+    result = forced_links(reduced)
+    per_component: dict[int, int] = defaultdict(int)
+    for c in fast.component_left[result.match_left >= 0].tolist():
+        per_component[c] += 1
+    return per_component
+
+
 def z3_links(
     graph: Bipartite,
     fast: ForcedResult,
@@ -270,9 +309,7 @@ def z3_links(
     total = queries = unknowns = 0
     unknown_components: list[int] = []
     largest = 0
-    matched_per_component: dict[int, int] = defaultdict(int)
-    for c in fast.component_left[fast.match_left >= 0].tolist():
-        matched_per_component[c] += 1
+    matched_per_component = _reduced_optimum(graph, fast, known, soc)
     for c in wanted:
         edges = groups[c]
         largest = max(largest, len(edges))

@@ -69,6 +69,10 @@ def _print(report: LinkReport) -> None:
             f"{z.agrees_with_fast_path}; forced {z.forced_without} -> "
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"
         )
+    _print_sessions(report)
+
+
+def _print_sessions(report: LinkReport) -> None:
     if report.position is not None:
         p = report.position
         typer.echo(
@@ -89,8 +93,29 @@ def _print(report: LinkReport) -> None:
             f"followed >= 3 sessions {_percent(f.followed_3)}, >= 7 {_percent(f.followed_7)} "
             f"of {f.users} users"
         )
+    for match in report.trip_match or []:
+        typer.echo(
+            f"session -> trip end after {match.weeks} week(s): {_percent(match.correct)} of "
+            f"{match.sessions} (chance {_percent(match.chance)})"
+        )
+    if report.uniqueness is not None:
+        for unique in report.uniqueness.points:
+            typer.echo(
+                f"unique within their day at {unique.resolution.label}: "
+                f"{_percent(unique.unique_in_day)} of {unique.sessions} sessions"
+            )
+    if report.ablation is not None:
+        for row in report.ablation.rows:
+            typer.echo(
+                f"ablation without {row.dropped or 'nothing'}: top-1 {_percent(row.top1)} "
+                f"(loss {row.loss_points:.1f} points)"
+            )
     if report.session_figures_absent:
         typer.echo(f"sessions: {report.session_figures_absent}")
+    _print_sweep(report)
+
+
+def _print_sweep(report: LinkReport) -> None:
     for point in report.sweep:
         typer.echo(
             f"sweep {point.parameter}={point.value}: PK1<->PK2 forced "
