@@ -114,3 +114,9 @@ if __name__ == "__main__":  # the full-size figures of the report
     for c in compare_realism(sim, real):
         print(c)
     print("kWh at 22.000:", sim.kwh_at_cap, "vs", real.kwh_at_cap, "sessions", sim.sessions)
+    for name in ("plugin_hour_shares", "kwh_shares", "duration_shares"):
+        print(
+            name,
+            [round(x, 3) for x in getattr(sim, name)],
+            [round(x, 3) for x in getattr(real, name)],
+        )
