@@ -23,7 +23,7 @@ tests compare against, and gives connected components for the Z3 decomposition.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +35,12 @@ from scipy.sparse.csgraph import (
     maximum_bipartite_matching,
 )
 
-from iome_ref.analysis.observations import Observation, ObservedTrip, ObservedTripEnd
+from iome_ref.analysis.observations import (
+    Observation,
+    ObservedTrip,
+    ObservedTripEnd,
+    TravelMatrix,
+)
 
 __all__ = [
     "Bipartite",
@@ -44,6 +49,7 @@ __all__ = [
     "forced_links",
     "observation_graphs",
     "pairing_graph",
+    "record_graph",
     "window_hits",
 ]
 
@@ -72,8 +78,13 @@ class Bipartite:
         lft = np.asarray(left, dtype=np.int64)
         rgt = np.asarray(right, dtype=np.int64)
         if lft.size:
-            codes = np.unique(lft * max(n_right, 1) + rgt)
-            lft, rgt = codes // max(n_right, 1), codes % max(n_right, 1)
+            # Sort and drop repeats; np.unique's hash path is several times slower here.
+            width = max(n_right, 1)
+            codes = np.sort(lft * width + rgt)
+            keep = np.ones(codes.size, dtype=np.bool_)
+            keep[1:] = codes[1:] != codes[:-1]
+            codes = codes[keep]
+            lft, rgt = codes // width, codes % width
         return Bipartite(n_left, n_right, lft, rgt)
 
     @property
@@ -220,7 +231,7 @@ def pairing_graph(
     departures: Sequence[ObservedTripEnd],
     arrivals: Sequence[ObservedTripEnd],
     trips: Sequence[ObservedTrip],
-    travel_s: dict[tuple[str, str], int] | None,
+    travel_s: Mapping[tuple[str, str], int] | None,
     delay_s: int = 0,
 ) -> Bipartite:
     """Candidate PK1 -- PK2 links: a departure and an arrival that one published Trip explains.
@@ -265,18 +276,48 @@ def pairing_graph(
 
 
 def _travel_lookup(
-    travel_s: dict[tuple[str, str], int],
+    travel_s: Mapping[tuple[str, str], int],
     index: dict[str, int],
     origin: IntArray,
     destination: IntArray,
 ) -> IntArray:
     """τ for each (origin, destination) code pair; -1 when unreachable."""
+    if isinstance(travel_s, TravelMatrix):
+        rows = np.array([travel_s.index.get(name, -1) for name in index], dtype=np.int64)
+        o, d = rows[origin], rows[destination]
+        known = (o >= 0) & (d >= 0)
+        out = np.full(origin.size, -1, dtype=np.int64)
+        out[known] = travel_s.seconds[o[known], d[known]]
+        return out
     n = len(index)
     table = np.full((n, n), -1, dtype=np.int64)
     for (a, b), tau in travel_s.items():
         if a in index and b in index:
             table[index[a], index[b]] = tau
     return table[origin, destination]
+
+
+def record_graph(
+    trips: Sequence[ObservedTrip], ends: Sequence[ObservedTripEnd], delay_s: int = 0
+) -> Bipartite:
+    """Candidate links from each public Trip record to the keyed ends it may have: a departure
+    key at its origin within its start window, or an arrival key at its destination within its
+    end window (``ends`` all of one kind). Trip <-> ChargeSession timing, alone."""
+    if not ends or not trips:
+        return Bipartite.build(len(trips), len(ends), [], [])
+    index: dict[str, int] = {}
+    e_st, e_lo, e_hi = _end_arrays(ends, index)
+    bucket = np.array([t.bucket_s for t in trips], dtype=np.int64)
+    if ends[0].kind == "departure":
+        station = _station_codes([t.origin for t in trips], index)
+        start = np.array([t.start for t in trips], dtype=np.int64)
+        lo, hi = start - delay_s, start + bucket
+    else:
+        station = _station_codes([t.destination for t in trips], index)
+        end = np.array([t.end for t in trips], dtype=np.int64)
+        lo, hi = end - bucket - delay_s, end
+    q, i = window_hits((e_st, e_lo, e_hi), (station, lo, hi))
+    return Bipartite.build(len(trips), len(ends), q, i)
 
 
 def dwell_graph(
@@ -294,19 +335,17 @@ def dwell_graph(
     a_st, a_lo, a_hi = _end_arrays(arrivals, index)
     d_st, d_lo, d_hi = _end_arrays(departures, index)
     q, i = window_hits((d_st, d_lo, d_hi), (a_st, a_lo, a_hi + max_dwell_s))
-    left, right = list(q), list(i)
     by_key = {e.key: j for j, e in enumerate(departures)}
-    for j, e in enumerate(arrivals):
-        same = by_key.get(e.key)
-        if same is not None:
-            left.append(j)
-            right.append(same)
+    same = [(j, by_key[e.key]) for j, e in enumerate(arrivals) if e.key in by_key]
+    left = np.concatenate([q, np.array([a for a, _ in same], dtype=np.int64)])
+    right = np.concatenate([i, np.array([d for _, d in same], dtype=np.int64)])
     return Bipartite.build(len(arrivals), len(departures), left, right)
 
 
 def observation_graphs(observation: Observation, max_dwell_s: int) -> tuple[Bipartite, Bipartite]:
     """The pairing and dwell graphs of ``observation`` (departures and arrivals in order)."""
     departures, arrivals = observation.departures(), observation.arrivals()
-    travel = None if observation.travel_s is None else dict(observation.travel_s)
-    pairing = pairing_graph(departures, arrivals, observation.trips, travel, observation.delay_s)
+    pairing = pairing_graph(
+        departures, arrivals, observation.trips, observation.travel_s, observation.delay_s
+    )
     return pairing, dwell_graph(arrivals, departures, max_dwell_s)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 
@@ -27,27 +28,38 @@ from iome_ref.analysis.follow import (
     compute_follow,
     match_sessions_to_trips,
 )
-from iome_ref.analysis.forced import Bipartite, ForcedResult, forced_links, observation_graphs
-from iome_ref.analysis.habits import HabitReport, evaluate_habits
-from iome_ref.analysis.inputs import (
-    great_circle_travel,
-    read_db,
-    read_sessions,
-    read_stations,
-    read_trips,
-    run_simulated,
-    trip_observation,
+from iome_ref.analysis.forced import (
+    Bipartite,
+    ForcedResult,
+    forced_links,
+    observation_graphs,
+    record_graph,
 )
+from iome_ref.analysis.habits import HabitReport, evaluate_habits
+from iome_ref.analysis.inputs import read_sessions
+from iome_ref.analysis.ledgerview import read_db, run_simulated
 from iome_ref.analysis.linkplots import write_plots
 from iome_ref.analysis.linkreport import (
     ChainFigures,
     ForcedFigures,
     LinkOptions,
     LinkReport,
+    PositionFigures,
     SweepPoint,
     Z3Figures,
 )
-from iome_ref.analysis.observations import GroundTruth, Observation, ObservedTrip
+from iome_ref.analysis.observations import (
+    GroundTruth,
+    Observation,
+    ObservedTrip,
+    ObservedTripEnd,
+)
+from iome_ref.analysis.tripfiles import (
+    great_circle_travel,
+    read_stations,
+    read_trips,
+    trip_observation,
+)
 from iome_ref.analysis.uniqueness import UniquenessReport, compute_uniqueness
 from iome_ref.analysis.z3query import SideKnowledge, z3_links
 from iome_ref.errors import UsageError
@@ -65,6 +77,8 @@ SWEEP: Final[dict[str, tuple[int, ...]]] = {
     "k": (1, 2, 3, 5, 10),
 }
 ODKey = tuple[str, str, int]
+T = TypeVar("T")
+ODTrip = tuple[str, str, int, int]
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,9 @@ class _Source:
     exact_od: tuple[ODKey, ...]  # (origin, destination, exact end time) of every trip
     key_vehicle: Mapping[str, str] | None
     trips_per_vehicle: Mapping[str, int] | None
+    #: Truth: (end kind, public key) -> the true trip that key left or arrived on (origin,
+    #: destination, exact departure, exact arrival).
+    key_trip: Mapping[tuple[str, str], ODTrip] | None
     session_truth: GroundTruth | None
 
 
@@ -86,13 +103,13 @@ def _od(rows: Sequence[tuple[str, str, int]]) -> Counter[ODKey]:
 
 
 def od_error(exact: Sequence[ODKey], published: Sequence[ODKey]) -> float:
-    """Share of trips counted in the wrong hourly O-D cell or not at all: the L1 distance
-    between the matrices over twice the exact total (a moved trip counts once), capped at 1."""
+    """Share of the exact matrix's trips that the published hourly O-D matrix does not count in
+    their own cell (moved to another hour, or withheld)."""
     a, b = _od(exact), _od(published)
     total = sum(a.values())
     if not total:
         return 0.0
-    return min(1.0, sum(abs(a[k] - b[k]) for k in a.keys() | b.keys()) / (2 * total))
+    return 1.0 - sum(min(count, b[key]) for key, count in a.items()) / total
 
 
 def _mitigated_trips(
@@ -164,6 +181,10 @@ def _trips_source(options: LinkOptions) -> _Source:
 
     base, truth = trip_observation(trips, seed=options.seed, travel_s=travel)
     key_vehicle = {e.key: truth.end_vehicle[e.end_id] for e in base.trip_ends}
+    by_id = {t.trip_id: (t.origin, t.destination, t.start, t.end) for t in trips}
+    key_trip: dict[tuple[str, str], ODTrip] = {
+        (e.kind, e.key): by_id[truth.trip_of_end[e.end_id]] for e in base.trip_ends
+    }
     vehicles = Counter(t.vehicle for t in trips)
     return _Source(
         kind="trips",
@@ -174,6 +195,7 @@ def _trips_source(options: LinkOptions) -> _Source:
         exact_od=tuple((t.origin, t.destination, t.end) for t in trips),
         key_vehicle=key_vehicle,
         trips_per_vehicle=dict(vehicles),
+        key_trip=key_trip,
         session_truth=None,
     )
 
@@ -206,6 +228,12 @@ def _sim_source(options: LinkOptions) -> _Source:
         exact_od=tuple((t.origin, t.destination, t.arrive) for t in run.true_trips),
         key_vehicle=run.key_vehicle,
         trips_per_vehicle=dict(Counter(t.vehicle for t in run.true_trips)),
+        key_trip={
+            (kind, key): (t.origin, t.destination, t.depart, t.arrive)
+            for t in run.true_trips
+            for kind, key in (("departure", t.departure_key), ("arrival", t.arrival_key))
+            if key is not None
+        },
         session_truth=run.truth(base),
     )
 
@@ -229,6 +257,7 @@ def _db_source(options: LinkOptions) -> _Source:
         exact_od=tuple((t.origin, t.destination, t.end) for t in base.trips),
         key_vehicle=None,
         trips_per_vehicle=None,
+        key_trip=None,
         session_truth=None,
     )
 
@@ -255,6 +284,7 @@ def _sessions_source(options: LinkOptions) -> _Source:
         exact_od=(),
         key_vehicle=None,
         trips_per_vehicle=None,
+        key_trip=None,
         session_truth=truth,
     )
 
@@ -334,6 +364,30 @@ def _chains(
     )
 
 
+def _record_share(
+    source: _Source, observation: Observation, ends: Sequence[ObservedTripEnd]
+) -> tuple[int, float | None]:
+    """(forced Trip <-> key links, share of Trips whose key is forced and right)."""
+    trips = observation.trips
+    graph = record_graph(trips, ends, observation.delay_s)
+    result = forced_links(graph)
+    forced = np.flatnonzero(result.forced).tolist()
+    if source.key_trip is None or not source.trips:
+        return len(forced), None
+    right = 0
+    for k in forced:
+        record, end = trips[graph.left[k]], ends[graph.right[k]]
+        true = source.key_trip.get((end.kind, end.key))
+        if (
+            true is not None
+            and (true[0], true[1]) == (record.origin, record.destination)
+            and record.start - observation.delay_s <= true[2] <= record.start + record.bucket_s
+            and record.end - record.bucket_s - observation.delay_s <= true[3] <= record.end
+        ):
+            right += 1
+    return len(forced), right / len(source.trips)
+
+
 def _forced_figures(
     source: _Source, observation: Observation, options: LinkOptions, *, chains: bool = True
 ) -> tuple[ForcedFigures, Bipartite, ForcedResult]:
@@ -350,6 +404,12 @@ def _forced_figures(
         else:
             wrong += 1
     histogram = sorted(Counter(fp.options_left.tolist()).items())
+    _, arrival_share = _record_share(source, observation, arrivals)
+    _, departure_share = _record_share(source, observation, departures)
+    visible = None
+    if source.key_trip is not None:
+        pairs = Counter(source.key_trip.get((e.kind, e.key)) for e in observation.trip_ends)
+        visible = sum(1 for trip, n in pairs.items() if trip is not None and n >= 2)
     n_trips = len(source.trips)
     figures = ForcedFigures(
         population=source.population,
@@ -370,6 +430,9 @@ def _forced_figures(
         forced_correct=correct if truth is not None else None,
         forced_wrong=wrong if truth is not None else None,
         trips_forced_share=correct / n_trips if truth is not None and n_trips else None,
+        trips_both_keys_public=visible,
+        trips_arrival_key_forced=arrival_share,
+        trips_departure_key_forced=departure_share,
         anonymity_histogram=[(int(a), int(b)) for a, b in histogram],
         anonymity_median=float(np.median(fp.options_left)) if pairing.n_left else 0.0,
         dwell_links=dwell.n_edges,
@@ -391,7 +454,8 @@ def _z3_figures(
     """Z3 on the largest components: agreement with the fast path, then one known link each."""
     sizes = np.bincount(fast.component_left[graph.left], minlength=fast.component_sizes.size)
     ranked = [int(c) for c in np.argsort(-sizes, kind="stable") if sizes[c] > 0]
-    chosen = ranked[: options.z3_components]
+    too_large = [c for c in ranked if sizes[c] > options.z3_max_edges]
+    chosen = [c for c in ranked if sizes[c] <= options.z3_max_edges][: options.z3_components]
     plain = z3_links(
         graph, fast, seed=options.seed, timeout_ms=options.z3_timeout_ms, components=chosen
     )
@@ -428,6 +492,7 @@ def _z3_figures(
         seed=options.seed,
         timeout_ms=options.z3_timeout_ms,
         components=plain.components,
+        skipped_too_large=len(too_large),
         largest_component_edges=plain.largest_component,
         queries=plain.queries + informed.queries,
         unknown=plain.unknown + informed.unknown,
@@ -436,6 +501,38 @@ def _z3_figures(
         forced_without=int(fast.forced[in_chosen].sum()),
         side_knowledge=f"one true link known in each of {len(same)} components (a camera, "
         "or one session of the vehicle known)",
+    )
+
+
+def _position_figures(source: _Source, observation: Observation) -> PositionFigures | None:
+    """Consecutive public sessions of one block: how often one vehicle made both."""
+    truth = source.key_vehicle
+    by_block: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
+    for s in observation.sessions:
+        if s.block_height is not None and s.block_position is not None:
+            by_block[s.block_height].append((s.block_position, _vehicle_of(truth, s.key)))
+    if truth is None or not by_block:
+        return None
+    same = pairs = 0
+    chance_num = chance_den = 0.0
+    for rows in by_block.values():
+        rows.sort()
+        owners = [v for _, v in rows]
+        for a, b in pairwise(owners):
+            if a is not None and b is not None:
+                pairs += 1
+                same += a == b
+        known = Counter(v for v in owners if v is not None)
+        n = sum(known.values())
+        if n >= 2:
+            chance_num += sum(c * (c - 1) for c in known.values()) / (n * (n - 1)) * (n - 1)
+            chance_den += n - 1
+    if not pairs:
+        return None
+    return PositionFigures(
+        pairs=pairs,
+        same_vehicle=same / pairs,
+        chance=chance_num / chance_den if chance_den else 0.0,
     )
 
 
@@ -463,28 +560,41 @@ def _session_figures(
         )
     out = _SessionFigures()
     population = source.population
-    try:
-        step("habit linker")
-        out.habits = evaluate_habits(observation, truth, seed=options.seed, population=population)
-        step("follow")
-        out.follow = compute_follow(observation, truth, seed=options.seed, population=population)
-        if observation.trip_ends:
-            out.trip_match = list(
-                match_sessions_to_trips(observation, truth, population=population)
-            )
-        step("uniqueness")
-        out.uniqueness = compute_uniqueness(
-            observation, truth, seed=options.seed, population=population
+    seed = options.seed
+    missing: list[str] = []
+
+    def attempt(label: str, call: Callable[[], T]) -> T | None:
+        step(label)
+        try:
+            return call()
+        except UsageError as exc:
+            text = exc.message
+            missing.append(text if text.startswith(label) else f"{label}: {text}")
+        return None
+
+    out.habits = attempt(
+        "habit linker",
+        lambda: evaluate_habits(observation, truth, seed=seed, population=population),
+    )
+    out.follow = attempt(
+        "follow", lambda: compute_follow(observation, truth, seed=seed, population=population)
+    )
+    if observation.trip_ends:
+        matched = attempt(
+            "session-trip match",
+            lambda: match_sessions_to_trips(observation, truth, population=population),
         )
-        if source.kind == "simulate":
-            step("ablation")
-            out.ablation = run_ablation(
-                observation, truth, seed=options.seed, population=population
-            )
-    except UsageError as exc:
-        out.absent = f"session figures incomplete: {exc}"
-    except NotImplementedError:  # link2's analyses not merged yet; removed once they are
-        out.absent = "session figures not available in this build"
+        out.trip_match = None if matched is None else list(matched)
+    out.uniqueness = attempt(
+        "uniqueness",
+        lambda: compute_uniqueness(observation, truth, seed=seed, population=population),
+    )
+    if source.kind == "simulate":
+        out.ablation = attempt(
+            "ablation",
+            lambda: run_ablation(observation, truth, seed=seed, population=population),
+        )
+    out.absent = "; ".join(missing) or None
     return out
 
 
@@ -507,6 +617,7 @@ def _sweep(source: _Source, options: LinkOptions, step: Callable[[str], None]) -
                     parameter=parameter,
                     value=value,
                     trips_forced_share=figures.trips_forced_share,
+                    arrival_key_forced=figures.trips_arrival_key_forced,
                     anonymity_median=figures.anonymity_median,
                     od_error=od_error(source.exact_od, rows),
                 )
@@ -551,6 +662,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
             z3 = _z3_figures(source, observation, graph, fast, options)
     else:
         forced_absent = "no trips in this source: PK1 <-> PK2 pairing needs Trips"
+    position = _position_figures(source, observation)
     sessions = _session_figures(source, observation, options, step)
     sweep = _sweep(source, options, step) if options.sweep and source.trips else []
     report = LinkReport(
@@ -561,6 +673,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
         forced=forced,
         forced_absent=forced_absent,
         z3=z3,
+        position=position,
         habits=sessions.habits,
         follow=sessions.follow,
         trip_match=sessions.trip_match,

@@ -114,7 +114,14 @@ def _sweep(report: LinkReport, out: Path) -> Path | None:
             [p.trips_forced_share or 0.0 for p in points],
             marker="o",
             color="tab:red",
-            label="trips forced (leak)",
+            label="PK1<->PK2 forced (leak)",
+        )
+        axes.plot(
+            xs,
+            [p.arrival_key_forced or 0.0 for p in points],
+            marker="^",
+            color="tab:orange",
+            label="Trip->arrival key forced (leak)",
         )
         axes.plot(xs, [p.od_error for p in points], marker="s", color="tab:blue", label="O-D error")
         axes.set_ylim(0, 1.05)

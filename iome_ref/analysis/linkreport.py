@@ -23,6 +23,7 @@ __all__ = [
     "ForcedFigures",
     "LinkOptions",
     "LinkReport",
+    "PositionFigures",
     "SweepPoint",
     "Z3Figures",
 ]
@@ -52,6 +53,9 @@ class LinkOptions(_Model):
     z3_timeout_ms: int = Field(10_000, ge=1, le=600_000)
     z3_components: int = Field(
         200, ge=0, le=1_000_000, description="Components Z3 re-checks (largest first)."
+    )
+    z3_max_edges: int = Field(
+        2_000, ge=1, le=1_000_000, description="Larger components are not sent to Z3."
     )
     out: Path | None = None
 
@@ -84,6 +88,16 @@ class ForcedFigures(_Model):
     trips_forced_share: float | None = Field(
         description="Trips whose PK1<->PK2 link is forced and correct, over all trips."
     )
+    trips_both_keys_public: int | None = Field(
+        description="Trips whose departure and arrival keys both appear on the public chain."
+    )
+    trips_arrival_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true arrival key (Trip<->session "
+        "timing alone), over all trips."
+    )
+    trips_departure_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true departure key, over all trips."
+    )
     anonymity_histogram: list[tuple[int, int]] = Field(
         description="(anonymity-set size, departure keys); size 0: no consistent partner."
     )
@@ -93,12 +107,28 @@ class ForcedFigures(_Model):
     chains: ChainFigures | None
 
 
+class PositionFigures(_Model):
+    """What a record's position in its block says: neighbours made by one vehicle.
+
+    A block lists transactions in the order its producer received them; if that order follows
+    vehicles (one vehicle's sessions, then the next one's), neighbours are linked for free.
+    ``same_vehicle``: share of pairs of consecutive public sessions (same block, adjacent among
+    its sessions) made by one vehicle; ``chance``: the share for pairs drawn at random from the
+    same blocks.
+    """
+
+    pairs: int
+    same_vehicle: float
+    chance: float
+
+
 class Z3Figures(_Model):
     """Z3 re-check of the largest components: agreement, and what side knowledge adds."""
 
     seed: int
     timeout_ms: int
     components: int
+    skipped_too_large: int = Field(description="Components over z3_max_edges, not checked.")
     largest_component_edges: int
     queries: int
     unknown: int
@@ -114,9 +144,12 @@ class SweepPoint(_Model):
     parameter: Literal["coarsen", "delay", "k"]
     value: int
     trips_forced_share: float | None
+    arrival_key_forced: float | None = Field(
+        description="Trips whose record is forced to its true arrival key."
+    )
     anonymity_median: float
     od_error: float = Field(
-        description="Share of trips in the wrong hourly O-D cell or withheld (L1 / 2 total)."
+        description="Share of trips not counted in their own hourly O-D cell (moved or withheld)."
     )
 
 
@@ -131,6 +164,9 @@ class LinkReport(_Model):
     forced: ForcedFigures | None
     forced_absent: str | None = Field(None, description="Why there is no forced-link figure.")
     z3: Z3Figures | None
+    position: PositionFigures | None = Field(
+        None, description="Block-position leak (sources with blocks and ground truth)."
+    )
     habits: HabitReport | None
     follow: FollowReport | None
     trip_match: list[TripMatchScore] | None

@@ -13,9 +13,12 @@ publication delay widen it); an exact time has ``lo == hi``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "EndKind",
@@ -26,6 +29,7 @@ __all__ = [
     "ObservedTripEnd",
     "Source",
     "Station",
+    "TravelMatrix",
 ]
 
 Source = Literal["db", "simulate", "sessions", "trips"]
@@ -40,6 +44,33 @@ class Station:
     name: str = ""
     lat: float | None = None
     lon: float | None = None
+
+
+class TravelMatrix(Mapping[tuple[str, str], int]):
+    """Shortest travel times as a dense matrix, read as ``{(a, b): seconds}``.
+
+    Why not a dict: a city of a few thousand stations has millions of pairs, and a dict of
+    them costs gigabytes and seconds to build; the fast path reads the matrix directly.
+    Negative entries are unreachable pairs (absent from the mapping).
+    """
+
+    def __init__(self, names: tuple[str, ...], seconds: npt.NDArray[np.int64]) -> None:
+        self.names = names
+        self.index = {name: i for i, name in enumerate(names)}
+        self.seconds = seconds
+
+    def __getitem__(self, key: tuple[str, str]) -> int:
+        i, j = self.index.get(key[0]), self.index.get(key[1])
+        if i is None or j is None or self.seconds[i, j] < 0:
+            raise KeyError(key)
+        return int(self.seconds[i, j])
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for i, j in zip(*np.nonzero(self.seconds >= 0), strict=True):
+            yield self.names[int(i)], self.names[int(j)]
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.seconds >= 0))
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from iome_ref.analysis.observations import (
     GroundTruth,
     Observation,
     ObservedSession,
     ObservedTrip,
+    TravelMatrix,
 )
 from iome_ref.chain.store import MemoryStore
 from iome_ref.simulation.loop import Simulation, SimulationConfig
@@ -45,7 +48,8 @@ class _RecordingSimulation(Simulation):
         super().__init__(config, MemoryStore())
         self.key_vehicle: dict[str, str] = {}
         self.true_trips: list[TrueTrip] = []
-        self._last_in_place: dict[str, tuple[str, str, int]] = {}
+        #: Per vehicle, the last key that signed a session: (key, station, session end).
+        self._last_session: dict[str, tuple[str, str, int]] = {}
 
     def _trip(self, state: Any, vehicle: Any, leg: tuple[str, str], depart: int, **kw: Any) -> int:
         before = self.trip_counter
@@ -55,8 +59,11 @@ class _RecordingSimulation(Simulation):
         pk2 = vehicle.one_time_key(self.trip_counter, "destination").public_hex
         self.key_vehicle[pk2] = vehicle.vehicle_id
         travel = self.city.travel_time(*leg)
-        last = self._last_in_place.get(vehicle.vehicle_id)
+        last = self._last_session.get(vehicle.vehicle_id)
         departure_key = last[0] if last and last[1] == leg[0] and last[2] == depart else None
+        # A session on arrival (charge, or discharge at a detour's stop) ends at ``leave``; a
+        # next leg leaving then is "departed under" the same key.
+        self._last_session[vehicle.vehicle_id] = (pk2, leg[1], leave)
         self.true_trips.append(
             TrueTrip(
                 vehicle.vehicle_id,
@@ -77,7 +84,7 @@ class _RecordingSimulation(Simulation):
         if self.trip_counter != before and location is not None:
             key = vehicle.one_time_key(self.trip_counter, "source").public_hex
             self.key_vehicle[key] = vehicle.vehicle_id
-            self._last_in_place[vehicle.vehicle_id] = (key, location, end)
+            self._last_session[vehicle.vehicle_id] = (key, location, end)
         return end
 
 
@@ -87,7 +94,7 @@ class SimulatedRun:
 
     sessions: tuple[ObservedSession, ...]
     trips: tuple[ObservedTrip, ...]
-    travel_s: dict[tuple[str, str], int]
+    travel_s: TravelMatrix
     key_vehicle: dict[str, str]
     true_trips: tuple[TrueTrip, ...]
     description: dict[str, Any]
@@ -101,7 +108,7 @@ class SimulatedRun:
     ) -> Observation:
         """The observer's view at ``resolution_s`` and ``delay_s`` (``trips``: the Trips
         published, when a mitigation withholds some)."""
-        from iome_ref.analysis.inputs import public_observation  # noqa: PLC0415 - cycle
+        from iome_ref.analysis.ledgerview import public_observation  # noqa: PLC0415 - cycle
 
         return public_observation(
             self.sessions,
@@ -160,16 +167,18 @@ def _truth(sim: SimulatedRun, observation: Observation) -> GroundTruth:
 
 def run_with_truth(options: dict[str, Any]) -> SimulatedRun:
     """Run ``SimulationConfig(**options)`` in memory and keep its public records and truth."""
-    from iome_ref.analysis.inputs import _decode_block, _records  # noqa: PLC0415 - cycle
+    from iome_ref.analysis.ledgerview import decode_block, public_records  # noqa: PLC0415
 
     sim = _RecordingSimulation(SimulationConfig(**options))
     sim.run(None)
-    blocks = [_decode_block(PUBLIC, b.height, b.body) for b in sim.net.ledger.store.blocks(PUBLIC)]
-    sessions, trips = _records(blocks)
+    blocks = [decode_block(PUBLIC, b.height, b.body) for b in sim.net.ledger.store.blocks(PUBLIC)]
+    sessions, trips = public_records(blocks)
     return SimulatedRun(
         sessions=tuple(sessions),
         trips=tuple(trips),
-        travel_s=dict(sim.city.station_travel_s.items()),
+        travel_s=TravelMatrix(
+            tuple(sim.city.station_ids), np.asarray(sim.city.travel_matrix, dtype=np.int64)
+        ),
         key_vehicle=dict(sim.key_vehicle),
         true_trips=tuple(sim.true_trips),
         description=sim.describe(),

@@ -22,18 +22,27 @@ with the component it hit, and its links reported as undecided, never as forced 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import z3
 
 from iome_ref.analysis.forced import Bipartite, BoolArray, ForcedResult, IntArray
 
-__all__ = ["SideKnowledge", "SocModel", "Z3Result", "z3_links"]
+__all__ = [
+    "SideKnowledge",
+    "SocModel",
+    "Verdict",
+    "Z3Result",
+    "edge_verdicts",
+    "optimize",
+    "z3_links",
+]
 
 Verdict = Literal["forced", "free", "impossible", "unknown"]
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -164,38 +173,60 @@ def _classify(
     edges: Sequence[int], x: dict[int, Any], solver: Any, upper: int
 ) -> tuple[int, dict[int, Verdict], int, int]:
     """Find the optimum (most links), then each edge's verdict under it, incrementally."""
-    terms = [(x[k], 1) for k in edges]
-    queries = unknowns = 0
-    optimum = upper
-    model = None
+    optimum, model, queries = optimize(solver, [x[k] for k in edges], upper)
+    if model is None and optimum < 0:
+        return upper, dict.fromkeys(edges, "unknown"), queries, 1
+    verdict, more, unknowns = edge_verdicts(solver, x, model)
+    return optimum, verdict, queries + more, unknowns
+
+
+def optimize(solver: Any, links: Sequence[Any], upper: int) -> tuple[int, Any, int]:
+    """Most of ``links`` true at once (at most ``upper``), fixed on ``solver``.
+
+    Returns (optimum, a model at it or None, checks). An ``unknown`` answer returns optimum
+    -1 and no model: the caller reports the component as undecided.
+    """
+    terms = [(link, 1) for link in links]
+    optimum, queries = upper, 0
     while optimum > 0:
         queries += 1
         answer = solver.check(z3.PbGe(terms, optimum))
         if answer == z3.sat:
             model = solver.model()
-            break
+            solver.add(z3.PbGe(terms, optimum))
+            return optimum, model, queries
         if answer == z3.unknown:
-            return upper, dict.fromkeys(edges, "unknown"), queries, unknowns + 1
+            return -1, None, queries
         optimum -= 1
-    solver.add(z3.PbGe(terms, optimum))
-    seen_true: set[int] = set()
-    seen_false: set[int] = set()
+    queries += 1
+    answer = solver.check()
+    if answer == z3.unknown:
+        return -1, None, queries
+    return 0, solver.model() if answer == z3.sat else None, queries
+
+
+def edge_verdicts(solver: Any, x: Mapping[K, Any], model: Any) -> tuple[dict[K, Verdict], int, int]:
+    """Each link's verdict under the fixed optimum: a check with it and one without, skipped
+    when a witness already showed that side. Returns (verdicts, checks, unknowns)."""
+    seen_true: set[K] = set()
+    seen_false: set[K] = set()
 
     def note(witness: Any) -> None:
-        for e in edges:
-            (seen_true if z3.is_true(witness.eval(x[e], True)) else seen_false).add(e)
+        for e, var in x.items():
+            (seen_true if z3.is_true(witness.eval(var, True)) else seen_false).add(e)
 
     if model is not None:
         note(model)
     else:
-        seen_false.update(edges)
-    verdict: dict[int, Verdict] = {}
-    for k in edges:
+        seen_false.update(x)
+    verdict: dict[K, Verdict] = {}
+    queries = unknowns = 0
+    for k, var in x.items():
         for want in (True, False):
             if k in (seen_true if want else seen_false):
                 continue
             queries += 1
-            answer = solver.check(x[k] if want else z3.Not(x[k]))
+            answer = solver.check(var if want else z3.Not(var))
             if answer == z3.unknown:
                 unknowns += 1
                 verdict[k] = "unknown"
@@ -204,7 +235,7 @@ def _classify(
                 note(solver.model())
         if k not in verdict:
             verdict[k] = _verdict(k in seen_true, k in seen_false)
-    return optimum, verdict, queries, unknowns
+    return verdict, queries, unknowns
 
 
 def _verdict(in_some: bool, out_of_some: bool) -> Verdict:

@@ -46,6 +46,11 @@ def _print(report: LinkReport) -> None:
             f"wrong {forced.forced_wrong}); trips forced {_percent(forced.trips_forced_share)}; "
             f"median anonymity set {forced.anonymity_median:g}"
         )
+        typer.echo(
+            f"trips with both keys public {forced.trips_both_keys_public}; Trip record forced "
+            f"to its arrival key {_percent(forced.trips_arrival_key_forced)}, to its departure "
+            f"key {_percent(forced.trips_departure_key_forced)}"
+        )
         if forced.chains is not None:
             c = forced.chains
             typer.echo(
@@ -58,10 +63,21 @@ def _print(report: LinkReport) -> None:
     if report.z3 is not None:
         z = report.z3
         typer.echo(
-            f"z3 (seed {z.seed}, timeout {z.timeout_ms} ms): {z.components} components, "
+            f"z3 (seed {z.seed}, timeout {z.timeout_ms} ms): {z.components} components "
+            f"({z.skipped_too_large} over the size bound skipped), "
             f"{z.queries} queries, unknown {z.unknown}, agrees with fast path: "
             f"{z.agrees_with_fast_path}; forced {z.forced_without} -> "
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"
+        )
+    _print_sessions(report)
+
+
+def _print_sessions(report: LinkReport) -> None:
+    if report.position is not None:
+        p = report.position
+        typer.echo(
+            f"block position: consecutive public sessions made by one vehicle "
+            f"{_percent(p.same_vehicle)} of {p.pairs} pairs (chance {_percent(p.chance)})"
         )
     if report.habits is not None:
         h = report.habits
@@ -77,12 +93,34 @@ def _print(report: LinkReport) -> None:
             f"followed >= 3 sessions {_percent(f.followed_3)}, >= 7 {_percent(f.followed_7)} "
             f"of {f.users} users"
         )
+    for match in report.trip_match or []:
+        typer.echo(
+            f"session -> trip end after {match.weeks} week(s): {_percent(match.correct)} of "
+            f"{match.sessions} (chance {_percent(match.chance)})"
+        )
+    if report.uniqueness is not None:
+        for unique in report.uniqueness.points:
+            typer.echo(
+                f"unique within their day at {unique.resolution.label}: "
+                f"{_percent(unique.unique_in_day)} of {unique.sessions} sessions"
+            )
+    if report.ablation is not None:
+        for row in report.ablation.rows:
+            typer.echo(
+                f"ablation without {row.dropped or 'nothing'}: top-1 {_percent(row.top1)} "
+                f"(loss {row.loss_points:.1f} points)"
+            )
     if report.session_figures_absent:
         typer.echo(f"sessions: {report.session_figures_absent}")
+    _print_sweep(report)
+
+
+def _print_sweep(report: LinkReport) -> None:
     for point in report.sweep:
         typer.echo(
-            f"sweep {point.parameter}={point.value}: trips forced "
-            f"{_percent(point.trips_forced_share)}, O-D error {_percent(point.od_error)}"
+            f"sweep {point.parameter}={point.value}: PK1<->PK2 forced "
+            f"{_percent(point.trips_forced_share)}, Trip->arrival key forced "
+            f"{_percent(point.arrival_key_forced)}, O-D error {_percent(point.od_error)}"
         )
     for plot in report.plots:
         typer.echo(f"plot: {plot}")
@@ -108,6 +146,14 @@ def link(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = 1,
     sweep: Annotated[bool, typer.Option(help="Sweep each mitigation parameter.")] = False,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SAFE_INT, help="Seed.")] = 0,
+    speed: Annotated[
+        float,
+        typer.Option(min=1.0, max=300.0, help="Great-circle speed for --stations, km/h."),
+    ] = 60.0,
+    max_dwell: Annotated[
+        int,
+        typer.Option(min=0, max=30 * 86_400, help="Longest stay at one station assumed, s."),
+    ] = 86_400,
     out: Annotated[Path | None, typer.Option(help="Folder for link.json and plots.")] = None,
 ) -> None:
     """Run the observer (help: ``_LINK_HELP``)."""
@@ -130,6 +176,8 @@ def link(  # noqa: PLR0917 - typer maps each option to a parameter
                 k=k,
                 sweep=sweep,
                 seed=seed,
+                speed_kmh=speed,
+                max_dwell_s=max_dwell,
                 out=out,
             )
         except ValidationError as exc:

@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import require_shared
 
-from iome_ref.analysis.inputs import (
-    NORWAY_HEADER,
-    parse_sim_args,
-    read_db,
-    read_sessions,
-    read_stations,
-    read_trips,
-    trip_observation,
-)
+from iome_ref.analysis.inputs import NORWAY_HEADER, read_sessions
+from iome_ref.analysis.ledgerview import parse_sim_args, read_db
+from iome_ref.analysis.tripfiles import read_stations, read_trips, trip_observation
 from iome_ref.errors import UsageError
 
 PLAIN = "session_id,station,start_iso,end_iso,energy_wh,user\n"
@@ -81,6 +75,7 @@ def test_norway_format_is_detected_by_its_header(tmp_path: Path) -> None:
             "start_iso",
         ),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,-5,u\n", 2, "energy"),
+        (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,1" + "0" * 20 + ",u\n", 2, "energy"),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T07:00,5,u\n", 2, "end"),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,5.5,u\n", 2, "energy_wh"),
         (PLAIN + "s1,A,2024-01-01T08:00,2024-01-01T09:00,5\n", 2, "expected 6 fields"),

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from iome_ref.analysis.inputs import read_db
+from iome_ref.analysis.ledgerview import read_db
 from iome_ref.analysis.link import od_error, run_link
 from iome_ref.analysis.linkreport import LinkOptions
 from iome_ref.chain.store import SqliteStore, StoredBlock
@@ -164,3 +164,28 @@ def test_db_reads_the_public_chain_and_never_the_consortium(tmp_path: Path) -> N
     assert [t.origin for t in observation.trips] == ["A"]
     assert observation.trips[0].block_position == 1
     assert [e.kind for e in observation.trip_ends] == ["departure"]
+
+
+def test_a_simulated_city_is_scored_against_its_truth_never_shown_to_the_observer() -> None:
+    report = run_link(
+        LinkOptions(
+            simulate="--evs 30 --rounds 2 --stations 4 --homes 3 --regions 1 --time-bucket 1",
+            z3_components=20,
+        )
+    )
+    forced = report.forced
+    assert forced is not None
+    assert forced.trips > 0
+    assert forced.forced_correct is not None
+    assert forced.forced_wrong is not None
+    assert forced.forced_correct + forced.forced_wrong == forced.forced_links
+    # Exact times: a pre-trip session ending at the Trip's start ties the Trip to its key.
+    assert forced.trips_departure_key_forced is not None
+    assert forced.trips_departure_key_forced > 0
+    assert forced.chains is not None
+    assert forced.chains.vehicles > 0
+    assert report.position is not None
+    assert 0.0 <= report.position.chance <= 1.0
+    assert report.position.pairs > 0
+    # The observer's knowledge never mentions the consortium chain or a vehicle id.
+    assert not any("consortium" in k or "ev-" in k for k in report.knowledge)

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iome_ref.analysis.forced import Bipartite, forced_links, observation_graphs
-from iome_ref.analysis.inputs import ExactTrip, trip_observation
+from iome_ref.analysis.tripfiles import ExactTrip, trip_observation
+from iome_ref.analysis.z3chains import ChainEnergy, z3_chain_links
 from iome_ref.analysis.z3query import SideKnowledge, SocModel, z3_links
 
 
@@ -87,3 +88,47 @@ def test_a_timeout_is_reported_as_unknown_never_as_a_verdict() -> None:
     # counted and flagged undecided, and nothing undecided is reported forced or possible.
     assert bool(solved.undecided.any()) == (solved.unknown > 0)
     assert not (solved.undecided & (solved.forced | solved.possible)).any()
+
+
+@given(histories(), st.sampled_from([1, 60, 300]), st.integers(0, 2**16))
+def test_chained_z3_without_energy_agrees_with_the_fast_path_on_both_graphs(
+    trips: list[ExactTrip], resolution: int, seed: int
+) -> None:
+    observation, _ = trip_observation(trips, seed=seed, resolution_s=resolution)
+    pairing, dwell = observation_graphs(observation, max_dwell_s=600)
+    loose = ChainEnergy(
+        capacity_wh=10**9,
+        departure_charge_wh=[0] * pairing.n_left,
+        arrival_charge_wh=[0] * pairing.n_right,
+        need_wh=[0] * pairing.n_edges,
+        same_session=[False] * dwell.n_edges,
+    )
+    solved = z3_chain_links(pairing, dwell, loose, seed=seed, timeout_ms=20_000)
+    assert solved.unknown == 0
+    assert solved.pairing_forced.tolist() == forced_links(pairing).forced.tolist()
+    assert solved.pairing_possible.tolist() == forced_links(pairing).possible.tolist()
+    assert solved.dwell_forced.tolist() == forced_links(dwell).forced.tolist()
+    assert solved.dwell_possible.tolist() == forced_links(dwell).possible.tolist()
+
+
+def test_a_chain_that_would_run_the_battery_flat_is_refused() -> None:
+    # D0 -> R0 and D1 -> R1 are the only pairings; R0 -> D1 the only stay. Each trip needs
+    # 40 kWh of a 60 kWh battery and nothing is charged on the way: chaining them would leave
+    # D1 with at most 20 kWh, so the stay the matching forces is impossible.
+    pairing = Bipartite.build(2, 2, [0, 1], [0, 1])
+    dwell = Bipartite.build(2, 2, [0], [1])
+    assert forced_links(dwell).forced.tolist() == [True]
+    energy = ChainEnergy(
+        capacity_wh=60_000,
+        departure_charge_wh=[0, 0],
+        arrival_charge_wh=[0, 0],
+        need_wh=[40_000, 40_000],
+        same_session=[False],
+    )
+    solved = z3_chain_links(pairing, dwell, energy, seed=1)
+    assert solved.unknown == 0
+    assert solved.pairing_forced.tolist() == [True, True]
+    assert solved.dwell_possible.tolist() == [False]
+    # A 30 kWh charge before leaving D1 makes the chain possible again, and forced.
+    charged = ChainEnergy(60_000, [0, 30_000], [0, 0], [40_000, 40_000], [False])
+    assert z3_chain_links(pairing, dwell, charged, seed=1).dwell_forced.tolist() == [True]

@@ -20,6 +20,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.path.name in (
             "test_bench_simulation.py",
             "test_bench_iut.py",
+            "test_bench_link.py",
             "test_bench_habits.py",
         ):
             item.add_marker(skip)
