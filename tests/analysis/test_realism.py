@@ -3,9 +3,12 @@
 The issue's measurement (7-day run against the Norway sessions) before the fix: sessions per
 user per day 1.15 vs 0.59, plug-in hour TV distance 0.37, kWh median 20.8 vs 9.05 with 39% at
 a 22.000 kWh cap, plugged-in median 1.9 h vs 10.0 h, one-station users 50% vs 87%,
-previous-day same station 76% vs 99.5%. Here a small seeded run (drivers alone: nobody acts on
-prices, see realism.py) must be close on every figure; the full-size figures are printed by
-``python -m tests.analysis.test_realism`` (see the report).
+previous-day same station 76% vs 99.5%. Here a small seeded run of the drivers alone (nobody
+acts on prices) must be close on every figure. With the default participation (0.25) the
+price-aware quarter still adds charge-now sessions topped up to DrivingPolicy.max_session_wh
+(22.000 kWh, 2 h) before trips and after discharging: the price response of
+roles/vehicle.py, not the habits fixed here; ``python -m tests.analysis.test_realism EVS
+PARTICIPATION`` prints the full-size figures of either.
 """
 
 from __future__ import annotations
