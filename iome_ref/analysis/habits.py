@@ -704,9 +704,14 @@ def _sinkhorn(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _rankings(
-    table: _Table, model: HabitModel | None, queries: npt.NDArray[np.int64]
+    table: _Table,
+    model: HabitModel | None,
+    queries: npt.NDArray[np.int64],
+    keep: int | None = _TOP,
 ) -> dict[int, npt.NDArray[np.int64]]:
-    """Each query's candidates, best first (ties: the earlier session first).
+    """Each query's candidates, best first (ties: the earlier session first), the first
+    ``keep`` only (None: all; scoring needs five, and 100k queries of ~1,000 candidates
+    each would hold ~1 GB).
 
     The habit linker scores every session of the query's day against every candidate and
     ranks by the Sinkhorn-normalised matrix (``_sinkhorn``).
@@ -730,10 +735,13 @@ def _rankings(
             order = np.argsort(-grid, axis=1, kind="stable")
             rest = everyone[~np.isin(everyone, candidates)]
             for row in np.flatnonzero(wanted[rows]).tolist():
-                ranked[int(rows[row])] = np.concatenate([candidates[order[row]], rest])
+                head = candidates[order[row]][:keep]
+                if keep is None or len(head) < keep:
+                    head = np.concatenate([head, rest])[:keep]
+                ranked[int(rows[row])] = head
         # Queries at a station the previous day never saw: every candidate is elsewhere.
         for k in np.arange(*table.days[d], dtype=np.int64)[wanted[slice(*table.days[d])]]:
-            ranked.setdefault(int(k), everyone)
+            ranked.setdefault(int(k), everyone[:keep])
     return ranked
 
 
@@ -747,7 +755,7 @@ def rank_candidates(
     """
     table = _table(observation)
     known = sorted({table.index[i] for i in query_ids if i in table.index})
-    ranked = _rankings(table, model, np.array(known, dtype=np.int64))
+    ranked = _rankings(table, model, np.array(known, dtype=np.int64), keep=None)
     result: dict[str, tuple[str, ...]] = {}
     for i in query_ids:
         order = ranked.get(table.index[i]) if i in table.index else None
@@ -789,17 +797,21 @@ class _Hits:
 def _hits(
     table: _Table, users: Sequence[str | None], ranked: Mapping[int, npt.NDArray[np.int64]]
 ) -> _Hits:
-    order = sorted(ranked)
+    per_day_user: dict[tuple[int, str | None], int] = defaultdict(int)
+    for k, user in enumerate(users):
+        per_day_user[(int(table.day[k]), user)] += 1
     top1, top5, chance1, chance5, who = [], [], [], [], []
-    for k in order:
+    for k in sorted(ranked):
         user = users[k]
         assert user is not None  # queries are scored sessions only
-        candidates = ranked[k]
-        right = [users[j] == user for j in candidates.tolist()]
+        right = [users[j] == user for j in ranked[k][:_TOP].tolist()]
+        d = int(table.day[k]) - 1
+        lo, hi = table.days[d]
+        mine = per_day_user[(d, user)]
         top1.append(float(right[0]))
-        top5.append(float(any(right[:_TOP])))
-        chance1.append(compute_chance(sum(right), len(right), 1))
-        chance5.append(compute_chance(sum(right), len(right), _TOP))
+        top5.append(float(any(right)))
+        chance1.append(compute_chance(mine, hi - lo, 1))
+        chance5.append(compute_chance(mine, hi - lo, _TOP))
         who.append(user)
     return _Hits(tuple(who), np.array(top1), np.array(top5), np.array(chance1), np.array(chance5))
 

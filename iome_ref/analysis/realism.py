@@ -142,12 +142,16 @@ def compute_realism(
     *,
     population: str,
     days: float | None = None,
+    before: int | None = None,
     seed: int = 1,
 ) -> RealismFigures:
     """The six figures (class doc) of ``observation``'s charge sessions with a known user.
 
     ``days``: how long a simulated run watched every user (None: from each user's first to
-    last session, the way a real data set watches them).
+    last session, the way a real data set watches them). ``before``: only sessions starting
+    before this time count. A run publishes a session when it ends, so the sessions of its
+    last day that outlast the run are missing, the long ones most: run a day longer than
+    ``days`` and count only sessions that started within them, or durations read short.
 
     Raises:
         UsageError: ("link") no charge session has a known user.
@@ -155,7 +159,9 @@ def compute_realism(
     named: list[tuple[str, ObservedSession]] = [
         (user, s)
         for s in observation.sessions
-        if s.direction == "charge" and (user := truth.session_user.get(s.session_id)) is not None
+        if s.direction == "charge"
+        and (before is None or s.start < before)
+        and (user := truth.session_user.get(s.session_id)) is not None
     ]
     if not named:
         raise UsageError("link", f"{population}: no charge session with a known user")
@@ -185,10 +191,10 @@ def compute_realism(
         seen[(user, d)].add(s.station)
     pairs = same = 0
     for (user, s), d in zip(named, day.tolist(), strict=True):
-        before = seen.get((user, d - 1))
-        if before:
+        yesterday = seen.get((user, d - 1))
+        if yesterday:
             pairs += 1
-            same += s.station in before
+            same += s.station in yesterday
     one = sum(len(v) == 1 for v in stations.values())
     hours = np.bincount((local % _DAY) // _HOUR, minlength=24)[:24]
     return RealismFigures(
