@@ -33,16 +33,16 @@ __all__ = [
 
 
 @enforces("IOME-ENC-002")
-def check_message_size(data: bytes) -> None:
+def check_message_size(data: bytes, limit: int = MAX_MESSAGE_BYTES) -> None:
     """Refuse oversized input before parsing, so a hostile peer cannot make a node parse gigabytes.
+
+    ``limit`` is larger only for documents that wrap a message (an evidence bundle).
 
     Raises:
         Malformed: IOME-ENC-002.
     """
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise Malformed(
-            "IOME-ENC-002", f"message is {len(data)} bytes, limit is {MAX_MESSAGE_BYTES}"
-        )
+    if len(data) > limit:
+        raise Malformed("IOME-ENC-002", f"message is {len(data)} bytes, limit is {limit}")
 
 
 #: Bytes the nesting pre-scan keeps: quotes and brackets; objects count as arrays.
@@ -136,7 +136,7 @@ class _NonFiniteError(ValueError):
 
 
 @enforces("IOME-ENC-001")
-def decode_json_object(data: bytes | str) -> dict[str, Any]:
+def decode_json_object(data: bytes | str, *, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """Decode one I-JSON object (RFC 7493) of bounded size and depth.
 
     Refused as IOME-ENC-001: a byte-order mark, text that is not UTF-8 or not one JSON object,
@@ -149,7 +149,7 @@ def decode_json_object(data: bytes | str) -> dict[str, Any]:
         Malformed: IOME-ENC-002 when too large, IOME-ENC-001, then IOME-ENC-007.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    check_message_size(raw)
+    check_message_size(raw, limit)
     if raw.startswith(b"\xef\xbb\xbf"):
         raise Malformed("IOME-ENC-001", "message starts with a byte-order mark (RFC 8259 §8.1)")
     try:

@@ -18,13 +18,14 @@ a key twice) is ``UsageError`` with component "node" or the role's component.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from iome_ref.chain.bundles import build_bundle
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.state import ChainState
@@ -54,13 +55,15 @@ from iome_ref.models import (
     Trip,
     TripClaim,
 )
+from iome_ref.models.evidence import EvidenceBundle
 from iome_ref.pki import CertificateDirectory
 from iome_ref.roles.manager import ChainManager
 from iome_ref.roles.predictor import MobilityPredictor
 from iome_ref.roles.randomness import RandomSource
 from iome_ref.roles.station import ChargingStation, PresenceKind
-from iome_ref.roles.verifier import Verifier, VerifierQuorum
+from iome_ref.roles.verifier import DEFAULT_TIME_BUCKET_S, Verifier, VerifierQuorum
 from iome_ref.rules import check_stateless
+from iome_ref.rules.ledger import check_anchor_manager
 
 __all__ = ["Actor", "Genesis", "Head", "Node"]
 
@@ -162,6 +165,7 @@ class Node:
         store: Store,
         rng: RandomSource,
         actors: Mapping[str, Actor] | None = None,
+        time_bucket_s: int = DEFAULT_TIME_BUCKET_S,
     ) -> None:
         """Open ``store`` under ``genesis`` (re-verifying what it holds) with ``actors``' keys.
 
@@ -170,21 +174,76 @@ class Node:
                 block no longer verifies (IOME-BLK-012).
             UsageError: the genesis is not in the expected form.
         """
-        self.genesis = Genesis.read(genesis)
+        genesis = Genesis.read(genesis)
+        self._setup(
+            genesis.context(),
+            genesis.chains,
+            store=store,
+            rng=rng,
+            actors=actors,
+            time_bucket_s=time_bucket_s,
+        )
+
+    @classmethod
+    def with_context(
+        cls,
+        context: ChainContext,
+        chains: Mapping[str, str],
+        *,
+        store: Store,
+        rng: RandomSource,
+        actors: Mapping[str, Actor] | None = None,
+        time_bucket_s: int = DEFAULT_TIME_BUCKET_S,
+    ) -> Node:
+        """A node judging under a ready ``context`` (a simulation's, whose travel table is too
+        large to pass as a genesis document), keeping ``chains`` (id -> kind).
+
+        Raises:
+            Rejected: a stored block no longer verifies (IOME-BLK-012).
+        """
+        node = cls.__new__(cls)
+        node._setup(
+            context, chains, store=store, rng=rng, actors=actors, time_bucket_s=time_bucket_s
+        )
+        return node
+
+    def _setup(
+        self,
+        context: ChainContext,
+        chains: Mapping[str, str],
+        *,
+        store: Store,
+        rng: RandomSource,
+        actors: Mapping[str, Actor] | None,
+        time_bucket_s: int,
+    ) -> None:
+        self._context = context
+        self._chain_kinds = dict(chains)
         self.rng = rng
         self.actors: dict[str, Actor] = dict(actors or {})
-        self.ledger = self.genesis.open_ledger(store)
+        self.time_bucket_s = time_bucket_s
+        self.ledger = self._open_ledger(store)
         self._stations: dict[str, ChargingStation] = {}
         self._managers: dict[str, ChainManager] = {}
         self._quorum: VerifierQuorum | None = None
+        #: The consortium state as the verifiers see it between blocks: a fork of the chain's
+        #: state holding the claims of the batch in flight; the chain itself never does.
+        self._view: ChainState | None = None
         #: Presences and claims the verifiers accepted, for the next consortium block.
         self._batch: list[SignedModel] = []
+
+    def _open_ledger(self, store: Store) -> Ledger:
+        # Through the declared chains, so a chain without blocks yet is kept too.
+        ledger = Ledger(store, self._context)
+        for chain_id, kind in self._chain_kinds.items():
+            ledger.add_chain(chain_id, kind)
+        return ledger
 
     # -- chains ------------------------------------------------------------------------------
 
     @property
     def context(self) -> ChainContext:
-        return self.ledger.context
+        return self._context
 
     def get_chain(self, chain_id: str) -> ChainState:
         """The state of a chain this node keeps.
@@ -259,6 +318,16 @@ class Node:
                 return tx
         return None
 
+    def get_bundle(self, chain_id: str, tx_id: str) -> EvidenceBundle | None:
+        """The evidence bundle of accepted transaction ``tx_id`` on ``chain_id``
+        (spec/evidence.md), or None when the chain does not hold it.
+
+        Raises:
+            UsageError: the genesis declares no such chain.
+        """
+        self.get_chain(chain_id)
+        return build_bundle(self.ledger, chain_id, tx_id)
+
     def get_evidence(self) -> list[tuple[str, bytes]]:
         """(requirement id, canonical JSON ``{"first", "second"}``) in the order recorded."""
         return self.ledger.evidence()
@@ -274,8 +343,7 @@ class Node:
         store = self.ledger.store
         for row in rows:
             store.append(row)
-        # Through the genesis, so a declared chain without blocks yet is kept too.
-        self.ledger = self.genesis.open_ledger(store)
+        self.ledger = self._open_ledger(store)
 
     # -- actors ------------------------------------------------------------------------------
 
@@ -337,24 +405,61 @@ class Node:
                     f"reset gave {len(verifiers)}",
                 )
             self._quorum = VerifierQuorum(
-                verifiers, self.context.quorum, self.context.travel, self.context.directory
+                verifiers,
+                self.context.quorum,
+                self.context.travel,
+                self.context.directory,
+                time_bucket_s=self.time_bucket_s,
             )
         return self._quorum
 
-    def cosign(self, claim: TripClaim, source: Presence, destination: Presence, t: int) -> Trip:
+    def _answering(self, quorum: VerifierQuorum, names: Sequence[str] | None) -> list[Verifier]:
+        """The verifiers that answer, in name order: every one, or those ``names`` lists."""
+        if names is None:
+            return list(quorum.verifiers)
+        known = {verifier.name: verifier for verifier in quorum.verifiers}
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise UsageError(_COMPONENT, f"answering: {unknown[0]!r} is no verifier actor")
+        return [verifier for name, verifier in sorted(known.items()) if name in set(names)]
+
+    def cosign(
+        self,
+        claim: TripClaim,
+        source: Presence,
+        destination: Presence,
+        t: int,
+        answering: Sequence[str] | None = None,
+    ) -> Trip | None:
         """Judge ``claim`` on the consortium chain at ``t`` and return its Trip signed by the
         quorum; the presences and claim join the batch ``take_batch`` hands out.
 
+        ``answering`` names the verifiers that answer (default: all); the others have stopped.
+        With fewer than the quorum answering nobody can co-sign: the trip waits (None) and
+        nothing is recorded, so the vehicle sends the claim again later (trips.md step 8).
+
         Raises:
             Rejected: the first rule the presences or claim break, or IOME-TRIP-005.
+            UsageError: ``answering`` names an actor that is no verifier.
         """
-        state = self._chain_of_kind(CHAIN_CONSORTIUM)
-        return self._verifiers().on_claim(claim, source, destination, state, t, self.rng)
+        quorum = self._verifiers()
+        chosen = self._answering(quorum, answering)
+        if len(chosen) < quorum.k:
+            return None
+        if self._view is None:
+            self._view = self._chain_of_kind(CHAIN_CONSORTIUM).fork()
+        everyone, quorum.verifiers = quorum.verifiers, chosen
+        try:
+            return quorum.on_claim(claim, source, destination, self._view, t, self.rng)
+        finally:
+            quorum.verifiers = everyone
 
     def _settle_batch(self) -> None:
-        """Roll the verifiers' provisional batch off the consortium state, keeping its txs."""
+        """Hand the verifiers' batch to ``take_batch`` and drop their view of the consortium
+        chain: the next claim is judged on a fresh fork of what the chain's blocks made."""
         if self._quorum is not None and self._quorum.pending:
             self._batch.extend(self._quorum.take_consortium_txs())
+        self._view = None
 
     def take_batch(self) -> list[SignedModel]:
         """The presences and claims accepted since the last call, in order, for the next
@@ -380,14 +485,20 @@ class Node:
         the last Anchor.
 
         Raises:
-            Rejected: IOME-ANC-010 (``t`` before the last anchor or the office start).
+            Rejected: IOME-ANC-010 (``t`` before the last anchor or the office start),
+                IOME-ANC-001 (``manager`` is not in office: a backup replaced it).
         """
         if self.get_chain(chain_id).kind != CHAIN_CHILD:
             raise UsageError(_COMPONENT, f"{chain_id} is not a child chain")
         office = self._manager(manager, chain_id, ROLE_MANAGER, ROLE_BACKUP)
         public = self._chain_of_kind(CHAIN_PUBLIC)
         office.office_since = public.handover_times.get(chain_id)
-        return office.anchor(self.get_chain(chain_id), public.anchor_tips.get(chain_id), t)
+        anchor = office.anchor(self.get_chain(chain_id), public.anchor_tips.get(chain_id), t)
+        current = public.offices.get(chain_id)
+        if anchor is not None:
+            # A key out of office (a manager its backup replaced) would be refused on chain.
+            check_anchor_manager(anchor, None if current is None else current.manager_pk)
+        return anchor
 
     def hand_over(self, backup: str, chain_id: str, t: int) -> ManagerHandover:
         """The backup takes office from the manager in office, continuing the anchor sequence.

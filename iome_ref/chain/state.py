@@ -6,6 +6,7 @@ rolls the state back exactly, so a bad transaction halfway through a block leave
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -149,6 +150,21 @@ class ChainState:
         if with_evidence:  # evidence is a set of findings: the order found is not state
             fields["evidence"] = _sorted(fields["evidence"])
         return canonical_json(fields)
+
+    def fork(self) -> ChainState:
+        """A private copy to judge provisional transactions on, leaving this state untouched.
+
+        Every container is copied (one level: the items are immutable models and tuples, and
+        a Journal only ever changes the state's own containers and attributes), so applying
+        to the fork costs as much as applying to the live state, and dropping the fork undoes
+        everything. The verifiers judge a batch of claims this way between consortium blocks.
+        """
+        copies: dict[str, Any] = {
+            item.name: copy.copy(value)
+            for item in dataclasses.fields(self)
+            if isinstance(value := getattr(self, item.name), list | dict | set)
+        }
+        return dataclasses.replace(self, **copies)
 
     @property
     def head(self) -> BlockRef | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import sys
 
-from iome_ref.cli import conform, ledger, simulate, validate, vectors
+from iome_ref.cli import attack, conform, evidence, ledger, link, simulate, validate, vectors
 from iome_ref.cli.common import (
     EXIT_ACCEPTED,
     EXIT_ERROR,
@@ -23,7 +23,7 @@ from iome_ref.cli.common import (
 __all__ = ["EXIT_ACCEPTED", "EXIT_ERROR", "EXIT_REJECTED", "app", "exit_code_for", "main"]
 
 #: The command modules, registered on ``app`` when imported.
-COMMANDS = (conform, ledger, simulate, validate, vectors)
+COMMANDS = (attack, conform, evidence, ledger, link, simulate, validate, vectors)
 
 
 def main() -> None:

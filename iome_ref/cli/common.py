@@ -171,17 +171,17 @@ def exit_on_error(*, catch_all: bool = False) -> Iterator[None]:
         )
 
 
-def read_input(path: Path, what: str) -> bytes:
-    """At most ``READ_LIMIT`` bytes of ``path`` (``-`` is stdin).
+def read_input(path: Path, what: str, limit: int = READ_LIMIT) -> bytes:
+    """At most ``limit`` bytes of ``path`` (``-`` is stdin).
 
     Raises:
         UsageError: the file is missing, a directory, or unreadable.
     """
     try:
         if str(path) == "-":
-            return sys.stdin.buffer.read(READ_LIMIT)
+            return sys.stdin.buffer.read(limit)
         with path.open("rb") as stream:
-            return stream.read(READ_LIMIT)
+            return stream.read(limit)
     except FileNotFoundError:
         raise UsageError(CLI, f"{what} {path}: no such file") from None
     except IsADirectoryError:

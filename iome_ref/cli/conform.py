@@ -24,9 +24,22 @@ ImplOption = Annotated[
     str,
     typer.Option(
         "--impl",
-        help="The implementation: ref (the reference, in process), python:MODULE:FACTORY.",
+        help="The implementation: ref (the reference, in process), python:MODULE:FACTORY, "
+        "or stdio:COMMAND (a subprocess speaking spec/conformance.md).",
     ),
 ]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        max=3600.0,
+        help="Seconds a stdio implementation has for each reply (IOME-IUT-009); its first "
+        "reply, which includes starting up, gets at least 30.",
+    ),
+]
+#: Seconds a stdio IUT has per reply unless --timeout says otherwise (spec/conformance.md).
+DEFAULT_TIMEOUT_S = 5.0
 
 
 @app.command()
@@ -36,7 +49,11 @@ def conform(  # noqa: PLR0917 - typer maps each option to a parameter
         int, typer.Option(min=0, max=MAX_SAFE_INT, help="Seed of the run (reset, scenarios).")
     ] = 1,
     profile: Annotated[
-        str, typer.Option(help="quick: the vectors; thorough: also as wire text and rerun.")
+        str,
+        typer.Option(
+            help="quick: the vectors and the state machines; thorough: also every input as "
+            "wire text, a reverse-order rerun and a longer search of the machines."
+        ),
     ] = "quick",
     only: Annotated[
         list[str] | None,
@@ -70,6 +87,7 @@ def conform(  # noqa: PLR0917 - typer maps each option to a parameter
     scenarios: Annotated[
         Path, typer.Option(help="Folder for the scenario of every failing case.")
     ] = Path("out/conform/scenarios"),
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Run the conformance suite against an implementation: a verdict per case and per
     requirement id. Exit 0 all pass, 1 a fail or xpass, 2 an error or bad usage."""
@@ -89,7 +107,7 @@ def conform(  # noqa: PLR0917 - typer maps each option to a parameter
 
         ids = tuple(part.strip() for item in only or () for part in item.split(",") if part.strip())
         options = ConformOptions(impl, seed, profile, ids, baseline, relax, scenarios)
-        iut = open_iut(impl)
+        iut = open_iut(impl, timeout_s=timeout)
         try:
             with Progress(console=stderr_console(), transient=False) as bar:
                 task = bar.add_task(f"conform {impl}", total=None)
@@ -117,6 +135,7 @@ def replay(
     trace: Annotated[
         bool, typer.Option("--trace", help="Also print each request and reply as JSON.")
     ] = False,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Replay scenarios step by step, stopping at the first divergence. Exit 0 every scenario
     behaves as it expects, 1 a divergence, 2 an invalid scenario or a broken implementation."""
@@ -129,7 +148,7 @@ def replay(
         )
 
         loaded = [load_scenario(path) for path in files]
-        iut = open_iut(impl)
+        iut = open_iut(impl, timeout_s=timeout)
         try:
             manifest = iut.hello()
             results = []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -18,6 +19,22 @@ from iome_ref.cli.common import (
     vectors_app,
 )
 from iome_ref.constants import MAX_SAFE_INT
+
+#: Modules that each generate one folder of JSON Schemas under spec/schemas/ with the trio
+#: ``build_schema_files() / write_schema_files(spec) / check_schema_files(spec)``: the wire
+#: protocol, the conformance files, the observer's and the attack's outputs, the report. A new
+#: output file with a committed schema adds its module here, and nowhere else.
+SCHEMA_SETS: Final = (
+    "iome_ref.conformance.wire",
+    "iome_ref.conformance.schemas",
+    "iome_ref.analysis.schemas",
+    "adversaries.schemas",
+)
+
+
+def _schema_sets() -> list[Any]:
+    """The modules of ``SCHEMA_SETS``, imported only when a command needs them."""
+    return [importlib.import_module(name) for name in SCHEMA_SETS]
 
 
 @vectors_app.command("generate")
@@ -34,22 +51,17 @@ def vectors_generate(
     ] = None,
     spec_dir: SpecDirOption = None,
 ) -> None:
-    """Write spec/vectors/*.json, spec/schemas/*.json, spec/schemas/iut/*.json, spec/index.json."""
+    """Write spec/vectors/*.json, spec/index.json and every schema set of ``SCHEMA_SETS``."""
     with exit_on_error():
-        from iome_ref.conformance.wire import write_wire_schemas  # noqa: PLC0415
         from iome_ref.vectors.check import recorded_seed  # noqa: PLC0415
         from iome_ref.vectors.generate import write_vectors  # noqa: PLC0415
 
         directory = spec_dir_of(spec_dir)
         chosen = recorded_seed(directory) if seed is None else seed
-        from iome_ref.conformance.schemas import write_schema_files  # noqa: PLC0415
-
         with status("generating vectors"):
-            written = (
-                write_vectors(directory, chosen)
-                + write_wire_schemas(directory)
-                + write_schema_files(directory)
-            )
+            written = write_vectors(directory, chosen)
+            for schema_set in _schema_sets():
+                written += schema_set.write_schema_files(directory)
     typer.echo(f"wrote {len(written)} files under {directory} (seed {chosen})")
 
 
@@ -57,24 +69,16 @@ def vectors_generate(
 def vectors_check(spec_dir: SpecDirOption = None) -> None:
     """Regenerate in memory and compare: exit 1 listing every stale, missing or extra file."""
     with exit_on_error():
-        from iome_ref.conformance.wire import build_wire_schemas, check_wire_schemas  # noqa: PLC0415
         from iome_ref.vectors.check import check_vectors  # noqa: PLC0415
         from iome_ref.vectors.generate import list_derived_files  # noqa: PLC0415
 
         directory = spec_dir_of(spec_dir)
-        from iome_ref.conformance.schemas import build_schema_files, check_schema_files  # noqa: PLC0415
-
         with status("checking vectors"):
-            problems = (
-                check_vectors(directory)
-                + check_wire_schemas(directory)
-                + check_schema_files(directory)
-            )
-        count = (
-            len(list_derived_files(directory))
-            + len(build_wire_schemas())
-            + len(build_schema_files())
-        )
+            problems = check_vectors(directory)
+            count = len(list_derived_files(directory))
+            for schema_set in _schema_sets():
+                problems += schema_set.check_schema_files(directory)
+                count += len(schema_set.build_schema_files())
     for problem in problems:
         typer.echo(printable(problem))
     if problems:

@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 from iome_ref.errors import Rejected
 
-__all__ = ["CORE_OPS", "IUT", "ROLE_OPS", "JsonObject", "Refused"]
+__all__ = ["CORE_OPS", "EVIDENCE_OPS", "IUT", "ROLE_OPS", "JsonObject", "Refused"]
 
 JsonObject = dict[str, Any]
 
@@ -41,6 +41,10 @@ ROLE_OPS: Final = (
     "manager_anchor",
     "backup_handover",
 )
+
+#: Evidence bundles of accepted transactions (spec/evidence.md): optional like the role ops,
+#: reached through ``call``; an IUT that does not list it is skipped, never passed.
+EVIDENCE_OPS: Final = ("evidence_bundle",)
 
 
 class Refused(Rejected):

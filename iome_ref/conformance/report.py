@@ -107,6 +107,12 @@ class ConformReport(_Strict):
     relaxed: list[RelaxedMismatch] = Field(default_factory=list)
     unused_relaxations: list[str] = Field(default_factory=list)
     cases: list[CaseReport]
+    unreached: list[str] = Field(
+        default_factory=list,
+        description="Requirement ids no case of the profile reaches and spec/ gives no reason "
+        "for ('Not testable through the IUT: ...'): gaps of the suite, not of the "
+        "implementation.",
+    )
     timing: Timing = Field(
         description="NOT DETERMINISTIC: excluded when comparing reports; always the last member."
     )
@@ -167,6 +173,8 @@ def format_summary(report: ConformReport) -> list[str]:
         )
     for entry in report.unused_relaxations:
         lines.append(f"note  relaxation never used: {entry}")
+    if report.unreached:
+        lines.append(f"note  no case reaches {', '.join(report.unreached)} (a gap of the suite)")
     for case in report.cases:
         if case.verdict in {CaseVerdict.FAIL, CaseVerdict.XPASS, CaseVerdict.ERROR}:
             where = f", scenario {case.scenario}" if case.scenario else ""

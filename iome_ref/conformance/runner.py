@@ -36,6 +36,7 @@ from iome_ref.conformance.cases import (
 )
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.machines import MACHINES, Budget, machine_scenario, run_machine
+from iome_ref.conformance.reach import unreached_ids
 from iome_ref.conformance.report import (
     CaseReport,
     ConformReport,
@@ -328,7 +329,8 @@ def _play_machine(
     result, and what the machine found. A divergence is replayed from the exported scenario,
     so the verdict comes from the very file ``iome replay`` reads."""
     assert case.machine is not None
-    missing = [op for op in MACHINE_OPS if op not in manifest.get("ops", ())]
+    needed = (*MACHINE_OPS, *MACHINES[case.machine].required_ops)
+    missing = [op for op in needed if op not in manifest.get("ops", ())]
     if missing:
         reason = "the manifest lacks " + ", ".join(f"op {op}" for op in missing)
         return case, ReplayResult(case.scenario, "skip", (), reason), ""
@@ -454,5 +456,6 @@ def run_conformance(
         relaxed=tally.relaxed,
         unused_relaxations=unused,
         cases=reports,
+        unreached=unreached_ids(every, load_requirements(spec_dir)),
         timing=Timing(total_s=round(time.perf_counter() - started, 3), cases_ms=timings),
     )

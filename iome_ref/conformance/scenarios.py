@@ -14,33 +14,47 @@ implementation only through the IUT interface), verdict files (verdicts.py), rep
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
 
+from iome_ref.conformance import wire
 from iome_ref.conformance.iut import IUT
 from iome_ref.conformance.verdicts import validation_path
+from iome_ref.constants import MAX_SAFE_INT
+from iome_ref.crypto import KeyPair
+from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import ImplementationError, IoMEError, Rejected, UsageError
+from iome_ref.merkle import compute_merkle_root_hex
 from iome_ref.vectors.runner import StoredRow, VectorContext
+from iome_ref.vectors.world import ACTORS, World
 
 __all__ = [
+    "ROLE_STEP_OPS",
     "SCENARIO_FORMAT",
+    "BlockBuild",
     "ReplayResult",
+    "ResultSubset",
+    "RoleStep",
     "Scenario",
     "ScenarioMetadata",
     "ScenarioSetup",
     "StepOutcome",
+    "actor_keys",
+    "build_block",
     "dump_scenario",
     "execute",
     "format_trace",
@@ -48,10 +62,13 @@ __all__ = [
     "load_scenario",
     "missing_capabilities",
     "parse_scenario",
+    "result_matches",
 ]
 
 SCENARIO_FORMAT: Final = "iome-scenario/1"
 _COMPONENT: Final = "scenario"
+#: How pydantic prefixes the message of a ValueError raised by a validator.
+_VALUE_ERROR: Final = "Value error, "
 
 ReqId = Annotated[str, StringConstraints(pattern=r"^IOME-[A-Z]+-[0-9]{3}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -72,12 +89,40 @@ class Reject(_Strict):
     reject: ReqId
 
 
-#: ``"accept"``, or ``{"reject": "IOME-..."}``.
-Expectation = Literal["accept"] | Reject
+class ResultSubset(_Strict):
+    """The step must be accepted, and its result must hold these members with these values:
+    an object matches when each member named matches (other members are ignored), an array
+    when it has as many elements and each matches, anything else when equal."""
+
+    result: dict[str, Any]
+
+
+#: ``"accept"``, ``{"reject": "IOME-..."}``, or ``{"result": {...}}`` (accept with a result).
+Expectation = Literal["accept"] | Reject | ResultSubset
 
 
 def _describe(expect: Expectation) -> str:
-    return "accept" if isinstance(expect, str) else f"reject {expect.reject}"
+    if isinstance(expect, Reject):
+        return f"reject {expect.reject}"
+    if isinstance(expect, ResultSubset):
+        return f"accept with result {_compact(expect.result)}"
+    return "accept"
+
+
+def result_matches(answer: Any, subset: Any) -> bool:
+    """Whether ``answer`` holds ``subset`` as ``{"result": subset}`` asks (ResultSubset)."""
+    return bool(_project(answer, subset) == subset)
+
+
+def _project(answer: Any, subset: Any) -> Any:
+    """``answer`` cut down to the members ``subset`` names (recursively through objects), so
+    comparing the two says whether the answer holds the subset, and printing it shows what
+    the implementation gave where it differs."""
+    if isinstance(subset, dict) and isinstance(answer, Mapping):
+        return {key: _project(answer[key], value) for key, value in subset.items() if key in answer}
+    if isinstance(subset, list) and isinstance(answer, list) and len(subset) == len(answer):
+        return [_project(item, part) for item, part in zip(answer, subset, strict=True)]
+    return answer
 
 
 # -- metadata and set-up ---------------------------------------------------------------------
@@ -113,6 +158,23 @@ class ActorKey(_Strict):
     private_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
+def actor_keys(world: World, names: Iterable[str]) -> dict[str, ActorKey]:
+    """``setup.keys`` for the named certified actors of ``world`` (vectors.world.ACTORS),
+    so a scenario's role steps and built blocks act with the world's certified keys.
+
+    Raises:
+        UsageError: a name that is not a certified actor of the world.
+    """
+    keys = {}
+    for name in names:
+        if name not in ACTORS:
+            raise UsageError(_COMPONENT, f"actor_keys: {name!r} is not a certified actor")
+        role, subject = ACTORS[name]
+        private = world.key(name).private.private_bytes_raw().hex()
+        keys[name] = ActorKey(role=role, subject=subject, private_key=private)
+    return keys
+
+
 class ScenarioSetup(_Strict):
     """The deterministic start: ``reset(seed, genesis, keys)`` and what it must answer."""
 
@@ -137,14 +199,36 @@ class _Message(_Strict):
         return None if self.text is None else self.text + " " * self.pad
 
 
+class BlockBuild(_Strict):
+    """A block the harness assembles and signs at play time, for transactions an earlier
+    step produced (a Trip the verifiers co-signed, an Anchor, a verifier batch)."""
+
+    producer: Name = Field(description="A key of setup.keys: signs the block.")
+    time: int = Field(ge=0, le=MAX_SAFE_INT, description="The block's time.")
+    txs: list[dict[str, Any]] | dict[str, Any] = Field(
+        description="The transactions as JSON objects, each possibly a reference; or one "
+        "reference to a list of them."
+    )
+    height: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SAFE_INT,
+        description="Default: one above the implementation's head.",
+    )
+    prev_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        default=None, description="Default: the implementation's head's hash (zeros if empty)."
+    )
+
+
 class SubmitBlockArgs(_Message):
     chain: Name
     block: dict[str, Any] | None = None
+    build: BlockBuild | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> SubmitBlockArgs:
-        if (self.block is None) == (self.text is None):
-            raise ValueError("give exactly one of block and text")
+        if sum(form is not None for form in (self.block, self.text, self.build)) != 1:
+            raise ValueError("give exactly one of block, text and build")
         return self
 
 
@@ -246,7 +330,74 @@ class CheckEvidenceStep(_Strict):
     expect: EvidenceCodes
 
 
-ActionStep = SubmitBlockStep | SubmitTxStep | ReopenStep | ValidateStep
+#: Role operations a step may play (spec/conformance.md, "Role ops"): the ROLE_OPS of the IUT
+#: interface and the station's docking and the verifiers' batch they need (ROLE_STEP_OPS).
+RoleOp = Literal[
+    "station_dock",
+    "station_undock",
+    "station_attest",
+    "verifier_cosign",
+    "verifier_batch",
+    "predictor_od",
+    "manager_anchor",
+    "backup_handover",
+]
+ROLE_STEP_OPS: Final[tuple[str, ...]] = get_args(RoleOp)
+#: The key of a reference to an earlier step's result: ``{"$from": N, "path": "a.0.b"}``.
+REF_KEY: Final = "$from"
+
+
+def _is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and REF_KEY in value
+
+
+def _refs(value: Any, where: str) -> list[tuple[str, Any]]:
+    """Every reference inside ``value`` with its path, depth first."""
+    if _is_ref(value):
+        return [(where, value)]
+    if isinstance(value, dict):
+        return [ref for key, item in value.items() for ref in _refs(item, f"{where}.{key}")]
+    if isinstance(value, list):
+        return [ref for i, item in enumerate(value) for ref in _refs(item, f"{where}.{i}")]
+    return []
+
+
+class RoleStep(_Strict):
+    """A role operation: its args are the op's wire args (schemas/iut/<op>.request.json), any
+    value of which may be a reference to an earlier step's result."""
+
+    actor: Name
+    op: RoleOp
+    args: dict[str, Any]
+    expect: Expectation
+
+    @model_validator(mode="after")
+    def _args_match_the_op(self) -> RoleStep:
+        """The args are the op's wire args: known members, the required ones present, each of
+        its type unless it is a reference (resolved, and judged by the IUT, at play time)."""
+        model = wire.ARGS[self.op]
+        fields = model.model_fields
+        unknown = sorted(set(self.args) - set(fields))
+        if unknown:
+            raise ValueError(f"args.{unknown[0]}: not an argument of {self.op}")
+        missing = sorted(
+            name for name, info in fields.items() if info.is_required() and name not in self.args
+        )
+        if missing:
+            raise ValueError(f"args.{missing[0]}: {self.op} needs it")
+        for name, value in self.args.items():
+            if _is_ref(value):
+                continue
+            try:
+                TypeAdapter(fields[name].rebuild_annotation()).validate_python(value)
+            except ValidationError as exc:
+                path, message = validation_path(exc)
+                inner = "" if path == "(document)" else f".{path}"
+                raise ValueError(f"args.{name}{inner}: {message}") from None
+        return self
+
+
+ActionStep = SubmitBlockStep | SubmitTxStep | ReopenStep | ValidateStep | RoleStep
 CheckStep = CheckHeadStep | CheckTxStep | CheckEvidenceStep
 Step = Annotated[ActionStep | CheckStep, Field(discriminator="op")]
 
@@ -259,6 +410,7 @@ _OP_NEEDS: Final = {
     "check_head": "head",
     "check_tx": "get_tx",
     "check_evidence": "evidence",
+    **{op: op for op in ROLE_STEP_OPS},
 }
 
 
@@ -280,6 +432,33 @@ class Scenario(_Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _references_name_accepted_steps(self) -> Scenario:
+        """Every ``{"$from": N, "path": P}`` names an earlier operation step expected to be
+        accepted, and has exactly those two members."""
+        for index, step in enumerate(self.steps, start=1):
+            for where, ref in _refs(
+                step.args.model_dump(mode="json", exclude_none=True)
+                if isinstance(step.args, BaseModel)
+                else step.args,
+                f"steps.{index - 1}.args",
+            ):
+                source = ref.get(REF_KEY)
+                if set(ref) != {REF_KEY, "path"} or not isinstance(ref.get("path"), str):
+                    raise ValueError(f'{where}: a reference is {{"$from": N, "path": "..."}}')
+                if (
+                    not isinstance(source, int)
+                    or isinstance(source, bool)
+                    or not (1 <= source < index)
+                ):
+                    raise ValueError(f"{where}.$from: must name an earlier step, found {source}")
+                earlier = self.steps[source - 1]
+                if isinstance(earlier, CheckStep) or isinstance(earlier.expect, Reject):
+                    raise ValueError(
+                        f"{where}.$from: step {source} is no operation expected to be accepted"
+                    )
+        return self
+
 
 def parse_scenario(document: Any, where: str = "scenario") -> Scenario:
     """Read a scenario document.
@@ -292,6 +471,9 @@ def parse_scenario(document: Any, where: str = "scenario") -> Scenario:
         return Scenario.model_validate(document)
     except ValidationError as exc:
         path, message = validation_path(exc)
+        if path == "(document)" and message.startswith(_VALUE_ERROR):
+            # A check across steps: its message starts with the member's own path.
+            raise UsageError(_COMPONENT, f"{where}: {message[len(_VALUE_ERROR) :]}") from None
         raise UsageError(_COMPONENT, f"{where}: {path}: {message}") from None
 
 
@@ -317,12 +499,23 @@ def missing_capabilities(scenario: Scenario, manifest: Mapping[str, Any]) -> lis
     ops = set(manifest.get("ops") or ())
     kinds = set(manifest.get("chain_kinds") or ())
     needed_ops = {"reset"} | {_OP_NEEDS[step.op] for step in scenario.steps}
+    if any(
+        isinstance(step.args, SubmitBlockArgs)
+        and step.args.build is not None
+        and (step.args.build.height is None or step.args.build.prev_hash is None)
+        for step in scenario.steps
+    ):
+        needed_ops.add("head")  # a built block extends the implementation's head
     chains = scenario.setup.genesis.chains
     needed_kinds = {
         chains[step.args.chain]
         for step in scenario.steps
         if isinstance(step.args, SubmitBlockArgs | SubmitTxArgs | ChainArgs | TxArgs)
         and step.args.chain in chains
+    } | {
+        chains[step.args["chain"]]
+        for step in scenario.steps
+        if isinstance(step, RoleStep) and step.args.get("chain") in chains
     }
     missing = [f"op {op}" for op in sorted(needed_ops - ops)]
     missing += [f"chain kind {kind}" for kind in sorted(needed_kinds - kinds)]
@@ -353,6 +546,8 @@ class StepOutcome:
     relaxed: str | None = None
     request: str = ""
     reply: str = ""
+    #: The result the implementation answered (accepted steps), for later references.
+    answer: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -425,9 +620,11 @@ def _judge(
     tolerate: Tolerate | None,
 ) -> StepOutcome:
     expected = _describe(expect)
-    expected_code = None if isinstance(expect, str) else expect.reject
+    expected_code = expect.reject if isinstance(expect, Reject) else None
     if refusal is None:
         actual, found_code, detail, reply = "accept", None, "", _compact(answer)
+        if isinstance(expect, ResultSubset):
+            actual = f"accept with result {_compact(_project(answer, expect.result))}"
     else:
         actual, found_code = f"reject {refusal.req_id}", refusal.req_id
         detail, reply = (
@@ -446,6 +643,7 @@ def _judge(
         expected_code,
         found_code,
         reply=reply,
+        answer=answer if refusal is None else None,
     )
     if not outcome.ok and expected_code and found_code and tolerate is not None:
         reason = tolerate(outcome)
@@ -475,16 +673,157 @@ def _evidence_codes(iut: IUT) -> list[str]:
     return codes
 
 
+class _Unresolved(Exception):
+    """A reference names a member the earlier step's result does not have."""
+
+
+def _lookup(result: Any, source: int, path: str) -> Any:
+    value = result
+    for part in path.split(".") if path else ():
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            shown = path if len(path) <= 80 else path[:80] + "..."
+            raise _Unresolved(f"the result of step {source} has no member {shown!r}")
+    return value
+
+
+def _resolve(value: Any, results: Mapping[int, Any]) -> Any:
+    """``value`` with every reference replaced by the member of the earlier result it names."""
+    if _is_ref(value):
+        return _lookup(results.get(value[REF_KEY]), value[REF_KEY], value["path"])
+    if isinstance(value, dict):
+        return {key: _resolve(item, results) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, results) for item in value]
+    return value
+
+
+def _resolved(step: ActionStep, results: Mapping[int, Any]) -> ActionStep:
+    """The step with its references resolved (the same step when it has none)."""
+    args = _args_json(step)
+    if not _refs(args, "args"):
+        return step
+    document = step.model_dump(mode="json")
+    document["args"] = _resolve(args, results)
+    return type(step).model_validate(document)
+
+
+def _args_json(step: ActionStep | CheckStep) -> Any:
+    """A step's args as written (references unresolved), for the trace."""
+    return step.args if isinstance(step, RoleStep) else step.args.model_dump(mode="json")
+
+
+def _key_pair(private_hex: str) -> KeyPair:
+    return KeyPair.from_private(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(private_hex)))
+
+
+def build_block(
+    producer: KeyPair, *, chain: str, height: int, prev_hash: str, time: int, txs: list[Any]
+) -> dict[str, Any]:
+    """A block over ``txs`` (JSON objects, taken as they are) signed by ``producer``: the
+    Merkle root over each transaction's own ``tx_id`` member, the header hashed and signed as
+    blocks.md says. The harness never judges the transactions; the implementation does.
+
+    Raises:
+        _Unresolved: a transaction without a 64-hex ``tx_id`` (no block can carry it).
+    """
+    ids = [tx.get("tx_id") if isinstance(tx, Mapping) else None for tx in txs]
+    if not all(isinstance(i, str) and len(i) == 64 for i in ids):
+        raise _Unresolved("build: every transaction needs a 64-hex tx_id")
+    header = {
+        "type": "Block",
+        "chain_id": chain,
+        "height": height,
+        "prev_hash": prev_hash,
+        "merkle_root": compute_merkle_root_hex([str(i) for i in ids]),
+        "time": time,
+        "producer_pk": producer.public_hex,
+    }
+    try:
+        block_hash = compute_hash(canonical_json(header))
+    except IoMEError as exc:  # a head the IUT answered that no header can hold
+        raise _Unresolved(f"build: no block header holds it ({exc})") from None
+    return header | {
+        "block_hash": block_hash,
+        "signature": producer.sign("Block", block_hash),
+        "txs": list(txs),
+    }
+
+
+def _built(iut: IUT, a: SubmitBlockArgs, keys: Mapping[str, KeyPair]) -> dict[str, Any]:
+    build = a.build
+    assert build is not None
+    producer = keys.get(build.producer)
+    if producer is None:
+        raise _Broke(f"build.producer: no key {build.producer!r} in setup.keys", broken=False)
+    height, prev_hash = build.height, build.prev_hash
+    if height is None or prev_hash is None:
+        answer, refusal = _call(lambda: iut.head(a.chain), "head")
+        if refusal is not None:
+            raise _Broke(f"head {a.chain}: refused with {refusal.req_id}", broken=False)
+        _head_of(answer)
+        if height is None:
+            height = int(answer["height"]) + 1
+        if prev_hash is None:
+            prev_hash = answer.get("block_hash") or "0" * 64
+    txs = build.txs
+    if not isinstance(txs, list):
+        raise _Unresolved("build.txs: the reference does not name a list")
+    return build_block(
+        producer, chain=a.chain, height=height, prev_hash=str(prev_hash), time=build.time, txs=txs
+    )
+
+
 def _play(
     iut: IUT,
     index: int,
     step: ActionStep | CheckStep,
     marks: dict[int, int],
     tolerate: Tolerate | None,
+    *,
+    keys: Mapping[str, KeyPair] | None = None,
+    results: dict[int, Any] | None = None,
 ) -> StepOutcome:
-    """Play one step: an operation judged against ``expect``, or a state check."""
+    """Play one step: an operation judged against ``expect``, or a state check.
+
+    ``results`` keeps each accepted operation's result by step number, for the references of
+    later steps; ``keys`` are the set-up's actor keys, for blocks the harness builds.
+    """
+    if isinstance(step, CheckStep):
+        return _check(iut, index, step, marks)
+    results = {} if results is None else results
     actor, op = step.actor, step.op
-    if isinstance(step, SubmitBlockStep):
+    try:
+        step = _resolved(step, results)
+        if isinstance(step, SubmitBlockStep) and step.args.build is not None:
+            block = _built(iut, step.args, keys or {})
+            step = step.model_copy(
+                update={"args": step.args.model_copy(update={"block": block, "build": None})}
+            )
+    except _Unresolved as exc:
+        return StepOutcome(
+            index, actor, op, "", _describe(step.expect), f"unplayable: {exc}", False, str(exc)
+        )
+    outcome = _operate(iut, index, step, tolerate)
+    if outcome.ok and outcome.found_code is None:
+        results[index] = outcome.answer
+    return outcome
+
+
+def _operate(iut: IUT, index: int, step: ActionStep, tolerate: Tolerate | None) -> StepOutcome:
+    actor, op = step.actor, step.op
+    if isinstance(step, RoleStep):
+        role_args = step.args
+        answer, refusal = _call(lambda: iut.call(op, role_args), op)
+        summary = " ".join(
+            f"{key}={value}"
+            for key, value in sorted(role_args.items())
+            if isinstance(value, str | int) and not isinstance(value, bool)
+        )
+    elif isinstance(step, SubmitBlockStep):
         a = step.args
         answer, refusal = _call(lambda: iut.submit_block(a.chain, a.block, a.wire_text()), op)
         summary = f"chain={a.chain}"
@@ -498,12 +837,10 @@ def _play(
         rows = [row.model_dump(mode="json") for row in step.args.stored]
         answer, refusal = _call(lambda: iut.reopen(rows), op)
         summary = f"stored={len(rows)}"
-    elif isinstance(step, ValidateStep):
+    else:
         v = step.args
         answer, refusal = _call(lambda: iut.validate(v.message, v.wire_text(), v.with_pki), op)
         summary = f"with_pki={str(v.with_pki).lower()}"
-    else:
-        return _check(iut, index, step, marks)
     return _judge(
         index,
         actor=actor,
@@ -584,11 +921,13 @@ def execute(
             # The genesis is refused as expected: there is no state to play the steps on.
             return ReplayResult(scenario, "pass", tuple(played))
         evidence_at: dict[int, int] = {}
+        results: dict[int, Any] = {}
+        signers = {name: _key_pair(key.private_key) for name, key in setup.keys.items()}
         for index, step in enumerate(scenario.steps, start=1):
             if index in marks:
                 evidence_at[index] = len(_evidence_codes(iut))
-            outcome = _play(iut, index, step, evidence_at, tolerate)
-            played.append(replace(outcome, request=_compact(step.args.model_dump(mode="json"))))
+            outcome = _play(iut, index, step, evidence_at, tolerate, keys=signers, results=results)
+            played.append(replace(outcome, request=_compact(_args_json(step))))
             if not outcome.ok:
                 return ReplayResult(scenario, "diverged", tuple(played))
     except _Broke as exc:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from iome_ref.conformance.report import ConformReport
 from iome_ref.conformance.scenarios import Scenario
 from iome_ref.conformance.verdicts import Baseline, Relaxation
+from iome_ref.models.evidence import EvidenceBundle
 from iome_ref.vectors.derived import check_generated, write_generated
 
 __all__ = ["SCHEMA_FOLDER", "build_schema_files", "check_schema_files", "write_schema_files"]
@@ -26,6 +27,7 @@ SCHEMA_FOLDER: Final = "schemas/conformance"
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 _MODELS: Final[dict[str, type[BaseModel]]] = {
     "baseline": Baseline,
+    "evidence-bundle": EvidenceBundle,
     "relaxation": Relaxation,
     "report": ConformReport,
     "scenario": Scenario,

@@ -137,6 +137,11 @@ class EvidenceArgs(_Strict):
     """No arguments."""
 
 
+class EvidenceBundleArgs(_Strict):
+    chain: str = Field(description="The chain holding the transaction.")
+    tx_id: Hex64
+
+
 class StoredRow(_Strict):
     chain: str
     height: int = Field(ge=0)
@@ -175,6 +180,11 @@ class VerifierCosignArgs(_Strict):
     source: Message
     destination: Message
     t: Seconds = Field(description="Time the verifiers judge the claim at.")
+    answering: list[str] | None = Field(
+        default=None,
+        description="The verifier actors that answer (default: every one); the others have "
+        "stopped. Fewer than the quorum: the trip waits (trip null, nothing recorded).",
+    )
 
 
 class VerifierBatchArgs(_Strict):
@@ -243,12 +253,19 @@ class EvidenceResult(_Open):
     evidence: list[EvidenceRow]
 
 
+class BundleResult(_Open):
+    bundle: JsonObject | None = Field(
+        description="The evidence bundle (spec/evidence.md), or null when the chain does not "
+        "hold the transaction."
+    )
+
+
 class PresenceResult(_Open):
     presence: JsonObject
 
 
 class TripResult(_Open):
-    trip: JsonObject
+    trip: JsonObject | None = Field(description="null: fewer than the quorum answered.")
 
 
 class BatchResult(_Open):
@@ -286,6 +303,7 @@ _OPS: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     "predictor_od": (PredictorOdArgs, MatricesResult),
     "manager_anchor": (ManagerAnchorArgs, AnchorResult),
     "backup_handover": (BackupHandoverArgs, HandoverResult),
+    "evidence_bundle": (EvidenceBundleArgs, BundleResult),
 }
 WIRE_OPS: Final = tuple(_OPS)
 ARGS: Final = {op: pair[0] for op, pair in _OPS.items()}
@@ -581,3 +599,10 @@ def write_wire_schemas(spec_dir: Path) -> list[Path]:
 def check_wire_schemas(spec_dir: Path) -> list[str]:
     """Problems with ``spec/schemas/iut/``, one sentence each, as ``check_vectors`` words them."""
     return check_generated(spec_dir, build_wire_schemas(), WIRE_SCHEMA_FOLDER)
+
+
+# The schema-set trio under the names ``iome vectors generate|check`` look up
+# (iome_ref/cli/vectors.py, SCHEMA_SETS).
+build_schema_files = build_wire_schemas
+write_schema_files = write_wire_schemas
+check_schema_files = check_wire_schemas

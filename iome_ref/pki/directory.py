@@ -93,7 +93,7 @@ def _load_certificate_pem(kind: str, text: object) -> x509.Certificate:
         )
     try:
         return x509.load_pem_x509_certificate(text.encode("ascii"))
-    except (UnicodeEncodeError, ValueError) as exc:
+    except (UnicodeEncodeError, ValueError, x509.InvalidVersion) as exc:
         raise Malformed("IOME-CERT-001", f"{kind} PEM does not parse: {exc}") from None
 
 
@@ -313,7 +313,21 @@ class CertificateDirectory:
     def check_certified(
         self, public_key_hex: str, role: str, at: int, subject_id: str | None = None
     ) -> x509.Certificate:
-        """Return a certificate proving ``public_key_hex`` acted as ``role`` at time ``at``.
+        """Return a certificate proving ``public_key_hex`` acted as ``role`` at time ``at``
+        (the first of :meth:`get_certification_path`'s path)."""
+        return self.get_certification_path(public_key_hex, role, at, subject_id)[0]
+
+    def get_crl_in_force(self, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
+        """The revocation list in force for CA certificate ``issuer``, if the directory has one:
+        what an evidence bundle carries beside a certification path (spec/evidence.md)."""
+        listed = self._crls.get(get_issuer_key(issuer))
+        return None if listed is None else listed.crl
+
+    def get_certification_path(
+        self, public_key_hex: str, role: str, at: int, subject_id: str | None = None
+    ) -> Path:
+        """The certification path (certificate first, root last) proving ``public_key_hex``
+        acted as ``role`` at time ``at``.
 
         One of the key's certificates must pass every check, with at least one of its
         certification paths, in the order of CHECK_ORDER. If several pass, the first in DER
@@ -349,7 +363,7 @@ class CertificateDirectory:
                 except Rejected as exc:
                     failures.append(exc)
                     continue
-                return cert
+                return path
         # max() keeps the first of equal elements, which gives the DER-order tie-break.
         raise max(failures, key=lambda exc: CHECK_ORDER.index(exc.req_id))
 

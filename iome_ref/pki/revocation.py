@@ -92,7 +92,7 @@ def load_crl_der(data: bytes) -> x509.CertificateRevocationList:
         raise UsageError("pki", f"a DER CRL must be bytes, found {type(data).__name__}")
     try:
         return x509.load_der_x509_crl(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
         raise Malformed("IOME-CERT-016", f"revocation list does not parse: {exc}") from None
 
 
@@ -106,7 +106,7 @@ def load_crl_pem(text: object) -> x509.CertificateRevocationList:
         raise Malformed("IOME-CERT-016", f"crl must be a PEM string, found {type(text).__name__}")
     try:
         return x509.load_pem_x509_crl(text.encode("ascii"))
-    except (UnicodeEncodeError, ValueError) as exc:
+    except (UnicodeEncodeError, ValueError, x509.InvalidVersion) as exc:
         raise Malformed("IOME-CERT-016", f"revocation list PEM does not parse: {exc}") from None
 
 
@@ -121,9 +121,13 @@ def check_crl_profile(crl: x509.CertificateRevocationList) -> None:
     full CRL would be wrong. A reason ``removeFromCRL`` only has meaning in a delta CRL.
     """
     try:
+        # cryptography decodes lazily: decode every part a later rule reads, here.
+        _ = (crl.issuer, crl.last_update_utc, crl.next_update_utc, crl.signature_algorithm_oid)
         extensions = crl.extensions
-        entry_extensions = [(entry.serial_number, entry.extensions) for entry in crl]
-    except ValueError as exc:
+        entry_extensions = [
+            (entry.serial_number, entry.extensions, entry.revocation_date_utc) for entry in crl
+        ]
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
         raise Malformed(
             "IOME-CERT-016", f"revocation list extensions do not decode: {exc}"
         ) from None
@@ -150,7 +154,7 @@ def check_crl_profile(crl: x509.CertificateRevocationList) -> None:
                 f"revocation list has critical extension {extension.oid.dotted_string}, "
                 "which IoME does not process",
             )
-    for serial, entry in entry_extensions:
+    for serial, entry, _ in entry_extensions:
         for extension in entry:
             if extension.critical and extension.oid not in KNOWN_CRL_ENTRY_EXTENSIONS:
                 raise Rejected(

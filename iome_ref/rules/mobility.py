@@ -6,6 +6,7 @@ verifier applies them so that every rejected claim names one deterministic rule.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -43,6 +44,7 @@ __all__ = [
     "check_presence_key_not_station",
     "check_trip_buckets",
     "check_trip_interval",
+    "check_trip_nonce_unlinked",
     "check_trip_quorum",
     "check_trip_stations_differ",
     "check_trip_verifiers_distinct",
@@ -220,6 +222,47 @@ def check_trip_stations_differ(trip: Trip) -> None:
         raise Rejected(
             "IOME-TRIP-006",
             f"origin and destination are both station {trip.origin_station_id}",
+        )
+
+
+def _derivations(values: Sequence[str], joined: Sequence[Sequence[str]] = ()) -> dict[str, str]:
+    """Each hex value, each group of them joined, and what a verifier holding no secret could
+    derive from one: the value itself, SHA-256 of its hex text, SHA-256 of its raw bytes."""
+    derived: dict[str, str] = {}
+    named = [*((v, v[:16]) for v in values), *(("".join(g), "a join") for g in joined)]
+    for value, name in named:
+        derived[value] = name
+        derived[hashlib.sha256(value.encode()).hexdigest()] = f"SHA-256 of {name}"
+        derived[hashlib.sha256(bytes.fromhex(value)).hexdigest()] = f"SHA-256 of {name}"
+    return derived
+
+
+@enforces("IOME-TRIP-007")
+def check_trip_nonce_unlinked(
+    trip: Trip,
+    claim: TripClaim,
+    source: Presence,
+    destination: Presence,
+    private_keys: Sequence[str] = (),
+) -> None:
+    """A Trip's nonce must not be derived from what the Trip hides: the claim's one-time keys,
+    its presences or the claim itself, or the public nonce becomes the link (trips.md,
+    "Identical trips"); nor, when the checker knows them, from the keys of the vehicle's
+    private transactions (``private_keys``). A keyed derivation cannot be told from a random
+    draw; this catches the derivations anyone can recompute, the ones an observer would use.
+
+    Raises:
+        Rejected: IOME-TRIP-007.
+    """
+    keys = [source.one_time_pk, destination.one_time_pk]
+    presences = [source.tx_id, destination.tx_id]
+    hidden = [*keys, *presences, claim.tx_id, *private_keys]
+    derived = _derivations(hidden, [keys, presences, [*keys, *presences, claim.tx_id]])
+    if trip.nonce in derived:
+        raise Rejected(
+            "IOME-TRIP-007",
+            f"nonce: expected a random draw, found {derived[trip.nonce]} of the claim "
+            f"{claim.tx_id[:16]}",
         )
 
 

@@ -51,7 +51,7 @@ def check_revocation_list_der(revocation: RevocationList) -> x509.CertificateRev
     try:
         crl = x509.load_der_x509_crl(raw)
         reencoded = crl.public_bytes(Encoding.DER)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
         raise Rejected("IOME-REV-001", f"crl is not a DER X.509 CRL: {exc}") from None
     if reencoded != raw:
         raise Rejected("IOME-REV-001", "crl is not in distinguished (DER) encoding")

@@ -26,6 +26,14 @@ driver-week (3.17), weekend ratio 0.88 (0.895), 99.4% of trips to the driver's o
 commute departure sd 1.2 h within a driver against 1.5 h over all.
 ``tests/unit/test_drivers.py::test_simulated_sessions_match_the_fit`` keeps these in bounds.
 
+What the loop publishes (issue 15, "Simulated drivers must be as linkable as real ones"): a
+charging driver stays plugged in for a real plugged-in duration (``FITTED.duration_quantiles``,
+cut at its next departure and at IOME-CHG-006's day), charges at most once per tour, at home
+but for 3% of errands (the real sessions are residential), and its leg into the session uses
+that session's energy (``PlannedTrip.off_network_wh``), so the battery takes the habitual kWh
+instead of topping up to a cap. ``tests/analysis/test_realism.py`` compares the six figures
+of a seeded run with the Norway sessions (``iome_ref.analysis.realism``).
+
 Time: unix seconds read as local wall-clock time (day = t // 86400, weekday from 1970-01-01, a
 Thursday). A day's plan is a pure function of ``(profile.seed, day)``, so a round boundary never
 splits a tour: the commute out and the one home always agree, whatever the round length.
@@ -50,6 +58,7 @@ from iome_ref.simulation.sessions import (
     DriverFit,
     compute_score,
     compute_share,
+    duration_h_at,
     kwh_at,
     plugin_hour_at,
 )
@@ -79,7 +88,7 @@ OCCASIONAL_STATIONS: Final = 3
 #: Share of errand days that go to an occasional station instead of a preferred one.
 EXPLORE_PROB: Final = 0.05
 #: Share of errand charging done at the errand's station rather than at home.
-ERRAND_CHARGE_AWAY: Final = 0.25
+ERRAND_CHARGE_AWAY: Final = 0.03
 #: Share of drivers who often work weekends, and the weekend work probabilities.
 WEEKEND_WORKER_SHARE: Final = 0.1
 WEEKEND_WORK_PROB: Final = (0.03, 0.4)
@@ -99,6 +108,8 @@ DEPARTURE_HOURS: Final = (5.0, 11.0)
 ERRAND_EARLIEST_HOUR: Final = 7.0
 LATEST_RETURN_HOUR: Final = 26.0
 MIN_STAY_S: Final = 3_600
+#: Longest time plugged in: just under IOME-CHG-006's one-day bound on a session.
+MAX_PLUGGED_S: Final = 86_400 - 600
 ERRAND_DWELL_H: Final = (0.5, 4.0)
 #: Uniform draws per driver-day.
 _DAY_DRAWS: Final = 12
@@ -151,7 +162,9 @@ class PlannedTrip:
     """A trip a driver's habits call for; the loop may still divert it (paper §III decision).
 
     ``charge_wh`` is the energy the driver habitually charges on arrival (0: no session);
-    ``travel_s`` is the fastest travel time, so arrival is ``departure_time + travel_s``.
+    ``travel_s`` is the fastest travel time, so arrival is ``departure_time + travel_s``;
+    ``plug_out_time`` is when the vehicle unplugs there (real cars stay plugged in long after
+    charging: the session lasts until then, and the loop publishes it when it ends).
     """
 
     origin_station: str
@@ -160,6 +173,13 @@ class PlannedTrip:
     travel_s: int
     charge_wh: int
     purpose: Purpose
+    #: When a charging vehicle unplugs at the destination (None: as soon as it is charged).
+    plug_out_time: int | None = None
+    #: Energy used on the way beyond the hop between the two stations (Wh): real drives
+    #: are longer than a generated city's hops, and a driver charges about what it drives,
+    #: so the leg ending in a session uses that session's energy (else sessions would be
+    #: cut short by a battery the hops barely drain).
+    off_network_wh: int = 0
 
 
 def draw_profiles(
@@ -329,11 +349,12 @@ def _tour(profile: DriverProfile, day: int, u: list[float], fit: DriverFit) -> _
         return None
     per_weekday = profile.sessions_per_week / (5.0 + 2.0 * fit.weekend_ratio)
     expected = per_weekday * (fit.weekend_ratio if weekend else 1.0) / (p_commute + p_errand)
+    # One session per tour at most: a second one would be away from home, where the real
+    # (residential) drivers are never seen; heavy chargers fall short of their rate instead.
     main = u[3] < min(expected, 1.0)
-    extra = u[4] < min(max(expected - 1.0, 0.0), 1.0)
     main_away = not commute and u[5] < ERRAND_CHARGE_AWAY
-    home_on = extra if main_away else main
-    away_on = main if main_away else extra
+    home_on = main and not main_away
+    away_on = main and main_away
     return _Tour(
         destination=destination,
         commute=commute,
@@ -348,24 +369,23 @@ def _session_wh(profile: DriverProfile, u: float, fit: DriverFit) -> int:
     return max(1, round(kwh_at(compute_share(score), fit) * 1000.0))
 
 
-def trips_for_day(
-    profile: DriverProfile, day: int, *, fit: DriverFit = FITTED
-) -> list[PlannedTrip]:
-    """One day's tour from home and back (or none), a pure function of (profile, day).
+@dataclass(frozen=True)
+class _DayPlan:
+    """A day's tour with its times, before plug-out times are added."""
 
-    Weekdays: commute with ``commute_prob``, else an errand with ``weekday_errand_prob``;
-    weekends: work with ``weekend_work_prob``, else an errand with ``weekend_trip_prob``.
-    Charging keeps the fitted rate: a day with a tour has ``r / P(tour)`` expected sessions
-    (``r`` the day's share of ``sessions_per_week``, weekend days weighted by
-    ``fit.weekend_ratio``): the main one on arriving home (a quarter of errands: at the
-    errand's station), above 1 an extra one at the other end. The main session's arrival is
-    timed at a plug-in hour drawn from the driver's habit; tours are clamped to start after
-    5 h (commute) or 7 h (errand) and to be home by 2 h the next night.
-    """
+    tour: _Tour
+    leg_s: int
+    out_departure: int
+    back_departure: int
+    purposes: tuple[Purpose, Purpose]
+    plugged_draw: float
+
+
+def _plan_day(profile: DriverProfile, day: int, fit: DriverFit) -> _DayPlan | None:
     u = _day_uniforms(profile.seed, day)
     tour = _tour(profile, day, u, fit)
     if tour is None:
-        return []
+        return None
     leg = profile.leg_s[tour.destination]
     start = day * _DAY
     plugin_score = profile.plugin_score + profile.plugin_score_sd * compute_score(u[8])
@@ -387,22 +407,74 @@ def trips_for_day(
         out_departure = out_arrival - leg
         back_departure = out_arrival + dwell
         purposes = ("errand-out", "errand-back")
+    return _DayPlan(tour, leg, out_departure, back_departure, purposes, u[11])
+
+
+def _plug_out(
+    profile: DriverProfile, day: int, arrival: int, leaves: int | None, fit: DriverFit
+) -> int:
+    """When a vehicle plugged in at ``arrival`` unplugs: after a time drawn from the real
+    plugged-in durations (cars stay plugged in long after charging), but before it leaves
+    (``leaves``; None: its next tour's departure, if within two days) and within
+    IOME-CHG-006's day."""
+    hours = duration_h_at(_day_uniforms(profile.seed, day)[11], fit)
+    out = arrival + min(_seconds(hours), MAX_PLUGGED_S)
+    if leaves is None:
+        for later in (day + 1, day + 2):
+            plan = _plan_day(profile, later, fit)
+            if plan is not None:
+                leaves = plan.out_departure
+                break
+    return max(arrival, out if leaves is None else min(out, leaves))
+
+
+def trips_for_day(
+    profile: DriverProfile, day: int, *, fit: DriverFit = FITTED
+) -> list[PlannedTrip]:
+    """One day's tour from home and back (or none), a pure function of (profile, day).
+
+    Weekdays: commute with ``commute_prob``, else an errand with ``weekday_errand_prob``;
+    weekends: work with ``weekend_work_prob``, else an errand with ``weekend_trip_prob``.
+    Charging keeps the fitted rate: a day with a tour has ``r / P(tour)`` expected sessions
+    (``r`` the day's share of ``sessions_per_week``, weekend days weighted by
+    ``fit.weekend_ratio``): the main one on arriving home (a few errands: at the errand's
+    station), above 1 an extra one at the other end. The main session's arrival is timed at a
+    plug-in hour drawn from the driver's habit; tours are clamped to start after 5 h (commute)
+    or 7 h (errand) and to be home by 2 h the next night. A charging vehicle stays plugged in
+    until it leaves (``PlannedTrip.plug_out_time``): away, until the way home; at home, until
+    the next tour (at most a day).
+    """
+    plan = _plan_day(profile, day, fit)
+    if plan is None:
+        return []
+    tour, leg = plan.tour, plan.leg_s
+    home_arrival = plan.back_departure + leg
     return [
         PlannedTrip(
             origin_station=profile.home_station,
             destination_station=tour.destination,
-            departure_time=out_departure,
+            departure_time=plan.out_departure,
             travel_s=leg,
             charge_wh=tour.charge_away_wh,
-            purpose=purposes[0],
+            purpose=plan.purposes[0],
+            off_network_wh=tour.charge_away_wh,
+            plug_out_time=_plug_out(
+                profile, day, plan.out_departure + leg, plan.back_departure, fit
+            )
+            if tour.charge_away_wh
+            else None,
         ),
         PlannedTrip(
             origin_station=tour.destination,
             destination_station=profile.home_station,
-            departure_time=back_departure,
+            departure_time=plan.back_departure,
             travel_s=leg,
             charge_wh=tour.charge_home_wh,
-            purpose=purposes[1],
+            purpose=plan.purposes[1],
+            off_network_wh=tour.charge_home_wh,
+            plug_out_time=_plug_out(profile, day, home_arrival, None, fit)
+            if tour.charge_home_wh
+            else None,
         ),
     ]
 

@@ -22,11 +22,19 @@ from typing import Any
 import numpy as np
 
 from iome_ref.chain.store import Store
-from iome_ref.constants import MAX_SAFE_INT, TRIP_QUORUM
+from iome_ref.constants import MAX_CHARGE_SESSION_S, MAX_SAFE_INT
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import UsageError
-from iome_ref.models import EPS, ESDP, DataCommitment, ODMatrix, SignedModel, Trip
+from iome_ref.models import (
+    EPS,
+    ESDP,
+    ChargeSession,
+    DataCommitment,
+    ODMatrix,
+    SignedModel,
+    Trip,
+)
 from iome_ref.roles.bem import BuildingEnergyManager
 from iome_ref.roles.devices import DeviceKind, IoTDevice, derive_x25519_private
 from iome_ref.roles.fleet import RideRequest, RideShareFleet
@@ -34,7 +42,6 @@ from iome_ref.roles.grid import DistributionCompany
 from iome_ref.roles.predictor import MobilityPredictor
 from iome_ref.roles.station import ChargingStation, Direction
 from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIndex
-from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.roles.weather import Climate, WeatherProvider, co_sign_record
 from iome_ref.simulation.city import City, generate_city
 from iome_ref.simulation.drivers import PlannedTrip, draw_profiles, trips_for_round
@@ -49,7 +56,6 @@ from iome_ref.simulation.homes import (
 )
 from iome_ref.simulation.network import (
     PUBLIC,
-    VERIFIER_NAMES,
     VERIFIERS,
     Network,
     build_network,
@@ -203,6 +209,8 @@ class Simulation:
             station_ids=self.city.station_ids,
             child_chains=self.child_chains,
             travel_time=self.city.station_travel_s,
+            rng=self.rng_verify,
+            time_bucket_s=config.time_bucket_s,
         )
         self.index = StationIndex(self.city)
         key = self.net.key
@@ -210,14 +218,6 @@ class Simulation:
             s: ChargingStation(s, key(s), self.city.station_region[s])
             for s in self.city.station_ids
         }
-        directory = self.net.ledger.context.directory
-        self.quorum = VerifierQuorum(
-            [Verifier(n, key(n)) for n in VERIFIER_NAMES],
-            TRIP_QUORUM,
-            self.city.station_travel_s,
-            directory,
-            time_bucket_s=config.time_bucket_s,
-        )
         self.predictor = MobilityPredictor(key("predictor"))
         self.grid = DistributionCompany("grid", key("grid"), list(self.city.regions))
         self.climate = Climate(config.seed)
@@ -232,6 +232,8 @@ class Simulation:
         n_fleet = round(config.evs * config.fleet_share)
         self.fleet = RideShareFleet(FLEET, self.vehicles[:n_fleet])
         self.fleet_ids = {v.vehicle_id for v in self.fleet.vehicles}
+        #: Public sessions still running at the end of their round, published when they end.
+        self.plugged_in: list[ChargeSession] = []
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -489,6 +491,8 @@ class Simulation:
                     now,
                     discharge_wh=0 if last else decision.energy_wh,
                     charge_wh=plan.charge_wh if last else 0,
+                    plug_out=plan.plug_out_time if last else None,
+                    off_network_wh=plan.off_network_wh if last else 0,
                 )
 
     def _trip(
@@ -500,11 +504,16 @@ class Simulation:
         *,
         discharge_wh: int = 0,
         charge_wh: int = 0,
+        plug_out: int | None = None,
+        off_network_wh: int = 0,
     ) -> int:
         """One trip between stations: two presences, a session, a claim, a verified Trip.
 
         On arrival the vehicle discharges if it chose this station as L, else charges what
-        its habit says (``charge_wh``, fitted to real sessions), or tops up when it runs low.
+        its habit says (``charge_wh``, fitted to real sessions: not capped at one price
+        action's ``max_session_wh``, since a car plugged in overnight takes what it needs),
+        or tops up when it runs low; a habitual session lasts until ``plug_out``. The leg also
+        uses ``off_network_wh`` driven beyond the stations (``PlannedTrip.off_network_wh``).
         Returns when it leaves the destination station.
         """
         origin, destination = leg
@@ -520,6 +529,7 @@ class Simulation:
         source = src_station.sign_presence("source", pk1.public_hex, depart)
         src_station.undock(vehicle.vehicle_id, depart)
         vehicle.battery.drive(need)
+        vehicle.battery.drive(min(off_network_wh, vehicle.battery.soc_wh))
         arrive = depart + travel
         dst_station.dock(vehicle.vehicle_id, pk2.public_hex, arrive)
         destination_presence = dst_station.sign_presence("destination", pk2.public_hex, arrive)
@@ -530,23 +540,26 @@ class Simulation:
             battery, policy = vehicle.battery, vehicle.policy
             low = battery.soc_wh < battery.usable_wh * policy.baseline_charge_below
             direction = "charge"
-            want = min(charge_wh or (battery.headroom_wh if low else 0), policy.max_session_wh)
+            top_up = min(battery.headroom_wh if low else 0, policy.max_session_wh)
+            want = charge_wh or top_up
         leave = arrive
         if want > 0:
             leave = self._session(
-                state, vehicle, dst_station, pk2, direction=direction, energy_wh=want, start=arrive
+                state,
+                vehicle,
+                dst_station,
+                pk2,
+                direction=direction,
+                energy_wh=want,
+                start=arrive,
+                until=plug_out if charge_wh else None,
             )
         dst_station.undock(vehicle.vehicle_id, leave)
         vehicle.location = destination
         claim = vehicle.claim(source, destination_presence, arrive)
-        trip = self.quorum.on_claim(
-            claim,
-            source,
-            destination_presence,
-            self.net.ledger.chains[VERIFIERS],
-            arrive,
-            self.rng_verify,
-        )
+        # The node's verifier quorum judges the claim on its consortium chain and co-signs.
+        trip = self.net.node.cosign(claim, source, destination_presence, arrive)
+        assert trip is not None, "every verifier of the simulation answers"
         state.trips.append(trip)
         self.completed[leg] += 1
         state.record.trips_completed += 1
@@ -562,13 +575,21 @@ class Simulation:
         direction: Direction,
         energy_wh: int,
         start: int,
+        until: int | None = None,
     ) -> int:
-        """A public (or fleet) charging session at the region's current price; returns its end."""
+        """A public (or fleet) charging session at the region's current price; returns its end.
+
+        The session lasts until the vehicle unplugs (``until``, at most IOME-CHG-006's bound),
+        or until it is charged; one that ends after this round is published in the round it
+        ends in (IOME-BLK-008: no transaction is later than its block).
+        """
         battery = vehicle.battery
         moved = battery.charge(energy_wh) if direction == "charge" else battery.discharge(energy_wh)
         if moved <= 0:
             return start
         duration = max(60, moved * 3600 // SESSION_POWER_W)
+        if until is not None:
+            duration = min(max(duration, until - start), MAX_CHARGE_SESSION_S)
         signal = state.eps.get(station.region)
         price = 0
         if signal is not None:
@@ -578,7 +599,12 @@ class Simulation:
         session = station.record_session(key, direction, moved, price, start, start + duration)
         # Fleet vehicles charge inside their fleet's child chain; others on the public chain.
         fleet = vehicle.vehicle_id in self.fleet_ids
-        (state.children[FLEET] if fleet else state.public).append(session)
+        if fleet:
+            state.children[FLEET].append(session)
+        elif session.end_time > state.record.end:
+            self.plugged_in.append(session)
+        else:
+            state.public.append(session)
         region = state.record.regions[station.region]
         if direction == "charge":
             region.ev_charged_wh += moved
@@ -609,10 +635,12 @@ class Simulation:
 
     def _publish_mobility(self, state: _Round, start: int, end: int) -> None:
         """Fig. 5 steps 8-11: consortium block, public block, then the O-D matrix."""
-        self.net.publish(VERIFIERS, self.quorum.take_consortium_txs(), end)
-        self.net.publish(PUBLIC, [*state.public, *state.trips], end)
+        self.net.publish(VERIFIERS, self.net.node.take_batch(), end)
+        ended = [s for s in self.plugged_in if s.end_time <= end]
+        self.plugged_in = [s for s in self.plugged_in if s.end_time > end]
+        self.net.publish(PUBLIC, [*ended, *state.public, *state.trips], end)
         state.record.trips_extracted = len(state.trips)
-        public_trips = self.net.ledger.chains[PUBLIC].trips
+        public_trips = self.net.node.get_chain(PUBLIC).trips
         ods = self.predictor.build(public_trips, self.city.station_ids, start, end)
         self.net.publish(PUBLIC, ods, end)
         self.last_ods = ods
@@ -643,7 +671,7 @@ class Simulation:
         manager that went silent (paper §III), continuing the anchor sequence."""
         fail = self.config.fail_manager
         anchors: list[SignedModel] = []
-        public_state = self.net.ledger.chains[PUBLIC]
+        public_state = self.net.node.get_chain(PUBLIC)
         for chain_id in self.child_chains:
             manager, backup = self.net.managers[chain_id], self.net.backups[chain_id]
             if fail is not None and fail == (chain_id, r):
@@ -657,7 +685,7 @@ class Simulation:
                 anchors.append(backup.take_over(manager.key.public_hex, tip, end, office_since))
             office = self.net.in_office(chain_id)
             self.net.publish(chain_id, self._take_pending(state, chain_id), end)
-            anchor = office.anchor(self.net.ledger.chains[chain_id], tip, end)
+            anchor = office.anchor(self.net.node.get_chain(chain_id), tip, end)
             if anchor is not None:
                 anchors.append(anchor)
         self.net.publish(PUBLIC, anchors, end)

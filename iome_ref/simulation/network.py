@@ -1,7 +1,9 @@
-"""The simulated network: the authority, the certified infrastructure and one node's ledger.
+"""The simulated network: the authority, the certified infrastructure and one node.
 
 Everything the rounds need to publish: who produces which chain's blocks, which managers and
-backups run which child chains, and the ledger (SQLite or memory) all chains land in.
+backups run which child chains, and the :class:`~iome_ref.node.Node` (over SQLite or memory)
+all chains land in. Only the node changes chain state: blocks reach it through
+:meth:`Network.publish`, and the verifier quorum's claims through ``node.cosign``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from iome_ref.constants import (
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json
 from iome_ref.models import SignedModel
+from iome_ref.node import Actor, Node
 from iome_ref.roles.authority import Authority
 from iome_ref.roles.manager import BlockProducer, ChainManager
+from iome_ref.roles.randomness import RandomSource
 
 __all__ = ["PUBLIC", "VERIFIERS", "VERIFIER_NAMES", "Network", "build_network"]
 
@@ -44,11 +48,11 @@ _YEAR = 365 * 24 * 3600
 
 @dataclass
 class Network:
-    """The certified infrastructure of a simulation and the ledger it writes to."""
+    """The certified infrastructure of a simulation and the node it writes to."""
 
     seed: int
     authority: Authority
-    ledger: Ledger
+    node: Node
     producer: BlockProducer
     consortium_producer: BlockProducer
     managers: dict[str, ChainManager]
@@ -57,6 +61,11 @@ class Network:
 
     def key(self, name: str) -> KeyPair:
         return _derive_key(self.keys, self.seed, name)
+
+    @property
+    def ledger(self) -> Ledger:
+        """The node's chains, to read (the audit, the actors' view of the chains)."""
+        return self.node.ledger
 
     def in_office(self, chain_id: str) -> ChainManager:
         """Whoever runs the child chain now: the manager, or the backup once it took over."""
@@ -67,7 +76,7 @@ class Network:
         """Seal ``txs`` into the chain's next block and submit it; any refusal is a bug."""
         if not txs:
             return
-        state = self.ledger.chains[chain_id]
+        state = self.node.get_chain(chain_id)
         if state.kind == CHAIN_PUBLIC:
             producer = self.producer
         elif state.kind == CHAIN_CONSORTIUM:
@@ -76,7 +85,7 @@ class Network:
             producer = self.in_office(chain_id)
         for batch in _batches(txs):
             latest = max(tx.time for tx in batch)
-            self.ledger.submit(producer.seal(state, batch, max(time, latest)))
+            self.node.apply_block(producer.seal(state, batch, max(time, latest)), chain_id)
 
 
 def _derive_key(keys: dict[str, KeyPair], seed: int, name: str) -> KeyPair:
@@ -118,8 +127,12 @@ def build_network(
     station_ids: Sequence[str],
     child_chains: Sequence[str],
     travel_time: TravelTimes,
+    rng: RandomSource,
+    time_bucket_s: int,
 ) -> Network:
-    """Certify the infrastructure for a year from ``t0`` and open the ledger's chains."""
+    """Certify the infrastructure for a year from ``t0`` and open the node's chains; the
+    node's verifiers draw Trip nonces from ``rng`` and publish in buckets of
+    ``time_bucket_s``."""
     keys: dict[str, KeyPair] = {}
 
     def key(name: str) -> KeyPair:
@@ -151,15 +164,16 @@ def build_network(
             pool[chain_id] = ChainManager(chain_id, key(name), active=suffix == "manager")
     # The genesis list predates the first round's, which the authority publishes on chain.
     context = ChainContext(authority.directory(t0 - 3600), travel_time)
-    ledger = Ledger(store, context)
-    ledger.add_chain(PUBLIC, CHAIN_PUBLIC)
-    ledger.add_chain(VERIFIERS, CHAIN_CONSORTIUM)
-    for chain_id in child_chains:
-        ledger.add_chain(chain_id, CHAIN_CHILD)
+    chains = {PUBLIC: CHAIN_PUBLIC, VERIFIERS: CHAIN_CONSORTIUM}
+    chains |= dict.fromkeys(child_chains, CHAIN_CHILD)
+    verifiers = {name: Actor(ROLE_VERIFIER, name, key(name)) for name in VERIFIER_NAMES}
+    node = Node.with_context(
+        context, chains, store=store, rng=rng, actors=verifiers, time_bucket_s=time_bucket_s
+    )
     return Network(
         seed,
         authority,
-        ledger,
+        node,
         BlockProducer(key("producer")),
         BlockProducer(key(VERIFIER_NAMES[0])),
         managers,

@@ -29,8 +29,9 @@ least 4 weeks.
   driver, 0.75 between drivers; frequent chargers take less (r = -0.58 with ln rate).
 - Morning departure (plug-out in 4-12 h; 66 of the 76 drivers have >= 5): usual hour median
   8.5 h (5-95% 7.3-10.3 h), day-to-day deviation 10-90% -1.3..+2.2 h.
-- Duration plugged in: median 10.0 h; lognormal ln-mu 1.818 (hours), ln-sigma 1.382 (used
-  for errand dwell times; the loop decides session lengths).
+- Duration plugged in: median 10.0 h (5-95% 0.6-28.7 h; ``duration_quantiles``, which
+  drivers draw how long they stay plugged in from); lognormal ln-mu 1.818 (hours), ln-sigma
+  1.382 (used for errand dwell times).
 - Sessions per driver per week: 3.58 averaged over drivers (median 2.6, 10-90% 1.0-7.5;
   between drivers lognormal ln-mu 0.994, ln-sigma 0.788), 3.17 per driver-week (sessions over
   weeks watched, pooled); weekly counts have variance/mean 1.10 (near Poisson).
@@ -61,6 +62,7 @@ __all__ = [
     "DriverHabit",
     "compute_score",
     "compute_share",
+    "duration_h_at",
     "fit_sessions",
     "kwh_at",
     "plugin_hour_at",
@@ -118,6 +120,8 @@ class DriverFit:
     plugout_hour_weights: tuple[float, ...]
     duration_log_mu: float
     duration_log_sigma: float
+    #: Hours plugged in (plug-in to plug-out), at QUANTILE_LEVELS.
+    duration_quantiles: tuple[float, ...]
     kwh_log_mu: float
     kwh_log_sigma: float
     kwh_quantiles: tuple[float, ...]
@@ -156,6 +160,10 @@ FITTED: Final = DriverFit(
     ),
     duration_log_mu=1.8182,
     duration_log_sigma=1.3815,
+    duration_quantiles=(
+        0.0033, 0.0276, 0.148, 0.6136, 1.1636, 2.2251, 3.4188, 6.0897, 10.0263, 11.9221,
+        14.2222, 16.513, 20.8152, 28.7234, 46.6184, 66.1702, 255.0294,
+    ),
     kwh_log_mu=2.1143,
     kwh_log_sigma=1.1269,
     kwh_quantiles=(
@@ -277,6 +285,11 @@ def plugin_hour_at(u: float, fit: DriverFit) -> float:
     """The plug-in hour (in [4, 28)) at cumulative share ``u`` of the fitted distribution."""
     cumulative, hours = _plugin_knots(fit)
     return float(np.interp(u, cumulative, hours))
+
+
+def duration_h_at(u: float, fit: DriverFit) -> float:
+    """Hours plugged in at cumulative share ``u`` (log-linear between stored quantiles)."""
+    return math.exp(float(np.interp(u, QUANTILE_LEVELS, np.log(fit.duration_quantiles))))
 
 
 def kwh_at(u: float, fit: DriverFit) -> float:
@@ -470,6 +483,7 @@ def fit_sessions(csv_path: Path) -> DriverFit:
         plugout_hour_weights=_shares([s.plugout.hour for s in sessions if s.plugout is not None]),
         duration_log_mu=round(float(durations.mean()), 4) if len(durations) else 0.0,
         duration_log_sigma=round(float(durations.std()), 4) if len(durations) else 0.0,
+        duration_quantiles=_quantiles(np.exp(durations)) if len(durations) else (),
         kwh_log_mu=round(float(log_kwh.mean()), 4),
         kwh_log_sigma=round(float(log_kwh.std()), 4),
         kwh_quantiles=_quantiles(kwh),

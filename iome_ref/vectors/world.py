@@ -34,6 +34,7 @@ from iome_ref.pki import (
 )
 
 __all__ = [
+    "ACTORS",
     "CERT_EXPIRY",
     "CHAINS",
     "PROFILE_STATIONS",
@@ -73,6 +74,10 @@ _ACTORS: Final = {
     # A second backup of the fleet, to hand the chain back and forth (IOME-ANC-009).
     "fleet-backup-2": (ROLE_BACKUP, "fleet"),
 }
+
+#: Every certified actor of a world: name -> (role, certificate subject CN), for the keys a
+#: scenario with role operations gives ``reset`` (conformance.scenarios.actor_keys).
+ACTORS: Final = _ACTORS
 
 #: When the revoked station's certificate is revoked: a year's midpoint, so a vector can show
 #: a transaction before it (accepted) and after it (refused), IOME-CERT-003. The same instant

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-LONG_BENCHMARKS = ("test_bench_simulation.py", "test_bench_iut.py")
+LONG_BENCHMARKS = (
+    "test_bench_simulation.py",
+    "test_bench_iut.py",
+    "test_bench_link.py",
+    "test_bench_habits.py",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -48,6 +48,9 @@ ZOO_TABLE: dict[str, str | None] = {
     f"{ZOO}:SignaturesBeforeCertificates": "IOME-CERT-006",
     f"{ZOO}:LosesBlockOnReopen": "IOME-BLK-012",
     f"{ZOO}:ForgetsEquivocation": "IOME-BLK-009",
+    f"{ZOO}:PublishesKeyInTrip": "IOME-TRIP-007",
+    f"{ZOO}:BundleWithCurrentCrls": "IOME-EVB-010",
+    "python:tests.conformance.zoo.role_members:AttestsWithoutDocking": "IOME-PRES-003",
     _PYTHON_STDIO: "IOME-BLK-012",
     _NODE_STDIO: "IOME-EPS-011",
 }

@@ -17,7 +17,14 @@ from pydantic import BaseModel
 
 from iome_ref.chain.store import MemoryStore, StoredBlock
 from iome_ref.conformance import wire
-from iome_ref.conformance.iut import CORE_OPS, ROLE_OPS, CallingIUT, JsonObject, Refused
+from iome_ref.conformance.iut import (
+    CORE_OPS,
+    EVIDENCE_OPS,
+    ROLE_OPS,
+    CallingIUT,
+    JsonObject,
+    Refused,
+)
 from iome_ref.constants import (
     CHAIN_CHILD,
     CHAIN_CONSORTIUM,
@@ -48,7 +55,7 @@ IMPLEMENTATION: Final = "iome-ref"
 STATION_OPS: Final = ("station_dock", "station_undock")
 #: Hands over the verifiers' accepted presences and claims for a consortium block.
 BATCH_OPS: Final = ("verifier_batch",)
-OPS: Final = (*CORE_OPS, *ROLE_OPS, *STATION_OPS, *BATCH_OPS)
+OPS: Final = (*CORE_OPS, *ROLE_OPS, *STATION_OPS, *BATCH_OPS, *EVIDENCE_OPS)
 assert set(OPS) == set(wire.WIRE_OPS)
 
 
@@ -161,6 +168,10 @@ class ReferenceIUT(CallingIUT):
         ]
         return {"evidence": rows}
 
+    def _op_evidence_bundle(self, args: wire.EvidenceBundleArgs) -> JsonObject:
+        bundle = self.node.get_bundle(args.chain, args.tx_id)
+        return {"bundle": None if bundle is None else bundle.model_dump(mode="json")}
+
     def _op_reopen(self, args: wire.ReopenArgs) -> JsonObject:
         rows = [
             StoredBlock(row.chain, row.height, row.block_hash, row.body_text.encode(), ())
@@ -195,7 +206,8 @@ class ReferenceIUT(CallingIUT):
             and isinstance(destination, Presence)
         ):
             raise Refused("IOME-IUT-004", "args: expected a TripClaim and two Presences")
-        return {"trip": _dump(self.node.cosign(claim, source, destination, args.t))}
+        trip = self.node.cosign(claim, source, destination, args.t, args.answering)
+        return {"trip": None if trip is None else _dump(trip)}
 
     def _op_verifier_batch(self, _: BaseModel) -> JsonObject:
         return {"txs": [_dump(tx) for tx in self.node.take_batch()]}

@@ -18,10 +18,25 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
 from iome_ref.conformance.iut import IUT
-from iome_ref.conformance.machines.base import Coverage, Divergence, DualMachine, genesis_of
+from iome_ref.conformance.machines.base import (
+    Coverage,
+    Divergence,
+    DualMachine,
+    genesis_of,
+    world_of,
+)
 from iome_ref.conformance.machines.integrity import IntegrityMachine
+from iome_ref.conformance.machines.nonrepudiation import NonRepudiationMachine
+from iome_ref.conformance.machines.roles import RolesMachine
 from iome_ref.conformance.machines.sybil import SybilMachine
-from iome_ref.conformance.scenarios import Scenario, ScenarioMetadata, ScenarioSetup, generator_name
+from iome_ref.conformance.machines.unlinkability import UnlinkabilityMachine
+from iome_ref.conformance.scenarios import (
+    Scenario,
+    ScenarioMetadata,
+    ScenarioSetup,
+    actor_keys,
+    generator_name,
+)
 from iome_ref.errors import ImplementationError
 from iome_ref.vectors.runner import VectorContext
 
@@ -29,7 +44,14 @@ __all__ = ["MACHINES", "Budget", "MachineResult", "machine_scenario", "run_machi
 
 #: family -> machine.
 MACHINES: Final[dict[str, type[DualMachine]]] = {
-    machine.family: machine for machine in (IntegrityMachine, SybilMachine)
+    machine.family: machine
+    for machine in (
+        IntegrityMachine,
+        SybilMachine,
+        RolesMachine,
+        NonRepudiationMachine,
+        UnlinkabilityMachine,
+    )
 }
 
 
@@ -68,7 +90,10 @@ def machine_scenario(
         spec_hash=spec_hash,
         generator=generator_name(),
     )
-    setup = ScenarioSetup(genesis=VectorContext.model_validate(genesis_of(seed)))
+    setup = ScenarioSetup(
+        genesis=VectorContext.model_validate(genesis_of(seed)),
+        keys=actor_keys(world_of(seed), machine.actors),
+    )
     return Scenario.model_validate({"metadata": metadata, "setup": setup, "steps": list(steps)})
 
 

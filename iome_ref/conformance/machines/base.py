@@ -41,9 +41,13 @@ from iome_ref.conformance.scenarios import (
     Reject,
     ReopenArgs,
     ReopenStep,
+    ResultSubset,
+    RoleStep,
     SinceArgs,
     SubmitBlockArgs,
     SubmitBlockStep,
+    actor_keys,
+    result_matches,
 )
 from iome_ref.constants import TRIP_QUORUM, ZERO_HASH
 from iome_ref.encoding import canonical_json
@@ -189,6 +193,9 @@ class DualMachine(RuleBasedStateMachine):
     title: ClassVar[str] = ""
     requirement_ids: ClassVar[tuple[str, ...]] = ()
     attacker_capabilities: ClassVar[tuple[str, ...]] = ()
+    #: Optional ops (beyond the runner's MACHINE_OPS) the machine needs from the manifest; an
+    #: IUT that does not list one is skipped, never passed.
+    required_ops: ClassVar[tuple[str, ...]] = ()
     #: Set by :func:`bind`.
     iut: ClassVar[IUT]
     seed: ClassVar[int]
@@ -196,6 +203,8 @@ class DualMachine(RuleBasedStateMachine):
     latest: ClassVar[DualMachine | None]
     #: Where the world's clock starts for this machine.
     start_time: ClassVar[int]
+    #: The world's certified actors whose keys ``reset`` gives both nodes, for role ops.
+    actors: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -213,23 +222,41 @@ class DualMachine(RuleBasedStateMachine):
         """Reset both nodes to the genesis and forget the steps played so far: a scenario
         starts from the genesis, so only steps after the last restart reproduce a failure."""
         genesis = genesis_of(self.seed)
-        self.ref.reset(self.seed, genesis, {})
-        self.iut.reset(self.seed, genesis, {})
+        keys = self.reset_keys()
+        self.ref.reset(self.seed, genesis, keys)
+        self.iut.reset(self.seed, genesis, keys)
         self.steps.clear()
         self.evidence_seen = 0
         self.start_model()
 
+    @classmethod
+    def reset_keys(cls) -> JsonObject:
+        """``reset``'s keys: the :attr:`actors` of the run's world."""
+        return {
+            name: key.model_dump(mode="json")
+            for name, key in actor_keys(world_of(cls.seed), cls.actors).items()
+        }
+
     def start_model(self) -> None:
         """Set the machine's model of what the chains hold to the genesis (subclasses)."""
 
+    #: Outcomes inside rules that a run must also reach (``rule:outcome``, counted with
+    #: :meth:`reached`): a rule that ran but never hit its fault path proves little.
+    branches: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def rule_names(cls) -> list[str]:
-        """The names of the machine's rules (what the coverage gate asks about)."""
+        """The names of the machine's rules and branches (what the coverage gate asks about)."""
         return sorted(
             name
             for name in dir(cls)
             if getattr(getattr(cls, name, None), RULE_MARKER, None) is not None
-        )
+        ) + list(cls.branches)
+
+    def reached(self, branch: str) -> None:
+        """Count one arrival at ``branch`` (one of :attr:`branches`)."""
+        assert branch in self.branches, branch
+        self.coverage.ran[branch] += 1
 
     # -- time and keys ---------------------------------------------------------------------
 
@@ -276,13 +303,41 @@ class DualMachine(RuleBasedStateMachine):
     def _compare(self, step: ActionStep, ref: Outcome, iut: Outcome) -> None:
         step = step.model_copy(update={"expect": _expectation(ref)})
         self.steps.append(step)
+        self._agree(step.op, ref, iut)
+
+    def _agree(self, op: str, ref: Outcome, iut: Outcome) -> None:
+        """The last step's answers must agree: both accepted, or refused with one id."""
         if ref.code != iut.code:
             raise Divergence(
-                f"step {len(self.steps)} {step.op}: the reference "
+                f"step {len(self.steps)} {op}: the reference "
                 + ("accepts" if ref.accepted else f"refuses with {ref.code}")
                 + ", the implementation "
                 + ("accepts" if iut.accepted else f"refuses with {iut.code}")
             )
+
+    def act(
+        self,
+        actor: str,
+        op: str,
+        args: JsonObject,
+        pick: Callable[[JsonObject], JsonObject] | None = None,
+    ) -> tuple[Outcome, Outcome]:
+        """Both nodes play role op ``op``: they must agree on accept or the refusal id, and
+        the IUT's result must hold ``pick`` of the reference's (the members the spec fixes;
+        a Trip's nonce, for one, is the verifiers' random draw). Answers (reference, IUT)."""
+        ref = _ask(lambda: self.ref.call(op, args))
+        iut = _ask(lambda: self.iut.call(op, args))
+        expect: Expectation = _expectation(ref)
+        if ref.reply is not None and pick is not None:
+            expect = ResultSubset(result=pick(ref.reply))
+        self.steps.append(RoleStep(actor=actor, op=op, args=args, expect=expect))
+        self._agree(op, ref, iut)
+        if isinstance(expect, ResultSubset) and not result_matches(iut.reply, expect.result):
+            raise Divergence(
+                f"step {len(self.steps)} {op}: the implementation's result differs from "
+                f"the reference's in {sorted(expect.result)}"
+            )
+        return ref, iut
 
     def submit_block(self, chain: str, block: Block | JsonObject) -> Outcome:
         """Both nodes judge ``block`` on ``chain``; they must agree, then on the head."""

@@ -214,5 +214,55 @@ class ForgetsEquivocation(ReferenceIUT):
         return {"evidence": [row for row in rows if row["code"] != "IOME-BLK-009"]}
 
 
+class BundleWithCurrentCrls(ReferenceIUT):
+    """Builds evidence bundles with the revocation lists the chain has in force today, not
+    those in force where the transaction stands: after a backdated revocation, its bundles of
+    the revoked signer's earlier transactions no longer verify (IOME-EVB-010)."""
+
+    def _op_evidence_bundle(self, args: Any) -> JsonObject:
+        from cryptography import x509  # noqa: PLC0415
+        from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
+
+        result = super()._op_evidence_bundle(args)
+        bundle = result["bundle"]
+        if bundle is not None:
+            today = {crl.issuer: crl for crl in self.node.get_chain(args.chain).directory.crls}
+            for entry in [*bundle["signers"], bundle["producer"]]:
+                listed = [x509.load_pem_x509_crl(pem.encode()) for pem in entry["crls"]]
+                entry["crls"] = [
+                    today.get(crl.issuer, crl).public_bytes(Encoding.PEM).decode() for crl in listed
+                ]
+        return result
+
+
+class PublishesKeyInTrip(ReferenceIUT):
+    """Its verifiers derive a Trip's nonce from the claim's first one-time key ("unique per
+    trip, and no random source needed"): the public Trip then names the key (IOME-TRIP-007)."""
+
+    def _op_verifier_cosign(self, args: Any) -> JsonObject:
+        import hashlib  # noqa: PLC0415
+
+        from iome_ref.models import Trip, VerifierSignature  # noqa: PLC0415
+
+        result = super()._op_verifier_cosign(args)
+        if result.get("trip") is None:
+            return result
+        trip = Trip.parse(result["trip"])
+        pk = str(args.claim["source_pk"])
+        nonce = hashlib.sha256(bytes.fromhex(pk)).hexdigest()
+        fields = trip.model_dump(exclude={"tx_id", "nonce", "verifier_sigs"})
+        unsigned = Trip.create({}, **fields, nonce=nonce, verifier_sigs=[])
+        keys = {actor.key.public_hex: actor.key for actor in self.node.actors.values()}
+        sigs = [
+            VerifierSignature(
+                verifier_pk=sig.verifier_pk,
+                signature=keys[sig.verifier_pk].sign("Trip", unsigned.tx_id),
+            )
+            for sig in trip.verifier_sigs
+        ]
+        signed = unsigned.model_copy(update={"verifier_sigs": sigs})
+        return {"trip": signed.model_dump(mode="json")}
+
+
 class Reference(ReferenceIUT):
     """The reference itself, loaded the way the zoo is: the control row of the table."""

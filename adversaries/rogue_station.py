@@ -1,0 +1,136 @@
+"""Adversary 2: a rogue station without a certificate, one certified by an impostor authority,
+a revoked station and a station whose certificate expired before the claimed time (issue 14
+item 2; spec/adversaries.md).
+
+Each sends presences (consortium chain) and charging sessions (public chain) in its own name.
+A correct node judges certificates at the claimed time (certificates.md), so every presence
+claimed after a revocation or an expiry is refused. What the protocol cannot prevent is the
+converse: a revoked or expired station that still holds its key backdates what it signs to
+before the revocation or the expiry, and a chain, which sees only the claimed time, accepts
+it (IOME-REV-003: a later revocation is evidence, not a new verdict). The leak's figure is how
+many such backdated messages the implementation accepts; a node that judged certificates at
+receipt time would refuse them, and with them honest presences delivered late.
+"""
+
+from __future__ import annotations
+
+from adversaries.base import Capability, Profile
+from adversaries.play import Script, capabilities
+from adversaries.scripted import ScriptedAdversary
+from iome_ref.vectors.world import REVOKED_AT
+
+__all__ = ["RogueStation"]
+
+_CONSORTIUM = "verifiers"
+_PUBLIC = "public"
+
+
+class RogueStation(ScriptedAdversary):
+    name = "rogue-station"
+    title = "Rogue, impostor-certified, revoked and expired stations attest presences"
+    capabilities = capabilities(
+        Capability.SYBIL, Capability.COMPROMISED_STATION, Capability.CLOCK_SKEW
+    )
+    colluders = 1
+    targets = ("IOME-CERT-001", "IOME-CERT-002", "IOME-CERT-003", "IOME-CERT-006", "IOME-BLK-008")
+    invariant = "sybil-resistance"
+    expected = "leaks"
+    leak_variants = "backdated"
+    leak_unit = "presences"
+    leak_sentence = (
+        "{accepted} of {total} presences backdated by a revoked or expired station accepted"
+    )
+
+    def scripts(self, seed: int, profile: Profile) -> list[Script]:
+        scripts = []
+        refused = [
+            ("no-certificate", "st-rogue", "a station key nobody certified", "IOME-CERT-006", None),
+            (
+                "impostor-ca",
+                "st-foreign",
+                "certified by an impostor CA named like the root",
+                "IOME-CERT-001",
+                None,
+            ),
+            (
+                "revoked",
+                "st-revoked",
+                "after its certificate was revoked",
+                "IOME-CERT-003",
+                REVOKED_AT + 100,
+            ),
+            (
+                "sub-ca-expired",
+                "st-ca-short",
+                "after the sub-CA above it expired",
+                "IOME-CERT-002",
+                REVOKED_AT + 100,
+            ),
+        ]
+        for variant, station, what, req_id, at in refused:
+            script = self.script(
+                seed,
+                variant,
+                f"a presence and a session by {station}, {what}",
+                req_id,
+                start=at or self.start,
+            )
+            honest = script.b.presence("source", "st-c", f"rs-{variant}/honest", script.tick())
+            script.append(_CONSORTIUM, [honest])
+            t = script.tick()
+            presence = script.b.presence("source", station, f"rs-{variant}/otk-1", t)
+            script.append(_CONSORTIUM, [presence], req_id, actor=station)
+            script.submit_tx(_CONSORTIUM, presence, req_id, actor=station)
+            session = script.b.charge(station, f"rs-{variant}/otk-2", t - 1200, t)
+            script.append(_PUBLIC, [session], req_id, actor=station)
+            script.check_head(_CONSORTIUM)
+            script.check_tx(_CONSORTIUM, presence.tx_id, present=False)
+            scripts.append(script)
+        scripts.append(self._future_dated(seed))
+        # st-ca-short's sub-CA expires at REVOKED_AT: the station's path expired (every
+        # actor's own certificate, the producers' included, runs to the year's end).
+        scripts.append(self._backdated(seed, "expired", "st-ca-short", REVOKED_AT + 1))
+        scripts.append(self._backdated(seed, "revoked", "st-revoked", REVOKED_AT))
+        return scripts
+
+    def _future_dated(self, seed: int) -> Script:
+        """A station whose certificate is about to be revoked dates presences after the block
+        that records them, to have them judged later (IOME-BLK-008 bounds the claimed time)."""
+        script = self.script(
+            seed,
+            "future-dated",
+            "presences dated after the block that records them",
+            "IOME-BLK-008",
+            start=REVOKED_AT - 600,
+        )
+        for skew in (1, 3600):
+            block_time = script.tick()
+            presence = script.b.presence(
+                "source", "st-revoked", f"rs-future/{skew}", block_time + skew
+            )
+            script.submit_tx(
+                _CONSORTIUM, presence, "IOME-BLK-008", actor="st-revoked", block_time=block_time
+            )
+            script.append(
+                _CONSORTIUM, [presence], "IOME-BLK-008", actor="st-revoked", time=block_time
+            )
+        script.check_head(_CONSORTIUM)
+        return script
+
+    def _backdated(self, seed: int, why: str, station: str, stopped: int) -> Script:
+        """A station whose certificate stopped at ``stopped`` signs a presence dated just
+        before, delivered after: accepted (the leak)."""
+        req_id = "IOME-CERT-002" if why == "expired" else "IOME-CERT-003"
+        script = self.script(
+            seed,
+            f"backdated-{why}",
+            f"a presence by {station} backdated to before its certificate {why}, delivered after",
+            req_id,
+            "IOME-REV-003",
+            start=stopped + 100,
+        )
+        presence = script.b.presence("source", station, f"rs-backdated/{station}", stopped - 60)
+        script.submit_tx(_CONSORTIUM, presence, actor=station)
+        script.append(_CONSORTIUM, [presence], actor=station, leak=True)
+        script.check_tx(_CONSORTIUM, presence.tx_id, present=True)
+        return script
