@@ -248,6 +248,7 @@ def _strings(value: Any) -> list[str]:
 
 
 #: The C encoder writing plain data as RFC 8785 does (see :func:`is_plain_json`).
+#: ``ensure_ascii=False``: with it Python, like JCS, writes DEL (U+007F) raw.
 _PLAIN_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -298,7 +299,7 @@ def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:
         Malformed: IOME-ENC-007 if the data holds a number JCS cannot encode.
     """
     if is_plain_json(value):
-        return _PLAIN_ENCODER.encode(value).encode("ascii")
+        return _PLAIN_ENCODER.encode(value).encode()
     try:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError as exc:

@@ -176,7 +176,8 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
 
     #: Canonical bytes and their hash, computed on first use and carried with the object, so
     #: the layers a transaction passes (stateless rules, chain, verifier quorum, blocks) hash
-    #: it once between them (issue 16). Sound because the model is frozen; ``model_copy``
+    #: it once between them (issue 16). Sound because the model is frozen (and its lists are
+    #: never changed in place: no code does, models are values); ``model_copy``
     #: drops them when an update touches a signed field.
     _canonical: bytes | None = PrivateAttr(default=None)
     _computed_tx_id: str | None = PrivateAttr(default=None)
