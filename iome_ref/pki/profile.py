@@ -57,16 +57,17 @@ KNOWN_CERTIFICATE_EXTENSIONS = frozenset(
 def load_extensions(cert: x509.Certificate) -> x509.Extensions:
     """Parse a certificate's extensions once, when the directory loads it.
 
-    ``cryptography`` parses extensions lazily and raises ValueError on a duplicate or an
-    undecodable known extension; doing it at load makes such a certificate a load-time
-    refusal, never a crash in the middle of a check.
+    ``cryptography`` parses extensions lazily and raises ValueError on an undecodable known
+    extension and ``DuplicateExtension`` (not a ValueError) on one extension twice; doing it
+    at load makes such a certificate a load-time refusal, never a crash in the middle of a
+    check.
 
     Raises:
         Malformed: IOME-CERT-001, extensions that do not decode.
     """
     try:
         return cert.extensions
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:
         raise Malformed(
             "IOME-CERT-001", f"certificate {cert.serial_number} extensions do not decode: {exc}"
         ) from None

@@ -121,7 +121,7 @@ def check_crl_profile(crl: x509.CertificateRevocationList) -> None:
     try:
         extensions = crl.extensions
         entry_extensions = [(entry.serial_number, entry.extensions) for entry in crl]
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:  # DuplicateExtension: no ValueError
         raise Malformed(
             "IOME-CERT-016", f"revocation list extensions do not decode: {exc}"
         ) from None

@@ -23,6 +23,7 @@ from pki_chains import (
     moment,
     seeded_key,
     two_level_chain,
+    with_extension_twice,
 )
 
 from iome_ref.constants import MAX_CERT_PATH_CAS, ROLE_STATION, ROLE_VERIFIER
@@ -437,3 +438,17 @@ def test_rejects_crl_of_issuer_without_crl_sign() -> None:
             crls=[*chain.crls()[:2], custom_crl(no_crl_sign, seeded_key("sub-ca-2"))],
         )
     assert exc.value.req_id == "IOME-CERT-008"
+
+
+@pytest.mark.req("IOME-CERT-001")
+def test_rejects_certificate_with_an_extension_twice_as_malformed() -> None:
+    # cryptography raises DuplicateExtension, which is no ValueError: it escaped as a
+    # traceback from load_extensions before it was caught there.
+    chain = two_level_chain()
+    twice = with_extension_twice(chain.leaf, seeded_key("sub-ca-2"))
+    with pytest.raises(Malformed) as exc:
+        chain.directory(certs=[chain.sub1.certificate, chain.sub2.certificate, twice])
+    assert exc.value.req_id == "IOME-CERT-001"
+    assert exc.value.message.startswith(
+        f"certificate {twice.serial_number} extensions do not decode: "
+    )
