@@ -231,3 +231,42 @@ def two_level_chain(root_path_length: int | None = 2, sub1_path_length: int | No
     sub2 = sub1.issue_ca("sub-ca-2", seeded_key("sub-ca-2"), START, END, path_length=0)
     leaf = sub2.issue(STATION, ROLE_STATION, key_hex(STATION), T0, T0 + 30 * DAY)
     return Chain(root, sub1, sub2, leaf)
+
+
+def with_extension_twice(
+    obj: x509.Certificate | x509.CertificateRevocationList, key: Ed25519PrivateKey
+) -> x509.Certificate | x509.CertificateRevocationList:
+    """``obj`` re-signed by ``key`` with its first extension listed twice, which
+    ``cryptography``'s builders refuse to write (asn1crypto does)."""
+    from asn1crypto import x509 as asn1_x509  # noqa: PLC0415
+
+    if isinstance(obj, x509.Certificate):
+        signed = asn1_x509.Certificate.load(obj.public_bytes(Encoding.DER))
+        tbs = signed["tbs_certificate"]
+        fields = {name: tbs[name] for name in tbs if not isinstance(tbs[name], Void)}
+        fields["extensions"] = asn1_x509.Extensions([*tbs["extensions"], tbs["extensions"][0]])
+        new_tbs = asn1_x509.TbsCertificate(fields)
+        return x509.load_der_x509_certificate(
+            asn1_x509.Certificate(
+                {
+                    "tbs_certificate": new_tbs,
+                    "signature_algorithm": signed["signature_algorithm"],
+                    "signature_value": key.sign(new_tbs.dump()),
+                }
+            ).dump()
+        )
+    signed_crl = asn1_crl.CertificateList.load(obj.public_bytes(Encoding.DER))
+    tbs_crl = signed_crl["tbs_cert_list"]
+    fields = {name: tbs_crl[name] for name in tbs_crl if not isinstance(tbs_crl[name], Void)}
+    extensions = list(tbs_crl["crl_extensions"])
+    fields["crl_extensions"] = asn1_crl.TBSCertListExtensions([*extensions, extensions[0]])
+    new_tbs_crl = asn1_crl.TbsCertList(fields)
+    return x509.load_der_x509_crl(
+        asn1_crl.CertificateList(
+            {
+                "tbs_cert_list": new_tbs_crl,
+                "signature_algorithm": signed_crl["signature_algorithm"],
+                "signature": key.sign(new_tbs_crl.dump()),
+            }
+        ).dump()
+    )

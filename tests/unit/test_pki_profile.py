@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from pki_chains import (
     DAY,
     END,
@@ -23,11 +24,26 @@ from pki_chains import (
     moment,
     seeded_key,
     two_level_chain,
+    with_extension_twice,
 )
 
 from iome_ref.constants import MAX_CERT_PATH_CAS, ROLE_STATION, ROLE_VERIFIER
 from iome_ref.errors import Malformed, Rejected
 from iome_ref.pki import CHECK_ORDER, CertificateAuthority, CertificateDirectory, key_usage
+from iome_ref.pki.profile import (
+    check_ca_basic_constraints,
+    check_ca_key_usage,
+    check_certificate_key_is_ed25519,
+    check_certificate_role,
+    check_certificate_subject_id,
+    check_certificate_valid_at,
+    check_key_identifiers,
+    check_leaf_is_end_entity,
+    check_no_unknown_critical_extension,
+    check_path_found,
+    check_path_length,
+    check_trust_anchor_self_signed,
+)
 
 T1 = T0 + DAY
 Ext = tuple[x509.ExtensionType, bool]
@@ -437,3 +453,170 @@ def test_rejects_crl_of_issuer_without_crl_sign() -> None:
             crls=[*chain.crls()[:2], custom_crl(no_crl_sign, seeded_key("sub-ca-2"))],
         )
     assert exc.value.req_id == "IOME-CERT-008"
+
+
+@pytest.mark.req("IOME-CERT-001")
+def test_rejects_certificate_with_an_extension_twice_as_malformed() -> None:
+    # cryptography raises DuplicateExtension, which is no ValueError: it escaped as a
+    # traceback from load_extensions before it was caught there.
+    chain = two_level_chain()
+    twice = with_extension_twice(chain.leaf, seeded_key("sub-ca-2"))
+    with pytest.raises(Malformed) as exc:
+        chain.directory(certs=[chain.sub1.certificate, chain.sub2.certificate, twice])
+    assert exc.value.req_id == "IOME-CERT-001"
+    assert exc.value.message.startswith(
+        f"certificate {twice.serial_number} extensions do not decode: "
+    )
+
+
+# --- each refusal's message (called directly: the message is what a user reads) ------------
+
+SERIAL = 77
+BARE = seeded_key("bare")
+
+
+def _bare(
+    extensions: list[Ext], cn: str | None = "sub-ca-2", key: object = None
+) -> x509.Certificate:
+    """A certificate with exactly ``extensions``, CN ``cn`` (none: an O only), serial 77."""
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IoME")]
+    if cn is not None:
+        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(attributes))
+        .issuer_name(x509.Name(attributes))
+        .serial_number(SERIAL)
+        .public_key(key or BARE.public_key())  # type: ignore[arg-type]
+        .not_valid_before(moment(START))
+        .not_valid_after(moment(END))
+    )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical)
+    return builder.sign(BARE, None)
+
+
+def _with_unknown_key_algorithm(cert: x509.Certificate) -> x509.Certificate:
+    """``cert`` with its key's algorithm OID 1.3.101.112 (Ed25519) turned into 1.3.101.114,
+    which no library knows (the signature no longer verifies; the key check reads no more)."""
+    data = cert.public_bytes(Encoding.DER)
+    ed25519 = bytes.fromhex("06032b6570")
+    at = data.index(ed25519, data.index(ed25519) + 1)  # the first is the signature algorithm
+    return x509.load_der_x509_certificate(data[:at] + bytes.fromhex("06032b6572") + data[at + 5 :])
+
+
+BC_CA = (x509.BasicConstraints(ca=True, path_length=None), True)
+SKI = x509.SubjectKeyIdentifier.from_public_key(BARE.public_key())
+OTHER_AKI = x509.AuthorityKeyIdentifier.from_issuer_public_key(seeded_key("x").public_key())
+OTHER_KEY_ID = OTHER_AKI.key_identifier.hex()  # type: ignore[union-attr]
+NO_KEY_ID_AKI = x509.AuthorityKeyIdentifier(None, [x509.DirectoryName(x509.Name([]))], 1)
+P256 = ec.derive_private_key(12345, ec.SECP256R1()).public_key()
+
+Judge = Callable[[], object]
+MESSAGES: list[tuple[str, Judge, str, str]] = [
+    ("ed25519-other-curve", lambda: check_certificate_key_is_ed25519(_bare([], key=P256)),
+     "IOME-CERT-007", f"certificate key must be Ed25519, found {type(P256).__name__}"),
+    ("ed25519-unknown-algorithm",
+     lambda: check_certificate_key_is_ed25519(_with_unknown_key_algorithm(_bare([]))),
+     "IOME-CERT-007", "certificate key must be Ed25519, found an unsupported key"),
+    ("anchor-empty-subject",
+     lambda: check_trust_anchor_self_signed(_empty_subject_root()),
+     "IOME-CERT-009", "trust anchor subject must not be empty"),
+    ("anchor-not-self-signed",
+     lambda: check_trust_anchor_self_signed(two_level_chain().sub1.certificate),
+     "IOME-CERT-009", "trust anchor must be self-signed: issuer = subject, own signature"),
+    ("no-path", lambda: check_path_found(_bare([]), []),
+     "IOME-CERT-001", f"certificate serial {SERIAL} has no certification path to the root"),
+    ("role", lambda: check_certificate_role(two_level_chain().leaf, ROLE_VERIFIER),
+     "IOME-CERT-004",
+     f"certificate role (OU) must be {ROLE_VERIFIER!r}, found {ROLE_STATION!r}"),
+    ("subject", lambda: check_certificate_subject_id(two_level_chain().leaf, "st-2"),
+     "IOME-CERT-005", "certificate CN must be 'st-2', found 'st-1'"),
+    ("leaf-ca", lambda: check_leaf_is_end_entity(_bare([BC_CA])),
+     "IOME-CERT-013", "certified key's certificate must not be a CA (cA=true)"),
+    ("leaf-cert-sign",
+     lambda: check_leaf_is_end_entity(_bare([(key_usage(digital_signature=True,
+                                                        cert_sign=True), True)])),
+     "IOME-CERT-013", "certified key's keyUsage must not allow keyCertSign/cRLSign"),
+    ("leaf-no-digital-signature", lambda: check_leaf_is_end_entity(_bare([(key_usage(), True)])),
+     "IOME-CERT-013", "certified key's keyUsage must allow digitalSignature"),
+    ("ca-no-basic-constraints", lambda: check_ca_basic_constraints(_bare([])),
+     "IOME-CERT-010", "issuer 'sub-ca-2' must carry basicConstraints cA=true"),
+    ("ca-no-cn", lambda: check_ca_basic_constraints(_bare([], cn=None)),
+     "IOME-CERT-010", f"issuer '{SERIAL}' must carry basicConstraints cA=true"),
+    ("ca-not-critical",
+     lambda: check_ca_basic_constraints(_bare([(x509.BasicConstraints(True, None), False)])),
+     "IOME-CERT-010", "issuer 'sub-ca-2' basicConstraints must be critical"),
+    ("ca-no-usage", lambda: check_ca_key_usage(_bare([BC_CA])),
+     "IOME-CERT-011", "issuer 'sub-ca-2' keyUsage must include keyCertSign"),
+    ("ca-no-usage-no-cn", lambda: check_ca_key_usage(_bare([BC_CA], cn=None)),
+     "IOME-CERT-011", f"issuer '{SERIAL}' keyUsage must include keyCertSign"),
+    ("path-length",
+     lambda: check_path_length([_bare([]), _bare([BC_CA]),
+                                _bare([(x509.BasicConstraints(True, 0), True)])]),
+     "IOME-CERT-012", "issuer 'sub-ca-2' allows 0 CAs below it, found 1"),
+    ("path-length-no-cn",
+     lambda: check_path_length([_bare([]), _bare([BC_CA]),
+                                _bare([(x509.BasicConstraints(True, 0), True)], cn=None)]),
+     "IOME-CERT-012", f"issuer '{SERIAL}' allows 0 CAs below it, found 1"),
+    ("ski-critical", lambda: check_key_identifiers(_bare([(SKI, True)]), None, is_ca=False),
+     "IOME-CERT-014", "certificate 'sub-ca-2': subjectKeyIdentifier must be non-critical"),
+    ("ca-no-ski", lambda: check_key_identifiers(_bare([]), None, is_ca=True),
+     "IOME-CERT-014", "certificate 'sub-ca-2': a CA must carry subjectKeyIdentifier"),
+    ("ca-no-ski-no-cn", lambda: check_key_identifiers(_bare([], cn=None), None, is_ca=True),
+     "IOME-CERT-014", f"certificate {SERIAL}: a CA must carry subjectKeyIdentifier"),
+    ("aki-critical", lambda: check_key_identifiers(_bare([(OTHER_AKI, True)]), None, is_ca=False),
+     "IOME-CERT-014", "certificate 'sub-ca-2': authorityKeyIdentifier must be non-critical"),
+    ("no-aki", lambda: check_key_identifiers(_bare([]), _bare([(SKI, False)]), is_ca=False),
+     "IOME-CERT-014", "certificate 'sub-ca-2': must carry authorityKeyIdentifier"),
+    ("aki-of-another-key",
+     lambda: check_key_identifiers(_bare([(OTHER_AKI, False)]), _bare([(SKI, False)]),
+                                   is_ca=False),
+     "IOME-CERT-014",
+     f"certificate 'sub-ca-2': authorityKeyIdentifier must be the issuer's SKI "
+     f"{SKI.digest.hex()}, found {OTHER_KEY_ID}"),
+    ("aki-without-key-id",
+     lambda: check_key_identifiers(_bare([(NO_KEY_ID_AKI, False)]), _bare([(SKI, False)]),
+                                   is_ca=False),
+     "IOME-CERT-014",
+     f"certificate 'sub-ca-2': authorityKeyIdentifier must be the issuer's SKI "
+     f"{SKI.digest.hex()}, found None"),
+    ("aki-issuer-without-ski",
+     lambda: check_key_identifiers(_bare([(OTHER_AKI, False)]), _bare([]), is_ca=False),
+     "IOME-CERT-014",
+     f"certificate 'sub-ca-2': authorityKeyIdentifier must be the issuer's SKI None, "
+     f"found {OTHER_KEY_ID}"),
+    ("unknown-critical", lambda: check_no_unknown_critical_extension(_bare([(UNKNOWN, True)])),
+     "IOME-CERT-015",
+     "certificate 'sub-ca-2' has critical extension 1.3.6.1.4.1.55555.9, "
+     "which IoME does not process"),
+    ("not-yet-valid", lambda: check_certificate_valid_at(_bare([]), START - 1),
+     "IOME-CERT-002",
+     f"certificate 'sub-ca-2' is valid in [{START}, {END}], not at {START - 1}"),
+]  # fmt: skip
+
+
+def _empty_subject_root() -> x509.Certificate:
+    key = seeded_key("empty")
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(x509.Name([]))
+        .serial_number(1)
+        .public_key(key.public_key())
+        .not_valid_before(moment(START))
+        .not_valid_after(moment(END))
+    )
+    return builder.sign(key, None)
+
+
+@pytest.mark.req(*sorted({req_id for _, _, req_id, _ in MESSAGES}))
+@pytest.mark.parametrize(
+    ("judge", "req_id", "message"),
+    [case[1:] for case in MESSAGES],
+    ids=[case[0] for case in MESSAGES],
+)
+def test_rejects_off_profile_saying_what_and_where(judge: Judge, req_id: str, message: str) -> None:
+    with pytest.raises(Rejected) as exc:
+        judge()
+    assert (exc.value.req_id, exc.value.message) == (req_id, message)

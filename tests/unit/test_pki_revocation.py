@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import CRLEntryExtensionOID
+from cryptography.x509.oid import CRLEntryExtensionOID, ExtensionOID
 from pki_chains import (
     DAY,
     END,
@@ -21,13 +22,14 @@ from pki_chains import (
     retimed_crl,
     seeded_key,
     two_level_chain,
+    with_extension_twice,
 )
 
 from iome_ref.constants import ROLE_STATION
 from iome_ref.errors import Malformed, Rejected, UsageError
 from iome_ref.pki import CertificateAuthority, CertificateDirectory, load_crl_der
 from iome_ref.pki.fields import to_datetime
-from iome_ref.pki.revocation import KNOWN_CRL_ENTRY_EXTENSIONS
+from iome_ref.pki.revocation import KNOWN_CRL_ENTRY_EXTENSIONS, check_crl_profile
 from iome_ref.vectors.world import T0 as WORLD_T0
 from iome_ref.vectors.world import build_world
 
@@ -359,3 +361,122 @@ def test_to_datetime_takes_integer_seconds_only_and_answers_in_utc() -> None:
         to_datetime(10**20, "not_after")
     assert exc.value.component == "pki"
     assert exc.value.message.startswith(f"not_after {10**20} is out of range: ")
+
+
+# --- the profile's refusals, each with its message ------------------------------------------
+
+NOT_A_NUMBER = x509.UnrecognizedExtension(ExtensionOID.CRL_NUMBER, b"\x04\x00")
+NO_NUMBER = "revocation list must carry a non-critical, non-negative CRLNumber"
+NO_AKI = "revocation list must carry a non-critical authorityKeyIdentifier with a key id"
+
+
+def _sub2_crl(**options: object) -> x509.CertificateRevocationList:
+    chain = two_level_chain()
+    return custom_crl(chain.sub2, seeded_key("sub-ca-2"), **options)  # type: ignore[arg-type]
+
+
+def _aki_without_key_id() -> x509.AuthorityKeyIdentifier:
+    sub1 = two_level_chain().sub1
+    return x509.AuthorityKeyIdentifier(None, [x509.DirectoryName(sub1.name)], 2)
+
+
+@pytest.mark.req("IOME-CERT-016")
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: _sub2_crl(number=None), NO_NUMBER),
+        (lambda: _sub2_crl(number_critical=True), NO_NUMBER),
+        (lambda: _sub2_crl(aki=False), NO_AKI),
+        (
+            lambda: _sub2_crl(
+                aki=False,
+                extensions=[(two_level_chain().sub2.authority_key_identifier(), True)],
+            ),
+            NO_AKI,
+        ),
+        (lambda: _sub2_crl(aki=False, extensions=[(_aki_without_key_id(), False)]), NO_AKI),
+        (
+            lambda: _sub2_crl(extensions=[(UNKNOWN, True)]),
+            "revocation list has critical extension 1.3.6.1.4.1.55555.9, "
+            "which IoME does not process",
+        ),
+        (
+            lambda: _sub2_crl(entries=[(5, T0)], entry_extensions=[(UNKNOWN, True)]),
+            "revocation entry 5 has critical extension 1.3.6.1.4.1.55555.9, "
+            "which IoME does not process",
+        ),
+        (
+            lambda: _sub2_crl(entries=[(5, T0)], entry_extensions=[(REASON_REMOVE, False)]),
+            "revocation entry 5 has reason removeFromCRL, which only a delta CRL may carry",
+        ),
+        (
+            lambda: retimed_crl(_sub2_crl(), seeded_key("sub-ca-2"), drop_next_update=True),
+            "revocation list must carry nextUpdate",
+        ),
+        (
+            lambda: retimed_crl(_sub2_crl(), seeded_key("sub-ca-2"), swap_times=True),
+            "revocation list thisUpdate must not follow nextUpdate",
+        ),
+    ],
+    ids=[
+        "no-number",
+        "critical-number",
+        "no-aki",
+        "critical-aki",
+        "aki-without-key-id",
+        "unknown-critical",
+        "entry-unknown-critical",
+        "entry-remove-from-crl",
+        "no-next",
+        "swapped",
+    ],
+)
+def test_rejects_crl_off_profile_saying_why(
+    build: Callable[[], x509.CertificateRevocationList], message: str
+) -> None:
+    with pytest.raises(Rejected) as exc:
+        check_crl_profile(build())
+    assert (type(exc.value), exc.value.req_id, exc.value.message) == (
+        Rejected,
+        "IOME-CERT-016",
+        message,
+    )
+
+
+@pytest.mark.req("IOME-CERT-016")
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: _sub2_crl(number=None, extensions=[(NOT_A_NUMBER, False)]),
+        lambda: with_extension_twice(_sub2_crl(), seeded_key("sub-ca-2")),
+    ],
+    ids=["undecodable-number", "number-twice"],
+)
+def test_rejects_crl_whose_extensions_do_not_decode_as_malformed(
+    build: Callable[[], x509.CertificateRevocationList],
+) -> None:
+    # One extension twice raises cryptography's DuplicateExtension, which is no ValueError:
+    # it escaped as a traceback before it was caught here.
+    crl = build()
+    for judge in (check_crl_profile, two_level_chain().directory().with_revocation_list):
+        with pytest.raises(Malformed) as exc:
+            judge(crl)  # type: ignore[operator]
+        assert exc.value.req_id == "IOME-CERT-016"
+        assert exc.value.message.startswith("revocation list extensions do not decode: ")
+
+
+@pytest.mark.req("IOME-CERT-016")
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"this_update": T0, "next_update": T0},
+        {"number": 0},
+        {"entries": [(5, T0)], "entry_extensions": [(UNKNOWN, False)]},
+    ],
+    ids=["this-update-is-next-update", "number-zero", "entry-unknown-non-critical"],
+)
+def test_accepts_crl_at_the_edges_of_the_profile(options: dict[str, object]) -> None:
+    check_crl_profile(_sub2_crl(**options))
+    chain = two_level_chain()
+    crl = custom_crl(chain.sub2, seeded_key("sub-ca-2"), **options)  # type: ignore[arg-type]
+    assert with_sub2_crl(chain, crl).crls
