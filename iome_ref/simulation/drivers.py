@@ -19,11 +19,12 @@ over simulated drivers weigh each by its rate, as the real ones do.
 
 Habits are drawn in proportion to the weeks the data watched each driver, so pooled simulated
 sessions weigh drivers as the real sessions do. Simulated (2,000 profiles x 8 weeks on
-``generate_city(1, 200, 10000)``) against the data: plug-in hour total-variation distance 0.072
-(the rest is mostly the extra morning sessions at work of drivers charging more than once a
-day, who in the data plug in twice at home), median kWh 8.3 (data 9.05), 3.17 sessions per
-driver-week (3.17), weekend ratio 0.88 (0.895), 99.4% of trips to the driver's own stations,
-commute departure sd 1.2 h within a driver against 1.5 h over all.
+``generate_city(1, 200, 10000)``, planned sessions) against the data: plug-in hour
+total-variation distance 0.047, median kWh 8.85 (data 9.05), 2.82 sessions per driver-week
+(3.17: a driver who would charge more than once a day charges once), weekend ratio 0.83
+(0.895), 0.8% of sessions away from home, plugged in a median 8.9 h (10.0 h), 99.4% of trips
+to the driver's own stations, commute departure sd 1.2 h within a driver against 1.5 h over
+all.
 ``tests/unit/test_drivers.py::test_simulated_sessions_match_the_fit`` keeps these in bounds.
 
 What the loop publishes (issue 15, "Simulated drivers must be as linkable as real ones"): a
