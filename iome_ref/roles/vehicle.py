@@ -5,8 +5,10 @@ a trip scheduled during the EPS expiry time (step 4). If so, the EV explores the
 opportunistically maximizing user benefits by charging the vehicle in one place and
 discharging in another place [...] comparing the net gain to move to location L for
 discharging." :func:`net_gain` is that comparison, term for term; :meth:`ElectricVehicle.decide`
-applies it to the stations a vehicle can reach, and falls back to "the best time to charge or
-discharge" when no trip is scheduled.
+applies it to the stations a vehicle can reach. "The best time to charge or discharge" is
+chosen inside the driver's habitual plug-in windows (:meth:`ElectricVehicle.decide_window`):
+real price-responsive drivers (smart charging, V2G) shift how much they draw, and in which
+direction, while plugged in where and when they always are; they do not add sessions.
 
 Money is integer micro-units (prices per kWh, gains in micro-units), energy integer Wh,
 distances integer metres, times integer unix seconds. A vehicle reads no clock and draws no
@@ -173,9 +175,9 @@ class DrivingPolicy:
 
     A vehicle keeps ``reserve_fraction`` of its usable energy on arrival anywhere (range
     anxiety), discharges at most ``max_session_wh`` per stop (11 kW bidirectional charger for
-    2 h), detours at most ``max_detour_m``, charges to ``target_fraction``, and acts only for a
-    gain of at least ``min_gain_micro`` so it does not churn on noise. A baseline
-    (price-unaware) driver charges when below ``baseline_charge_below``.
+    2 h), detours at most ``max_detour_m``, charges to ``target_fraction`` when it must charge
+    before a trip, and acts only for a gain of at least ``min_gain_micro`` so it does not churn
+    on noise. A baseline (price-unaware) driver charges when below ``baseline_charge_below``.
     """
 
     reserve_fraction: float = 0.15
@@ -184,6 +186,13 @@ class DrivingPolicy:
     max_session_wh: int = 22_000
     max_detour_m: int = 15_000
     min_gain_micro: int = 100_000
+    #: How far a price-aware driver moves a habitual session's energy: between
+    #: ``1 - window_flex`` and ``1 + window_flex`` times the habitual kWh (reference / price).
+    window_flex: float = 0.5
+    #: Share of usable energy a discharge never goes below (the minimum state of charge V2G
+    #: programmes let a driver set): selling down to the reserve would leave the car low,
+    #: and it would then plug in for a full top-up before its next trips.
+    v2g_floor_fraction: float = 0.5
     #: Weight of a newly observed price in the reference price (exponential average).
     reference_weight: float = 0.1
 
@@ -422,6 +431,11 @@ class ElectricVehicle:
         return int(self.battery.usable_wh * self.policy.reserve_fraction)
 
     @property
+    def v2g_floor_wh(self) -> int:
+        """Energy a discharge leaves in the battery (``DrivingPolicy.v2g_floor_fraction``)."""
+        return max(int(self.battery.usable_wh * self.policy.v2g_floor_fraction), self.reserve_wh)
+
+    @property
     def target_wh(self) -> int:
         """State of charge a charge aims at (``DrivingPolicy.target_fraction``)."""
         return int(self.battery.usable_wh * self.policy.target_fraction)
@@ -443,22 +457,21 @@ class ElectricVehicle:
         A trip departing before the origin region's EPS expires: charge first if the battery
         cannot make the trip with its reserve; otherwise discharge at the best station L on the
         way (by :func:`net_gain`) if it gains at least ``min_gain_micro``, else go straight.
-        No trip in the EPS window: charge or discharge now by price against the reference
-        price.
-        Price-unaware (baseline) vehicles ignore prices: straight, and charge when low.
+        Otherwise a price-aware vehicle behaves as a baseline one here: straight, and charge
+        when low. Its price response outside detours lives in :meth:`decide_window`, inside
+        the sessions its habits make anyway (an extra session per price swing would make the
+        simulated drivers plug in far more often, and for shorter, than real ones).
 
         Pass one shared ``index`` per city; without it a throwaway index is built.
 
         Raises:
             UsageError: the planned trip has no route.
         """
-        trip_need = 0
         if planned_trip is not None:
             route = (planned_trip.origin_station, planned_trip.destination_station)
             need = city.station_energy_wh.get(route)
             if need is None:
                 raise UsageError("vehicle", f"no route {route[0]} -> {route[1]}")
-            trip_need = need
             if self.battery.soc_wh < need + self.reserve_wh:
                 return self._charge_to_target(planned_trip.origin_station)
         if not self.price_aware:
@@ -472,7 +485,54 @@ class ElectricVehicle:
                 return self._decide_detour(
                     eps_by_region, planned_trip, origin_eps, city, index or StationIndex(city)
                 )
-        return self._decide_now(eps_by_region.get(self.current_region(city)), now, trip_need)
+        return self._decide_baseline(planned_trip)
+
+    def decide_window(
+        self, eps: EPS | None, station_id: str | None, habitual_wh: int, now: int
+    ) -> Decision:
+        """What to do in a habitual plug-in window that starts at ``now`` (paper §III: "the
+        best time to charge or discharge").
+
+        ``habitual_wh`` is what the driver's habit charges in this window (about what it
+        drives until the next one). A baseline vehicle, or one without a signal in force,
+        charges exactly that. A price-aware vehicle keeps the window (same station, same
+        plug-in and plug-out) and moves its energy by the price:
+
+        - discharge (V2G) when the feed-in tariff plus incentive, net of battery wear, beats
+          the reference price by at least ``min_gain_micro`` over the energy it can spare: what
+          lies above the V2G floor and above the low-battery threshold (or reserve) plus
+          ``habitual_wh`` for the next trips, at most ``max_session_wh``;
+        - else charge ``habitual_wh * reference / price``, bounded to ``1 ± window_flex``
+          times the habit (more when energy is cheaper than usual, less when dearer), raised
+          to what keeps that floor for the next trips, and limited by the battery's headroom.
+
+        The session is then signed by the station and the vehicle's one-time key as any other.
+        """
+        charge = Decision("charge_now", station_id, habitual_wh)
+        if habitual_wh <= 0:
+            return _IDLE
+        if not self.price_aware or not _is_valid(eps, now):
+            return charge
+        battery, policy = self.battery, self.policy
+        usable = battery.usable_wh
+        floor = max(self.reserve_wh, int(usable * policy.baseline_charge_below)) + habitual_wh
+        reference = self.reference_price_micro
+        paid = eps.feed_in_micro_per_kwh + eps.incentive_micro_per_kwh
+        margin = paid - self.costs.cycle_cost_micro_per_kwh(usable) - reference
+        spare = min(battery.soc_wh - max(floor, self.v2g_floor_wh), policy.max_session_wh)
+        if spare > 0 and margin > 0:
+            gain = round(margin * spare / _WH_PER_KWH)
+            if gain >= policy.min_gain_micro:
+                return Decision("discharge_now", station_id, spare, gain)
+        price = eps.price_micro_per_kwh
+        ratio = reference / price if price > 0 else 1 + policy.window_flex
+        factor = min(max(ratio, 1 - policy.window_flex), 1 + policy.window_flex)
+        energy = max(round(habitual_wh * factor), floor - battery.soc_wh)
+        energy = min(energy, battery.headroom_wh)
+        if energy <= 0:
+            return _IDLE
+        gain = round((reference - price) * (energy - habitual_wh) / _WH_PER_KWH)
+        return Decision("charge_now", station_id, energy, gain)
 
     def _charge_to_target(self, station_id: str | None) -> Decision:
         energy = min(max(self.target_wh - self.battery.soc_wh, 0), self.policy.max_session_wh)
@@ -498,14 +558,15 @@ class ElectricVehicle:
         """Best L by net gain among stations near either trip end; straight if none gains.
 
         Energy discharged at L is the disposable energy: what is left above the energy to reach
-        L and then the destination and the arrival reserve, at most one session. L is only a
+        L and then the destination and the V2G floor (:attr:`v2g_floor_wh`, at least the
+        arrival reserve), at most one session. L is only a
         candidate where discharging pays after battery wear at least the reference price
         (paper §II-A: EVs "discharge when they have disposable energy"): otherwise the paper's
         tariff difference could favour selling energy the driver must buy back dearer.
         """
         origin, destination = trip.origin_station, trip.destination_station
         battery, policy, costs = self.battery, self.policy, self.costs
-        usable, reserve = battery.usable_wh, self.reserve_wh
+        usable, keep = battery.usable_wh, self.v2g_floor_wh
         distance, energy = city.station_distance_m, city.station_energy_wh
         regions = city.station_region
         straight_m = distance.get((origin, destination))
@@ -533,7 +594,7 @@ class ElectricVehicle:
             extra_m = to_l + from_l - straight_m
             if extra_m > policy.max_detour_m:
                 continue
-            disposable = battery.soc_wh - wh_to - wh_from - reserve
+            disposable = battery.soc_wh - wh_to - wh_from - keep
             amount = min(disposable, policy.max_session_wh)
             if amount <= 0:
                 continue
@@ -553,34 +614,3 @@ class ElectricVehicle:
             ):
                 best = Decision("discharge_at", station, amount, gain, extra_m)
         return best
-
-    def _decide_now(self, eps: EPS | None, now: int, trip_need: int) -> Decision:
-        """No trip in the EPS window: the paper's "best time to charge or discharge".
-
-        Charge now if the price is below the reference price (energy bought now instead of
-        later); discharge now if the feed-in tariff plus incentive, net of battery wear,
-        beats the reference price (energy sold now and bought back later). The vehicle keeps
-        its reserve plus the energy of its next known trip.
-        """
-        if not _is_valid(eps, now):
-            return self._decide_baseline(None)
-        battery, policy = self.battery, self.policy
-        usable = battery.usable_wh
-        keep = self.reserve_wh + trip_need
-        if battery.soc_wh < keep:
-            return self._charge_to_target(self.location)
-        reference = self.reference_price_micro
-        price = eps.price_micro_per_kwh
-        room = min(self.target_wh - battery.soc_wh, policy.max_session_wh)
-        if room > 0 and price < reference:
-            gain = round((reference - price) * room / _WH_PER_KWH)
-            if gain >= policy.min_gain_micro:
-                return Decision("charge_now", self.location, room, gain)
-        paid = eps.feed_in_micro_per_kwh + eps.incentive_micro_per_kwh
-        margin = paid - self.costs.cycle_cost_micro_per_kwh(usable) - reference
-        spare = min(battery.soc_wh - keep, policy.max_session_wh)
-        if spare > 0 and margin > 0:
-            gain = round(margin * spare / _WH_PER_KWH)
-            if gain >= policy.min_gain_micro:
-                return Decision("discharge_now", self.location, spare, gain)
-        return _IDLE

@@ -186,12 +186,12 @@ def test_net_gain_lower_feed_in_at_l_is_a_loss() -> None:
 
 
 def test_decide_discharges_at_the_incentivised_station_on_the_way() -> None:
-    # usable 60,000 Wh, reserve 15% = 9,000; disposable at l = 40,000 - 1,000 - 1,000 - 9,000
-    # = 29,000, capped at one session of 22,000 Wh. Detour 6 + 6 - 10 = 2 km, extra energy
+    # usable 60,000 Wh, V2G floor 50% = 30,000; disposable at l = 55,000 - 1,000 - 1,000
+    # - 30,000 = 23,000, capped at one session of 22,000 Wh. Detour 6 + 6 - 10 = 2 km, extra energy
     # 1,000 + 1,000 - 1,600 = 400 Wh = 400/60,000 of a cycle.
     # gain = (150,000 - 80,000 + 250,000) * 22 = 7,040,000
     # cost = 100,000 * 2 + 50,000 * 2 + 4,000,000 * 400/60,000 = 326,666.67
-    decision = vehicle().decide(PRICES, TRIP, ToyCity(), NOW)
+    decision = vehicle(soc_wh=55_000).decide(PRICES, TRIP, ToyCity(), NOW)
     assert decision == Decision("discharge_at", "l", 22_000, 6_713_333, 2_000)
 
 
@@ -213,11 +213,11 @@ def test_decide_charges_first_when_the_trip_would_break_the_reserve() -> None:
 
 
 def test_decide_discharge_amount_is_limited_by_state_of_health() -> None:
-    # soh 0.5: usable 30,000, reserve 4,500; disposable = 20,000 - 2,000 - 4,500 = 13,500 Wh.
-    # gain = 320,000 * 13.5 = 4,320,000; cost = 200,000 + 100,000 + 4,000,000 * 400/30,000
-    # = 353,333.33; net 3,966,666.67.
-    decision = vehicle(soc_wh=20_000, soh=0.5).decide(PRICES, TRIP, ToyCity(), NOW)
-    assert decision == Decision("discharge_at", "l", 13_500, 3_966_667, 2_000)
+    # soh 0.5: usable 30,000, V2G floor 15,000; disposable = 28,000 - 2,000 - 15,000
+    # = 11,000 Wh. gain = 320,000 * 11 = 3,520,000; cost = 200,000 + 100,000
+    # + 4,000,000 * 400/30,000 = 353,333.33; net 3,166,666.67.
+    decision = vehicle(soc_wh=28_000, soh=0.5).decide(PRICES, TRIP, ToyCity(), NOW)
+    assert decision == Decision("discharge_at", "l", 11_000, 3_166_667, 2_000)
 
 
 def test_decide_ignores_stations_the_battery_cannot_reach_with_reserve() -> None:
@@ -225,14 +225,19 @@ def test_decide_ignores_stations_the_battery_cannot_reach_with_reserve() -> None
     assert vehicle(soc_wh=10_800).decide(PRICES, TRIP, ToyCity(), NOW) == Decision("straight")
 
 
+def test_decide_never_discharges_below_the_v2g_floor() -> None:
+    # 31,900 Wh: via l leaves 29,900 < the 30,000 floor: nothing to sell, though l pays well.
+    assert vehicle(soc_wh=31_900).decide(PRICES, TRIP, ToyCity(), NOW) == Decision("straight")
+
+
 def test_decide_goes_straight_when_the_detour_costs_more_than_it_earns() -> None:
-    # 11,500 Wh: 500 Wh left to sell at l earn 320,000 * 0.5 = 160,000 < 326,667 detour cost.
-    assert vehicle(soc_wh=11_500).decide(PRICES, TRIP, ToyCity(), NOW) == Decision("straight")
+    # 32,500 Wh: 500 Wh above the floor at l earn 320,000 * 0.5 = 160,000 < 326,667 detour cost.
+    assert vehicle(soc_wh=32_500).decide(PRICES, TRIP, ToyCity(), NOW) == Decision("straight")
 
 
-def test_decide_treats_a_trip_after_the_eps_expiry_as_no_trip() -> None:
+def test_decide_goes_straight_on_a_trip_after_the_eps_expiry() -> None:
     late = Plan("o", "d", NOW + 7200)
-    assert vehicle().decide(PRICES, late, ToyCity(), NOW) == Decision("idle")
+    assert vehicle().decide(PRICES, late, ToyCity(), NOW) == Decision("straight")
 
 
 def test_decide_ignores_an_expired_signal_at_l() -> None:
@@ -252,7 +257,7 @@ def test_decide_breaks_ties_by_station_id() -> None:
             city.station_travel_s[twin] = city.station_travel_s[(a, b)]
     city.station_distance_m[("k", "l")] = city.station_distance_m[("l", "k")] = 100
     city.station_energy_wh[("k", "l")] = city.station_energy_wh[("l", "k")] = 20
-    decision = vehicle().decide(PRICES, TRIP, city, NOW)
+    decision = vehicle(soc_wh=55_000).decide(PRICES, TRIP, city, NOW)
     assert decision.station_id == "k"
     assert decision.gain_micro == 6_713_333
 
@@ -264,27 +269,73 @@ def test_rejects_decision_on_a_trip_without_route() -> None:
         vehicle().decide(PRICES, TRIP, city, NOW)
 
 
-# --- decisions without a trip: "the best time to charge or discharge" -------------------------
+# --- without a trip: no session of its own; the price response lives in the habitual window ---
 
 
-def test_decide_charges_now_when_price_is_below_reference() -> None:
-    # price 50,000 < reference 250,000: room = min(48,000 - 20,000, 22,000) = 22,000 Wh,
-    # gain = 200,000 * 22 = 4,400,000. At home: station None.
-    prices = {"ra": eps("ra", 50_000, 20_000)}
-    decision = vehicle(soc_wh=20_000, location=None).decide(prices, None, ToyCity(), NOW)
-    assert decision == Decision("charge_now", None, 22_000, 4_400_000)
+def test_decide_idles_without_a_trip_whatever_the_price() -> None:
+    # 20,000 Wh is above the 30% low mark (18,000): no session, however cheap or well paid.
+    cheap = {"ra": eps("ra", 50_000, 20_000)}
+    assert vehicle(soc_wh=20_000, location=None).decide(cheap, None, ToyCity(), NOW) == Decision(
+        "idle"
+    )
+    paid = {"ra": eps("ra", 600_000, 500_000)}
+    assert vehicle().decide(paid, None, ToyCity(), NOW) == Decision("idle")
 
 
-def test_decide_discharges_now_when_feed_in_beats_reference_after_wear() -> None:
-    # keep = reserve 9,000; spare = min(40,000 - 9,000, 22,000) = 22,000 Wh;
-    # margin = 500,000 - 66,666.67 - 250,000 = 183,333.33 per kWh -> 4,033,333.
-    prices = {"ra": eps("ra", 600_000, 500_000)}
-    decision = vehicle().decide(prices, None, ToyCity(), NOW)
-    assert decision == Decision("discharge_now", "o", 22_000, 4_033_333)
+# Habitual window of 10,000 Wh at d. Defaults: usable 60,000, low mark 30% = 18,000, so the
+# next trips' floor is 18,000 + 10,000 = 28,000; V2G floor 30,000; reference 250,000; wear
+# 4,000,000 per cycle / 60 kWh = 66,666.67 per kWh; window_flex 0.5.
 
 
-def test_decide_idles_at_ordinary_prices() -> None:
-    assert vehicle().decide(PRICES, None, ToyCity(), NOW) == Decision("idle")
+def test_window_baseline_charges_its_habit_whatever_the_price() -> None:
+    cheap = eps("ra", 50_000, 20_000)
+    window = vehicle(price_aware=False).decide_window(cheap, "d", 10_000, NOW)
+    assert window == Decision("charge_now", "d", 10_000)
+
+
+def test_window_charges_more_when_cheap_bounded_by_flex() -> None:
+    # reference / price = 250,000 / 125,000 = 2, bounded to 1.5: 15,000 Wh;
+    # gain = 125,000 * 5 kWh more bought cheap = 625,000.
+    window = vehicle().decide_window(eps("ra", 125_000, 20_000), "d", 10_000, NOW)
+    assert window == Decision("charge_now", "d", 15_000, 625_000)
+
+
+def test_window_charges_less_when_dear() -> None:
+    # 250,000 / 312,500 = 0.8: 8,000 Wh; gain = 62,500 * 2 kWh not bought dear = 125,000.
+    window = vehicle().decide_window(eps("ra", 312_500, 20_000), "d", 10_000, NOW)
+    assert window == Decision("charge_now", "d", 8_000, 125_000)
+
+
+def test_window_keeps_the_next_trips_energy_when_dear() -> None:
+    # 250,000 / 1,000,000 bounded to 0.5: 5,000 Wh, but 20,000 + 5,000 < the 28,000 floor:
+    # 8,000 Wh; gain = 750,000 * 2 kWh = 1,500,000.
+    window = vehicle(soc_wh=20_000).decide_window(eps("ra", 1_000_000, 80_000), "d", 10_000, NOW)
+    assert window == Decision("charge_now", "d", 8_000, 1_500_000)
+
+
+def test_window_discharges_what_lies_above_the_v2g_floor() -> None:
+    # margin = 500,000 - 66,666.67 - 250,000 = 183,333.33 per kWh; spare = 50,000 - 30,000
+    # = 20,000 Wh; gain = 3,666,666.67.
+    window = vehicle(soc_wh=50_000).decide_window(eps("ra", 600_000, 500_000), "d", 10_000, NOW)
+    assert window == Decision("discharge_now", "d", 20_000, 3_666_667)
+
+
+def test_window_charges_instead_of_discharging_at_the_v2g_floor() -> None:
+    # 30,000 Wh: nothing to spare; 250,000 / 600,000 bounded to 0.5: 5,000 Wh, gain 1,750,000.
+    window = vehicle(soc_wh=30_000).decide_window(eps("ra", 600_000, 500_000), "d", 10_000, NOW)
+    assert window == Decision("charge_now", "d", 5_000, 1_750_000)
+
+
+def test_window_idles_with_a_full_battery_or_no_habitual_session() -> None:
+    cheap = eps("ra", 125_000, 20_000)
+    assert vehicle(soc_wh=60_000).decide_window(cheap, "d", 10_000, NOW) == Decision("idle")
+    assert vehicle().decide_window(cheap, "d", 0, NOW) == Decision("idle")
+
+
+def test_window_without_signal_in_force_charges_the_habit() -> None:
+    expired = eps("ra", 125_000, 20_000, expiry=NOW)
+    assert vehicle().decide_window(expired, "d", 10_000, NOW) == Decision("charge_now", "d", 10_000)
+    assert vehicle().decide_window(None, "d", 10_000, NOW) == Decision("charge_now", "d", 10_000)
 
 
 def test_decide_baseline_charges_below_threshold_only() -> None:
