@@ -169,7 +169,8 @@ def test_db_reads_the_public_chain_and_never_the_consortium(tmp_path: Path) -> N
 def test_a_simulated_city_is_scored_against_its_truth_never_shown_to_the_observer() -> None:
     report = run_link(
         LinkOptions(
-            simulate="--evs 30 --rounds 2 --stations 4 --homes 3 --regions 1 --time-bucket 1",
+            simulate="--evs 30 --rounds 3 --round-hours 12 --stations 4 --homes 3 --regions 1 "
+            "--time-bucket 1",
             z3_components=20,
         )
     )
@@ -179,7 +180,8 @@ def test_a_simulated_city_is_scored_against_its_truth_never_shown_to_the_observe
     assert forced.forced_correct is not None
     assert forced.forced_wrong is not None
     assert forced.forced_correct + forced.forced_wrong == forced.forced_links
-    # Exact times: a pre-trip session ending at the Trip's start ties the Trip to its key.
+    # Exact times: a session plugged in until the next departure (an overnight one: a run of
+    # a day and a half) ends at the Trip's start, which ties the Trip to its key.
     assert forced.trips_departure_key_forced is not None
     assert forced.trips_departure_key_forced > 0
     assert forced.chains is not None
