@@ -12,19 +12,19 @@ and escapes as itself, for the tests to catch.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore, StoredBlock
 from iome_ref.chain.transition import check_block_stateless
 from iome_ref.constants import MAX_MESSAGE_BYTES
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.models import Block, SignedModel, decode_message, parse_message
-from iome_ref.node import Genesis
+from iome_ref.node import Genesis, Node
 from iome_ref.pki import CertificateDirectory
 from iome_ref.rules import check_stateless
 
@@ -33,8 +33,7 @@ __all__ = [
     "VectorCase",
     "VectorContext",
     "Verdict",
-    "build_ledger",
-    "judge",
+    "build_node",
     "run_case",
     "validate_document",
 ]
@@ -131,37 +130,41 @@ def _read(model: type[BaseModel], data: Any, what: str) -> Any:
         raise UsageError("vectors", f"{what}.{where}: {error['msg']}") from None
 
 
-def build_ledger(context: dict[str, Any] | VectorContext) -> Ledger:
-    """A fresh in-memory ledger with the chains and PKI of a vector file's context."""
+def build_node(context: dict[str, Any] | VectorContext) -> Node:
+    """A fresh reference node, in memory, with the chains and PKI of a vector file's context.
+
+    Cases change chain state only through the ``Node``, as every other caller does; no case
+    drives a role operation, so the node's random source is never drawn from.
+    """
     parsed = context if isinstance(context, Genesis) else _read(Genesis, context, "context")
     try:
-        return parsed.open_ledger(MemoryStore())
+        return Node(parsed, store=MemoryStore(), rng=random.Random(0))
     except Rejected as exc:
         raise UsageError("vectors", f"context.pki is unusable: {exc.message}") from None
 
 
-def judge(ledger: Ledger, obj: SignedModel | Block, chain_id: str, block_time: int) -> None:
-    """Submit a block, or judge a transaction as the sole content of the chain's next block.
-
-    The transaction's effects are rolled back: judging never changes the ledger.
+def _judge(node: Node, obj: SignedModel | Block, chain_id: str, block_time: int) -> None:
+    """Submit a block, or judge a transaction as the sole content of the chain's next block
+    (its effects rolled back: judging never changes the chain).
 
     Raises:
         Rejected: the first rule broken.
     """
-    if chain_id not in ledger.chains:
-        raise UsageError("vectors", f"case names chain {chain_id!r}, which the context lacks")
-    if isinstance(obj, Block):
-        ledger.submit(obj, chain_id)
-    else:
-        ledger.judge_tx(obj, chain_id, block_time)
+    try:
+        node.get_chain(chain_id)
+    except UsageError:
+        raise UsageError(
+            "vectors", f"case names chain {chain_id!r}, which the context lacks"
+        ) from None
+    node.judge(obj, chain_id, block_time)
 
 
-def _reopen(ledger: Ledger, rows: list[StoredRow]) -> None:
-    """Append ``rows`` to the ledger's store as they are, then reopen it (IOME-BLK-012)."""
-    store = ledger.store
-    for row in rows:
-        store.append(StoredBlock(row.chain, row.height, row.block_hash, row.body_text.encode(), ()))
-    Ledger(store, ledger.context)
+def _reopen(node: Node, rows: list[StoredRow]) -> None:
+    """Append ``rows`` to the node's store as they are, then reopen it (IOME-BLK-012)."""
+    node.reopen(
+        StoredBlock(row.chain, row.height, row.block_hash, row.body_text.encode(), ())
+        for row in rows
+    )
 
 
 def run_case(context: dict[str, Any] | None, case: dict[str, Any]) -> Verdict:
@@ -190,32 +193,33 @@ def check_case(context: dict[str, Any] | None, case: dict[str, Any]) -> CaseResu
         except Rejected as exc:
             return CaseResult(parsed, Verdict(False, exc.req_id, exc.message))
         file_context = file_context.model_copy(update={"pki": parsed.pki})
-    ledger = build_ledger(file_context)
+    node = build_node(file_context)
     for index, raw in enumerate(parsed.setup):
         try:
-            ledger.submit(Block.parse(raw))
+            block = Block.parse(raw)
+            node.apply_block(block, block.chain_id)
         except Rejected as exc:
             raise UsageError(
                 "vectors", f"case {parsed.id}: setup block {index} rejected: {exc}"
             ) from exc
-    before = len(ledger.evidence())
+    before = len(node.get_evidence())
     try:
         if parsed.stored:
-            _reopen(ledger, parsed.stored)
+            _reopen(node, parsed.stored)
         elif parsed.input_text is not None:
             text = (parsed.input_text + " " * parsed.pad).encode()
-            judge(ledger, decode_message(text), parsed.chain, parsed.block_time)
+            _judge(node, decode_message(text), parsed.chain, parsed.block_time)
         else:
-            judge(ledger, parse_message(parsed.input), parsed.chain, parsed.block_time)
+            _judge(node, parse_message(parsed.input), parsed.chain, parsed.block_time)
     except Rejected as exc:
-        verdict = Verdict(False, exc.req_id, exc.message, _new_evidence(ledger, before))
+        verdict = Verdict(False, exc.req_id, exc.message, _new_evidence(node, before))
     else:
-        verdict = Verdict(True, evidence=_new_evidence(ledger, before))
+        verdict = Verdict(True, evidence=_new_evidence(node, before))
     return CaseResult(parsed, verdict)
 
 
-def _new_evidence(ledger: Ledger, before: int) -> tuple[str, ...]:
-    return tuple(kind for kind, _ in ledger.evidence()[before:])
+def _new_evidence(node: Node, before: int) -> tuple[str, ...]:
+    return tuple(kind for kind, _ in node.get_evidence()[before:])
 
 
 def validate_document(data: bytes, pki: bytes | None = None) -> tuple[bool, str]:
