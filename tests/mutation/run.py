@@ -5,6 +5,7 @@ Usage (from the repository root; see README "Mutation testing"):
     uv run python tests/mutation/run.py iome_ref/crypto.py iome_ref/merkle.py
     uv run python tests/mutation/run.py "iome_ref/rules/*" --tests tests/unit tests/conformance
     uv run python tests/mutation/run.py --report            # rates of the last run only
+    uv run python tests/mutation/run.py iome_ref/pki/profile.py --mutants "*check_path_length*"
 
 Why a wrapper rather than bare ``mutmut run``: two things mutmut does by default would hide
 mutants of exactly the code we care most about.
@@ -119,6 +120,13 @@ def main() -> None:
     parser.add_argument("paths", nargs="*", help="files or globs under iome_ref/ to mutate")
     parser.add_argument("--tests", nargs="+", help="test paths to run (default: pyproject)")
     parser.add_argument("--max-children", type=int, default=None)
+    parser.add_argument(
+        "--mutants",
+        nargs="+",
+        default=[],
+        help="judge only these mutant names or globs (mutmut run's arguments), e.g. "
+        "'iome_ref.pki.revocation.x_check_crl_profile__mutmut_*'",
+    )
     parser.add_argument("--report", action="store_true", help="only print the last results")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -139,6 +147,7 @@ def main() -> None:
     argv = ["run"] + (
         [] if args.max_children is None else ["--max-children", str(args.max_children)]
     )
+    argv += args.mutants
     try:
         cli(argv, standalone_mode=False)
     finally:

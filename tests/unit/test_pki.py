@@ -124,6 +124,8 @@ def test_rejects_unknown_key() -> None:
     with pytest.raises(Rejected) as exc:
         pki.check_certified(key_hex("nobody"), ROLE_STATION, T1)
     assert exc.value.req_id == "IOME-CERT-006"
+    assert exc.value.message == f"no certificate is known for key {key_hex('nobody')}"
+    assert pki.get_certificates(key_hex("nobody")) == ()
     assert not pki.is_certified(key_hex("nobody"), ROLE_STATION, T1)
 
 
@@ -231,18 +233,22 @@ def test_rejects_issuing_unknown_role_as_usage_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "role", "at"),
-    [("st-1", "mayor", T1), ("st-1", ROLE_STATION, "T1"), (7, ROLE_STATION, T1)],
+    ("key", "role", "at", "message"),
+    [
+        ("st-1", "mayor", T1, f"role must be one of {ROLES}, found 'mayor'"),
+        ("st-1", ROLE_STATION, "T1", "at must be integer unix seconds, found 'T1'"),
+        (7, ROLE_STATION, T1, "public_key_hex must be a str, found 7"),
+    ],
 )
 def test_rejects_checking_with_bad_arguments_as_usage_error(
-    key: object, role: str, at: object
+    key: object, role: str, at: object, message: str
 ) -> None:
     ca = make_ca()
     pki = directory(ca, [station(ca)])
     key_arg = key_hex(key) if isinstance(key, str) else key
     with pytest.raises(UsageError) as exc:
         pki.check_certified(key_arg, role, at)  # type: ignore[arg-type]
-    assert exc.value.component == "pki"
+    assert (exc.value.component, exc.value.message) == ("pki", message)
     assert not pki.is_certified(key_arg, role, at)  # type: ignore[arg-type]
 
 
@@ -289,37 +295,58 @@ def good_json() -> dict[str, object]:
     return directory(ca, [station(ca)], ca.crl(T0, T1)).to_json()
 
 
+LISTS = "certificates and crls must be lists of PEM strings"
+OBJECT = "directory must be an object with root, certificates, crls"
+
+
 @pytest.mark.req("IOME-CERT-001")
 @pytest.mark.parametrize(
-    "change",
+    ("change", "message"),
     [
-        {"root": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
-        {"root": "not pem"},
-        {"root": 42},
-        {"root": "caf\u00e9"},
-        {"certificates": "not a list"},
-        {"certificates": [None]},
-        {"certificates": ["garbage"]},
-        {"crls": None},
-        {"crls": "garbage"},
-        {"crl": []},
-        {"extra": 1},
+        (
+            {"root": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
+            "root PEM does not parse: ",
+        ),
+        ({"root": "not pem"}, "root PEM does not parse: "),
+        ({"root": 42}, "root must be a PEM string, found int"),
+        ({"root": "caf\u00e9"}, "root PEM does not parse: "),
+        ({"certificates": "not a list"}, LISTS),
+        ({"certificates": [None]}, "certificate must be a PEM string, found NoneType"),
+        ({"certificates": ["garbage"]}, "certificate PEM does not parse: "),
+        ({"crls": None}, LISTS),
+        ({"crls": "garbage"}, LISTS),
+        ({"crl": []}, OBJECT),
+        ({"extra": 1}, OBJECT),
     ],
 )
-def test_rejects_malformed_json(change: dict[str, object]) -> None:
+def test_rejects_malformed_json(change: dict[str, object], message: str) -> None:
+    # A message ending in ": " is followed by the parser's own words.
     with pytest.raises(Malformed) as exc:
         CertificateDirectory.from_json({**good_json(), **change})
     assert exc.value.req_id == "IOME-CERT-001"
+    assert exc.value.message.startswith(message)
+    assert message.endswith(": ") or exc.value.message == message
 
 
 @pytest.mark.req("IOME-CERT-016")
 @pytest.mark.parametrize(
-    "crl", ["garbage", 1, "caf\u00e9", "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"]
+    ("crl", "message"),
+    [
+        ("garbage", "revocation list PEM does not parse: "),
+        (1, "crl must be a PEM string, found int"),
+        ("caf\u00e9", "revocation list PEM does not parse: "),
+        (
+            "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+            "revocation list PEM does not parse: ",
+        ),
+    ],
 )
-def test_rejects_malformed_crl_json(crl: object) -> None:
+def test_rejects_malformed_crl_json(crl: object, message: str) -> None:
     with pytest.raises(Malformed) as exc:
         CertificateDirectory.from_json({**good_json(), "crls": [crl]})
     assert exc.value.req_id == "IOME-CERT-016"
+    assert exc.value.message.startswith(message)
+    assert message.endswith(": ") or exc.value.message == message
 
 
 @pytest.mark.req("IOME-CERT-001")

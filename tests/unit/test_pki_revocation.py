@@ -88,7 +88,10 @@ def test_rejects_single_crl_instead_of_a_list() -> None:
     chain = two_level_chain()
     with pytest.raises(UsageError) as exc:
         CertificateDirectory(chain.root.certificate, [], chain.root.crl(START, END))  # type: ignore[arg-type]
-    assert exc.value.component == "pki"
+    assert (exc.value.component, exc.value.message) == (
+        "pki",
+        "crls must be a sequence of revocation lists, found one CRL",
+    )
 
 
 # --- profile, entries, issuer --------------------------------------------------------------
