@@ -356,3 +356,35 @@ def test_rejects_json_missing_key() -> None:
     with pytest.raises(Malformed) as exc:
         CertificateDirectory.from_json(data)
     assert exc.value.req_id == "IOME-CERT-001"
+
+
+def test_subject_fields_of_a_foreign_certificate_read_as_empty() -> None:
+    # Absent, repeated or unparsable: "" (the certificate then fails its rule, CERT-004/005).
+    ca = make_ca()
+    cert = station(ca)
+    data = der(cert)
+    common_name = bytes.fromhex("0c04") + b"st-1"  # UTF8String "st-1"
+    assert data.count(common_name) == 1
+    not_utf8 = x509.load_der_x509_certificate(
+        data.replace(common_name, bytes.fromhex("0c04ffffffff"))
+    )
+    assert (get_subject_id(not_utf8), get_role(not_utf8)) == ("", "")
+    key = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    twice = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "a"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "b"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ROLE_STATION),
+        ]
+    )
+    two_names = (
+        x509.CertificateBuilder()
+        .subject_name(twice)
+        .issuer_name(twice)
+        .serial_number(1)
+        .public_key(key.public_key())
+        .not_valid_before(datetime(2024, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2025, 1, 1, tzinfo=UTC))
+        .sign(key, None)
+    )
+    assert (get_subject_id(two_names), get_role(two_names)) == ("", ROLE_STATION)
