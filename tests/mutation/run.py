@@ -115,6 +115,25 @@ def report(patterns: list[str]) -> int:
     return total_survived
 
 
+def _forget_unmutated_copies(patterns: list[str]) -> None:
+    """Delete mutants/ copies of chosen files that an earlier run copied without mutating.
+
+    A run that did not choose a file still copies it into mutants/ (unmutated, no ``.meta``);
+    mutmut then sees it as unmodified and never mutates it when a later run chooses it. Its
+    cached map of which tests call which function lacks the file's functions too (every
+    mutant would be "no tests"), so the map goes with it and is collected afresh.
+    """
+    forgot = False
+    for copy in (ROOT / "mutants").rglob("*.py"):
+        source = copy.relative_to(ROOT / "mutants").as_posix()
+        chosen = any(fnmatch.fnmatch(source, pattern) for pattern in patterns)
+        if chosen and not copy.with_name(copy.name + ".meta").exists():
+            copy.unlink()
+            forgot = True
+    if forgot:
+        (ROOT / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help="files or globs under iome_ref/ to mutate")
@@ -142,6 +161,7 @@ def main() -> None:
     config = configuration.config()
     if args.paths:
         config.only_mutate = list(args.paths)
+        _forget_unmutated_copies(args.paths)
     if args.tests:
         config.pytest_add_cli_args_test_selection = list(args.tests)
     argv = ["run"] + (
