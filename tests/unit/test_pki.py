@@ -15,7 +15,14 @@ from cryptography.x509.oid import NameOID
 
 from iome_ref.constants import ROLE_STATION, ROLE_VERIFIER, ROLES
 from iome_ref.errors import Malformed, Rejected, UsageError
-from iome_ref.pki import CertificateAuthority, CertificateDirectory, get_role, get_subject_id
+from iome_ref.pki import (
+    CertificateAuthority,
+    CertificateDirectory,
+    compute_serial_number,
+    get_role,
+    get_subject_id,
+    key_usage,
+)
 
 T0 = 1_700_000_000
 T1 = T0 + 1000
@@ -388,3 +395,27 @@ def test_subject_fields_of_a_foreign_certificate_read_as_empty() -> None:
         .sign(key, None)
     )
     assert (get_subject_id(two_names), get_role(two_names)) == ("", ROLE_STATION)
+
+
+def test_key_usage_sets_only_the_bits_asked_for() -> None:
+    assert key_usage(digital_signature=True, cert_sign=True, crl_sign=True) == x509.KeyUsage(
+        True, False, False, False, False, True, True, False, False
+    )
+    assert key_usage() == x509.KeyUsage(
+        False, False, False, False, False, False, False, False, False
+    )
+
+
+def test_serial_number_is_the_documented_hash_of_what_the_certificate_says() -> None:
+    # spec: SHA-256 of "IoME/1/cert-serial/" and the six fields joined by NUL, first 19 bytes.
+    fields = ("ab" * 32, "st-1", ROLE_STATION, "cd" * 32, T0, T1)
+    material = "\x00".join(str(value) for value in fields).encode()
+    digest = hashlib.sha256(b"IoME/1/cert-serial/" + material).digest()
+    assert compute_serial_number(
+        issuer_key_hex=fields[0],
+        subject_id=fields[1],
+        role=fields[2],
+        subject_key_hex=fields[3],
+        not_before=T0,
+        not_after=T1,
+    ) == int.from_bytes(digest[:19], "big")
