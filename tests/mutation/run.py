@@ -5,6 +5,7 @@ Usage (from the repository root; see README "Mutation testing"):
     uv run python tests/mutation/run.py iome_ref/crypto.py iome_ref/merkle.py
     uv run python tests/mutation/run.py "iome_ref/rules/*" --tests tests/unit tests/conformance
     uv run python tests/mutation/run.py --report            # rates of the last run only
+    uv run python tests/mutation/run.py iome_ref/pki/profile.py --mutants "*check_path_length*"
 
 Why a wrapper rather than bare ``mutmut run``: two things mutmut does by default would hide
 mutants of exactly the code we care most about.
@@ -114,11 +115,37 @@ def report(patterns: list[str]) -> int:
     return total_survived
 
 
+def _forget_unmutated_copies(patterns: list[str]) -> None:
+    """Delete mutants/ copies of chosen files that an earlier run copied without mutating.
+
+    A run that did not choose a file still copies it into mutants/ (unmutated, no ``.meta``);
+    mutmut then sees it as unmodified and never mutates it when a later run chooses it. Its
+    cached map of which tests call which function lacks the file's functions too (every
+    mutant would be "no tests"), so the map goes with it and is collected afresh.
+    """
+    forgot = False
+    for copy in (ROOT / "mutants").rglob("*.py"):
+        source = copy.relative_to(ROOT / "mutants").as_posix()
+        chosen = any(fnmatch.fnmatch(source, pattern) for pattern in patterns)
+        if chosen and not copy.with_name(copy.name + ".meta").exists():
+            copy.unlink()
+            forgot = True
+    if forgot:
+        (ROOT / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help="files or globs under iome_ref/ to mutate")
     parser.add_argument("--tests", nargs="+", help="test paths to run (default: pyproject)")
     parser.add_argument("--max-children", type=int, default=None)
+    parser.add_argument(
+        "--mutants",
+        nargs="+",
+        default=[],
+        help="judge only these mutant names or globs (mutmut run's arguments), e.g. "
+        "'iome_ref.pki.revocation.x_check_crl_profile__mutmut_*'",
+    )
     parser.add_argument("--report", action="store_true", help="only print the last results")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -134,11 +161,13 @@ def main() -> None:
     config = configuration.config()
     if args.paths:
         config.only_mutate = list(args.paths)
+        _forget_unmutated_copies(args.paths)
     if args.tests:
         config.pytest_add_cli_args_test_selection = list(args.tests)
     argv = ["run"] + (
         [] if args.max_children is None else ["--max-children", str(args.max_children)]
     )
+    argv += args.mutants
     try:
         cli(argv, standalone_mode=False)
     finally:

@@ -15,7 +15,14 @@ from cryptography.x509.oid import NameOID
 
 from iome_ref.constants import ROLE_STATION, ROLE_VERIFIER, ROLES
 from iome_ref.errors import Malformed, Rejected, UsageError
-from iome_ref.pki import CertificateAuthority, CertificateDirectory, get_role, get_subject_id
+from iome_ref.pki import (
+    CertificateAuthority,
+    CertificateDirectory,
+    compute_serial_number,
+    get_role,
+    get_subject_id,
+    key_usage,
+)
 
 T0 = 1_700_000_000
 T1 = T0 + 1000
@@ -124,6 +131,8 @@ def test_rejects_unknown_key() -> None:
     with pytest.raises(Rejected) as exc:
         pki.check_certified(key_hex("nobody"), ROLE_STATION, T1)
     assert exc.value.req_id == "IOME-CERT-006"
+    assert exc.value.message == f"no certificate is known for key {key_hex('nobody')}"
+    assert pki.get_certificates(key_hex("nobody")) == ()
     assert not pki.is_certified(key_hex("nobody"), ROLE_STATION, T1)
 
 
@@ -231,18 +240,22 @@ def test_rejects_issuing_unknown_role_as_usage_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "role", "at"),
-    [("st-1", "mayor", T1), ("st-1", ROLE_STATION, "T1"), (7, ROLE_STATION, T1)],
+    ("key", "role", "at", "message"),
+    [
+        ("st-1", "mayor", T1, f"role must be one of {ROLES}, found 'mayor'"),
+        ("st-1", ROLE_STATION, "T1", "at must be integer unix seconds, found 'T1'"),
+        (7, ROLE_STATION, T1, "public_key_hex must be a str, found 7"),
+    ],
 )
 def test_rejects_checking_with_bad_arguments_as_usage_error(
-    key: object, role: str, at: object
+    key: object, role: str, at: object, message: str
 ) -> None:
     ca = make_ca()
     pki = directory(ca, [station(ca)])
     key_arg = key_hex(key) if isinstance(key, str) else key
     with pytest.raises(UsageError) as exc:
         pki.check_certified(key_arg, role, at)  # type: ignore[arg-type]
-    assert exc.value.component == "pki"
+    assert (exc.value.component, exc.value.message) == ("pki", message)
     assert not pki.is_certified(key_arg, role, at)  # type: ignore[arg-type]
 
 
@@ -289,37 +302,58 @@ def good_json() -> dict[str, object]:
     return directory(ca, [station(ca)], ca.crl(T0, T1)).to_json()
 
 
+LISTS = "certificates and crls must be lists of PEM strings"
+OBJECT = "directory must be an object with root, certificates, crls"
+
+
 @pytest.mark.req("IOME-CERT-001")
 @pytest.mark.parametrize(
-    "change",
+    ("change", "message"),
     [
-        {"root": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
-        {"root": "not pem"},
-        {"root": 42},
-        {"root": "caf\u00e9"},
-        {"certificates": "not a list"},
-        {"certificates": [None]},
-        {"certificates": ["garbage"]},
-        {"crls": None},
-        {"crls": "garbage"},
-        {"crl": []},
-        {"extra": 1},
+        (
+            {"root": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
+            "root PEM does not parse: ",
+        ),
+        ({"root": "not pem"}, "root PEM does not parse: "),
+        ({"root": 42}, "root must be a PEM string, found int"),
+        ({"root": "caf\u00e9"}, "root PEM does not parse: "),
+        ({"certificates": "not a list"}, LISTS),
+        ({"certificates": [None]}, "certificate must be a PEM string, found NoneType"),
+        ({"certificates": ["garbage"]}, "certificate PEM does not parse: "),
+        ({"crls": None}, LISTS),
+        ({"crls": "garbage"}, LISTS),
+        ({"crl": []}, OBJECT),
+        ({"extra": 1}, OBJECT),
     ],
 )
-def test_rejects_malformed_json(change: dict[str, object]) -> None:
+def test_rejects_malformed_json(change: dict[str, object], message: str) -> None:
+    # A message ending in ": " is followed by the parser's own words.
     with pytest.raises(Malformed) as exc:
         CertificateDirectory.from_json({**good_json(), **change})
     assert exc.value.req_id == "IOME-CERT-001"
+    assert exc.value.message.startswith(message)
+    assert message.endswith(": ") or exc.value.message == message
 
 
 @pytest.mark.req("IOME-CERT-016")
 @pytest.mark.parametrize(
-    "crl", ["garbage", 1, "caf\u00e9", "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"]
+    ("crl", "message"),
+    [
+        ("garbage", "revocation list PEM does not parse: "),
+        (1, "crl must be a PEM string, found int"),
+        ("caf\u00e9", "revocation list PEM does not parse: "),
+        (
+            "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+            "revocation list PEM does not parse: ",
+        ),
+    ],
 )
-def test_rejects_malformed_crl_json(crl: object) -> None:
+def test_rejects_malformed_crl_json(crl: object, message: str) -> None:
     with pytest.raises(Malformed) as exc:
         CertificateDirectory.from_json({**good_json(), "crls": [crl]})
     assert exc.value.req_id == "IOME-CERT-016"
+    assert exc.value.message.startswith(message)
+    assert message.endswith(": ") or exc.value.message == message
 
 
 @pytest.mark.req("IOME-CERT-001")
@@ -329,3 +363,59 @@ def test_rejects_json_missing_key() -> None:
     with pytest.raises(Malformed) as exc:
         CertificateDirectory.from_json(data)
     assert exc.value.req_id == "IOME-CERT-001"
+
+
+def test_subject_fields_of_a_foreign_certificate_read_as_empty() -> None:
+    # Absent, repeated or unparsable: "" (the certificate then fails its rule, CERT-004/005).
+    ca = make_ca()
+    cert = station(ca)
+    data = der(cert)
+    common_name = bytes.fromhex("0c04") + b"st-1"  # UTF8String "st-1"
+    assert data.count(common_name) == 1
+    not_utf8 = x509.load_der_x509_certificate(
+        data.replace(common_name, bytes.fromhex("0c04ffffffff"))
+    )
+    assert (get_subject_id(not_utf8), get_role(not_utf8)) == ("", "")
+    key = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    twice = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "a"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "b"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ROLE_STATION),
+        ]
+    )
+    two_names = (
+        x509.CertificateBuilder()
+        .subject_name(twice)
+        .issuer_name(twice)
+        .serial_number(1)
+        .public_key(key.public_key())
+        .not_valid_before(datetime(2024, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2025, 1, 1, tzinfo=UTC))
+        .sign(key, None)
+    )
+    assert (get_subject_id(two_names), get_role(two_names)) == ("", ROLE_STATION)
+
+
+def test_key_usage_sets_only_the_bits_asked_for() -> None:
+    assert key_usage(digital_signature=True, cert_sign=True, crl_sign=True) == x509.KeyUsage(
+        True, False, False, False, False, True, True, False, False
+    )
+    assert key_usage() == x509.KeyUsage(
+        False, False, False, False, False, False, False, False, False
+    )
+
+
+def test_serial_number_is_the_documented_hash_of_what_the_certificate_says() -> None:
+    # spec: SHA-256 of "IoME/1/cert-serial/" and the six fields joined by NUL, first 19 bytes.
+    fields = ("ab" * 32, "st-1", ROLE_STATION, "cd" * 32, T0, T1)
+    material = "\x00".join(str(value) for value in fields).encode()
+    digest = hashlib.sha256(b"IoME/1/cert-serial/" + material).digest()
+    assert compute_serial_number(
+        issuer_key_hex=fields[0],
+        subject_id=fields[1],
+        role=fields[2],
+        subject_key_hex=fields[3],
+        not_before=T0,
+        not_after=T1,
+    ) == int.from_bytes(digest[:19], "big")

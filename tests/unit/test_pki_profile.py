@@ -22,13 +22,14 @@ from pki_chains import (
     custom_root,
     key_hex,
     moment,
+    retimed_crl,
     seeded_key,
     two_level_chain,
     with_extension_twice,
 )
 
 from iome_ref.constants import MAX_CERT_PATH_CAS, ROLE_STATION, ROLE_VERIFIER
-from iome_ref.errors import Malformed, Rejected
+from iome_ref.errors import Malformed, Rejected, UsageError
 from iome_ref.pki import CHECK_ORDER, CertificateAuthority, CertificateDirectory, key_usage
 from iome_ref.pki.profile import (
     check_ca_basic_constraints,
@@ -620,3 +621,114 @@ def test_rejects_off_profile_saying_what_and_where(judge: Judge, req_id: str, me
     with pytest.raises(Rejected) as exc:
         judge()
     assert (exc.value.req_id, exc.value.message) == (req_id, message)
+
+
+# --- the directory: sub-ca-1 (the CA below the root) is judged like sub-ca-2 ----------------
+
+
+def _sub1(**profile: object) -> IntermediateChange:
+    def change(chain: Chain) -> None:
+        chain.sub1 = custom_ca(chain.root, "sub-ca-1", path_length=1, **profile)
+        chain.sub2 = chain.sub1.issue_ca("sub-ca-2", seeded_key("sub-ca-2"), START, END)
+        chain.leaf = chain.sub2.issue(STATION, ROLE_STATION, key_hex(STATION), T0, T0 + DAY)
+
+    return change
+
+
+@pytest.mark.req("IOME-CERT-010", "IOME-CERT-011", "IOME-CERT-014", "IOME-CERT-015")
+@pytest.mark.parametrize(
+    ("change", "req_id"),
+    [
+        (_sub1(ca=False), "IOME-CERT-010"),
+        (_sub1(usage=key_usage(digital_signature=True, crl_sign=True)), "IOME-CERT-011"),
+        (
+            _sub1(
+                aki=x509.AuthorityKeyIdentifier.from_issuer_public_key(seeded_key("x").public_key())
+            ),
+            "IOME-CERT-014",
+        ),
+        (_sub1(extra=[(UNKNOWN, True)]), "IOME-CERT-015"),
+    ],
+    ids=["not-ca", "no-cert-sign", "aki-of-another-key", "unknown-critical"],
+)
+def test_rejects_ca_below_the_root_off_profile(change: IntermediateChange, req_id: str) -> None:
+    chain = two_level_chain()
+    change(chain)
+    # Only the root's CRL: every id expected here comes before IOME-CERT-018.
+    assert rejected(chain.directory(crls=chain.crls()[:1])) == req_id
+
+
+@pytest.mark.req("IOME-CERT-001")
+def test_accepts_root_listed_among_the_certificates_as_one_path() -> None:
+    chain = two_level_chain()
+    directory = chain.directory(
+        certs=[chain.root.certificate, chain.sub1.certificate, chain.sub2.certificate, chain.leaf]
+    )
+    assert directory.get_paths(chain.leaf) == [
+        (chain.leaf, chain.sub2.certificate, chain.sub1.certificate, chain.root.certificate)
+    ]
+
+
+def test_paths_never_hold_a_certificate_twice() -> None:
+    # x is certified by the root and by itself (self-issued): the paths are leaf, x, root and
+    # leaf, x (self-issued), x, root; never the self-issued certificate a second time.
+    chain = two_level_chain()
+    x_by_root = chain.root.issue_ca("x", seeded_key("x"), START, END)
+    x_by_x = x_by_root.issue_ca("x", seeded_key("x"), START, END)
+    leaf = x_by_root.issue(STATION, ROLE_STATION, key_hex(STATION), T0, T0 + DAY)
+    certs = [x_by_root.certificate, x_by_x.certificate, leaf]
+    paths = chain.directory(crls=[], certs=certs).get_paths(leaf)
+    assert sorted(len(path) for path in paths) == [3, 4]
+    for path in paths:
+        assert len({c.public_bytes(Encoding.DER) for c in path}) == len(path)
+
+
+@pytest.mark.req("IOME-CERT-001")
+def test_rejects_forged_certificate_after_a_genuine_one_from_the_same_issuer() -> None:
+    # The signature cache is per (certificate, issuer): a verdict on the genuine station must
+    # not answer for another certificate in the same issuer's name.
+    chain = two_level_chain()
+    forged = CertificateAuthority.from_certificate(
+        seeded_key("thief"), chain.sub2.certificate
+    ).issue("st-2", ROLE_STATION, key_hex("st-2"), T0, T0 + DAY)
+    directory = chain.directory(
+        certs=[chain.sub1.certificate, chain.sub2.certificate, chain.leaf, forged]
+    )
+    assert check(directory) == chain.leaf
+    with pytest.raises(Rejected) as exc:
+        directory.check_certified(key_hex("st-2"), ROLE_STATION, T1, "st-2")
+    assert exc.value.req_id == "IOME-CERT-001"
+
+
+def test_directory_reuses_its_paths_and_successors() -> None:
+    # Paths and the directory a CRL puts in force are computed once (signatures are the cost)
+    # and answered per certificate and per CRL.
+    chain = two_level_chain()
+    directory = chain.directory()
+    assert directory.get_paths(chain.leaf) is directory.get_paths(chain.leaf)
+    first = chain.sub2.crl(START + 1, END)
+    chain.sub2.revoke(chain.leaf.serial_number, T1)
+    second = chain.sub2.crl(START + 2, END)
+    after_first = directory.with_revocation_list(first)
+    assert directory.with_revocation_list(first) is after_first
+    after_second = directory.with_revocation_list(second)
+    assert after_second is not after_first
+    assert after_first.crls[-1] == first
+    assert after_second.crls[-1] == second
+    assert check(after_first) == chain.leaf
+    assert rejected(after_second) == "IOME-CERT-003"
+
+
+def test_accept_crl_refuses_a_crl_without_next_update_should_the_profile_let_it_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Defence in depth behind IOME-CERT-016: the profile refuses it first (tested above).
+    chain = two_level_chain()
+    crl = retimed_crl(chain.sub2.crl(START, END), seeded_key("sub-ca-2"), drop_next_update=True)
+    monkeypatch.setattr("iome_ref.pki.directory.check_crl_profile", lambda crl: None)
+    with pytest.raises(UsageError) as exc:
+        chain.directory().with_revocation_list(crl)
+    assert (exc.value.component, exc.value.message) == (
+        "pki",
+        "revocation list without nextUpdate passed its profile",
+    )

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import CRLEntryExtensionOID, ExtensionOID
+from cryptography.x509.oid import CRLEntryExtensionOID, ExtensionOID, NameOID
 from pki_chains import (
     DAY,
     END,
@@ -27,9 +28,20 @@ from pki_chains import (
 
 from iome_ref.constants import ROLE_STATION
 from iome_ref.errors import Malformed, Rejected, UsageError
-from iome_ref.pki import CertificateAuthority, CertificateDirectory, load_crl_der
+from iome_ref.pki import CertificateAuthority, CertificateDirectory, key_usage, load_crl_der
 from iome_ref.pki.fields import to_datetime
-from iome_ref.pki.revocation import KNOWN_CRL_ENTRY_EXTENSIONS, check_crl_profile
+from iome_ref.pki.revocation import (
+    KNOWN_CRL_ENTRY_EXTENSIONS,
+    CrlInForce,
+    check_certificate_not_revoked,
+    check_crl_issuer,
+    check_crl_keeps_entries,
+    check_crl_number_increases,
+    check_crl_profile,
+    check_crl_serials_distinct,
+    check_revocation_status_known,
+    get_issuer_key,
+)
 from iome_ref.vectors.world import T0 as WORLD_T0
 from iome_ref.vectors.world import build_world
 
@@ -88,7 +100,10 @@ def test_rejects_single_crl_instead_of_a_list() -> None:
     chain = two_level_chain()
     with pytest.raises(UsageError) as exc:
         CertificateDirectory(chain.root.certificate, [], chain.root.crl(START, END))  # type: ignore[arg-type]
-    assert exc.value.component == "pki"
+    assert (exc.value.component, exc.value.message) == (
+        "pki",
+        "crls must be a sequence of revocation lists, found one CRL",
+    )
 
 
 # --- profile, entries, issuer --------------------------------------------------------------
@@ -480,3 +495,167 @@ def test_accepts_crl_at_the_edges_of_the_profile(options: dict[str, object]) -> 
     chain = two_level_chain()
     crl = custom_crl(chain.sub2, seeded_key("sub-ca-2"), **options)  # type: ignore[arg-type]
     assert with_sub2_crl(chain, crl).crls
+
+
+# --- the CRL issuer and the status rules, called directly, with their messages --------------
+
+SUB2_NAME = "CN=sub-ca-2,O=IoME"
+NOT_SIGNED = (
+    f"revocation list of {SUB2_NAME!r} is not signed by a CA of the directory with that name "
+    "and key identifier"
+)
+
+
+def _ca_certificate(
+    name: x509.Name, key: object, ski: bytes | None, usage: x509.KeyUsage | None = None
+) -> x509.Certificate:
+    """A CA certificate in ``name`` for ``key`` with SKI ``ski`` (None: no SKI), self-signed
+    by an unrelated key: check_crl_issuer reads names, SKIs, keys and keyUsage only."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .serial_number(9)
+        .public_key(key)  # type: ignore[arg-type]
+        .not_valid_before(moment(START))
+        .not_valid_after(moment(END))
+        .add_extension(usage or key_usage(cert_sign=True, crl_sign=True), True)
+    )
+    if ski is not None:
+        builder = builder.add_extension(x509.SubjectKeyIdentifier(ski), False)
+    return builder.sign(seeded_key("unrelated"), None)
+
+
+def _sub2_ski(chain: Chain) -> bytes:
+    return chain.sub2.certificate.extensions.get_extension_for_class(
+        x509.SubjectKeyIdentifier
+    ).value.digest
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_rejects_crl_whose_name_key_id_or_signature_match_no_single_candidate() -> None:
+    chain = two_level_chain()
+    crl = chain.sub2.crl(START, END)
+    sub2_key = seeded_key("sub-ca-2").public_key()
+    other_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sub-ca-3")])
+    p256 = ec.derive_private_key(5, ec.SECP256R1()).public_key()
+    candidates = [
+        # The right key and SKI in another name.
+        _ca_certificate(other_name, sub2_key, _sub2_ski(chain)),
+        # The right name and key, no SKI.
+        _ca_certificate(chain.sub2.name, sub2_key, None),
+        # The right name and SKI, a key of another kind (the signature cannot be checked).
+        _ca_certificate(chain.sub2.name, p256, _sub2_ski(chain)),
+    ]
+    for candidate in candidates:
+        with pytest.raises(Rejected) as exc:
+            check_crl_issuer(crl, [candidate])
+        assert (exc.value.req_id, exc.value.message) == ("IOME-CERT-008", NOT_SIGNED)
+    # A CRL without authorityKeyIdentifier matches no SKI (the profile refuses it earlier).
+    without_aki = custom_crl(chain.sub2, seeded_key("sub-ca-2"), aki=False)
+    with pytest.raises(Rejected) as exc:
+        check_crl_issuer(without_aki, [chain.sub2.certificate])
+    assert (exc.value.req_id, exc.value.message) == ("IOME-CERT-008", NOT_SIGNED)
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_accepts_crl_issuer_found_after_candidates_that_do_not_match() -> None:
+    chain = two_level_chain()
+    crl = chain.sub2.crl(START, END)
+    candidates = [chain.root.certificate, chain.sub1.certificate, chain.sub2.certificate]
+    assert check_crl_issuer(crl, candidates) == chain.sub2.certificate
+
+
+@pytest.mark.req("IOME-CERT-008")
+def test_rejects_crl_signer_without_crl_sign_naming_it() -> None:
+    chain = two_level_chain()
+    signer = _ca_certificate(
+        chain.sub2.name,
+        seeded_key("sub-ca-2").public_key(),
+        _sub2_ski(chain),
+        key_usage(digital_signature=True, cert_sign=True),
+    )
+    with pytest.raises(Rejected) as exc:
+        check_crl_issuer(chain.sub2.crl(START, END), [signer])
+    assert (exc.value.req_id, exc.value.message) == (
+        "IOME-CERT-008",
+        "revocation list signer 'sub-ca-2' has no cRLSign in its keyUsage",
+    )
+
+
+def test_get_issuer_key_refuses_a_non_ed25519_ca() -> None:
+    # Unreachable from a directory (IOME-CERT-007 refuses such a certificate at load).
+    p256 = ec.derive_private_key(5, ec.SECP256R1()).public_key()
+    with pytest.raises(UsageError) as exc:
+        get_issuer_key(_ca_certificate(two_level_chain().sub2.name, p256, None))
+    assert (exc.value.component, exc.value.message) == (
+        "pki",
+        "a CA certificate of the directory has a non-Ed25519 key",
+    )
+
+
+def _in_force(next_update: int, entries: dict[int, int], number: int = 7) -> CrlInForce:
+    crl = two_level_chain().sub2.crl(START, END)
+    return CrlInForce(crl, (b"", ""), number, START, next_update, entries)
+
+
+def _without_cn(chain: Chain) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IoME")])
+    return _ca_certificate(name, seeded_key("x").public_key(), None)
+
+
+@pytest.mark.req(
+    "IOME-CERT-017", "IOME-CERT-018", "IOME-CERT-003", "IOME-CERT-019", "IOME-CERT-020"
+)
+def test_rejects_revocation_saying_what_and_for_whom() -> None:
+    chain = two_level_chain()
+    leaf = chain.leaf
+    serial = leaf.serial_number
+    cases: list[tuple[Callable[[], object], str, str]] = [
+        (
+            lambda: check_crl_serials_distinct(
+                custom_crl(chain.sub2, seeded_key("sub-ca-2"), [(5, T0), (5, T0)])
+            ),
+            "IOME-CERT-017",
+            "revocation list lists serial 5 twice",
+        ),
+        (
+            lambda: check_revocation_status_known(leaf, None, T1),
+            "IOME-CERT-018",
+            "no revocation list from the issuer of 'st-1'",
+        ),
+        (
+            lambda: check_revocation_status_known(_without_cn(chain), None, T1),
+            "IOME-CERT-018",
+            "no revocation list from the issuer of '9'",
+        ),
+        (
+            lambda: check_revocation_status_known(leaf, _in_force(T1, {}), T1 + 1),
+            "IOME-CERT-018",
+            f"revocation list for 'st-1' is in force until {T1}, not at {T1 + 1}",
+        ),
+        (
+            lambda: check_certificate_not_revoked(leaf, _in_force(END, {serial: T1}), T1),
+            "IOME-CERT-003",
+            f"certificate 'st-1' was revoked at {T1}, at or before {T1}",
+        ),
+        (
+            lambda: check_crl_number_increases(_in_force(END, {}, 7), _in_force(END, {}, 7)),
+            "IOME-CERT-019",
+            "CRLNumber must exceed 7, the number in force, found 7",
+        ),
+        (
+            lambda: check_crl_keeps_entries(_in_force(END, {}), _in_force(END, {5: T0})),
+            "IOME-CERT-020",
+            f"revocation list drops serial 5, revoked at {T0}",
+        ),
+        (
+            lambda: check_crl_keeps_entries(_in_force(END, {5: T1}), _in_force(END, {5: T0})),
+            "IOME-CERT-020",
+            f"revocation list re-dates serial 5 from {T0} to {T1}",
+        ),
+    ]
+    for judge, req_id, message in cases:
+        with pytest.raises(Rejected) as exc:
+            judge()
+        assert (exc.value.req_id, exc.value.message) == (req_id, message)
