@@ -4,12 +4,14 @@ run against the reference is test_machines.py's ``test_accepts_reference_against
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from iome_ref.conformance.adapters import ReferenceIUT, open_iut
 from iome_ref.conformance.machines import MACHINES, Budget, run_machine
 from iome_ref.conformance.runner import ConformOptions, run_conformance
-from iome_ref.conformance.scenarios import execute
+from iome_ref.conformance.scenarios import dump_scenario, execute
 
 ZOO = "python:tests.conformance.zoo.members"
 BUDGET = Budget(examples=10, steps=15)
@@ -40,6 +42,37 @@ def test_rejects_verifiers_deriving_the_nonce_from_a_key(monkeypatch: pytest.Mon
     assert result.status == "diverged", result.detail
     assert "IOME-TRIP-007" in result.detail
     assert execute(result.scenario, ReferenceIUT()).status == "pass"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("BundleWithCurrentCrls", "nonrepudiation", "IOME-EVB-010", "check_bundle"),
+        ("PublishesKeyInTrip", "unlinkability", "IOME-TRIP-007", "check_trip_unlinked"),
+    ],
+)
+def test_written_scenario_replays_to_the_same_finding(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: tuple[str, str, str, str]
+) -> None:
+    """The finding is the scenario's last step (a check step), so ``iome replay`` of the file
+    fails on the member naming the id, and passes on the reference."""
+    member, family, req_id, op = case
+    from tests.conformance.helpers import ROOT, invoke  # noqa: PLC0415
+
+    monkeypatch.chdir(ROOT)
+    iut = open_iut(f"{ZOO}:{member}")
+    result = run_machine(MACHINES[family], iut, seed=1, budget=BUDGET, spec_hash=HASH)
+    assert result.status == "diverged", result.detail
+    last = result.scenario.steps[-1]
+    assert last.op == op
+    path = tmp_path / "finding.json"
+    path.write_bytes(dump_scenario(result.scenario))
+    replayed = invoke(monkeypatch, "replay", str(path), "--impl", f"{ZOO}:{member}")
+    assert replayed.exit_code == 1, replayed.stdout
+    assert f"{op} " in replayed.stdout
+    assert f"actual:   reject {req_id} (" in replayed.stdout
+    replayed = invoke(monkeypatch, "replay", str(path), "--impl", "ref")
+    assert (replayed.exit_code, replayed.stdout.splitlines()[-1]) == (0, "result pass")
 
 
 class _NoEvidenceOp(ReferenceIUT):
