@@ -163,7 +163,6 @@ def test_accepts_check_steps_that_hold_and_diverges_on_one_that_does_not() -> No
     assert (result.divergence.expected, result.divergence.actual) == ("present", "absent")
 
 
-@pytest.mark.req("IOME-EVB-001")
 def test_check_bundle_verifies_the_bundle_of_a_recorded_tx() -> None:
     """A recorded transaction's bundle verifies; one never recorded has none; a step
     expecting otherwise diverges with what the verifier found."""
