@@ -986,6 +986,8 @@ def _trip_verdict(iut: IUT, a: TripUnlinkedArgs, results: Mapping[int, Any]) -> 
         if refusal is not None:
             return f"reject {refusal.req_id}", f"get_tx refused: {refusal.message}"
         trip = answer.get("tx") if isinstance(answer, Mapping) else None
+        if trip is None:
+            return "absent", f"get_tx {a.chain} {str(a.tx_id)[:16]}: no such record"
     try:
         parsed = [parse_message(resolved[name]) for name in ("claim", "source", "destination")]
         found = parse_message(trip)

@@ -91,3 +91,45 @@ def test_machine_without_evidence_op_is_skipped() -> None:
     assert case.verdict.value == "skip"
     assert "evidence_bundle" in (case.detail or "")
     assert report.exit_code == 0
+
+
+@pytest.mark.req("IOME-TRIP-007")
+def test_trip_check_reads_a_published_trip_by_its_tx_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check_trip_unlinked`` on ``chain`` + ``tx_id`` judges the record the IUT publishes
+    (the audit's form): the member's Trip names its key; a record the IUT lacks is absent."""
+    from adversaries.flows import trip_extraction  # noqa: PLC0415
+    from adversaries.nonce_linking import NonceLinking  # noqa: PLC0415
+    from iome_ref.conformance.scenarios import parse_scenario  # noqa: PLC0415
+    from tests.conformance.helpers import ROOT  # noqa: PLC0415
+
+    monkeypatch.chdir(ROOT)
+    script = NonceLinking().script(1, "audit", "a published Trip audited", "IOME-TRIP-007")
+    flow = trip_extraction(script, "au")
+    member = f"{ZOO}:PublishesKeyInTrip"
+    played = execute(script.scenario(), open_iut(member))
+    assert played.status == "pass", played.reason
+    cosigned = [s for s in played.steps if s.op == "verifier_cosign" and s.answer is not None]
+    trip_id = cosigned[-1].answer["trip"]["tx_id"]
+    document = script.scenario().model_dump(mode="json")
+    hidden = {
+        "claim": next(
+            s["args"]["claim"] for s in document["steps"] if s["op"] == "verifier_cosign"
+        ),
+        "source": flow.source.model_dump(mode="json"),
+        "destination": flow.destination.model_dump(mode="json"),
+    }
+    document["steps"].append(
+        {
+            "actor": "harness",
+            "op": "check_trip_unlinked",
+            "args": {"chain": "public", "tx_id": trip_id, **hidden},
+            "expect": "unlinked",
+        }
+    )
+    result = execute(parse_scenario(document), open_iut(member))
+    assert result.divergence is not None
+    assert result.divergence.actual == "reject IOME-TRIP-007"
+    # The reference drew another nonce: it publishes no record with this tx id.
+    result = execute(parse_scenario(document), ReferenceIUT())
+    assert result.divergence is not None
+    assert result.divergence.actual == "absent"
