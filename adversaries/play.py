@@ -35,6 +35,7 @@ from iome_ref.conformance.scenarios import (
     ActionStep,
     BlockBuild,
     ChainArgs,
+    CheckBundleStep,
     CheckEvidenceStep,
     CheckHeadStep,
     CheckStep,
@@ -345,6 +346,24 @@ class Script:
                 op="check_tx",
                 args=TxArgs(chain=chain, tx_id=tx_id),
                 expect="present" if present else "absent",
+            )
+        )
+        if req_id is not None:
+            self.blame[step] = req_id
+        return step
+
+    def check_bundle(
+        self, chain: str, tx_id: str, valid: bool = True, req_id: str | None = None
+    ) -> int:
+        """The IUT's evidence bundle of ``tx_id`` on ``chain`` must verify (or be absent, for
+        ``valid=False``) under the genesis root; ``req_id`` is the rule a failing check counts
+        against when the verifier names none (the bundle is missing)."""
+        step = self._add(
+            CheckBundleStep(
+                actor="harness",
+                op="check_bundle",
+                args=TxArgs(chain=chain, tx_id=tx_id),
+                expect="valid" if valid else "absent",
             )
         )
         if req_id is not None:

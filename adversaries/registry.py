@@ -21,6 +21,7 @@ from adversaries.malicious_verifiers import VerifiersAtQuorum, VerifiersBelowQuo
 from adversaries.nonce_linking import NonceLinking
 from adversaries.observer_linking import ObserverLinking
 from adversaries.replay import Replay
+from adversaries.revoked_signer import RevokedSigner
 from adversaries.rogue_company import RogueCompany
 from adversaries.rogue_station import RogueStation
 from adversaries.signature_replay import SignatureReplay
@@ -43,6 +44,7 @@ _PART_1: Final[tuple[Adversary, ...]] = (
     Tamper(),
     SignatureReplay(),
     NonceLinking(),
+    RevokedSigner(),
 )
 #: Part 2: issue 14 items 8, 9, 11–14.
 _PART_2: Final[tuple[Adversary, ...]] = (

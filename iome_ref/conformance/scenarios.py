@@ -20,6 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import (
     BaseModel,
@@ -39,14 +40,21 @@ from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import ImplementationError, IoMEError, Rejected, UsageError
 from iome_ref.merkle import compute_merkle_root_hex
+from iome_ref.models import Presence, Trip, TripClaim, parse_message
+from iome_ref.pki import CertificateDirectory
+from iome_ref.rules.evidence import verify_bundle
+from iome_ref.rules.mobility import check_trip_nonce_unlinked
 from iome_ref.vectors.runner import StoredRow, VectorContext
 from iome_ref.vectors.world import ACTORS, World
 
 __all__ = [
+    "REF_KEY",
     "RESULT_RULES",
     "ROLE_STEP_OPS",
     "SCENARIO_FORMAT",
     "BlockBuild",
+    "CheckBundleStep",
+    "CheckTripUnlinkedStep",
     "ReplayResult",
     "ResultSubset",
     "RoleStep",
@@ -54,6 +62,8 @@ __all__ = [
     "ScenarioMetadata",
     "ScenarioSetup",
     "StepOutcome",
+    "TripUnlinkedArgs",
+    "TxArgs",
     "actor_keys",
     "build_block",
     "dump_scenario",
@@ -331,6 +341,48 @@ class CheckEvidenceStep(_Strict):
     expect: EvidenceCodes
 
 
+class CheckBundleStep(_Strict):
+    """The IUT's evidence bundle of a transaction, verified by the reference's verifier as a
+    relying party would, with the genesis root as trust anchor (spec/evidence.md)."""
+
+    actor: Name
+    op: Literal["check_bundle"]
+    args: TxArgs
+    expect: Literal["valid", "absent"] | Reject
+
+
+class TripUnlinkedArgs(_Strict):
+    """A Trip (an object, a reference to an earlier result, or ``chain`` + ``tx_id`` of a
+    published one) and what it hides: the claim and its two presences."""
+
+    trip: dict[str, Any] | None = None
+    chain: Name | None = None
+    tx_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    claim: dict[str, Any]
+    source: dict[str, Any]
+    destination: dict[str, Any]
+    private_keys: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        default_factory=list, description="Keys of the vehicle's private transactions."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TripUnlinkedArgs:
+        if (self.trip is None) == (self.tx_id is None) or (self.tx_id is None) != (
+            self.chain is None
+        ):
+            raise ValueError("give exactly one of trip and chain + tx_id")
+        return self
+
+
+class CheckTripUnlinkedStep(_Strict):
+    """A Trip's nonce is not derived from what the Trip hides (IOME-TRIP-007)."""
+
+    actor: Name
+    op: Literal["check_trip_unlinked"]
+    args: TripUnlinkedArgs
+    expect: Literal["unlinked"] | Reject
+
+
 #: Role operations a step may play (spec/conformance.md, "Role ops"): the ROLE_OPS of the IUT
 #: interface and the station's docking and the verifiers' batch they need (ROLE_STEP_OPS).
 RoleOp = Literal[
@@ -409,7 +461,9 @@ class RoleStep(_Strict):
 
 
 ActionStep = SubmitBlockStep | SubmitTxStep | ReopenStep | ValidateStep | RoleStep
-CheckStep = CheckHeadStep | CheckTxStep | CheckEvidenceStep
+CheckStep = (
+    CheckHeadStep | CheckTxStep | CheckEvidenceStep | CheckBundleStep | CheckTripUnlinkedStep
+)
 Step = Annotated[ActionStep | CheckStep, Field(discriminator="op")]
 
 #: The IUT operation each step op needs from the manifest.
@@ -421,6 +475,8 @@ _OP_NEEDS: Final = {
     "check_head": "head",
     "check_tx": "get_tx",
     "check_evidence": "evidence",
+    "check_bundle": "evidence_bundle",
+    "check_trip_unlinked": "reset",  # and get_tx for a published Trip (missing_capabilities)
     **{op: op for op in ROLE_STEP_OPS},
 }
 
@@ -510,6 +566,11 @@ def missing_capabilities(scenario: Scenario, manifest: Mapping[str, Any]) -> lis
     ops = set(manifest.get("ops") or ())
     kinds = set(manifest.get("chain_kinds") or ())
     needed_ops = {"reset"} | {_OP_NEEDS[step.op] for step in scenario.steps}
+    if any(
+        isinstance(step, CheckTripUnlinkedStep) and step.args.tx_id is not None
+        for step in scenario.steps
+    ):
+        needed_ops.add("get_tx")
     if any(
         isinstance(step.args, SubmitBlockArgs)
         and step.args.build is not None
@@ -797,15 +858,18 @@ def _play(
     *,
     keys: Mapping[str, KeyPair] | None = None,
     results: dict[int, Any] | None = None,
+    anchor: Callable[[], x509.Certificate] | None = None,
 ) -> StepOutcome:
     """Play one step: an operation judged against ``expect``, or a state check.
 
     ``results`` keeps each accepted operation's result by step number, for the references of
     later steps; ``keys`` are the set-up's actor keys, for blocks the harness builds.
     """
+    results = {} if results is None else results
+    if isinstance(step, CheckBundleStep | CheckTripUnlinkedStep):
+        return _check_evidence_of(iut, index, step, results, anchor)
     if isinstance(step, CheckStep):
         return _check(iut, index, step, marks)
-    results = {} if results is None else results
     actor, op = step.actor, step.op
     try:
         step = _resolved(step, results)
@@ -864,7 +928,128 @@ def _operate(iut: IUT, index: int, step: ActionStep, tolerate: Tolerate | None) 
     )
 
 
-def _check(iut: IUT, index: int, step: CheckStep, marks: dict[int, int]) -> StepOutcome:
+def _genesis_root(setup: ScenarioSetup) -> Callable[[], x509.Certificate]:
+    """The genesis root, the trust anchor a relying party verifies bundles with (read once,
+    when a step first needs it)."""
+    cached: list[x509.Certificate] = []
+
+    def root() -> x509.Certificate:
+        if not cached:
+            try:
+                cached.append(CertificateDirectory.from_json(setup.genesis.pki).root)
+            except IoMEError as exc:
+                raise _Broke(
+                    f"check_bundle: the genesis PKI has no root ({exc})", broken=False
+                ) from None
+        return cached[0]
+
+    return root
+
+
+def _bundle_verdict(iut: IUT, a: TxArgs, anchor: x509.Certificate) -> tuple[str, str]:
+    """What the IUT's bundle of ``a.tx_id`` is: ``valid``, ``absent``, or the id the
+    reference's verifier refuses it with (a bundle of another transaction: IOME-EVB-003)."""
+    answer, refusal = _call(
+        lambda: iut.call("evidence_bundle", {"chain": a.chain, "tx_id": a.tx_id}),
+        "evidence_bundle",
+    )
+    if refusal is not None:
+        return f"reject {refusal.req_id}", f"evidence_bundle refused: {refusal.message}"
+    bundle = answer.get("bundle") if isinstance(answer, Mapping) else None
+    if bundle is None:
+        if not isinstance(answer, Mapping) or "bundle" not in answer:
+            raise _Broke(
+                f"evidence_bundle answered {_compact(answer)[:200]}, not {{bundle}}", broken=False
+            )
+        return "absent", ""
+    try:
+        verified = verify_bundle(bundle, anchor)
+    except Rejected as exc:
+        return f"reject {exc.req_id}", exc.message
+    if (verified.tx.tx_id, verified.bundle.chain) != (a.tx_id, a.chain):
+        return "reject IOME-EVB-003", (
+            f"tx_id: expected {a.tx_id[:16]} on {a.chain}, found {verified.tx.tx_id[:16]} on "
+            f"{verified.bundle.chain}"
+        )
+    return "valid", ""
+
+
+def _trip_verdict(iut: IUT, a: TripUnlinkedArgs, results: Mapping[int, Any]) -> tuple[str, str]:
+    """Whether the Trip's nonce is derived from what it hides (rules.mobility)."""
+    try:
+        resolved = _resolve(a.model_dump(mode="json"), results)
+    except _Unresolved as exc:
+        return f"unplayable: {exc}", str(exc)
+    trip = resolved["trip"]
+    if trip is None:
+        answer, refusal = _call(lambda: iut.get_tx(str(a.chain), str(a.tx_id)), "get_tx")
+        if refusal is not None:
+            return f"reject {refusal.req_id}", f"get_tx refused: {refusal.message}"
+        trip = answer.get("tx") if isinstance(answer, Mapping) else None
+        if trip is None:
+            return "absent", f"get_tx {a.chain} {str(a.tx_id)[:16]}: no such record"
+    try:
+        parsed = [parse_message(resolved[name]) for name in ("claim", "source", "destination")]
+        found = parse_message(trip)
+    except Rejected as exc:
+        return f"reject {exc.req_id}", f"not a message: {exc.message}"
+    claim, source, destination = parsed
+    if not (
+        isinstance(found, Trip)
+        and isinstance(claim, TripClaim)
+        and isinstance(source, Presence)
+        and isinstance(destination, Presence)
+    ):
+        raise _Broke(
+            "check_trip_unlinked: args are no Trip, TripClaim and two Presences", broken=False
+        )
+    try:
+        check_trip_nonce_unlinked(found, claim, source, destination, a.private_keys)
+    except Rejected as exc:
+        return f"reject {exc.req_id}", exc.message
+    return "unlinked", ""
+
+
+def _check_evidence_of(
+    iut: IUT,
+    index: int,
+    step: CheckBundleStep | CheckTripUnlinkedStep,
+    results: Mapping[int, Any],
+    anchor: Callable[[], x509.Certificate] | None,
+) -> StepOutcome:
+    """A check a relying party makes with the reference's rules on what the IUT answers."""
+    if isinstance(step, CheckBundleStep):
+        if anchor is None:
+            raise _Broke("check_bundle: no trust anchor", broken=False)
+        a = step.args
+        actual, detail = _bundle_verdict(iut, a, anchor())
+        summary = f"chain={a.chain} tx_id={a.tx_id[:16]}"
+    else:
+        actual, detail = _trip_verdict(iut, step.args, results)
+        summary = "trip" if step.args.tx_id is None else f"tx_id={step.args.tx_id[:16]}"
+    expected = _describe(step.expect) if isinstance(step.expect, Reject) else step.expect
+    expected_code = step.expect.reject if isinstance(step.expect, Reject) else None
+    found_code = actual.removeprefix("reject ") if actual.startswith("reject ") else None
+    return StepOutcome(
+        index,
+        step.actor,
+        step.op,
+        summary,
+        expected,
+        actual,
+        expected == actual,
+        detail,
+        expected_code,
+        found_code,
+    )
+
+
+def _check(
+    iut: IUT,
+    index: int,
+    step: CheckHeadStep | CheckTxStep | CheckEvidenceStep,
+    marks: dict[int, int],
+) -> StepOutcome:
     if isinstance(step, CheckHeadStep):
         chain = step.args.chain
         answer, refusal = _call(lambda: iut.head(chain), "head")
@@ -934,10 +1119,20 @@ def execute(
         evidence_at: dict[int, int] = {}
         results: dict[int, Any] = {}
         signers = {name: _key_pair(key.private_key) for name, key in setup.keys.items()}
+        anchor = _genesis_root(setup)
         for index, step in enumerate(scenario.steps, start=1):
             if index in marks:
                 evidence_at[index] = len(_evidence_codes(iut))
-            outcome = _play(iut, index, step, evidence_at, tolerate, keys=signers, results=results)
+            outcome = _play(
+                iut,
+                index,
+                step,
+                evidence_at,
+                tolerate,
+                keys=signers,
+                results=results,
+                anchor=anchor,
+            )
             played.append(replace(outcome, request=_compact(_args_json(step))))
             if not outcome.ok:
                 return ReplayResult(scenario, "diverged", tuple(played))

@@ -121,6 +121,18 @@ def test_attack_is_deterministic() -> None:
     assert [dump_scenario(s) for s in first.played] == [dump_scenario(s) for s in second.played]
 
 
+@pytest.mark.req("IOME-ENC-004")
+def test_verifiers_at_quorum_catch_a_trip_carrying_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second adversary reaches TripCarriesKey's bug: the quorum's Trip is refused by the
+    member's own chain. Its withheld variant (the verifiers answer no Trip) once crashed the
+    member, which ended the attack in ``error`` (exit 2) instead of this finding."""
+    result = ADVERSARIES["verifiers-at-quorum"].attack(
+        _broken(monkeypatch, "TripCarriesKey"), SEED, "quick"
+    )
+    assert result.outcome == "succeeded", result.detail
+    assert {f.requirement_id for f in result.findings} == {"IOME-ENC-004"}
+
+
 @pytest.mark.parametrize("member", sorted(ZOO_ROWS))
 def test_broken_implementation_is_caught_on_its_id(
     monkeypatch: pytest.MonkeyPatch, member: str

@@ -163,6 +163,39 @@ def test_accepts_check_steps_that_hold_and_diverges_on_one_that_does_not() -> No
     assert (result.divergence.expected, result.divergence.actual) == ("present", "absent")
 
 
+def test_check_bundle_verifies_the_bundle_of_a_recorded_tx() -> None:
+    """A recorded transaction's bundle verifies; one never recorded has none; a step
+    expecting otherwise diverges with what the verifier found."""
+    document = _vector_scenario("eps-002-second")
+    blocks = [s for s in document["steps"] if s["op"] == "submit_block"]
+    document["steps"] = blocks
+    chain, recorded = blocks[-1]["args"]["block"]["chain_id"], blocks[-1]["args"]["block"]["txs"]
+    check = {"actor": "harness", "op": "check_bundle"}
+    document["steps"] += [
+        {**check, "args": {"chain": chain, "tx_id": recorded[0]["tx_id"]}, "expect": "valid"},
+        {**check, "args": {"chain": chain, "tx_id": "ab" * 32}, "expect": "absent"},
+    ]
+    result = execute(parse_scenario(document), ReferenceIUT())
+    assert result.status == "pass", format_trace(result)
+    document["steps"][-1]["expect"] = {"reject": "IOME-EVB-010"}
+    result = execute(parse_scenario(document), ReferenceIUT())
+    assert result.divergence is not None
+    assert (result.divergence.expected, result.divergence.actual) == (
+        "reject IOME-EVB-010",
+        "absent",
+    )
+
+
+def test_rejects_trip_check_with_both_or_neither_trip_form() -> None:
+    document = _vector_scenario("eps-001-first")
+    args = {"claim": {}, "source": {}, "destination": {}}
+    step = {"actor": "harness", "op": "check_trip_unlinked", "expect": "unlinked"}
+    for form in ({}, {"trip": {}, "chain": "public", "tx_id": "ab" * 32}, {"chain": "public"}):
+        bad = {**document, "steps": [{**step, "args": {**args, **form}}]}
+        with pytest.raises(UsageError, match="give exactly one of trip and chain"):
+            parse_scenario(bad)
+
+
 def test_replays_pki_refusal_at_reset() -> None:
     scenario = parse_scenario(_vector_scenario("certificates-017-x25519-certificate"))
     assert scenario.steps == []

@@ -345,7 +345,7 @@ def test_conformance_schemas_are_fresh(tmp_path: Path) -> None:
     assert check_schema_files(SPEC) == []
     assert set(build_schema_files()) == {
         f"schemas/conformance/{name}.json"
-        for name in ("baseline", "relaxation", "report", "scenario")
+        for name in ("baseline", "evidence-bundle", "relaxation", "report", "scenario")
     }
     spec = tmp_path / "spec"
     (spec / "schemas" / "conformance").mkdir(parents=True)

@@ -58,6 +58,9 @@ ZOO_TABLE: dict[str, str | None] = {
     f"{ZOO}:PublishesKeyInTrip": "IOME-TRIP-007",
     f"{ZOO}:BundleWithCurrentCrls": "IOME-EVB-010",
     "python:tests.conformance.zoo.role_members:AttestsWithoutDocking": "IOME-PRES-003",
+    "python:tests.conformance.zoo.role_members:BackupForksAnchors": "IOME-ANC-002",
+    "python:tests.conformance.zoo.role_members:BackupSkipsAnchorTip": "IOME-ANC-008",
+    "python:tests.conformance.zoo.role_members:MiscountsOdCell": "IOME-ODM-004",
     _PYTHON_STDIO: "IOME-BLK-012",
     _NODE_STDIO: "IOME-EPS-011",
 }

@@ -19,7 +19,7 @@ replays the blocks, and the detail says which bundle and why.
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from cryptography import x509
 from hypothesis import strategies as st
@@ -27,6 +27,7 @@ from hypothesis.stateful import rule
 
 from iome_ref.conformance.iut import JsonObject
 from iome_ref.conformance.machines.base import Divergence, DualMachine, counted, guarded
+from iome_ref.conformance.scenarios import CheckBundleStep, TxArgs
 from iome_ref.encoding import compute_hash
 from iome_ref.errors import ImplementationError, Rejected
 from iome_ref.models import ChargeSession, Presence, SignedModel
@@ -129,8 +130,21 @@ class NonRepudiationMachine(DualMachine):
             raise ImplementationError("machine", "evidence_bundle: bundle is not an object")
         return ref, iut
 
+    def keep_check(self, chain: str, tx_id: str, expect: Literal["valid", "absent"]) -> None:
+        """Keep the check as a scenario step, so a bundle the verifier refuses replays as
+        that refusal (spec/scenarios.md, ``check_bundle``)."""
+        self.steps.append(
+            CheckBundleStep(
+                actor="harness",
+                op="check_bundle",
+                args=TxArgs(chain=chain, tx_id=tx_id),
+                expect=expect,
+            )
+        )
+
     def check_bundle(self, chain: str, tx: SignedModel) -> JsonObject:
         """The IUT's bundle of an accepted ``tx`` verifies alone and is about ``tx``."""
+        self.keep_check(chain, tx.tx_id, "valid")
         ref, iut = self.bundle_of(chain, tx.tx_id)
         # The reference's own bundles are verified by tests/unit/test_evidence.py; here it
         # only has to have one.
@@ -170,6 +184,7 @@ class NonRepudiationMachine(DualMachine):
     def no_bundle_of_absent_tx(self, chain: str, seed: int) -> None:
         """A transaction the chain never accepted has no bundle."""
         tx_id = compute_hash(f"never accepted {seed}".encode())
+        self.keep_check(chain, tx_id, "absent")
         ref, iut = self.bundle_of(chain, tx_id)
         assert ref is None
         if iut is not None:

@@ -462,6 +462,10 @@ class RolesMachine(DualMachine):
         self.deposed.append(self.office)
         self.office, self.office_since, self.alive = backup, t, True
         self.deposed_anchors()
+        # The new office holder's first anchor continues from the tip the old manager left
+        # (IOME-ANC-002): a backup that never saw that tip forks the sequence. Played at once,
+        # so a short run reaches it, not only the rare example that anchors after a takeover.
+        self.anchor(60)
 
     def deposed_anchors(self) -> None:
         """A manager its backup replaced still tries to anchor: out of office (IOME-ANC-001).

@@ -35,6 +35,11 @@ from hypothesis.stateful import rule
 
 from iome_ref.conformance.iut import JsonObject
 from iome_ref.conformance.machines.base import Divergence, DualMachine, counted, guarded
+from iome_ref.conformance.scenarios import (
+    REF_KEY,
+    CheckTripUnlinkedStep,
+    TripUnlinkedArgs,
+)
 from iome_ref.errors import Rejected
 from iome_ref.models import Presence, SignedModel, Trip, TripClaim, parse_message
 from iome_ref.rules.mobility import check_trip_nonce_unlinked
@@ -200,9 +205,10 @@ class UnlinkabilityMachine(DualMachine):
             "t": t2 + 2,
         }
         answer = self.both("verifiers", "verifier_cosign", args).get("trip")
+        cosigned = {REF_KEY: len(self.steps), "path": "trip"}
         trip = self.parsed("verifier_cosign", answer, Trip)
         hidden = _Hidden(claim, source, end)
-        self.check_nonce(trip, [hidden])
+        self.check_nonce(trip, [hidden], {"trip": cosigned})
         batch = self.both("verifiers", "verifier_batch", {}).get("txs")
         if not isinstance(batch, list):
             raise Divergence("verifier_batch: the implementation answered no list of txs")
@@ -224,13 +230,31 @@ class UnlinkabilityMachine(DualMachine):
             self.home_keys.add(self.b.key(home).public_hex)
         self.append("fleet", list(txs))
 
-    def check_nonce(self, trip: Trip, hidden: list[_Hidden]) -> None:
+    def check_nonce(self, trip: Trip, hidden: list[_Hidden], where: JsonObject) -> None:
+        """The Trip's nonce is not derived from any of ``hidden``; a finding is kept as a
+        ``check_trip_unlinked`` step on ``where`` (a reference to the IUT's result, or the
+        chain and tx id it published), so the scenario replays it."""
         for item in hidden:
             try:
                 check_trip_nonce_unlinked(
                     trip, item.claim, item.source, item.destination, sorted(self.home_keys)
                 )
             except Rejected as exc:
+                args = {
+                    **where,
+                    "claim": item.claim.model_dump(mode="json"),
+                    "source": item.source.model_dump(mode="json"),
+                    "destination": item.destination.model_dump(mode="json"),
+                    "private_keys": sorted(self.home_keys),
+                }
+                self.steps.append(
+                    CheckTripUnlinkedStep(
+                        actor="harness",
+                        op="check_trip_unlinked",
+                        args=TripUnlinkedArgs.model_validate(args),
+                        expect="unlinked",
+                    )
+                )
                 raise Divergence(
                     f"verifier_cosign: the implementation's Trip {trip.tx_id[:16]} is refused: "
                     f"{exc.req_id}: {exc.message}"
@@ -254,7 +278,11 @@ class UnlinkabilityMachine(DualMachine):
                     f"get_tx public: a public record carries a home key {sorted(home)[0][:16]}"
                 )
             if record.get("type") == "Trip":
-                self.check_nonce(self.parsed("get_tx", record, Trip), self.hidden)
+                self.check_nonce(
+                    self.parsed("get_tx", record, Trip),
+                    self.hidden,
+                    {"chain": "public", "tx_id": tx_id},
+                )
         self.audited = len(self.public)
         one_time = {self.b.key(name).public_hex for name in (*self.presented, *self.charged)}
         counts = Counter(v for strings in self.published_strings for v in strings & one_time)

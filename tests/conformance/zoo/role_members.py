@@ -112,6 +112,8 @@ class TripCarriesKey(ReferenceIUT):
 
     def _op_verifier_cosign(self, args: wire.VerifierCosignArgs) -> JsonObject:
         answer = super()._op_verifier_cosign(args)
+        if answer["trip"] is None:  # the verifiers withheld their signatures: no Trip to mark
+            return answer
         return {"trip": answer["trip"] | {"source_pk": args.claim["source_pk"]}}
 
 
