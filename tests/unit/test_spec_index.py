@@ -56,6 +56,7 @@ AREA_FILES = {
     "ANC": "chains.md",
     "REV": "chains.md",
     "IUT": "conformance.md",
+    "EVB": "evidence.md",
 }
 
 RULE = """### {req_id}: A title
