@@ -8,37 +8,21 @@ files the adversaries write use the conformance scenario schema.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Final
 
-from pydantic import BaseModel
-
 from adversaries.report import AttackReport
-from iome_ref.vectors.derived import check_generated, write_generated
+from iome_ref.vectors.derived import ModelSchemas
 
-__all__ = ["SCHEMA_FOLDER", "build_schema_files", "check_schema_files", "write_schema_files"]
+__all__ = [
+    "SCHEMAS",
+    "SCHEMA_FOLDER",
+    "build_schema_files",
+    "check_schema_files",
+    "write_schema_files",
+]
 
 SCHEMA_FOLDER: Final = "schemas/adversaries"
-_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
-_MODELS: Final[dict[str, type[BaseModel]]] = {"attack-report": AttackReport}
-
-
-def build_schema_files() -> dict[str, bytes]:
-    """Each schema's bytes, keyed by path relative to spec/."""
-    files = {}
-    for name, model in _MODELS.items():
-        schema = {"$schema": _DIALECT, **model.model_json_schema()}
-        text = json.dumps(schema, indent=1, ensure_ascii=False) + "\n"
-        files[f"{SCHEMA_FOLDER}/{name}.json"] = text.encode("utf-8")
-    return files
-
-
-def write_schema_files(spec_dir: Path) -> list[Path]:
-    """Write the schemas; delete files of the folder that are no longer generated."""
-    return write_generated(spec_dir, build_schema_files(), SCHEMA_FOLDER)
-
-
-def check_schema_files(spec_dir: Path) -> list[str]:
-    """Problems, one sentence each, as ``iome vectors check`` reports them."""
-    return check_generated(spec_dir, build_schema_files(), SCHEMA_FOLDER)
+SCHEMAS: Final = ModelSchemas(SCHEMA_FOLDER, {"attack-report": AttackReport})
+build_schema_files = SCHEMAS.build_schema_files
+write_schema_files = SCHEMAS.write_schema_files
+check_schema_files = SCHEMAS.check_schema_files

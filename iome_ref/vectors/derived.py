@@ -7,13 +7,25 @@ name, one sentence each, what is missing, stale or no longer generated.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["REGENERATE_HINT", "check_generated", "write_generated"]
+from pydantic import BaseModel
+
+__all__ = [
+    "REGENERATE_HINT",
+    "SCHEMA_DIALECT",
+    "ModelSchemas",
+    "check_generated",
+    "write_generated",
+]
 
 REGENERATE_HINT: Final = "(run `iome vectors generate`)"
+#: The JSON Schema dialect every generated schema names.
+SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
 
 def write_generated(spec_dir: Path, files: Mapping[str, bytes], folder: str) -> list[Path]:
@@ -45,3 +57,30 @@ def check_generated(spec_dir: Path, files: Mapping[str, bytes], folder: str) -> 
         if f"{folder}/{path.name}" not in files:
             problems.append(f"spec/{folder}/{path.name} is not a generated file {REGENERATE_HINT}")
     return problems
+
+
+@dataclass(frozen=True)
+class ModelSchemas:
+    """One folder of JSON Schemas derived from pydantic models (name -> model): the output
+    files of conform, attack, link and report each have one, registered in ``iome vectors``'
+    ``SCHEMA_SETS``, so an edited model without its regenerated schema is caught."""
+
+    folder: str
+    models: Mapping[str, type[BaseModel]]
+
+    def build_schema_files(self) -> dict[str, bytes]:
+        """Each schema's bytes, keyed by path relative to spec/."""
+        files = {}
+        for name, model in self.models.items():
+            schema = {"$schema": SCHEMA_DIALECT, **model.model_json_schema()}
+            text = json.dumps(schema, indent=1, ensure_ascii=False) + "\n"
+            files[f"{self.folder}/{name}.json"] = text.encode("utf-8")
+        return files
+
+    def write_schema_files(self, spec_dir: Path) -> list[Path]:
+        """Write the schemas; delete files of the folder that are no longer generated."""
+        return write_generated(spec_dir, self.build_schema_files(), self.folder)
+
+    def check_schema_files(self, spec_dir: Path) -> list[str]:
+        """Problems, one sentence each, as ``iome vectors check`` reports them."""
+        return check_generated(spec_dir, self.build_schema_files(), self.folder)
