@@ -11,7 +11,7 @@ Object API only (no pyplot state), fixed hash salt, no date: same report, same b
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["write_plots"]
 
 mpl.use("Agg")
-mpl.rcParams["svg.hashsalt"] = "iome-link"
+#: Fixed SVG ids: set at each save, never globally, so another module's plots cannot change ours.
+_SVG_SALT: Final = "iome-link"
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    with atomic_output(path) as temporary:
+    with atomic_output(path) as temporary, mpl.rc_context({"svg.hashsalt": _SVG_SALT}):
         figure.savefig(temporary, format="svg", metadata={"Date": None})
     return path
 

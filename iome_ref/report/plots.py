@@ -18,7 +18,8 @@ from iome_ref.report.model import Plot
 __all__ = ["svg_of"]
 
 mpl.use("Agg")
-mpl.rcParams["svg.hashsalt"] = "iome-report"
+#: Fixed SVG ids: set at each save, never globally, so another module's plots cannot change ours.
+_SVG_SALT: Final = "iome-report"
 _PROLOGUE: Final = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 
 
@@ -56,5 +57,6 @@ def svg_of(plot: Plot, *, width: float = 6.4, height: float = 3.6) -> str:
     if len(names) > 1:
         axes.legend(fontsize=8)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with mpl.rc_context({"svg.hashsalt": _SVG_SALT}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     return _PROLOGUE.sub("", buffer.getvalue(), count=1)

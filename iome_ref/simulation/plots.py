@@ -7,7 +7,7 @@ the same summary gives the same bytes, like every other output of a run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
@@ -17,7 +17,8 @@ from iome_ref.simulation.run import atomic_output
 __all__ = ["write_plots"]
 
 mpl.use("Agg")
-mpl.rcParams["svg.hashsalt"] = "iome"
+#: Fixed SVG ids: set at each save, never globally, so another module's plots cannot change ours.
+_SVG_SALT: Final = "iome"
 
 
 def _regions(summary: dict[str, Any]) -> list[str]:
@@ -65,6 +66,6 @@ def write_plots(summary: dict[str, Any], out_dir: Path) -> Path:
     bottom.set_xticks(rounds)
     bottom.legend(ncols=len(_regions(summary)), fontsize="small")
     path = out_dir / "imbalance.svg"
-    with atomic_output(path) as temporary:
+    with atomic_output(path) as temporary, mpl.rc_context({"svg.hashsalt": _SVG_SALT}):
         figure.savefig(temporary, format="svg", metadata={"Date": None})
     return path
