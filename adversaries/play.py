@@ -183,10 +183,14 @@ class Script:
         """The number of the step added last (steps count from 1)."""
         return len(self.steps)
 
-    def _add(self, step: Step, *, leak: bool = False) -> int:
+    def _add(self, step: Step, *, leak: bool = False, req_id: str | None = None) -> int:
+        """Append ``step``; ``req_id`` is the rule it counts against when it diverges without
+        naming one (default: the script's first id). Its step number."""
         self.steps.append(step)
         if leak:
             self.leaks.append(len(self.steps))
+        if req_id is not None:
+            self.blame[len(self.steps)] = req_id
         return len(self.steps)
 
     def submit_block(
@@ -278,10 +282,7 @@ class Script:
         step number, for :meth:`ref`."""
         expect: Any = _expect(reject) if result is None else ResultSubset(result=result)
         step = RoleStep.model_validate({"actor": actor, "op": op, "args": args, "expect": expect})
-        number = self._add(step, leak=leak)
-        if req_id is not None:
-            self.blame[number] = req_id
-        return number
+        return self._add(step, leak=leak, req_id=req_id)
 
     def dock(self, station: str, vehicle: str, key: str, t: int) -> str:
         """A vehicle docks at ``station`` (an actor given at reset) showing the one-time key
@@ -340,17 +341,15 @@ class Script:
     def check_tx(self, chain: str, tx_id: str, present: bool, req_id: str | None = None) -> int:
         """``chain`` must (or must not) hold ``tx_id``; ``req_id`` is the rule a failing check
         counts against (default: the script's first id)."""
-        step = self._add(
+        return self._add(
             CheckTxStep(
                 actor="harness",
                 op="check_tx",
                 args=TxArgs(chain=chain, tx_id=tx_id),
                 expect="present" if present else "absent",
-            )
+            ),
+            req_id=req_id,
         )
-        if req_id is not None:
-            self.blame[step] = req_id
-        return step
 
     def check_bundle(
         self, chain: str, tx_id: str, valid: bool = True, req_id: str | None = None
@@ -358,17 +357,15 @@ class Script:
         """The IUT's evidence bundle of ``tx_id`` on ``chain`` must verify (or be absent, for
         ``valid=False``) under the genesis root; ``req_id`` is the rule a failing check counts
         against when the verifier names none (the bundle is missing)."""
-        step = self._add(
+        return self._add(
             CheckBundleStep(
                 actor="harness",
                 op="check_bundle",
                 args=TxArgs(chain=chain, tx_id=tx_id),
                 expect="valid" if valid else "absent",
-            )
+            ),
+            req_id=req_id,
         )
-        if req_id is not None:
-            self.blame[step] = req_id
-        return step
 
     def check_evidence(self, since_step: int, codes: Sequence[str]) -> int:
         """The evidence recorded from step ``since_step`` on must be exactly ``codes``."""
