@@ -94,7 +94,9 @@ def _ca_extensions(public_key: Ed25519PublicKey, path_length: int | None) -> lis
 
     digitalSignature is set too: the root key signs IssuerRegistrations (IOME-EPS-001).
     """
-    if path_length is not None and (isinstance(path_length, bool) or path_length < 0):
+    if path_length is not None and (
+        isinstance(path_length, bool) or not isinstance(path_length, int) or path_length < 0
+    ):
         raise UsageError("pki", f"path_length must be None or >= 0, found {path_length!r}")
     return [
         (x509.BasicConstraints(ca=True, path_length=path_length), True),
