@@ -59,6 +59,42 @@ def aki_naming(ski: x509.SubjectKeyIdentifier) -> x509.AuthorityKeyIdentifier:
     return x509.AuthorityKeyIdentifier(ski.digest, None, None)
 
 
+def profile(
+    basic: x509.BasicConstraints,
+    usage: x509.KeyUsage,
+    subject_seed: str,
+    issuer: CertificateAuthority | None,
+) -> dict[x509.ObjectIdentifier, tuple[bool, x509.ExtensionType]]:
+    """The extensions of the profile table, as ``extensions_of`` reads them: critical
+    basicConstraints and keyUsage, a non-critical SKI and, below a root, a non-critical AKI
+    naming the issuer's SKI."""
+    expected: dict[x509.ObjectIdentifier, tuple[bool, x509.ExtensionType]] = {
+        ExtensionOID.BASIC_CONSTRAINTS: (True, basic),
+        ExtensionOID.KEY_USAGE: (True, usage),
+        ExtensionOID.SUBJECT_KEY_IDENTIFIER: (False, ski_of(seeded_key(subject_seed).public_key())),
+    }
+    if issuer is not None:
+        expected[ExtensionOID.AUTHORITY_KEY_IDENTIFIER] = (
+            False,
+            aki_naming(ski_of(issuer.certificate.public_key())),
+        )
+    return expected
+
+
+def serial_of(
+    issuer: str, subject_id: str, role: str, subject: str, validity: tuple[int, int]
+) -> int:
+    """The documented serial (``compute_serial_number``) of keys seeded ``issuer``/``subject``."""
+    return compute_serial_number(
+        issuer_key_hex=key_hex(issuer),
+        subject_id=subject_id,
+        role=role,
+        subject_key_hex=key_hex(subject),
+        not_before=validity[0],
+        not_after=validity[1],
+    )
+
+
 def root_ca(path_length: int | None = None, name: str = "root-ca") -> CertificateAuthority:
     return CertificateAuthority(seeded_key(name), name, START, END, path_length=path_length)
 
@@ -68,7 +104,6 @@ def root_ca(path_length: int | None = None, name: str = "root-ca") -> Certificat
 
 @pytest.mark.parametrize("path_length", [None, 0, 2])
 def test_root_certificate_has_the_ca_profile(path_length: int | None) -> None:
-    key = seeded_key("root-ca")
     root = root_ca(path_length)
     cert = root.certificate
     assert cert.version is x509.Version.v3
@@ -79,20 +114,11 @@ def test_root_certificate_has_the_ca_profile(path_length: int | None) -> None:
     assert cert.issuer == cert.subject == root.name
     cert.verify_directly_issued_by(cert)  # self-signed, Ed25519
     assert (cert.not_valid_before_utc, cert.not_valid_after_utc) == (moment(START), moment(END))
-    assert extensions_of(cert) == {
-        ExtensionOID.BASIC_CONSTRAINTS: (True, x509.BasicConstraints(True, path_length)),
-        ExtensionOID.KEY_USAGE: (True, CA_USAGE),
-        ExtensionOID.SUBJECT_KEY_IDENTIFIER: (False, ski_of(key.public_key())),
-    }
-    assert root.public_key_hex == key_hex("root-ca")
-    assert cert.serial_number == compute_serial_number(
-        issuer_key_hex=key_hex("root-ca"),
-        subject_id="root-ca",
-        role="",
-        subject_key_hex=key_hex("root-ca"),
-        not_before=START,
-        not_after=END,
+    assert extensions_of(cert) == profile(
+        x509.BasicConstraints(True, path_length), CA_USAGE, "root-ca", None
     )
+    assert root.public_key_hex == key_hex("root-ca")
+    assert cert.serial_number == serial_of("root-ca", "root-ca", "", "root-ca", (START, END))
     # The reference's own directory takes it as a trust anchor (CERT-009 to CERT-014).
     CertificateDirectory(cert, [], [root.crl(START, END)])
 
@@ -101,7 +127,6 @@ def test_root_certificate_has_the_ca_profile(path_length: int | None) -> None:
 def test_leaf_certificate_has_the_leaf_profile(role: str) -> None:
     ca = root_ca()
     cert = ca.issue("ent-1", role, key_hex("ent-1"), T0, T1)
-    subject_key = seeded_key("ent-1").public_key()
     assert cert.version is x509.Version.v3
     assert attributes(cert.subject) == [
         (NameOID.ORGANIZATION_NAME, "IoME"),
@@ -110,25 +135,12 @@ def test_leaf_certificate_has_the_leaf_profile(role: str) -> None:
     ]
     assert cert.issuer.public_bytes() == ca.name.public_bytes()
     cert.verify_directly_issued_by(ca.certificate)
-    assert cert.public_key() == subject_key
+    assert cert.public_key() == seeded_key("ent-1").public_key()
     assert (cert.not_valid_before_utc, cert.not_valid_after_utc) == (moment(T0), moment(T1))
-    assert extensions_of(cert) == {
-        ExtensionOID.BASIC_CONSTRAINTS: (True, x509.BasicConstraints(False, None)),
-        ExtensionOID.KEY_USAGE: (True, LEAF_USAGE),
-        ExtensionOID.SUBJECT_KEY_IDENTIFIER: (False, ski_of(subject_key)),
-        ExtensionOID.AUTHORITY_KEY_IDENTIFIER: (
-            False,
-            aki_naming(ski_of(ca.certificate.public_key())),
-        ),
-    }
-    assert cert.serial_number == compute_serial_number(
-        issuer_key_hex=ca.public_key_hex,
-        subject_id="ent-1",
-        role=role,
-        subject_key_hex=key_hex("ent-1"),
-        not_before=T0,
-        not_after=T1,
+    assert extensions_of(cert) == profile(
+        x509.BasicConstraints(False, None), LEAF_USAGE, "ent-1", ca
     )
+    assert cert.serial_number == serial_of("root-ca", "ent-1", role, "ent-1", (T0, T1))
     pki = CertificateDirectory(ca.certificate, [cert], [ca.crl(START, END)])
     assert pki.check_certified(key_hex("ent-1"), role, T0, "ent-1") == cert
 
@@ -151,23 +163,10 @@ def test_sub_ca_certificate_has_the_ca_profile_and_names_its_issuer(
     cert.verify_directly_issued_by(root.certificate)
     assert (cert.not_valid_before_utc, cert.not_valid_after_utc) == (moment(START), moment(END))
     assert sub.public_key_hex == key_hex("sub-ca")
-    assert extensions_of(cert) == {
-        ExtensionOID.BASIC_CONSTRAINTS: (True, x509.BasicConstraints(True, path_length)),
-        ExtensionOID.KEY_USAGE: (True, CA_USAGE),
-        ExtensionOID.SUBJECT_KEY_IDENTIFIER: (False, ski_of(sub_key.public_key())),
-        ExtensionOID.AUTHORITY_KEY_IDENTIFIER: (
-            False,
-            aki_naming(ski_of(root.certificate.public_key())),
-        ),
-    }
-    assert cert.serial_number == compute_serial_number(
-        issuer_key_hex=root.public_key_hex,
-        subject_id="sub-ca",
-        role="",
-        subject_key_hex=key_hex("sub-ca"),
-        not_before=START,
-        not_after=END,
+    assert extensions_of(cert) == profile(
+        x509.BasicConstraints(True, path_length), CA_USAGE, "sub-ca", root
     )
+    assert cert.serial_number == serial_of("root-ca", "sub-ca", "", "sub-ca", (START, END))
     assert list(sub.crl(T0, T1)) == []
     leaf = sub.issue(STATION, ROLE_STATION, key_hex(STATION), T0, T0 + DAY)
     pki = CertificateDirectory(
