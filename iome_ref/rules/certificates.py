@@ -6,7 +6,7 @@ transaction type cannot silently skip certification.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final, NamedTuple
 
 from iome_ref.constants import (
@@ -18,6 +18,7 @@ from iome_ref.constants import (
     ROLE_STATION,
     ROLE_VERIFIER,
 )
+from iome_ref.errors import Rejected
 from iome_ref.models import (
     EPS,
     ESDP,
@@ -32,11 +33,13 @@ from iome_ref.models import (
     Trip,
 )
 from iome_ref.pki import CertificateDirectory
+from iome_ref.requirements import enforces
 
 __all__ = [
     "CERTIFIED_SIGNERS",
     "Certified",
     "check_block_producer",
+    "check_certified_at_block",
     "check_tx_certificates",
     "get_certified_keys",
 ]
@@ -129,3 +132,31 @@ def check_tx_certificates(
 def check_block_producer(block: Block, directory: CertificateDirectory) -> None:
     """Producers are certified (proof of authority, DESIGN §2); consensus is out of scope."""
     directory.check_certified(block.producer_pk, ROLE_PRODUCER, block.time)
+
+
+@enforces("IOME-CERT-021")
+def check_certified_at_block(
+    keys: Sequence[Certified], directory: CertificateDirectory, block_time: int
+) -> None:
+    """Each key ``check_tx_certificates`` accepted at the claimed time must still be certified
+    at the time of the block that includes the transaction, under the chain's directory.
+
+    Why: the claimed time is the signer's own word. Judged at it alone, a station whose
+    certificate was revoked or has expired keeps its key and dates what it signs before that
+    moment, and every chain accepts it, for ever. The block's time is the chain's, and the
+    directory the chain's own data, so the verdict still depends only on the block and the
+    chain before it (chains.md, "What a verdict may depend on"). The price: an honest message
+    delivered after its signer's certificate stopped is refused too (certificates.md).
+
+    Raises:
+        Rejected: IOME-CERT-021, naming the certificate rule broken at ``block_time``.
+    """
+    for key in keys:
+        try:
+            directory.check_certified(key.public_key, key.role, block_time, key.subject_id)
+        except Rejected as exc:
+            raise Rejected(
+                "IOME-CERT-021",
+                f"{key.public_key[:16]}...: certified for {key.role} at the block's time "
+                f"{block_time}, found {exc.req_id} {exc.message}",
+            ) from exc
