@@ -150,7 +150,9 @@ def apply_tx(
     for key in certified:
         journal.append(
             state.certified_uses,
-            CertifiedUse(tx.tx_id, tx.tx_type, key.public_key, key.role, key.subject_id, tx.time),
+            CertifiedUse(
+                tx.tx_id, tx.tx_type, key.public_key, key.role, key.subject_id, tx.time, block_time
+            ),
         )
     if isinstance(tx, IssuerRegistration):
         _apply_registration(state, tx, ctx, journal)

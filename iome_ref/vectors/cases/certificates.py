@@ -367,8 +367,10 @@ def _inclusion_cases(b: Builder, book: CaseBook) -> None:
     book.valid(
         "list-later-in-block",
         "a block carrying the presence, then the list: the presence was judged before the list "
-        "was in force (and it claims a time before the revocation date: no evidence)",
+        "was in force; the list revokes st-a from before the block's time, so it is evidence "
+        "(IOME-REV-003), never a new verdict",
         genesis_block([late, listed]),
+        evidence=["IOME-REV-003"],
     )
 
 
