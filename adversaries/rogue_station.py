@@ -19,6 +19,7 @@ from __future__ import annotations
 from adversaries.base import Capability, Profile
 from adversaries.play import Script, capabilities
 from adversaries.scripted import ScriptedAdversary
+from iome_ref.models import Presence
 from iome_ref.vectors.world import REVOKED_AT, T0
 
 __all__ = ["RogueStation"]
@@ -135,11 +136,7 @@ class RogueStation(ScriptedAdversary):
             start=stopped + 100,
         )
         presence = script.b.presence("source", station, f"rs-backdated/{station}", stopped - 60)
-        script.submit_tx(_CONSORTIUM, presence, "IOME-CERT-021", actor=station)
-        script.append(_CONSORTIUM, [presence], "IOME-CERT-021", actor=station)
-        script.check_head(_CONSORTIUM)
-        script.check_tx(_CONSORTIUM, presence.tx_id, present=False)
-        return script
+        return _refused(script, presence, "IOME-CERT-021", station)
 
     def _backdated_listed(self, seed: int) -> Script:
         """st-b's key is stolen at ``stolen``; the CA publishes a list revoking it from then,
@@ -156,11 +153,7 @@ class RogueStation(ScriptedAdversary):
         listed = script.b.revocation_list({"st-b": stolen}, script.tick(300))
         script.append(_CONSORTIUM, [listed])
         presence = script.b.presence("source", "st-b", "rs-backdated/listed", stolen - 60)
-        script.submit_tx(_CONSORTIUM, presence, "IOME-CERT-021", actor="st-b")
-        script.append(_CONSORTIUM, [presence], "IOME-CERT-021", actor="st-b")
-        script.check_head(_CONSORTIUM)
-        script.check_tx(_CONSORTIUM, presence.tx_id, present=False)
-        return script
+        return _refused(script, presence, "IOME-CERT-021", "st-b")
 
     def _predated(self, seed: int) -> Script:
         """st-c, certified from T0, dates a presence a minute before it and delivers it once
@@ -174,8 +167,14 @@ class RogueStation(ScriptedAdversary):
             start=T0 + 100,
         )
         presence = script.b.presence("source", "st-c", "rs-predated/otk", T0 - 60)
-        script.submit_tx(_CONSORTIUM, presence, "IOME-CERT-002", actor="st-c")
-        script.append(_CONSORTIUM, [presence], "IOME-CERT-002", actor="st-c")
-        script.check_head(_CONSORTIUM)
-        script.check_tx(_CONSORTIUM, presence.tx_id, present=False)
-        return script
+        return _refused(script, presence, "IOME-CERT-002", "st-c")
+
+
+def _refused(script: Script, presence: Presence, req_id: str, station: str) -> Script:
+    """Offer ``presence`` to the consortium chain alone and in a block: both refused under
+    ``req_id``, the head unchanged and the presence absent."""
+    script.submit_tx(_CONSORTIUM, presence, req_id, actor=station)
+    script.append(_CONSORTIUM, [presence], req_id, actor=station)
+    script.check_head(_CONSORTIUM)
+    script.check_tx(_CONSORTIUM, presence.tx_id, present=False)
+    return script
