@@ -2,7 +2,8 @@
 
 Order inside a transaction (transactions.md, "Checking a transaction"): placement (replay,
 chain kind, time), then the stateless pipeline of ``rules.stateless`` (tx id, field rules,
-certificates, signatures), then state rules. Each rejection therefore names the first rule of
+certificates, signatures), then the certificates again at the block's time (IOME-CERT-021),
+then state rules. Each rejection therefore names the first rule of
 the spec's order, and the same input always names the same rule, here, in the vector runner
 and in ``iome validate``, which share that pipeline.
 
@@ -38,7 +39,7 @@ from iome_ref.models import (
 )
 from iome_ref.pki import CertificateDirectory
 from iome_ref.rules import energy, ledger, mobility, revocation
-from iome_ref.rules.certificates import check_block_producer
+from iome_ref.rules.certificates import check_block_producer, check_certified_at_block
 from iome_ref.rules.encoding import check_block_signature
 from iome_ref.rules.ledger import BlockRef
 from iome_ref.rules.revocation import CertifiedUse
@@ -145,10 +146,13 @@ def apply_tx(
     certified = check_stateless(
         tx, state.directory, quorum=ctx.quorum, anchor_role=_anchor_role(state, tx)
     )
+    check_certified_at_block(certified, state.directory, block_time)
     for key in certified:
         journal.append(
             state.certified_uses,
-            CertifiedUse(tx.tx_id, tx.tx_type, key.public_key, key.role, key.subject_id, tx.time),
+            CertifiedUse(
+                tx.tx_id, tx.tx_type, key.public_key, key.role, key.subject_id, tx.time, block_time
+            ),
         )
     if isinstance(tx, IssuerRegistration):
         _apply_registration(state, tx, ctx, journal)

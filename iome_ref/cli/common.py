@@ -34,6 +34,7 @@ __all__ = [
     "exit_code_for",
     "exit_on_error",
     "fail",
+    "folder_path",
     "ledger_app",
     "printable",
     "read_input",
@@ -190,6 +191,20 @@ def read_input(path: Path, what: str, limit: int = READ_LIMIT) -> bytes:
         raise UsageError(CLI, f"{what} {path}: permission denied") from None
     except OSError as error:
         raise UsageError(CLI, f"{what} {path}: cannot read: {error.strerror or error}") from None
+
+
+def folder_path(raw: str) -> Path:
+    """Parse a folder option (``parser=folder_path``): an empty value is a usage error (exit
+    2), never the current directory. ``Path("")`` is ``.``, so an unset shell variable
+    (``--scenarios "$DIR"``) would otherwise spill files where the command was run; ``.``
+    still asks for the current directory explicitly.
+
+    Raises:
+        typer.BadParameter: the value is empty or blank.
+    """
+    if not raw.strip():
+        raise typer.BadParameter("an empty path; give a folder (. for the current one)")
+    return Path(raw)
 
 
 def spec_dir_of(spec_dir: Path | None) -> Path:

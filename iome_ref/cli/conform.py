@@ -14,6 +14,7 @@ from iome_ref.cli.common import (
     EXIT_REJECTED,
     app,
     exit_on_error,
+    folder_path,
     printable,
     stderr_console,
 )
@@ -85,7 +86,12 @@ def conform(  # noqa: PLR0917 - typer maps each option to a parameter
         Path | None, typer.Option(help="Write a JUnit XML report.", show_default=False)
     ] = None,
     scenarios: Annotated[
-        Path, typer.Option(help="Folder for the scenario of every failing case.")
+        Path,
+        typer.Option(
+            parser=folder_path,
+            help="Folder for the scenario of every failing case (not empty; . for the current "
+            "one).",
+        ),
     ] = Path("out/conform/scenarios"),
     timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
 ) -> None:

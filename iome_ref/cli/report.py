@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
-from iome_ref.cli.common import CLI, app, exit_on_error, printable, stderr_console
+from iome_ref.cli.common import CLI, app, exit_on_error, folder_path, printable, stderr_console
 from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.errors import UsageError
+
+__all__ = ["DEFAULT_OUT", "report"]
+
+#: Where a report goes without ``--out``: a git-ignored folder, never the committed sample
+#: ``reports/ref/``, which only ``--out reports/ref`` (tests/report/update_sample.py) rewrites.
+DEFAULT_OUT: Final = Path("out/report")
 
 
 @app.command()
@@ -28,7 +34,12 @@ def report(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = "quick",
     out: Annotated[
         Path | None,
-        typer.Option(help="Output folder [default: reports/<impl>/].", show_default=False),
+        typer.Option(
+            parser=folder_path,
+            help="Output folder [default: out/report/<impl>/, outside the committed sample "
+            "reports/ref/].",
+            show_default=False,
+        ),
     ] = None,
     sessions: Annotated[
         Path | None,
@@ -65,7 +76,7 @@ def report(  # noqa: PLR0917 - typer maps each option to a parameter
             raise UsageError(CLI, f"--skip {', '.join(unknown)}: use {', '.join(SECTIONS)}")
         if sessions is not None and not sessions.is_file():
             raise UsageError(CLI, f"--sessions {sessions}: no such file")
-        folder = out if out is not None else Path("reports") / impl_slug(impl)
+        folder = out if out is not None else DEFAULT_OUT / impl_slug(impl)
         options = ReportOptions(
             impl=impl,
             seed=seed,

@@ -86,7 +86,7 @@ class ReportOptions:
     impl: str = "ref"
     seed: int = 1
     profile: Literal["quick", "thorough"] = "quick"
-    out: Path = Path("reports/ref")
+    out: Path = Path("out/report/ref")
     sessions: Path | None = None
     #: Sections to leave out (conformance, adversaries, observer, benchmark): reported "not run".
     skip: frozenset[str] = frozenset()

@@ -11,6 +11,12 @@ Each call happens at its time argument; a docking's events are therefore in time
 the station refuses to end a docking before a time it has already signed for it. So every
 time a station attests lies within the docking interval, which the station cannot know in
 advance: a presence dated a day ahead of an undocking a minute later is impossible.
+
+What a station signs is dated now and handed over at once (to the vehicle, which claims its
+trip, or to the chain): a chain judges the station's certificate at the claimed time and again
+at the time of the block that includes it (IOME-CERT-021), so a presence or session held back
+until after the station's certificate expired or was revoked is refused. The station never
+signs for a time other than the call's, so it cannot backdate around its own revocation.
 """
 
 from __future__ import annotations

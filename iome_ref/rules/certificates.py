@@ -6,7 +6,8 @@ transaction type cannot silently skip certification.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final, NamedTuple
 
 from iome_ref.constants import (
@@ -18,6 +19,7 @@ from iome_ref.constants import (
     ROLE_STATION,
     ROLE_VERIFIER,
 )
+from iome_ref.errors import Rejected
 from iome_ref.models import (
     EPS,
     ESDP,
@@ -32,11 +34,13 @@ from iome_ref.models import (
     Trip,
 )
 from iome_ref.pki import CertificateDirectory
+from iome_ref.requirements import enforces
 
 __all__ = [
     "CERTIFIED_SIGNERS",
     "Certified",
     "check_block_producer",
+    "check_certified_at_block",
     "check_tx_certificates",
     "get_certified_keys",
 ]
@@ -129,3 +133,49 @@ def check_tx_certificates(
 def check_block_producer(block: Block, directory: CertificateDirectory) -> None:
     """Producers are certified (proof of authority, DESIGN §2); consensus is out of scope."""
     directory.check_certified(block.producer_pk, ROLE_PRODUCER, block.time)
+
+
+@enforces("IOME-CERT-021")
+def check_certified_at_block(
+    keys: Sequence[Certified], directory: CertificateDirectory, block_time: int
+) -> None:
+    """Each key ``check_tx_certificates`` accepted at the claimed time must still be certified
+    at the time of the block that includes the transaction, under the chain's directory.
+
+    Why: the claimed time is the signer's own word. Judged at it alone, a station whose
+    certificate was revoked or has expired keeps its key and dates what it signs before that
+    moment, and every chain accepts it, for ever. The block's time is the chain's, and the
+    directory the chain's own data, so the verdict still depends only on the block and the
+    chain before it (chains.md, "What a verdict may depend on"). The price: an honest message
+    delivered after its signer's certificate stopped is refused too (certificates.md).
+
+    Raises:
+        Rejected: IOME-CERT-021, naming the certificate rule broken at ``block_time``.
+    """
+    for key in keys:
+        refusal = _refusal_at(directory, key.public_key, key.role, block_time, key.subject_id)
+        if refusal is not None:
+            req_id, message = refusal
+            raise Rejected(
+                "IOME-CERT-021",
+                f"{key.public_key[:16]}...: certified for {key.role} at the block's time "
+                f"{block_time}, found {req_id} {message}",
+            )
+
+
+@functools.lru_cache(maxsize=1024)
+def _refusal_at(
+    directory: CertificateDirectory, public_key: str, role: str, at: int, subject_id: str | None
+) -> tuple[str, str] | None:
+    """The id and message of the refusal of ``public_key`` at ``at``, or None when certified.
+
+    Cached: every transaction of a block is judged at the same block's time under the same
+    directory (a directory never changes; a RevocationList makes a new one), and one station
+    signs many of them, so a block of hundreds of presences costs a few checks, not hundreds.
+    The cache holds its directories, so an entry's directory is never another one's.
+    """
+    try:
+        directory.check_certified(public_key, role, at, subject_id)
+    except Rejected as exc:
+        return exc.req_id, exc.message
+    return None

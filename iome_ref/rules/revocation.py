@@ -27,7 +27,9 @@ __all__ = [
 
 
 class CertifiedUse(NamedTuple):
-    """One certified key an accepted transaction relied on: enough to re-judge it later."""
+    """One certified key an accepted transaction relied on: enough to re-judge it later, at
+    the transaction's claimed time ``at`` and at its block's time ``included_at`` (the two
+    times it was judged at, IOME-CERT-021; None: the claimed time only)."""
 
     tx_id: str
     tx_type: str
@@ -35,6 +37,7 @@ class CertifiedUse(NamedTuple):
     role: str
     subject_id: str | None
     at: int
+    included_at: int | None = None
 
 
 @enforces("IOME-REV-001")
@@ -77,20 +80,27 @@ def check_revocation_list_time(
 
 @enforces("IOME-REV-003")
 def check_use_not_revoked_later(use: CertifiedUse, directory: CertificateDirectory) -> None:
-    """Re-judge an accepted transaction's certified key under a newer directory.
+    """Re-judge an accepted transaction's certified key under a newer directory, at the two
+    times it was judged at: its claimed time, then its block's time.
 
     The chain never reverses its verdict on history; a failure here becomes evidence that the
     transaction relied on a key that its issuer has since revoked from a date at or before the
-    transaction's claimed time (a backdated revocation, certificates.md "Security").
+    transaction's claimed time (a backdated revocation, certificates.md "Security"), or at or
+    before the block that included it (a list that, on the chain in time, would have refused it
+    under IOME-CERT-021).
 
     Raises:
-        Rejected: IOME-REV-003, when the newer directory refuses the use as revoked.
+        Rejected: IOME-REV-003, when the newer directory refuses the use at either time.
     """
-    try:
-        directory.check_certified(use.public_key, use.role, use.at, use.subject_id)
-    except Rejected as exc:
-        raise Rejected(
-            "IOME-REV-003",
-            f"{use.tx_type} {use.tx_id} relied on {use.public_key[:16]}..., refused now: "
-            f"{exc.req_id}: {exc.message}",
-        ) from None
+    times = [use.at]
+    if use.included_at is not None and use.included_at != use.at:
+        times.append(use.included_at)
+    for at in times:
+        try:
+            directory.check_certified(use.public_key, use.role, at, use.subject_id)
+        except Rejected as exc:
+            raise Rejected(
+                "IOME-REV-003",
+                f"{use.tx_type} {use.tx_id} relied on {use.public_key[:16]}..., refused now: "
+                f"{exc.req_id}: {exc.message}",
+            ) from None

@@ -773,6 +773,26 @@ def test_rejects_list_that_is_no_crl_or_claims_another_time(b: Builder) -> None:
 
 
 @pytest.mark.req("IOME-REV-003")
+def test_rejects_use_whose_block_came_at_or_after_the_revocation(world: World) -> None:
+    """A use is re-judged at its block's time too (IOME-CERT-021 judged it there): claimed
+    before st-revoked's revocation date, included at it, it is evidence; included the second
+    before, it is not."""
+    revoked = world.key("st-revoked").public_hex
+    use = revocation.CertifiedUse(
+        _hash("c"), "Presence", revoked, ROLE_STATION, "st-revoked", REVOKED_AT - 60, REVOKED_AT - 1
+    )
+    revocation.check_use_not_revoked_later(use, world.directory)
+    with refused(
+        "IOME-REV-003",
+        f"Presence {_hash('c')} relied on {revoked[:16]}..., refused now: "
+        f"IOME-CERT-003: certificate 'st-revoked' was revoked at {REVOKED_AT}",
+    ):
+        revocation.check_use_not_revoked_later(
+            use._replace(included_at=REVOKED_AT), world.directory
+        )
+
+
+@pytest.mark.req("IOME-REV-003")
 def test_rejects_use_of_a_key_refused_now_naming_the_tx_and_the_reason(world: World) -> None:
     revoked = world.key("st-revoked").public_hex
     before = revocation.CertifiedUse(

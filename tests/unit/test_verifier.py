@@ -231,6 +231,24 @@ def test_rejects_presence_of_a_revoked_station(world: World, b: Builder) -> None
     assert caught.value.req_id == "IOME-CERT-003"
 
 
+def test_rejects_presence_signed_before_revocation_judged_after(world: World, b: Builder) -> None:
+    """The verifiers judge a claim on the consortium chain at the time they batch it: a
+    presence st-revoked signed before its revocation but delivered after it is refused at that
+    time (IOME-CERT-021), so it never enters a consortium block that the chain would refuse."""
+    t1 = REVOKED_AT - 3_000
+    source, destination, claim = trip_of(b, t1=t1, t2=t1 + 2_000, origin="st-revoked")
+    assert (
+        quorum(world)
+        .on_claim(claim, source, destination, consortium(world), REVOKED_AT - 1, random.Random(1))
+        .verifier_sigs
+    )
+    with pytest.raises(Rejected) as caught:
+        quorum(world).on_claim(
+            claim, source, destination, consortium(world), REVOKED_AT, random.Random(1)
+        )
+    assert caught.value.req_id == "IOME-CERT-021"
+
+
 def test_rejects_presence_of_a_station_certified_by_another_authority(
     world: World, b: Builder
 ) -> None:

@@ -16,8 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from iome_ref.constants import ROLE_STATION
+from iome_ref.constants import ROLE_STATION, ZERO_HASH
 from iome_ref.crypto import KeyPair
+from iome_ref.models import Block
 from iome_ref.pki import CertificateAuthority, compute_subject_name, get_subject_id
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.cases.book import CaseBook
@@ -26,6 +27,8 @@ from iome_ref.vectors.world import CERT_EXPIRY, REVOKED_AT, T0, World
 __all__ = ["certificate_cases"]
 
 _T1 = T0 + 7200
+#: When a revocation list carried by a chain revokes st-a (IOME-CERT-021).
+_REVOKED = T0 + 30_000
 _END = T0 + 2 * 365 * 24 * 3600
 
 
@@ -94,7 +97,7 @@ def _path_cases(b: Builder, book: CaseBook) -> None:
         "sub-ca-last-second",
         "a station whose sub-CA expires at REVOKED_AT, at that second (validity is inclusive)",
         presence("st-ca-short", REVOKED_AT),
-        block_time=REVOKED_AT + 100,
+        block_time=REVOKED_AT,
         flags=["boundary"],
     )
     book.invalid(
@@ -110,7 +113,7 @@ def _path_cases(b: Builder, book: CaseBook) -> None:
         "sub-ca-revoked-before",
         "a station whose sub-CA is revoked at REVOKED_AT, one second before",
         presence("st-ca-revoked", REVOKED_AT - 1),
-        block_time=REVOKED_AT + 100,
+        block_time=REVOKED_AT - 1,
         flags=["boundary"],
     )
     book.invalid(
@@ -126,7 +129,7 @@ def _path_cases(b: Builder, book: CaseBook) -> None:
         "crl-last-second",
         "a station whose CA's CRL has nextUpdate = REVOKED_AT, at that second",
         presence("st-ca-stale-crl", REVOKED_AT),
-        block_time=REVOKED_AT + 100,
+        block_time=REVOKED_AT,
         flags=["boundary"],
     )
     book.invalid(
@@ -242,8 +245,138 @@ def _pki_cases(b: Builder, book: CaseBook) -> None:
     )
 
 
+def _inclusion_cases(b: Builder, book: CaseBook) -> None:
+    """IOME-CERT-021: a presence signed a minute before its station's certificate stopped,
+    included in a block on either side of that moment; then a revocation the chain itself
+    holds, in an earlier block or earlier in the same block."""
+    signed = REVOKED_AT - 60
+    backdated = b.presence("source", "st-revoked", "ev-5/otk-1", signed)
+    book.valid(
+        "included-before-revocation",
+        "st-revoked (revoked from REVOKED_AT) signs a minute before and is included the second "
+        "before its revocation date",
+        backdated,
+        block_time=REVOKED_AT - 1,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "included-at-revocation",
+        "IOME-CERT-021",
+        "the same presence included at the revocation date: the chain's genesis list revokes "
+        "st-revoked at the block's time, whatever earlier time the presence claims",
+        backdated,
+        block_time=REVOKED_AT,
+        flags=["boundary"],
+    )
+    short = b.presence("source", "st-ca-short", "ev-5/otk-2", signed)
+    book.valid(
+        "included-at-expiry",
+        "st-ca-short's sub-CA expires at REVOKED_AT; a presence signed a minute before is "
+        "included at that second (validity is inclusive)",
+        short,
+        block_time=REVOKED_AT,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "included-after-expiry",
+        "IOME-CERT-021",
+        "the same presence included one second after the sub-CA expired",
+        short,
+        block_time=REVOKED_AT + 1,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "included-after-crl-lapsed",
+        "IOME-CERT-021",
+        "a presence by st-ca-stale-crl signed before its CA's CRL lapsed, included after: no "
+        "list speaks for the block's time",
+        b.presence("source", "st-ca-stale-crl", "ev-5/otk-3", signed),
+        block_time=REVOKED_AT + 1,
+        flags=["boundary"],
+    )
+    # A revocation of st-a from _REVOKED, carried by the chain itself, issued before that date.
+    listed = b.revocation_list({"st-a": _REVOKED}, _REVOKED - 1000)
+    on_chain = Block.create(
+        b.key("producer"),
+        chain_id="verifiers",
+        height=0,
+        prev_hash=ZERO_HASH,
+        time=_REVOKED - 500,
+        txs=[listed],
+    )
+    late = b.presence("source", "st-a", "ev-5/otk-4", _REVOKED - 60)
+    book.valid(
+        "chain-list-before-date",
+        "the chain holds a list revoking st-a from a date; a presence signed a minute before "
+        "is included the second before that date",
+        late,
+        setup=[on_chain],
+        block_time=_REVOKED - 1,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "chain-list-at-date",
+        "IOME-CERT-021",
+        "the same presence included at the date the list the chain holds revokes st-a from",
+        late,
+        setup=[on_chain],
+        block_time=_REVOKED,
+        flags=["boundary"],
+    )
+    book.valid(
+        "list-not-on-chain",
+        "the same presence included later on a chain that has not received the list: a "
+        "revocation the chain does not hold changes nothing",
+        late,
+        block_time=_REVOKED + 100,
+    )
+
+    def genesis_block(txs: list[Any]) -> Block:
+        return Block.create(
+            b.key("producer"),
+            chain_id="verifiers",
+            height=0,
+            prev_hash=ZERO_HASH,
+            time=_REVOKED + 100,
+            txs=txs,
+        )
+
+    book.valid(
+        "claimed-at-not-before",
+        "a presence claiming the second st-a's certificate becomes valid, included later",
+        b.presence("source", "st-a", "ev-5/otk-5", T0),
+        block_time=T0 + 100,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "predated",
+        "IOME-CERT-002",
+        "a presence dated a second before st-a was certified, included once it is: valid at "
+        "the block's time does not make up for the claimed time",
+        b.presence("source", "st-a", "ev-5/otk-5", T0 - 1),
+        block_time=T0 + 100,
+        flags=["boundary"],
+    )
+    book.invalid(
+        "list-earlier-in-block",
+        "IOME-CERT-021",
+        "a block carrying the list, then the presence: the list is in force from the next "
+        "transaction on",
+        genesis_block([listed, late]),
+    )
+    book.valid(
+        "list-later-in-block",
+        "a block carrying the presence, then the list: the presence was judged before the list "
+        "was in force; the list revokes st-a from before the block's time, so it is evidence "
+        "(IOME-REV-003), never a new verdict",
+        genesis_block([late, listed]),
+        evidence=["IOME-REV-003"],
+    )
+
+
 def certificate_cases(b: Builder) -> CaseBook:
     book = CaseBook("certificates", chain="verifiers")
     _path_cases(b, book)
     _pki_cases(b, book)
+    _inclusion_cases(b, book)
     return book

@@ -53,7 +53,7 @@ def presence_cases(b: Builder) -> CaseBook:
         "revoked-station-before",
         "a station attests before its certificate was revoked",
         b.presence("source", "st-revoked", "ev-2/otk-1", REVOKED_AT - 1),
-        block_time=REVOKED_AT,
+        block_time=REVOKED_AT - 1,
         flags=["boundary"],
     )
     book.invalid(

@@ -95,4 +95,39 @@ def revocation_list_cases(b: Builder) -> CaseBook:
         chain="verifiers",
         evidence=["IOME-REV-003"],
     )
+    # The same presence (claimed T0 + 5_000, included at T0 + 5_100), and a list revoking st-c
+    # from a date between the two, or just after the block: IOME-CERT-021 judged the key at
+    # the block's time too, so only the first is evidence.
+    for slug, revoked_from, evidence, comment in (
+        (
+            "revoked-before-its-block",
+            T0 + 5_100,
+            ["IOME-REV-003"],
+            "a list revoking st-c from the time of the block that included an earlier presence "
+            "of st-c (claimed before that date): evidence, as the list on the chain in time "
+            "would have refused it",
+        ),
+        (
+            "revoked-after-its-block",
+            T0 + 5_101,
+            [],
+            "a list revoking st-c from one second after that block: the presence relied on a "
+            "key certified at both times it was judged at, no evidence",
+        ),
+    ):
+        book.valid(
+            slug,
+            comment,
+            block(
+                "verifiers",
+                1,
+                earlier.block_hash,
+                BLOCK_TIME,
+                [b.revocation_list({"st-c": revoked_from}, _ISSUED)],
+            ),
+            setup=[earlier],
+            chain="verifiers",
+            evidence=evidence,
+            flags=["boundary"],
+        )
     return book
