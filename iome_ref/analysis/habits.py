@@ -10,8 +10,10 @@ fit the model on training users).
 The task ("previous-day re-link"): for each scored session ``q`` of user ``u`` on day ``d``
 such that ``u`` has a session on day ``d - 1``, the candidates are every session of day
 ``d - 1`` (every user's, cover traffic included: the observer sees them all); a linker ranks
-them; top-k is right when one of the first k candidates is ``u``'s. Days are whole days of
-``start`` as given (real data sets: local wall-clock time, which the inputs read as UTC).
+them; top-k is right when one of the first k candidates is ``u``'s. Days are local calendar
+days of ``start`` (``ObservedSession.local_start``: Norway's sessions in Europe/Oslo time, a
+plain CSV's at its stated offset, or as written when it states none), and so are times of
+day and weekdays, for both the habit linker and the floor; durations and dwells are UTC.
 
 The habit linker scores a (query, candidate) pair by features of the two sessions (station,
 time of day on weekdays and weekends, plug-out time, energy, plugged-in duration, the dwell
@@ -223,10 +225,13 @@ def _table(observation: Observation) -> _Table:
         key=lambda s: (s.local_start, s.session_id),
     )
     stations = {name: k for k, name in enumerate(sorted({s.station for s in sessions}))}
-    # Local clock: time-of-day and weekday habits are local (differences are unchanged).
-    start = np.array([s.local_start for s in sessions], dtype=np.int64)
-    end = np.array([max(s.end, s.start) + s.utc_offset_s for s in sessions], dtype=np.int64)
-    day = start // _DAY
+    # Days, times of day and weekdays on the local clock (each time with its own offset:
+    # a daylight-saving switch moves UTC, not habits); durations and dwells in UTC seconds.
+    local_start = np.array([s.local_start for s in sessions], dtype=np.int64)
+    local_end = np.array([max(s.local_end, s.local_start) for s in sessions], dtype=np.int64)
+    start = np.array([s.start for s in sessions], dtype=np.int64)
+    end = np.array([max(s.end, s.start) for s in sessions], dtype=np.int64)
+    day = local_start // _DAY
     days: dict[int, tuple[int, int]] = {}
     for k, d in enumerate(day.tolist()):
         lo, _ = days.get(d, (k, k))
@@ -239,8 +244,8 @@ def _table(observation: Observation) -> _Table:
         start=start,
         end=end,
         day=day,
-        hour=(start % _DAY) / _HOUR,
-        end_hour=(end % _DAY) / _HOUR,
+        hour=(local_start % _DAY) / _HOUR,
+        end_hour=(local_end % _DAY) / _HOUR,
         weekend=(((day + 3) % 7) >= 5).astype(np.float64),
         log_kwh=np.log(np.array([s.energy_wh for s in sessions], dtype=np.float64) / 1000 + 0.5),
         log_duration=np.log((end - start) / _HOUR + 0.1),

@@ -270,7 +270,9 @@ def _sessions_source(options: LinkOptions) -> _Source:
         sessions=sessions,
         knowledge=(
             "sees every session's station, start, end and energy; each under a fresh key",
-            "local wall-clock times (time of day and weekday habits)",
+            "previous day, time of day and weekday on the local clock (Norway's format: "
+            "Europe/Oslo with its daylight-saving switches; a plain CSV: each time's stated "
+            "UTC offset, or as written); durations and dwells in real time",
         ),
     )
     users = {u for u in truth.session_user.values() if u is not None}

@@ -96,11 +96,20 @@ class ObservedSession:
     block_time: int | None = None
     #: Local time minus UTC at ``start``, seconds: time-of-day and weekday habits are local.
     utc_offset_s: int = 0
+    #: Local time minus UTC at ``end`` (None: as at ``start``). A session plugged in over a
+    #: daylight-saving switch ends on the other offset (Oslo: +1 h in winter, +2 h in summer).
+    end_utc_offset_s: int | None = None
 
     @property
     def local_start(self) -> int:
         """``start`` on the local clock (seconds since the epoch, as if local were UTC)."""
         return self.start + self.utc_offset_s
+
+    @property
+    def local_end(self) -> int:
+        """``end`` on the local clock (its own offset: a plug-out's time of day is local)."""
+        offset = self.utc_offset_s if self.end_utc_offset_s is None else self.end_utc_offset_s
+        return self.end + offset
 
 
 @dataclass(frozen=True)
