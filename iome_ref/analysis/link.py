@@ -30,6 +30,7 @@ from iome_ref.analysis.follow import (
 )
 from iome_ref.analysis.forced import (
     Bipartite,
+    BoolArray,
     ForcedResult,
     forced_links,
     observation_graphs,
@@ -41,6 +42,7 @@ from iome_ref.analysis.ledgerview import read_db, run_simulated
 from iome_ref.analysis.linkplots import write_plots
 from iome_ref.analysis.linkreport import (
     ChainFigures,
+    ChainZ3Figures,
     ForcedFigures,
     LinkOptions,
     LinkReport,
@@ -61,6 +63,7 @@ from iome_ref.analysis.tripfiles import (
     trip_observation,
 )
 from iome_ref.analysis.uniqueness import UniquenessReport, compute_uniqueness
+from iome_ref.analysis.z3chains import ChainEnergy, z3_chain_links
 from iome_ref.analysis.z3query import SideKnowledge, z3_links
 from iome_ref.errors import UsageError
 from iome_ref.simulation.run import atomic_output
@@ -318,12 +321,13 @@ def _vehicle_of(key_vehicle: Mapping[str, str] | None, key: str) -> str | None:
 
 def _chains(
     observation: Observation,
-    pairing: tuple[Bipartite, ForcedResult],
-    dwell: tuple[Bipartite, ForcedResult],
+    pairing: tuple[Bipartite, BoolArray],
+    dwell: tuple[Bipartite, BoolArray],
     key_vehicle: Mapping[str, str],
     trips_per_vehicle: Mapping[str, int],
 ) -> ChainFigures:
-    """Per vehicle, the most trips joined by correct forced links (pairing and dwell)."""
+    """Per vehicle, the most trips joined by correct forced links (pairing and dwell; each
+    graph with the mask of its links taken as certain)."""
     departures, arrivals = observation.departures(), observation.arrivals()
     parent: dict[str, str] = {}
 
@@ -334,14 +338,14 @@ def _chains(
         return a
 
     trip_links: list[str] = []
-    graph, result = pairing
-    for k in np.flatnonzero(result.forced).tolist():
+    graph, forced = pairing
+    for k in np.flatnonzero(forced).tolist():
         d, a = departures[graph.left[k]], arrivals[graph.right[k]]
         if key_vehicle.get(d.key) is not None and key_vehicle.get(d.key) == key_vehicle.get(a.key):
             parent[find(d.end_id)] = find(a.end_id)
             trip_links.append(d.end_id)
-    graph, result = dwell
-    for k in np.flatnonzero(result.forced).tolist():
+    graph, forced = dwell
+    for k in np.flatnonzero(forced).tolist():
         a, d = arrivals[graph.left[k]], departures[graph.right[k]]
         if key_vehicle.get(d.key) is not None and key_vehicle.get(d.key) == key_vehicle.get(a.key):
             parent[find(a.end_id)] = find(d.end_id)
@@ -439,7 +443,9 @@ def _forced_figures(
         anonymity_median=float(np.median(fp.options_left)) if pairing.n_left else 0.0,
         dwell_links=dwell.n_edges,
         dwell_forced=int(fd.forced.sum()),
-        chains=_chains(observation, (pairing, fp), (dwell, fd), truth, source.trips_per_vehicle)
+        chains=_chains(
+            observation, (pairing, fp.forced), (dwell, fd.forced), truth, source.trips_per_vehicle
+        )
         if chains and truth is not None and source.trips_per_vehicle is not None
         else None,
     )
@@ -504,6 +510,118 @@ def _z3_figures(
         side_knowledge=f"one true link known in each of {len(same)} components (a camera, "
         "or one session of the vehicle known)",
     )
+
+
+def _chain_energy(observation: Observation, pairing: Bipartite, dwell: Bipartite) -> ChainEnergy:
+    """The energy facts the public records give (module z3chains): each trip end's session
+    energy (a discharge counts negative), each pairing link's road-graph energy between its
+    stations, and which dwell links join the two ends of one session."""
+    assert observation.energy_wh is not None
+    assert observation.battery_wh is not None
+    signed = {
+        s.session_id: s.energy_wh if s.direction == "charge" else -s.energy_wh
+        for s in observation.sessions
+    }
+    departures, arrivals = observation.departures(), observation.arrivals()
+
+    def charged(end: ObservedTripEnd) -> int:
+        return 0 if end.session_id is None else signed.get(end.session_id, 0)
+
+    energy = observation.energy_wh
+    return ChainEnergy(
+        capacity_wh=observation.battery_wh,
+        departure_charge_wh=[charged(e) for e in departures],
+        arrival_charge_wh=[charged(e) for e in arrivals],
+        need_wh=[
+            energy.get((departures[i].station, arrivals[j].station), 0)
+            for i, j in zip(pairing.left.tolist(), pairing.right.tolist(), strict=True)
+        ],
+        same_session=[
+            arrivals[j].session_id is not None
+            and arrivals[j].session_id == departures[i].session_id
+            for j, i in zip(dwell.left.tolist(), dwell.right.tolist(), strict=True)
+        ],
+    )
+
+
+def _z3_chain_figures(
+    source: _Source, observation: Observation, options: LinkOptions
+) -> tuple[ChainZ3Figures | None, str | None]:
+    """Z3 over whole trajectories (z3chains) within the budget: (figures, why absent)."""
+    if observation.energy_wh is None or observation.battery_wh is None:
+        return None, (
+            "no energy model (road-graph energy and battery bound): battery continuity across "
+            "trips needs a simulated city"
+        )
+    pairing, dwell = observation_graphs(observation, options.max_dwell_s)
+    if not pairing.n_edges and not dwell.n_edges:
+        return None, "no candidate pairing or dwell links"
+    solved = z3_chain_links(
+        pairing,
+        dwell,
+        _chain_energy(observation, pairing, dwell),
+        seed=options.seed,
+        timeout_ms=options.z3_timeout_ms,
+        max_components=options.z3_components,
+        max_links=options.z3_max_edges,
+        budget_links=options.z3_budget_links,
+    )
+    fp, fd = forced_links(pairing), forced_links(dwell)
+    p_ok, d_ok = solved.pairing_checked, solved.dwell_checked
+    p_decided, d_decided = p_ok & ~solved.pairing_undecided, d_ok & ~solved.dwell_undecided
+    truth = source.key_vehicle
+    departures, arrivals = observation.departures(), observation.arrivals()
+    right = wrong = 0
+    if truth is not None:
+        proven = [
+            (departures[pairing.left[k]].key, arrivals[pairing.right[k]].key)
+            for k in np.flatnonzero(solved.pairing_forced).tolist()
+        ] + [
+            (arrivals[dwell.left[f]].key, departures[dwell.right[f]].key)
+            for f in np.flatnonzero(solved.dwell_forced).tolist()
+        ]
+        for a, b in proven:
+            same = truth.get(a) is not None and truth.get(a) == truth.get(b)
+            right += same
+            wrong += not same
+    checked = int(p_ok.sum() + d_ok.sum())
+    figures = ChainZ3Figures(
+        seed=options.seed,
+        timeout_ms=options.z3_timeout_ms,
+        energy_model=f"a trip uses at least its route's road-graph energy; no battery holds "
+        f"more than {observation.battery_wh} Wh; nothing charges unseen between an arrival "
+        "and the next departure at that station",
+        components_total=solved.components_total,
+        components=solved.components,
+        skipped_too_large=solved.skipped_too_large,
+        skipped_over_budget=solved.skipped_over_budget,
+        links_checked=checked,
+        links_skipped=pairing.n_edges + dwell.n_edges - checked,
+        largest_component_links=solved.largest_component,
+        queries=solved.queries,
+        unknown=solved.unknown,
+        undecided_links=solved.undecided,
+        pairing_proven=int(solved.pairing_forced.sum()),
+        dwell_proven=int(solved.dwell_forced.sum()),
+        pairing_forced_fast=int(fp.forced[p_ok].sum()),
+        dwell_forced_fast=int(fd.forced[d_ok].sum()),
+        excluded_by_battery=int(
+            (fp.possible[p_decided] & ~solved.pairing_possible[p_decided]).sum()
+            + (fd.possible[d_decided] & ~solved.dwell_possible[d_decided]).sum()
+        ),
+        proven_correct=right if truth is not None else None,
+        proven_wrong=wrong if truth is not None else None,
+        chains=_chains(
+            observation,
+            (pairing, solved.pairing_forced),
+            (dwell, solved.dwell_forced),
+            truth,
+            source.trips_per_vehicle,
+        )
+        if truth is not None and source.trips_per_vehicle is not None
+        else None,
+    )
+    return figures, None
 
 
 def _position_figures(source: _Source, observation: Observation) -> PositionFigures | None:
@@ -637,7 +755,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
     Raises:
         UsageError: ("link") a bad source file (with its line), no source or two sources.
     """
-    total = 6 + (sum(len(v) for v in SWEEP.values()) if options.sweep else 0)
+    total = 7 + (sum(len(v) for v in SWEEP.values()) if options.sweep else 0)
     done = 0
 
     def step(label: str) -> None:
@@ -654,16 +772,22 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
     observation = source.observe(
         options.coarsen_s, options.delay_s, published if source.trips else None
     )
-    forced = z3 = None
-    forced_absent = None
+    forced = z3 = z3_chains = None
+    forced_absent = z3_chains_absent = None
     if observation.trip_ends or source.trips:
         step("forced links")
         forced, graph, fast = _forced_figures(source, observation, options)
         if graph.n_edges and options.z3_components:
             step("z3")
             z3 = _z3_figures(source, observation, graph, fast, options)
+        if options.z3_components:
+            step("z3 chains")
+            z3_chains, z3_chains_absent = _z3_chain_figures(source, observation, options)
+        else:
+            z3_chains_absent = "z3_components is 0"
     else:
         forced_absent = "no trips in this source: PK1 <-> PK2 pairing needs Trips"
+        z3_chains_absent = forced_absent
     position = _position_figures(source, observation)
     sessions = _session_figures(source, observation, options, step)
     sweep = _sweep(source, options, step) if options.sweep and source.trips else []
@@ -675,6 +799,8 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
         forced=forced,
         forced_absent=forced_absent,
         z3=z3,
+        z3_chains=z3_chains,
+        z3_chains_absent=z3_chains_absent,
         position=position,
         habits=sessions.habits,
         follow=sessions.follow,

@@ -186,6 +186,17 @@ def test_a_simulated_city_is_scored_against_its_truth_never_shown_to_the_observe
     assert forced.trips_departure_key_forced > 0
     assert forced.chains is not None
     assert forced.chains.vehicles > 0
+    # Z3 over whole trajectories, with the battery: every proven link is right (the energy
+    # model only ever removes what cannot have happened), and nothing undecided is counted.
+    chains = report.z3_chains
+    assert chains is not None, report.z3_chains_absent
+    assert chains.unknown == 0
+    assert chains.proven_wrong == 0
+    assert chains.proven_correct == chains.pairing_proven + chains.dwell_proven > 0
+    assert chains.components + chains.skipped_too_large + chains.skipped_over_budget == (
+        chains.components_total
+    )
+    assert chains.chains is not None
     assert report.position is not None
     assert 0.0 <= report.position.chance <= 1.0
     assert report.position.pairs > 0
