@@ -63,9 +63,19 @@ __all__ = [
 #: ``energy``: kWh; ``station``; ``duration``: plugged-in time and the dwell between two
 #: sessions; ``position``: a record's position in its block; ``departure-timing``: a trip
 #: leaves the candidate's station as the candidate ends (the session a vehicle made before
-#: its trip); ``arrival-timing``: a trip reaches the query's station as the query starts.
+#: its trip); ``arrival-timing``: a trip reaches the query's station as the query starts;
+#: ``next-trip``: which Trip a session's end left on (a session lasts until its vehicle
+#: leaves: the Trip leaving its station as it ends), hence where the vehicle went next, and
+#: whether that Trip reached the query's station as the query started.
 Signal = Literal[
-    "time", "energy", "station", "duration", "position", "departure-timing", "arrival-timing"
+    "time",
+    "energy",
+    "station",
+    "duration",
+    "position",
+    "departure-timing",
+    "arrival-timing",
+    "next-trip",
 ]
 ALL_SIGNALS: Final[tuple[Signal, ...]] = (
     "time",
@@ -75,6 +85,7 @@ ALL_SIGNALS: Final[tuple[Signal, ...]] = (
     "position",
     "departure-timing",
     "arrival-timing",
+    "next-trip",
 )
 #: Each feature and the signals it needs (all of them).
 _FEATURES: Final[tuple[tuple[str, tuple[Signal, ...]], ...]] = (
@@ -92,6 +103,9 @@ _FEATURES: Final[tuple[tuple[str, tuple[Signal, ...]], ...]] = (
     ("position-gap", ("position",)),
     ("departs", ("departure-timing",)),
     ("arrives-and-departs", ("departure-timing", "arrival-timing")),
+    ("left-on-the-trip-that-arrived", ("next-trip",)),
+    ("same-next-destination", ("next-trip",)),
+    ("other-next-destination", ("next-trip",)),
     ("hour-gap-log", ("time",)),
     ("end-hour-gap-log", ("time",)),
     ("kwh-gap-log", ("energy",)),
@@ -214,6 +228,12 @@ class _Table:
     position: npt.NDArray[np.float64]
     departs: npt.NDArray[np.float64]
     arrives: npt.NDArray[np.float64]
+    #: The Trip (index in the observation) leaving the session's station as it ends, the one
+    #: reaching its station as it starts (-1: none; the earliest when several), and the
+    #: station code the leaving one went to (-1: none).
+    left_on: npt.NDArray[np.int64]
+    arrived_on: npt.NDArray[np.int64]
+    went_to: npt.NDArray[np.int64]
     #: Each day's half-open index range.
     days: Mapping[int, tuple[int, int]]
     index: Mapping[str, int]
@@ -237,6 +257,7 @@ def _table(observation: Observation) -> _Table:
         lo, _ = days.get(d, (k, k))
         days[d] = (lo, k + 1)
     departs, arrives = _trip_timing(observation, sessions)
+    left_on, arrived_on, went_to = _next_trips(observation, sessions)
     return _Table(
         ids=tuple(s.session_id for s in sessions),
         station_names=tuple(stations),
@@ -252,6 +273,9 @@ def _table(observation: Observation) -> _Table:
         position=_relative_positions(sessions),
         departs=departs,
         arrives=arrives,
+        left_on=left_on,
+        arrived_on=arrived_on,
+        went_to=went_to,
         days=days,
         index={s.session_id: k for k, s in enumerate(sessions)},
     )
@@ -296,6 +320,39 @@ def _trip_timing(
     departs = np.array([hit(departures, s.station, s.end) for s in sessions], dtype=np.float64)
     arrives = np.array([hit(arrivals, s.station, s.start) for s in sessions], dtype=np.float64)
     return departs, arrives
+
+
+def _next_trips(
+    observation: Observation, sessions: Sequence[ObservedSession]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per session: the Trip it left on, the Trip it arrived on, where the first went.
+
+    Public fields only: a session's station and end against a Trip's origin and published
+    start window (bucket and delay), its station and start against a Trip's destination and
+    end window. A vehicle stays plugged in until it leaves, so the Trip leaving as a session
+    ends is its next trip, and the Trip's destination is where the vehicle went.
+    """
+    slack = observation.delay_s
+    leaving: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    reaching: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    order = sorted(range(len(observation.trips)), key=lambda k: observation.trips[k].start)
+    for k in order:
+        trip = observation.trips[k]
+        leaving[trip.origin].append((trip.start - slack, trip.start + trip.bucket_s + slack, k))
+        reaching[trip.destination].append((trip.end - trip.bucket_s - slack, trip.end + slack, k))
+
+    def first(windows: Mapping[str, list[tuple[int, int, int]]], station: str, t: int) -> int:
+        return next((k for lo, hi, k in windows.get(station, ()) if lo <= t <= hi), -1)
+
+    left_on = np.array([first(leaving, s.station, s.end) for s in sessions], dtype=np.int64)
+    arrived_on = np.array([first(reaching, s.station, s.start) for s in sessions], dtype=np.int64)
+    names = sorted({t.destination for t in observation.trips})
+    code = {name: n for n, name in enumerate(names)}
+    went_to = np.array(
+        [code[observation.trips[k].destination] if k >= 0 else -1 for k in left_on.tolist()],
+        dtype=np.int64,
+    )
+    return left_on, arrived_on, went_to
 
 
 # -- features -----------------------------------------------------------------------------------
@@ -409,6 +466,13 @@ def _pair_features(
         np.nan_to_num(position_gap, nan=0.0),
         table.departs[c],
         table.departs[c] * table.arrives[q],
+        ((table.left_on[c] >= 0) & (table.left_on[c] == table.arrived_on[q])).astype(np.float64),
+        ((table.went_to[q] >= 0) & (table.went_to[q] == table.went_to[c])).astype(np.float64),
+        (
+            (table.went_to[q] >= 0)
+            & (table.went_to[c] >= 0)
+            & (table.went_to[q] != table.went_to[c])
+        ).astype(np.float64),
         np.log1p(hour_gap * 12.0 * 4.0),
         np.log1p(end_gap * 12.0 * 4.0),
         np.log1p(np.abs(np.exp(table.log_kwh[q]) - np.exp(table.log_kwh[c]))),
