@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from iome_ref.analysis.linkreport import (
     LinkReport,
     PositionFigures,
     SweepPoint,
+    TrajectoryFigures,
     Z3Figures,
 )
 from iome_ref.analysis.observations import (
@@ -57,6 +58,7 @@ from iome_ref.analysis.observations import (
     ObservedTripEnd,
 )
 from iome_ref.analysis.tripfiles import (
+    ExactTrip,
     great_circle_travel,
     read_stations,
     read_trips,
@@ -67,6 +69,9 @@ from iome_ref.analysis.z3chains import ChainEnergy, z3_chain_links
 from iome_ref.analysis.z3query import SideKnowledge, z3_links
 from iome_ref.errors import UsageError
 from iome_ref.simulation.run import atomic_output
+
+if TYPE_CHECKING:
+    from iome_ref.analysis.simtruth import TrueTrip  # it imports the simulation: run time only
 
 __all__ = ["OD_PERIOD_S", "SWEEP", "Progress", "od_error", "run_link", "write_outputs"]
 
@@ -99,6 +104,10 @@ class _Source:
     #: destination, exact departure, exact arrival).
     key_trip: Mapping[tuple[str, str], ODTrip] | None
     session_truth: GroundTruth | None
+    #: A simulated run's trips as they happened, with the keys each end showed (None: not a
+    #: simulation), and its road graph's travel times.
+    true_trips: tuple[TrueTrip, ...] | None = None
+    travel_s: Mapping[tuple[str, str], int] | None = None
 
 
 def _od(rows: Sequence[tuple[str, str, int]]) -> Counter[ODKey]:
@@ -238,6 +247,8 @@ def _sim_source(options: LinkOptions) -> _Source:
             if key is not None
         },
         session_truth=run.truth(base),
+        true_trips=run.true_trips,
+        travel_s=run.travel_s,
     )
 
 
@@ -624,6 +635,80 @@ def _z3_chain_figures(
     return figures, None
 
 
+def _chainable(true_trips: Sequence[TrueTrip], public_keys: set[str], at_least: int) -> float:
+    """Share of vehicles with ``at_least`` consecutive trips whose keys are all public and
+    joined (each arrival's session is the next departure's): the most any observer of the
+    public chain could chain, whatever its method."""
+    by_vehicle: dict[str, list[TrueTrip]] = defaultdict(list)
+    for trip in sorted(true_trips, key=lambda t: (t.vehicle, t.depart)):
+        by_vehicle[trip.vehicle].append(trip)
+    reached = 0
+    for trips in by_vehicle.values():
+        run = best = 0
+        previous: TrueTrip | None = None
+        for trip in trips:
+            both = trip.departure_key in public_keys and trip.arrival_key in public_keys
+            joined = previous is not None and previous.arrival_key == trip.departure_key
+            run = run + 1 if both and joined and run else int(both)
+            best = max(best, run)
+            previous = trip
+        reached += best >= at_least
+    return reached / len(by_vehicle) if by_vehicle else 0.0
+
+
+def _trajectory_figures(
+    source: _Source, observation: Observation, options: LinkOptions
+) -> TrajectoryFigures | None:
+    """Why trajectories chain or not on a simulated city's public chain, beside how far the
+    same observer chains them when every trip end shows a fresh key (a trips file's view)."""
+    if source.true_trips is None or not source.true_trips:
+        return None
+    true_trips = source.true_trips
+    public = {s.key for s in observation.sessions}
+    n = len(true_trips)
+    ordered = sorted(true_trips, key=lambda t: (t.depart, t.vehicle, t.origin, t.destination))
+    exact = [
+        ExactTrip(f"trip{k}", t.vehicle, t.origin, t.depart, t.destination, t.arrive)
+        for k, t in enumerate(ordered)
+    ]
+    keyed, truth = trip_observation(exact, seed=options.seed, travel_s=source.travel_s)
+    pairing, dwell = observation_graphs(keyed, options.max_dwell_s)
+    fp, fd = forced_links(pairing), forced_links(dwell)
+    key_vehicle = {e.key: truth.end_vehicle[e.end_id] for e in keyed.trip_ends}
+    departures, arrivals = keyed.departures(), keyed.arrivals()
+    correct = sum(
+        1
+        for k in np.flatnonzero(fp.forced).tolist()
+        if key_vehicle[departures[pairing.left[k]].key]
+        == key_vehicle[arrivals[pairing.right[k]].key]
+    )
+    return TrajectoryFigures(
+        trips=n,
+        departure_key_public=sum(t.departure_key in public for t in true_trips) / n,
+        arrival_key_public=sum(t.arrival_key in public for t in true_trips) / n,
+        both_keys_public=sum(
+            t.departure_key in public and t.arrival_key in public for t in true_trips
+        )
+        / n,
+        chainable_2=_chainable(true_trips, public, 2),
+        chainable_3=_chainable(true_trips, public, 3),
+        chainable_4_plus=_chainable(true_trips, public, 4),
+        every_end_keyed_knowledge=(
+            "every trip end shows a fresh one-time key with its station and exact time (as a "
+            "trips file does, or a chain whose Presences were public); road-graph travel "
+            f"times; a vehicle stays at most {options.max_dwell_s} s at one station"
+        ),
+        every_end_keyed_forced_share=correct / n,
+        every_end_keyed=_chains(
+            keyed,
+            (pairing, fp.forced),
+            (dwell, fd.forced),
+            key_vehicle,
+            dict(Counter(t.vehicle for t in true_trips)),
+        ),
+    )
+
+
 def _position_figures(source: _Source, observation: Observation) -> PositionFigures | None:
     """Consecutive public sessions of one block: how often one vehicle made both."""
     truth = source.key_vehicle
@@ -789,6 +874,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
         forced_absent = "no trips in this source: PK1 <-> PK2 pairing needs Trips"
         z3_chains_absent = forced_absent
     position = _position_figures(source, observation)
+    trajectories = _trajectory_figures(source, observation, options)
     sessions = _session_figures(source, observation, options, step)
     sweep = _sweep(source, options, step) if options.sweep and source.trips else []
     report = LinkReport(
@@ -801,6 +887,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
         z3=z3,
         z3_chains=z3_chains,
         z3_chains_absent=z3_chains_absent,
+        trajectories=trajectories,
         position=position,
         habits=sessions.habits,
         follow=sessions.follow,

@@ -26,6 +26,7 @@ __all__ = [
     "LinkReport",
     "PositionFigures",
     "SweepPoint",
+    "TrajectoryFigures",
     "Z3Figures",
 ]
 
@@ -183,6 +184,33 @@ class ChainZ3Figures(_Model):
     )
 
 
+class TrajectoryFigures(_Model):
+    """Trajectories of a simulated city: why the public chain chains them or not, and how far
+    the same fast path chains them when every trip end shows a fresh key.
+
+    A trip's departure key is public only when its vehicle was plugged in at the origin until
+    it left (the session's key); its arrival key only when it charged on arrival. Chaining two
+    trips needs all four, joined by one session (its arrival session lasting until the next
+    departure): ``chainable_*`` count vehicles for which the ground truth has such runs, the
+    most any observer of the public chain could chain.
+    """
+
+    trips: int
+    departure_key_public: float = Field(description="Share of trips whose departure key is public.")
+    arrival_key_public: float
+    both_keys_public: float
+    chainable_2: float = Field(
+        description="Vehicles with >= 2 consecutive trips whose keys are all public and joined."
+    )
+    chainable_3: float
+    chainable_4_plus: float
+    every_end_keyed_knowledge: str
+    every_end_keyed_forced_share: float = Field(
+        description="Trips whose PK1<->PK2 link is forced and correct when every end is keyed."
+    )
+    every_end_keyed: ChainFigures
+
+
 class SweepPoint(_Model):
     """Leakage at one mitigation setting beside its utility cost."""
 
@@ -211,6 +239,9 @@ class LinkReport(_Model):
     z3: Z3Figures | None
     z3_chains: ChainZ3Figures | None = None
     z3_chains_absent: str | None = Field(None, description="Why there is no z3_chains figure.")
+    trajectories: TrajectoryFigures | None = Field(
+        None, description="Simulated runs: trajectory chaining on the chain and fully keyed."
+    )
     position: PositionFigures | None = Field(
         None, description="Block-position leak (sources with blocks and ground truth)."
     )

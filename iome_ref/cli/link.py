@@ -70,7 +70,26 @@ def _print(report: LinkReport) -> None:
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"
         )
     _print_chains(report)
+    _print_trajectories(report)
     _print_sessions(report)
+
+
+def _print_trajectories(report: LinkReport) -> None:
+    t = report.trajectories
+    if t is None:
+        return
+    k = t.every_end_keyed
+    typer.echo(
+        f"trip keys public: departure {_percent(t.departure_key_public)}, arrival "
+        f"{_percent(t.arrival_key_public)}, both {_percent(t.both_keys_public)} of {t.trips} "
+        f"trips; chainable on the public chain at most: 2+ {_percent(t.chainable_2)}, 3+ "
+        f"{_percent(t.chainable_3)}, 4+ {_percent(t.chainable_4_plus)} of vehicles"
+    )
+    typer.echo(
+        f"every trip end keyed: PK1<->PK2 forced {_percent(t.every_end_keyed_forced_share)}; "
+        f"trajectories chained 2+ {_percent(k.chained_2)}, 3+ {_percent(k.chained_3)}, 4+ "
+        f"{_percent(k.chained_4_plus)} of {k.vehicles} vehicles"
+    )
 
 
 def _print_chains(report: LinkReport) -> None:
