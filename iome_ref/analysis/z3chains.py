@@ -32,7 +32,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from iome_ref.analysis.forced import Bipartite, BoolArray, IntArray, forced_links
-from iome_ref.analysis.z3query import Verdict, edge_verdicts, optimize
+from iome_ref.analysis.z3query import Verdict, edge_verdicts, limit_solver, optimize
 
 __all__ = ["ChainEnergy", "ChainResult", "z3_chain_links"]
 
@@ -216,9 +216,7 @@ def z3_chain_links(
     d_undecided = np.zeros(dwell.n_edges, dtype=np.bool_)
     queries = unknown = undecided = 0
     for c in chosen:
-        solver = z3.SolverFor("QF_FD")
-        solver.set("random_seed", seed)
-        solver.set("timeout", timeout_ms)
+        solver = limit_solver(z3.SolverFor("QF_FD"), seed, timeout_ms)
         links, xs, ys = _constrain(
             solver,
             pairing=pairing,

@@ -90,6 +90,19 @@ def test_a_timeout_is_reported_as_unknown_never_as_a_verdict() -> None:
     assert not (solved.undecided & (solved.forced | solved.possible)).any()
 
 
+def test_a_resource_limit_gives_the_same_unknowns_on_every_run() -> None:
+    # The budget is Z3's resource count, not the clock: a bound too small to decide anything
+    # leaves the same links undecided on every run of one seed, however busy the machine.
+    pairing = Bipartite.build(3, 3, [0, 0, 1, 1, 2, 2], [0, 1, 1, 2, 2, 0])
+    fast = forced_links(pairing)
+    runs = [z3_links(pairing, fast, seed=5, timeout_ms=1) for _ in range(3)]
+    assert runs[0].unknown > 0
+    for run in runs[1:]:
+        assert run.unknown == runs[0].unknown
+        assert run.undecided.tolist() == runs[0].undecided.tolist()
+        assert run.forced.tolist() == runs[0].forced.tolist()
+
+
 @given(histories(), st.sampled_from([1, 60, 300]), st.integers(0, 2**16))
 def test_chained_z3_without_energy_agrees_with_the_fast_path_on_both_graphs(
     trips: list[ExactTrip], resolution: int, seed: int
