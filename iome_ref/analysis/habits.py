@@ -31,7 +31,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -77,16 +77,8 @@ Signal = Literal[
     "arrival-timing",
     "next-trip",
 ]
-ALL_SIGNALS: Final[tuple[Signal, ...]] = (
-    "time",
-    "energy",
-    "station",
-    "duration",
-    "position",
-    "departure-timing",
-    "arrival-timing",
-    "next-trip",
-)
+#: Every signal, in the literal's order (one list: the type is the source).
+ALL_SIGNALS: Final[tuple[Signal, ...]] = get_args(Signal)
 #: Each feature and the signals it needs (all of them).
 _FEATURES: Final[tuple[tuple[str, tuple[Signal, ...]], ...]] = (
     ("station-differs", ("station",)),
