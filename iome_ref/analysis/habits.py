@@ -569,10 +569,16 @@ def _fit(
         top = np.maximum.reduceat(z, group_starts)
         e = np.exp(z - top[group_of])
         total = np.add.reduceat(e, group_starts)
-        mass = np.add.reduceat(np.where(positive, e, 0.0), group_starts)
+        # The positives' mass relative to their own best (every group has one): a trial step
+        # that ranks them far below the rest would underflow a mass taken from ``top``.
+        z_pos = np.where(positive, z, -np.inf)
+        top_pos = np.maximum.reduceat(z_pos, group_starts)
+        e_pos = np.exp(z_pos - top_pos[group_of])
+        mass = np.add.reduceat(e_pos, group_starts)
         p_all = e / total[group_of]
-        p_pos = np.where(positive, e / mass[group_of], 0.0)
-        loss = float(np.sum(np.log(total) - np.log(mass))) / groups + L2 * float(w @ w)
+        p_pos = e_pos / mass[group_of]
+        log_ratio = top + np.log(total) - top_pos - np.log(mass)
+        loss = float(np.sum(log_ratio)) / groups + L2 * float(w @ w)
         return loss, p_all, p_pos
 
     w = np.zeros(features.shape[1])
