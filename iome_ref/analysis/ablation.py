@@ -2,7 +2,8 @@
 
 What lives here: the linking figure with every public signal, then with each one dropped in
 turn (exact times, energy, station, a record's position in its block, the sessions a vehicle
-makes under fresh keys before a trip, Trip-ChargeSession timing), which is the list the default
+makes under fresh keys before a trip, Trip-ChargeSession timing, and which Trip a session's
+end left on: a session lasts until its vehicle's next departure), which is the list the default
 mitigation will be designed from. What must not: a linker of its own; it drives
 :mod:`iome_ref.analysis.habits` with signals removed from the observation.
 """
@@ -10,7 +11,7 @@ mitigation will be designed from. What must not: a linker of its own; it drives
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from iome_ref.analysis.habits import (
     ALL_SIGNALS,
@@ -24,16 +25,16 @@ from iome_ref.analysis.observations import GroundTruth, Observation
 __all__ = ["ABLATED_SIGNALS", "AblatedSignal", "AblationReport", "AblationRow", "run_ablation"]
 
 AblatedSignal = Literal[
-    "exact-times", "energy", "station", "block-position", "pre-trip-sessions", "trip-timing"
-]
-ABLATED_SIGNALS: Final[tuple[AblatedSignal, ...]] = (
     "exact-times",
     "energy",
     "station",
     "block-position",
     "pre-trip-sessions",
     "trip-timing",
-)
+    "session-end-departure",
+]
+#: The rows after the full one, in the literal's order (one list: the type is the source).
+ABLATED_SIGNALS: Final[tuple[AblatedSignal, ...]] = get_args(AblatedSignal)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ _DROPS: Final[dict[AblatedSignal, tuple[Signal, ...]]] = {
     "block-position": ("position",),
     "pre-trip-sessions": ("departure-timing",),
     "trip-timing": ("arrival-timing",),
+    "session-end-departure": ("next-trip",),
 }
 _HOUR: Final = 3_600
 
@@ -99,7 +101,9 @@ def run_ablation(
     Dropping a signal removes the features that need it and refits, so each row is the best
     this observer does without it: "pre-trip-sessions" removes the match of a session's end
     with a Trip leaving its station (the session a vehicle makes under a fresh key before it
-    leaves), "trip-timing" the match of a session's start with a Trip arriving.
+    leaves), "trip-timing" the match of a session's start with a Trip arriving,
+    "session-end-departure" which Trip a session's end left on (where the vehicle went next,
+    and whether that Trip brought it to the query's session).
 
     Raises:
         UsageError: ("link") too few users charging on two consecutive days.

@@ -329,7 +329,10 @@ def dwell_graph(
 
     The departure must not be before the arrival (windows allow it) and not more than
     ``max_dwell_s`` after it: the observer's stated assumption on how long a vehicle stays.
-    An arrival and a departure under the same key are the same vehicle whatever the times.
+    An arrival and a departure under the same key are the same vehicle whatever the times,
+    and that departure is the vehicle's next one: a session opened on arrival lasts until its
+    vehicle leaves (the session-end -> next-departure signal), so its key shows at both ends.
+    Such a pair is their only candidate link: neither end can belong to another vehicle.
     """
     index: dict[str, int] = {}
     a_st, a_lo, a_hi = _end_arrays(arrivals, index)
@@ -337,8 +340,13 @@ def dwell_graph(
     q, i = window_hits((d_st, d_lo, d_hi), (a_st, a_lo, a_hi + max_dwell_s))
     by_key = {e.key: j for j, e in enumerate(departures)}
     same = [(j, by_key[e.key]) for j, e in enumerate(arrivals) if e.key in by_key]
-    left = np.concatenate([q, np.array([a for a, _ in same], dtype=np.int64)])
-    right = np.concatenate([i, np.array([d for _, d in same], dtype=np.int64)])
+    keyed_left = np.zeros(len(arrivals), dtype=np.bool_)
+    keyed_right = np.zeros(len(departures), dtype=np.bool_)
+    for a, d in same:
+        keyed_left[a] = keyed_right[d] = True
+    keep = ~(keyed_left[q] | keyed_right[i])
+    left = np.concatenate([q[keep], np.array([a for a, _ in same], dtype=np.int64)])
+    right = np.concatenate([i[keep], np.array([d for _, d in same], dtype=np.int64)])
     return Bipartite.build(len(arrivals), len(departures), left, right)
 
 

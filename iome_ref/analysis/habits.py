@@ -10,8 +10,10 @@ fit the model on training users).
 The task ("previous-day re-link"): for each scored session ``q`` of user ``u`` on day ``d``
 such that ``u`` has a session on day ``d - 1``, the candidates are every session of day
 ``d - 1`` (every user's, cover traffic included: the observer sees them all); a linker ranks
-them; top-k is right when one of the first k candidates is ``u``'s. Days are whole days of
-``start`` as given (real data sets: local wall-clock time, which the inputs read as UTC).
+them; top-k is right when one of the first k candidates is ``u``'s. Days are local calendar
+days of ``start`` (``ObservedSession.local_start``: Norway's sessions in Europe/Oslo time, a
+plain CSV's at its stated offset, or as written when it states none), and so are times of
+day and weekdays, for both the habit linker and the floor; durations and dwells are UTC.
 
 The habit linker scores a (query, candidate) pair by features of the two sessions (station,
 time of day on weekdays and weekends, plug-out time, energy, plugged-in duration, the dwell
@@ -29,7 +31,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -61,11 +63,11 @@ __all__ = [
 #: ``energy``: kWh; ``station``; ``duration``: plugged-in time and the dwell between two
 #: sessions; ``position``: a record's position in its block; ``departure-timing``: a trip
 #: leaves the candidate's station as the candidate ends (the session a vehicle made before
-#: its trip); ``arrival-timing``: a trip reaches the query's station as the query starts.
+#: its trip); ``arrival-timing``: a trip reaches the query's station as the query starts;
+#: ``next-trip``: which Trip a session's end left on (a session lasts until its vehicle
+#: leaves: the Trip leaving its station as it ends), hence where the vehicle went next, and
+#: whether that Trip reached the query's station as the query started.
 Signal = Literal[
-    "time", "energy", "station", "duration", "position", "departure-timing", "arrival-timing"
-]
-ALL_SIGNALS: Final[tuple[Signal, ...]] = (
     "time",
     "energy",
     "station",
@@ -73,7 +75,10 @@ ALL_SIGNALS: Final[tuple[Signal, ...]] = (
     "position",
     "departure-timing",
     "arrival-timing",
-)
+    "next-trip",
+]
+#: Every signal, in the literal's order (one list: the type is the source).
+ALL_SIGNALS: Final[tuple[Signal, ...]] = get_args(Signal)
 #: Each feature and the signals it needs (all of them).
 _FEATURES: Final[tuple[tuple[str, tuple[Signal, ...]], ...]] = (
     ("station-differs", ("station",)),
@@ -90,6 +95,9 @@ _FEATURES: Final[tuple[tuple[str, tuple[Signal, ...]], ...]] = (
     ("position-gap", ("position",)),
     ("departs", ("departure-timing",)),
     ("arrives-and-departs", ("departure-timing", "arrival-timing")),
+    ("left-on-the-trip-that-arrived", ("next-trip",)),
+    ("same-next-destination", ("next-trip",)),
+    ("other-next-destination", ("next-trip",)),
     ("hour-gap-log", ("time",)),
     ("end-hour-gap-log", ("time",)),
     ("kwh-gap-log", ("energy",)),
@@ -212,6 +220,12 @@ class _Table:
     position: npt.NDArray[np.float64]
     departs: npt.NDArray[np.float64]
     arrives: npt.NDArray[np.float64]
+    #: The Trip (index in the observation) leaving the session's station as it ends, the one
+    #: reaching its station as it starts (-1: none; the earliest when several), and the
+    #: station code the leaving one went to (-1: none).
+    left_on: npt.NDArray[np.int64]
+    arrived_on: npt.NDArray[np.int64]
+    went_to: npt.NDArray[np.int64]
     #: Each day's half-open index range.
     days: Mapping[int, tuple[int, int]]
     index: Mapping[str, int]
@@ -223,15 +237,19 @@ def _table(observation: Observation) -> _Table:
         key=lambda s: (s.local_start, s.session_id),
     )
     stations = {name: k for k, name in enumerate(sorted({s.station for s in sessions}))}
-    # Local clock: time-of-day and weekday habits are local (differences are unchanged).
-    start = np.array([s.local_start for s in sessions], dtype=np.int64)
-    end = np.array([max(s.end, s.start) + s.utc_offset_s for s in sessions], dtype=np.int64)
-    day = start // _DAY
+    # Days, times of day and weekdays on the local clock (each time with its own offset:
+    # a daylight-saving switch moves UTC, not habits); durations and dwells in UTC seconds.
+    local_start = np.array([s.local_start for s in sessions], dtype=np.int64)
+    local_end = np.array([max(s.local_end, s.local_start) for s in sessions], dtype=np.int64)
+    start = np.array([s.start for s in sessions], dtype=np.int64)
+    end = np.array([max(s.end, s.start) for s in sessions], dtype=np.int64)
+    day = local_start // _DAY
     days: dict[int, tuple[int, int]] = {}
     for k, d in enumerate(day.tolist()):
         lo, _ = days.get(d, (k, k))
         days[d] = (lo, k + 1)
     departs, arrives = _trip_timing(observation, sessions)
+    left_on, arrived_on, went_to = _next_trips(observation, sessions)
     return _Table(
         ids=tuple(s.session_id for s in sessions),
         station_names=tuple(stations),
@@ -239,14 +257,17 @@ def _table(observation: Observation) -> _Table:
         start=start,
         end=end,
         day=day,
-        hour=(start % _DAY) / _HOUR,
-        end_hour=(end % _DAY) / _HOUR,
+        hour=(local_start % _DAY) / _HOUR,
+        end_hour=(local_end % _DAY) / _HOUR,
         weekend=(((day + 3) % 7) >= 5).astype(np.float64),
         log_kwh=np.log(np.array([s.energy_wh for s in sessions], dtype=np.float64) / 1000 + 0.5),
         log_duration=np.log((end - start) / _HOUR + 0.1),
         position=_relative_positions(sessions),
         departs=departs,
         arrives=arrives,
+        left_on=left_on,
+        arrived_on=arrived_on,
+        went_to=went_to,
         days=days,
         index={s.session_id: k for k, s in enumerate(sessions)},
     )
@@ -291,6 +312,39 @@ def _trip_timing(
     departs = np.array([hit(departures, s.station, s.end) for s in sessions], dtype=np.float64)
     arrives = np.array([hit(arrivals, s.station, s.start) for s in sessions], dtype=np.float64)
     return departs, arrives
+
+
+def _next_trips(
+    observation: Observation, sessions: Sequence[ObservedSession]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per session: the Trip it left on, the Trip it arrived on, where the first went.
+
+    Public fields only: a session's station and end against a Trip's origin and published
+    start window (bucket and delay), its station and start against a Trip's destination and
+    end window. A vehicle stays plugged in until it leaves, so the Trip leaving as a session
+    ends is its next trip, and the Trip's destination is where the vehicle went.
+    """
+    slack = observation.delay_s
+    leaving: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    reaching: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    order = sorted(range(len(observation.trips)), key=lambda k: observation.trips[k].start)
+    for k in order:
+        trip = observation.trips[k]
+        leaving[trip.origin].append((trip.start - slack, trip.start + trip.bucket_s + slack, k))
+        reaching[trip.destination].append((trip.end - trip.bucket_s - slack, trip.end + slack, k))
+
+    def first(windows: Mapping[str, list[tuple[int, int, int]]], station: str, t: int) -> int:
+        return next((k for lo, hi, k in windows.get(station, ()) if lo <= t <= hi), -1)
+
+    left_on = np.array([first(leaving, s.station, s.end) for s in sessions], dtype=np.int64)
+    arrived_on = np.array([first(reaching, s.station, s.start) for s in sessions], dtype=np.int64)
+    names = sorted({t.destination for t in observation.trips})
+    code = {name: n for n, name in enumerate(names)}
+    went_to = np.array(
+        [code[observation.trips[k].destination] if k >= 0 else -1 for k in left_on.tolist()],
+        dtype=np.int64,
+    )
+    return left_on, arrived_on, went_to
 
 
 # -- features -----------------------------------------------------------------------------------
@@ -404,6 +458,13 @@ def _pair_features(
         np.nan_to_num(position_gap, nan=0.0),
         table.departs[c],
         table.departs[c] * table.arrives[q],
+        ((table.left_on[c] >= 0) & (table.left_on[c] == table.arrived_on[q])).astype(np.float64),
+        ((table.went_to[q] >= 0) & (table.went_to[q] == table.went_to[c])).astype(np.float64),
+        (
+            (table.went_to[q] >= 0)
+            & (table.went_to[c] >= 0)
+            & (table.went_to[q] != table.went_to[c])
+        ).astype(np.float64),
         np.log1p(hour_gap * 12.0 * 4.0),
         np.log1p(end_gap * 12.0 * 4.0),
         np.log1p(np.abs(np.exp(table.log_kwh[q]) - np.exp(table.log_kwh[c]))),
@@ -508,10 +569,16 @@ def _fit(
         top = np.maximum.reduceat(z, group_starts)
         e = np.exp(z - top[group_of])
         total = np.add.reduceat(e, group_starts)
-        mass = np.add.reduceat(np.where(positive, e, 0.0), group_starts)
+        # The positives' mass relative to their own best (every group has one): a trial step
+        # that ranks them far below the rest would underflow a mass taken from ``top``.
+        z_pos = np.where(positive, z, -np.inf)
+        top_pos = np.maximum.reduceat(z_pos, group_starts)
+        e_pos = np.exp(z_pos - top_pos[group_of])
+        mass = np.add.reduceat(e_pos, group_starts)
         p_all = e / total[group_of]
-        p_pos = np.where(positive, e / mass[group_of], 0.0)
-        loss = float(np.sum(np.log(total) - np.log(mass))) / groups + L2 * float(w @ w)
+        p_pos = e_pos / mass[group_of]
+        log_ratio = top + np.log(total) - top_pos - np.log(mass)
+        loss = float(np.sum(log_ratio)) / groups + L2 * float(w @ w)
         return loss, p_all, p_pos
 
     w = np.zeros(features.shape[1])

@@ -119,6 +119,11 @@ def iso_time(path: Path, line: int, field: str, text: str) -> tuple[int, int]:
     return int(moment.timestamp()), int(offset.total_seconds())
 
 
+def _has_offset(text: str) -> bool:
+    """Whether an ISO 8601 time (already parsed once) states its UTC offset."""
+    return dt.datetime.fromisoformat(text).utcoffset() is not None
+
+
 def nonempty(path: Path, line: int, field: str, text: str) -> str:
     if not text:
         raise fail_at(path, line, f"{field}: expected a non-empty value, found nothing")
@@ -143,6 +148,7 @@ class _SessionRow:
     energy_wh: int
     user: str | None
     offset: int
+    end_offset: int
 
 
 def _session_key(session_id: str) -> str:
@@ -167,9 +173,8 @@ def _norway_rows(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[_Ses
             start_local if end_text == "NA" else _norway_time(path, line, "End_plugout", end_text)
         )
         start_at = start_local.replace(tzinfo=zone)
-        start = int(start_at.timestamp())
-        end = int(end_local.replace(tzinfo=zone).timestamp())
-        offset = start_at.utcoffset()
+        end_at = end_local.replace(tzinfo=zone)
+        start, end = int(start_at.timestamp()), int(end_at.timestamp())
         kwh = _decimal(path, line, "El_kWh", row["El_kWh"])
         _check_session(path, line, round(kwh * 1000), start, end)
         out.append(
@@ -180,10 +185,17 @@ def _norway_rows(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[_Ses
                 end,
                 round(kwh * 1000),
                 user,
-                int(offset.total_seconds()) if offset is not None else 0,
+                _offset_s(start_at),
+                _offset_s(end_at),
             )
         )
     return out
+
+
+def _offset_s(moment: dt.datetime) -> int:
+    """Local time minus UTC at ``moment`` (a zone-aware time), seconds."""
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
 
 
 def _norway_time(path: Path, line: int, field: str, text: str) -> dt.datetime:
@@ -221,7 +233,14 @@ def _plain_rows(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[_Sess
         unique(path, line, "session_id", sid, seen)
         nonempty(path, line, "station", station)
         start, offset = iso_time(path, line, "start_iso", start_iso)
-        end, _ = iso_time(path, line, "end_iso", end_iso)
+        end, end_offset = iso_time(path, line, "end_iso", end_iso)
+        if _has_offset(start_iso) != _has_offset(end_iso):
+            raise fail_at(
+                path,
+                line,
+                "end_iso: expected a UTC offset exactly when start_iso has one, found "
+                f"{start_iso!r} and {end_iso!r}",
+            )
         try:
             energy_wh = int(energy)
         except ValueError:
@@ -229,7 +248,9 @@ def _plain_rows(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[_Sess
                 path, line, f"energy_wh: expected a whole number of Wh, found {energy!r}"
             ) from None
         _check_session(path, line, energy_wh, start, end)
-        out.append(_SessionRow(sid, station, start, end, energy_wh, user or None, offset))
+        out.append(
+            _SessionRow(sid, station, start, end, energy_wh, user or None, offset, end_offset)
+        )
     return out
 
 
@@ -268,6 +289,7 @@ def read_sessions(path: Path) -> tuple[tuple[ObservedSession, ...], GroundTruth]
             energy_wh=r.energy_wh,
             key=_session_key(r.session_id),
             utc_offset_s=r.offset,
+            end_utc_offset_s=None if r.end_offset == r.offset else r.end_offset,
         )
         for r in sorted(parsed, key=lambda r: (r.start, r.session_id))
     )

@@ -168,6 +168,8 @@ def public_observation(
     delay_s: int,
     travel_s: Mapping[tuple[str, str], int] | None,
     knowledge: Sequence[str],
+    energy_wh: Mapping[tuple[str, str], int] | None = None,
+    battery_wh: int | None = None,
 ) -> Observation:
     """Keyed trip ends from public sessions, as a chain at ``resolution_s`` would show them.
 
@@ -232,6 +234,8 @@ def public_observation(
         trips=tuple(coarse),
         trip_ends=tuple(ends),
         travel_s=travel_s,
+        energy_wh=energy_wh,
+        battery_wh=battery_wh,
         resolution_s=resolution_s,
         delay_s=delay_s,
         knowledge=tuple(knowledge),

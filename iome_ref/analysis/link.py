@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from iome_ref.analysis.follow import (
 )
 from iome_ref.analysis.forced import (
     Bipartite,
+    BoolArray,
     ForcedResult,
     forced_links,
     observation_graphs,
@@ -41,11 +42,13 @@ from iome_ref.analysis.ledgerview import read_db, run_simulated
 from iome_ref.analysis.linkplots import write_plots
 from iome_ref.analysis.linkreport import (
     ChainFigures,
+    ChainZ3Figures,
     ForcedFigures,
     LinkOptions,
     LinkReport,
     PositionFigures,
     SweepPoint,
+    TrajectoryFigures,
     Z3Figures,
 )
 from iome_ref.analysis.observations import (
@@ -55,15 +58,20 @@ from iome_ref.analysis.observations import (
     ObservedTripEnd,
 )
 from iome_ref.analysis.tripfiles import (
+    ExactTrip,
     great_circle_travel,
     read_stations,
     read_trips,
     trip_observation,
 )
 from iome_ref.analysis.uniqueness import UniquenessReport, compute_uniqueness
+from iome_ref.analysis.z3chains import ChainEnergy, z3_chain_links
 from iome_ref.analysis.z3query import SideKnowledge, z3_links
 from iome_ref.errors import UsageError
 from iome_ref.simulation.run import atomic_output
+
+if TYPE_CHECKING:
+    from iome_ref.analysis.simtruth import TrueTrip  # it imports the simulation: run time only
 
 __all__ = ["OD_PERIOD_S", "SWEEP", "Progress", "od_error", "run_link", "write_outputs"]
 
@@ -96,6 +104,10 @@ class _Source:
     #: destination, exact departure, exact arrival).
     key_trip: Mapping[tuple[str, str], ODTrip] | None
     session_truth: GroundTruth | None
+    #: A simulated run's trips as they happened, with the keys each end showed (None: not a
+    #: simulation), and its road graph's travel times.
+    true_trips: tuple[TrueTrip, ...] | None = None
+    travel_s: Mapping[tuple[str, str], int] | None = None
 
 
 def _od(rows: Sequence[tuple[str, str, int]]) -> Counter[ODKey]:
@@ -235,6 +247,8 @@ def _sim_source(options: LinkOptions) -> _Source:
             if key is not None
         },
         session_truth=run.truth(base),
+        true_trips=run.true_trips,
+        travel_s=run.travel_s,
     )
 
 
@@ -270,7 +284,9 @@ def _sessions_source(options: LinkOptions) -> _Source:
         sessions=sessions,
         knowledge=(
             "sees every session's station, start, end and energy; each under a fresh key",
-            "local wall-clock times (time of day and weekday habits)",
+            "previous day, time of day and weekday on the local clock (Norway's format: "
+            "Europe/Oslo with its daylight-saving switches; a plain CSV: each time's stated "
+            "UTC offset, or as written); durations and dwells in real time",
         ),
     )
     users = {u for u in truth.session_user.values() if u is not None}
@@ -316,12 +332,13 @@ def _vehicle_of(key_vehicle: Mapping[str, str] | None, key: str) -> str | None:
 
 def _chains(
     observation: Observation,
-    pairing: tuple[Bipartite, ForcedResult],
-    dwell: tuple[Bipartite, ForcedResult],
+    pairing: tuple[Bipartite, BoolArray],
+    dwell: tuple[Bipartite, BoolArray],
     key_vehicle: Mapping[str, str],
     trips_per_vehicle: Mapping[str, int],
 ) -> ChainFigures:
-    """Per vehicle, the most trips joined by correct forced links (pairing and dwell)."""
+    """Per vehicle, the most trips joined by correct forced links (pairing and dwell; each
+    graph with the mask of its links taken as certain)."""
     departures, arrivals = observation.departures(), observation.arrivals()
     parent: dict[str, str] = {}
 
@@ -332,14 +349,14 @@ def _chains(
         return a
 
     trip_links: list[str] = []
-    graph, result = pairing
-    for k in np.flatnonzero(result.forced).tolist():
+    graph, forced = pairing
+    for k in np.flatnonzero(forced).tolist():
         d, a = departures[graph.left[k]], arrivals[graph.right[k]]
         if key_vehicle.get(d.key) is not None and key_vehicle.get(d.key) == key_vehicle.get(a.key):
             parent[find(d.end_id)] = find(a.end_id)
             trip_links.append(d.end_id)
-    graph, result = dwell
-    for k in np.flatnonzero(result.forced).tolist():
+    graph, forced = dwell
+    for k in np.flatnonzero(forced).tolist():
         a, d = arrivals[graph.left[k]], departures[graph.right[k]]
         if key_vehicle.get(d.key) is not None and key_vehicle.get(d.key) == key_vehicle.get(a.key):
             parent[find(a.end_id)] = find(d.end_id)
@@ -437,7 +454,9 @@ def _forced_figures(
         anonymity_median=float(np.median(fp.options_left)) if pairing.n_left else 0.0,
         dwell_links=dwell.n_edges,
         dwell_forced=int(fd.forced.sum()),
-        chains=_chains(observation, (pairing, fp), (dwell, fd), truth, source.trips_per_vehicle)
+        chains=_chains(
+            observation, (pairing, fp.forced), (dwell, fd.forced), truth, source.trips_per_vehicle
+        )
         if chains and truth is not None and source.trips_per_vehicle is not None
         else None,
     )
@@ -501,6 +520,192 @@ def _z3_figures(
         forced_without=int(fast.forced[in_chosen].sum()),
         side_knowledge=f"one true link known in each of {len(same)} components (a camera, "
         "or one session of the vehicle known)",
+    )
+
+
+def _chain_energy(observation: Observation, pairing: Bipartite, dwell: Bipartite) -> ChainEnergy:
+    """The energy facts the public records give (module z3chains): each trip end's session
+    energy (a discharge counts negative), each pairing link's road-graph energy between its
+    stations, and which dwell links join the two ends of one session."""
+    assert observation.energy_wh is not None
+    assert observation.battery_wh is not None
+    signed = {
+        s.session_id: s.energy_wh if s.direction == "charge" else -s.energy_wh
+        for s in observation.sessions
+    }
+    departures, arrivals = observation.departures(), observation.arrivals()
+
+    def charged(end: ObservedTripEnd) -> int:
+        return 0 if end.session_id is None else signed.get(end.session_id, 0)
+
+    energy = observation.energy_wh
+    return ChainEnergy(
+        capacity_wh=observation.battery_wh,
+        departure_charge_wh=[charged(e) for e in departures],
+        arrival_charge_wh=[charged(e) for e in arrivals],
+        need_wh=[
+            energy.get((departures[i].station, arrivals[j].station), 0)
+            for i, j in zip(pairing.left.tolist(), pairing.right.tolist(), strict=True)
+        ],
+        same_session=[
+            arrivals[j].session_id is not None
+            and arrivals[j].session_id == departures[i].session_id
+            for j, i in zip(dwell.left.tolist(), dwell.right.tolist(), strict=True)
+        ],
+    )
+
+
+def _z3_chain_figures(
+    source: _Source, observation: Observation, options: LinkOptions
+) -> tuple[ChainZ3Figures | None, str | None]:
+    """Z3 over whole trajectories (z3chains) within the budget: (figures, why absent)."""
+    if observation.energy_wh is None or observation.battery_wh is None:
+        return None, (
+            "no energy model (road-graph energy and battery bound): battery continuity across "
+            "trips needs a simulated city"
+        )
+    pairing, dwell = observation_graphs(observation, options.max_dwell_s)
+    if not pairing.n_edges and not dwell.n_edges:
+        return None, "no candidate pairing or dwell links"
+    solved = z3_chain_links(
+        pairing,
+        dwell,
+        _chain_energy(observation, pairing, dwell),
+        seed=options.seed,
+        timeout_ms=options.z3_timeout_ms,
+        max_components=options.z3_components,
+        max_links=options.z3_max_edges,
+        budget_links=options.z3_budget_links,
+    )
+    fp, fd = forced_links(pairing), forced_links(dwell)
+    p_ok, d_ok = solved.pairing_checked, solved.dwell_checked
+    p_decided, d_decided = p_ok & ~solved.pairing_undecided, d_ok & ~solved.dwell_undecided
+    truth = source.key_vehicle
+    departures, arrivals = observation.departures(), observation.arrivals()
+    right = wrong = 0
+    if truth is not None:
+        proven = [
+            (departures[pairing.left[k]].key, arrivals[pairing.right[k]].key)
+            for k in np.flatnonzero(solved.pairing_forced).tolist()
+        ] + [
+            (arrivals[dwell.left[f]].key, departures[dwell.right[f]].key)
+            for f in np.flatnonzero(solved.dwell_forced).tolist()
+        ]
+        for a, b in proven:
+            same = truth.get(a) is not None and truth.get(a) == truth.get(b)
+            right += same
+            wrong += not same
+    checked = int(p_ok.sum() + d_ok.sum())
+    figures = ChainZ3Figures(
+        seed=options.seed,
+        timeout_ms=options.z3_timeout_ms,
+        energy_model=f"a trip uses at least its route's road-graph energy; no battery holds "
+        f"more than {observation.battery_wh} Wh; nothing charges unseen between an arrival "
+        "and the next departure at that station",
+        components_total=solved.components_total,
+        components=solved.components,
+        skipped_too_large=solved.skipped_too_large,
+        skipped_over_budget=solved.skipped_over_budget,
+        links_checked=checked,
+        links_skipped=pairing.n_edges + dwell.n_edges - checked,
+        largest_component_links=solved.largest_component,
+        queries=solved.queries,
+        unknown=solved.unknown,
+        undecided_links=solved.undecided,
+        pairing_proven=int(solved.pairing_forced.sum()),
+        dwell_proven=int(solved.dwell_forced.sum()),
+        pairing_forced_fast=int(fp.forced[p_ok].sum()),
+        dwell_forced_fast=int(fd.forced[d_ok].sum()),
+        excluded_by_battery=int(
+            (fp.possible[p_decided] & ~solved.pairing_possible[p_decided]).sum()
+            + (fd.possible[d_decided] & ~solved.dwell_possible[d_decided]).sum()
+        ),
+        proven_correct=right if truth is not None else None,
+        proven_wrong=wrong if truth is not None else None,
+        chains=_chains(
+            observation,
+            (pairing, solved.pairing_forced),
+            (dwell, solved.dwell_forced),
+            truth,
+            source.trips_per_vehicle,
+        )
+        if truth is not None and source.trips_per_vehicle is not None
+        else None,
+    )
+    return figures, None
+
+
+def _chainable(true_trips: Sequence[TrueTrip], public_keys: set[str], at_least: int) -> float:
+    """Share of vehicles with ``at_least`` consecutive trips whose keys are all public and
+    joined (each arrival's session is the next departure's): the most any observer of the
+    public chain could chain, whatever its method."""
+    by_vehicle: dict[str, list[TrueTrip]] = defaultdict(list)
+    for trip in sorted(true_trips, key=lambda t: (t.vehicle, t.depart)):
+        by_vehicle[trip.vehicle].append(trip)
+    reached = 0
+    for trips in by_vehicle.values():
+        run = best = 0
+        previous: TrueTrip | None = None
+        for trip in trips:
+            both = trip.departure_key in public_keys and trip.arrival_key in public_keys
+            joined = previous is not None and previous.arrival_key == trip.departure_key
+            run = run + 1 if both and joined and run else int(both)
+            best = max(best, run)
+            previous = trip
+        reached += best >= at_least
+    return reached / len(by_vehicle) if by_vehicle else 0.0
+
+
+def _trajectory_figures(
+    source: _Source, observation: Observation, options: LinkOptions
+) -> TrajectoryFigures | None:
+    """Why trajectories chain or not on a simulated city's public chain, beside how far the
+    same observer chains them when every trip end shows a fresh key (a trips file's view)."""
+    if source.true_trips is None or not source.true_trips:
+        return None
+    true_trips = source.true_trips
+    public = {s.key for s in observation.sessions}
+    n = len(true_trips)
+    ordered = sorted(true_trips, key=lambda t: (t.depart, t.vehicle, t.origin, t.destination))
+    exact = [
+        ExactTrip(f"trip{k}", t.vehicle, t.origin, t.depart, t.destination, t.arrive)
+        for k, t in enumerate(ordered)
+    ]
+    keyed, truth = trip_observation(exact, seed=options.seed, travel_s=source.travel_s)
+    pairing, dwell = observation_graphs(keyed, options.max_dwell_s)
+    fp, fd = forced_links(pairing), forced_links(dwell)
+    key_vehicle = {e.key: truth.end_vehicle[e.end_id] for e in keyed.trip_ends}
+    departures, arrivals = keyed.departures(), keyed.arrivals()
+    correct = sum(
+        1
+        for k in np.flatnonzero(fp.forced).tolist()
+        if key_vehicle[departures[pairing.left[k]].key]
+        == key_vehicle[arrivals[pairing.right[k]].key]
+    )
+    return TrajectoryFigures(
+        trips=n,
+        departure_key_public=sum(t.departure_key in public for t in true_trips) / n,
+        arrival_key_public=sum(t.arrival_key in public for t in true_trips) / n,
+        both_keys_public=sum(
+            t.departure_key in public and t.arrival_key in public for t in true_trips
+        )
+        / n,
+        chainable_2=_chainable(true_trips, public, 2),
+        chainable_3=_chainable(true_trips, public, 3),
+        chainable_4_plus=_chainable(true_trips, public, 4),
+        every_end_keyed_knowledge=(
+            "every trip end shows a fresh one-time key with its station and exact time (as a "
+            "trips file does, or a chain whose Presences were public); road-graph travel "
+            f"times; a vehicle stays at most {options.max_dwell_s} s at one station"
+        ),
+        every_end_keyed_forced_share=correct / n,
+        every_end_keyed=_chains(
+            keyed,
+            (pairing, fp.forced),
+            (dwell, fd.forced),
+            key_vehicle,
+            dict(Counter(t.vehicle for t in true_trips)),
+        ),
     )
 
 
@@ -635,7 +840,7 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
     Raises:
         UsageError: ("link") a bad source file (with its line), no source or two sources.
     """
-    total = 6 + (sum(len(v) for v in SWEEP.values()) if options.sweep else 0)
+    total = 7 + (sum(len(v) for v in SWEEP.values()) if options.sweep else 0)
     done = 0
 
     def step(label: str) -> None:
@@ -652,17 +857,24 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
     observation = source.observe(
         options.coarsen_s, options.delay_s, published if source.trips else None
     )
-    forced = z3 = None
-    forced_absent = None
+    forced = z3 = z3_chains = None
+    forced_absent = z3_chains_absent = None
     if observation.trip_ends or source.trips:
         step("forced links")
         forced, graph, fast = _forced_figures(source, observation, options)
         if graph.n_edges and options.z3_components:
             step("z3")
             z3 = _z3_figures(source, observation, graph, fast, options)
+        if options.z3_components:
+            step("z3 chains")
+            z3_chains, z3_chains_absent = _z3_chain_figures(source, observation, options)
+        else:
+            z3_chains_absent = "z3_components is 0"
     else:
         forced_absent = "no trips in this source: PK1 <-> PK2 pairing needs Trips"
+        z3_chains_absent = forced_absent
     position = _position_figures(source, observation)
+    trajectories = _trajectory_figures(source, observation, options)
     sessions = _session_figures(source, observation, options, step)
     sweep = _sweep(source, options, step) if options.sweep and source.trips else []
     report = LinkReport(
@@ -673,6 +885,9 @@ def run_link(options: LinkOptions, progress: Progress | None = None) -> LinkRepo
         forced=forced,
         forced_absent=forced_absent,
         z3=z3,
+        z3_chains=z3_chains,
+        z3_chains_absent=z3_chains_absent,
+        trajectories=trajectories,
         position=position,
         habits=sessions.habits,
         follow=sessions.follow,

@@ -20,11 +20,13 @@ from iome_ref.analysis.uniqueness import UniquenessReport
 
 __all__ = [
     "ChainFigures",
+    "ChainZ3Figures",
     "ForcedFigures",
     "LinkOptions",
     "LinkReport",
     "PositionFigures",
     "SweepPoint",
+    "TrajectoryFigures",
     "Z3Figures",
 ]
 
@@ -56,6 +58,12 @@ class LinkOptions(_Model):
     )
     z3_max_edges: int = Field(
         2_000, ge=1, le=1_000_000, description="Larger components are not sent to Z3."
+    )
+    z3_budget_links: int = Field(
+        20_000,
+        ge=0,
+        le=10_000_000,
+        description="Most links Z3 chains with the battery (components smallest first).",
     )
     out: Path | None = None
 
@@ -138,6 +146,71 @@ class Z3Figures(_Model):
     side_knowledge: str
 
 
+class ChainZ3Figures(_Model):
+    """Z3 over whole trajectories (pairing and dwell links with the battery carried along).
+
+    ``pairing_proven``/``dwell_proven``: links proven forced (``unsat`` without them) in the
+    components checked; ``*_fast``: what the fast path forces on the same components, so the
+    difference is what battery continuity adds. Links of a component whose check returned
+    ``unknown`` are counted in ``undecided_links`` and in no other figure.
+    """
+
+    seed: int
+    timeout_ms: int
+    energy_model: str = Field(description="What the observer assumes about energy.")
+    components_total: int = Field(description="Components of pairing and dwell links together.")
+    components: int = Field(description="Components solved.")
+    skipped_too_large: int = Field(description="Components over z3_max_edges links, unsolved.")
+    skipped_over_budget: int = Field(
+        description="Components left unsolved once z3_budget_links or z3_components was spent."
+    )
+    links_checked: int
+    links_skipped: int
+    largest_component_links: int
+    queries: int
+    unknown: int = Field(description="Solver checks that returned unknown (timeout).")
+    undecided_links: int
+    pairing_proven: int
+    dwell_proven: int
+    pairing_forced_fast: int
+    dwell_forced_fast: int
+    excluded_by_battery: int = Field(
+        description="Links the fast path allows that no battery-consistent history has."
+    )
+    proven_correct: int | None
+    proven_wrong: int | None
+    chains: ChainFigures | None = Field(
+        description="Trajectories chained through proven, correct links."
+    )
+
+
+class TrajectoryFigures(_Model):
+    """Trajectories of a simulated city: why the public chain chains them or not, and how far
+    the same fast path chains them when every trip end shows a fresh key.
+
+    A trip's departure key is public only when its vehicle was plugged in at the origin until
+    it left (the session's key); its arrival key only when it charged on arrival. Chaining two
+    trips needs all four, joined by one session (its arrival session lasting until the next
+    departure): ``chainable_*`` count vehicles for which the ground truth has such runs, the
+    most any observer of the public chain could chain.
+    """
+
+    trips: int
+    departure_key_public: float = Field(description="Share of trips whose departure key is public.")
+    arrival_key_public: float
+    both_keys_public: float
+    chainable_2: float = Field(
+        description="Vehicles with >= 2 consecutive trips whose keys are all public and joined."
+    )
+    chainable_3: float
+    chainable_4_plus: float
+    every_end_keyed_knowledge: str
+    every_end_keyed_forced_share: float = Field(
+        description="Trips whose PK1<->PK2 link is forced and correct when every end is keyed."
+    )
+    every_end_keyed: ChainFigures
+
+
 class SweepPoint(_Model):
     """Leakage at one mitigation setting beside its utility cost."""
 
@@ -164,6 +237,11 @@ class LinkReport(_Model):
     forced: ForcedFigures | None
     forced_absent: str | None = Field(None, description="Why there is no forced-link figure.")
     z3: Z3Figures | None
+    z3_chains: ChainZ3Figures | None = None
+    z3_chains_absent: str | None = Field(None, description="Why there is no z3_chains figure.")
+    trajectories: TrajectoryFigures | None = Field(
+        None, description="Simulated runs: trajectory chaining on the chain and fully keyed."
+    )
     position: PositionFigures | None = Field(
         None, description="Block-position leak (sources with blocks and ground truth)."
     )

@@ -96,11 +96,20 @@ class ObservedSession:
     block_time: int | None = None
     #: Local time minus UTC at ``start``, seconds: time-of-day and weekday habits are local.
     utc_offset_s: int = 0
+    #: Local time minus UTC at ``end`` (None: as at ``start``). A session plugged in over a
+    #: daylight-saving switch ends on the other offset (Oslo: +1 h in winter, +2 h in summer).
+    end_utc_offset_s: int | None = None
 
     @property
     def local_start(self) -> int:
         """``start`` on the local clock (seconds since the epoch, as if local were UTC)."""
         return self.start + self.utc_offset_s
+
+    @property
+    def local_end(self) -> int:
+        """``end`` on the local clock (its own offset: a plug-out's time of day is local)."""
+        offset = self.utc_offset_s if self.end_utc_offset_s is None else self.end_utc_offset_s
+        return self.end + offset
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,10 @@ class Observation:
     (travel-time model, dwell bound, resolution, delay); reports print it beside each figure.
     ``travel_s`` maps (origin, destination) to the shortest travel time in seconds; a pair
     absent from it is unreachable, unless ``travel_s`` is None (no travel model: any pair of
-    distinct stations is reachable in no time).
+    distinct stations is reachable in no time). ``energy_wh`` maps the same pairs to the
+    least energy a trip between them uses (the road graph's), and ``battery_wh`` bounds any
+    vehicle's usable battery: with both, Z3 chains trips with the battery carried along
+    (:mod:`iome_ref.analysis.z3chains`); None where the observer knows neither.
     """
 
     source: Source
@@ -158,6 +170,8 @@ class Observation:
     trip_ends: tuple[ObservedTripEnd, ...] = ()
     stations: Mapping[str, Station] = field(default_factory=dict)
     travel_s: Mapping[tuple[str, str], int] | None = None
+    energy_wh: Mapping[tuple[str, str], int] | None = None
+    battery_wh: int | None = None
     resolution_s: int = 1
     delay_s: int = 0
     knowledge: tuple[str, ...] = ()

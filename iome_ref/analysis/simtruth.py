@@ -95,6 +95,10 @@ class SimulatedRun:
     sessions: tuple[ObservedSession, ...]
     trips: tuple[ObservedTrip, ...]
     travel_s: TravelMatrix
+    #: The road graph's energy per station pair, and the largest usable battery of the fleet
+    #: (a car model's published capacity): what an observer of the city can know.
+    energy_wh: TravelMatrix
+    battery_wh: int
     key_vehicle: dict[str, str]
     true_trips: tuple[TrueTrip, ...]
     description: dict[str, Any]
@@ -117,10 +121,14 @@ class SimulatedRun:
             resolution_s=resolution_s,
             delay_s=delay_s,
             travel_s=self.travel_s,
+            energy_wh=self.energy_wh,
+            battery_wh=self.battery_wh,
             knowledge=(
                 "reads only the run's public chain (ChargeSession, Trip; block height, "
                 "position and time)",
                 "knows the city's road graph: shortest travel time between stations",
+                "knows each route's energy on the road graph (a lower bound of a trip's) and "
+                f"the largest battery on sale in the fleet ({self.battery_wh} Wh usable at most)",
             ),
         )
 
@@ -179,6 +187,10 @@ def run_with_truth(options: dict[str, Any]) -> SimulatedRun:
         travel_s=TravelMatrix(
             tuple(sim.city.station_ids), np.asarray(sim.city.travel_matrix, dtype=np.int64)
         ),
+        energy_wh=TravelMatrix(
+            tuple(sim.city.station_ids), np.asarray(sim.city.energy_matrix, dtype=np.int64)
+        ),
+        battery_wh=max((v.battery.capacity_wh for v in sim.vehicles), default=0),
         key_vehicle=dict(sim.key_vehicle),
         true_trips=tuple(sim.true_trips),
         description=sim.describe(),

@@ -19,8 +19,9 @@ incremental: the optimum is found first, then each link is checked under an assu
 (``Not(x)``: unsat is a proof that the link is forced) on the same solver, and every
 satisfying model found on the way marks all its links as possible at once (its witness).
 
-Every solver gets ``random_seed`` and ``timeout``; a check that returns ``unknown`` is counted,
-with the component it hit, and its links reported as undecided, never as forced or free.
+Every solver gets ``random_seed``, a resource limit and a timeout (``limit_solver``); a check
+that returns ``unknown`` is counted, with the component it hit, and its links reported as
+undecided, never as forced or free.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import numpy as np
 import z3
@@ -41,11 +42,18 @@ __all__ = [
     "Verdict",
     "Z3Result",
     "edge_verdicts",
+    "limit_solver",
     "optimize",
     "z3_links",
 ]
 
 Verdict = Literal["forced", "free", "impossible", "unknown"]
+#: Z3 resource units per millisecond of timeout (measured: ~400 units per ms of CPU on the
+#: development machine, a 59-link trajectory component).
+RLIMIT_PER_MS: Final = 500
+#: The wall-clock backstop, in timeouts: the resource limit binds first unless the machine
+#: gives a check less than a tenth of a core.
+WALL_FACTOR: Final = 10
 K = TypeVar("K", bound=Hashable)
 
 
@@ -109,11 +117,19 @@ def _component_edges(fast: ForcedResult, graph: Bipartite) -> dict[int, list[int
     return groups
 
 
-def _solver(seed: int, timeout_ms: int) -> Any:
-    solver = z3.SolverFor("QF_FD")
+def limit_solver(solver: Any, seed: int, timeout_ms: int) -> Any:
+    """Seed ``solver`` and bound each check by Z3's resource count (``RLIMIT_PER_MS`` per ms
+    of ``timeout_ms``: about that much CPU time here), with a wall-clock backstop of
+    ``WALL_FACTOR`` times the timeout. The count, not the clock, decides when a check gives
+    up, so an ``unknown`` is the same on every run of one seed, however loaded the machine."""
     solver.set("random_seed", seed)
-    solver.set("timeout", timeout_ms)
+    solver.set("rlimit", RLIMIT_PER_MS * timeout_ms)
+    solver.set("timeout", WALL_FACTOR * timeout_ms)
     return solver
+
+
+def _solver(seed: int, timeout_ms: int) -> Any:
+    return limit_solver(z3.SolverFor("QF_FD"), seed, timeout_ms)
 
 
 def _solve_component(

@@ -69,7 +69,54 @@ def _print(report: LinkReport) -> None:
             f"{z.agrees_with_fast_path}; forced {z.forced_without} -> "
             f"{z.forced_with_side_knowledge} with {z.side_knowledge}"
         )
+    _print_chains(report)
+    _print_trajectories(report)
     _print_sessions(report)
+
+
+def _print_trajectories(report: LinkReport) -> None:
+    t = report.trajectories
+    if t is None:
+        return
+    k = t.every_end_keyed
+    typer.echo(
+        f"trip keys public: departure {_percent(t.departure_key_public)}, arrival "
+        f"{_percent(t.arrival_key_public)}, both {_percent(t.both_keys_public)} of {t.trips} "
+        f"trips; chainable on the public chain at most: 2+ {_percent(t.chainable_2)}, 3+ "
+        f"{_percent(t.chainable_3)}, 4+ {_percent(t.chainable_4_plus)} of vehicles"
+    )
+    typer.echo(
+        f"every trip end keyed: PK1<->PK2 forced {_percent(t.every_end_keyed_forced_share)}; "
+        f"trajectories chained 2+ {_percent(k.chained_2)}, 3+ {_percent(k.chained_3)}, 4+ "
+        f"{_percent(k.chained_4_plus)} of {k.vehicles} vehicles"
+    )
+
+
+def _print_chains(report: LinkReport) -> None:
+    z = report.z3_chains
+    if z is None:
+        if report.z3_chains_absent:
+            typer.echo(f"z3 chains: {report.z3_chains_absent}")
+        return
+    typer.echo(
+        f"z3 chains with the battery (seed {z.seed}, timeout {z.timeout_ms} ms): "
+        f"{z.components} of {z.components_total} components solved ({z.skipped_too_large} too "
+        f"large, {z.skipped_over_budget} over the budget; {z.links_skipped} links skipped), "
+        f"{z.queries} queries, unknown {z.unknown} ({z.undecided_links} links undecided)"
+    )
+    typer.echo(
+        f"proven (unsat) pairing links {z.pairing_proven} (fast path {z.pairing_forced_fast}), "
+        f"dwell links {z.dwell_proven} (fast path {z.dwell_forced_fast}); excluded by the "
+        f"battery {z.excluded_by_battery}; proven correct {z.proven_correct}, wrong "
+        f"{z.proven_wrong}"
+    )
+    if z.chains is not None:
+        c = z.chains
+        typer.echo(
+            f"trajectories chained through proven links: 2+ trips {_percent(c.chained_2)}, "
+            f"3+ {_percent(c.chained_3)}, 4+ {_percent(c.chained_4_plus)} of {c.vehicles} "
+            "vehicles"
+        )
 
 
 def _print_sessions(report: LinkReport) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iome_ref.analysis.observations import GroundTruth, Observation, ObservedSession
+from iome_ref.analysis.observations import GroundTruth, Observation, ObservedSession, ObservedTrip
 
 DAY = 86_400
 #: Monday 2024-01-01 00:00 UTC.
@@ -45,4 +45,31 @@ def habit_population(
             owner[sid] = None
     sessions.sort(key=lambda s: (s.start, s.session_id))
     observation = Observation("sessions", tuple(sessions), knowledge=("synthetic test users",))
+    return observation, GroundTruth(session_user=owner)
+
+
+def commuter_population(
+    users: int = 12, days: int = 14, seed: int = 3
+) -> tuple[Observation, GroundTruth]:
+    """``users`` who all charge at one station at random hours and kWh, each plugged in until
+    the morning Trip to their own workplace leaves: only the Trip each session's end left on
+    tells them apart (the session-end -> next-departure signal)."""
+    rng = np.random.default_rng(seed)
+    sessions: list[ObservedSession] = []
+    trips: list[ObservedTrip] = []
+    owner: dict[str, str | None] = {}
+    for d in range(days):
+        for u in range(users):
+            start = T0 + d * DAY + int(3600 * rng.uniform(16.0, 22.0))
+            leave = T0 + (d + 1) * DAY + int(3600 * rng.uniform(6.0, 9.0))
+            sid = f"u{u:02d}d{d:02d}"
+            energy = int(1000 * rng.uniform(3.0, 30.0))
+            sessions.append(ObservedSession(sid, "home", start, leave, energy, f"k-{sid}"))
+            trips.append(ObservedTrip(f"t-{sid}", "home", f"work{u:02d}", leave, leave + 1200))
+            owner[sid] = f"user{u:02d}"
+    sessions.sort(key=lambda s: (s.start, s.session_id))
+    trips.sort(key=lambda t: (t.start, t.trip_id))
+    observation = Observation(
+        "simulate", tuple(sessions), tuple(trips), knowledge=("synthetic commuters",)
+    )
     return observation, GroundTruth(session_user=owner)

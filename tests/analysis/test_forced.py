@@ -7,6 +7,7 @@ the maximum size independently of scipy), so a wrong reachability or SCC rule in
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import combinations
 
 import networkx as nx
@@ -96,3 +97,20 @@ def test_dwell_graph_links_forward_in_time_at_one_station_within_the_bound() -> 
     graph = dwell_graph(arrivals, departures, max_dwell_s=1000)
     assert graph.right.tolist() == [1]
     assert np.array_equal(graph.left, np.array([0]))
+
+
+def test_a_session_lasting_until_the_departure_forces_the_stay_and_the_other() -> None:
+    """Two vehicles arrive at B and leave again, all four ends within each other's windows:
+    by times alone either arrival could be either departure. One arrived and left under one
+    session's key (plugged in until it left), so that stay is certain, and the other follows."""
+    arrivals = [
+        dataclasses.replace(_end("a0", "arrival", "B", 100), key="session-key"),
+        _end("a1", "arrival", "B", 110),
+    ]
+    departures = [
+        _end("d0", "departure", "B", 500),
+        dataclasses.replace(_end("d1", "departure", "B", 510), key="session-key"),
+    ]
+    graph = dwell_graph(arrivals, departures, max_dwell_s=1000)
+    assert list(zip(graph.left.tolist(), graph.right.tolist(), strict=True)) == [(0, 1), (1, 0)]
+    assert forced_links(graph).forced.tolist() == [True, True]

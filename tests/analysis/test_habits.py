@@ -17,9 +17,9 @@ from iome_ref.analysis.habits import (
     rank_candidates,
 )
 from iome_ref.analysis.inputs import read_sessions
-from iome_ref.analysis.observations import GroundTruth, Observation
+from iome_ref.analysis.observations import GroundTruth, Observation, ObservedSession
 from iome_ref.errors import UsageError
-from tests.analysis.habit_data import DAY, habit_population
+from tests.analysis.habit_data import DAY, T0, habit_population
 from tests.conftest import require_shared
 
 NORWAY = "norway-residential-ev-sessions/ev_charging_reports.csv"
@@ -97,6 +97,34 @@ def test_accepts_floor_ranks_same_station_first() -> None:
     order = [stations[i] == query.station for i in ranking[query.session_id]]
     assert order == sorted(order, reverse=True)
     assert ranking["absent"] == ()
+
+
+def _at(sid: str, local_day: int, local_hour: float, offset_h: int) -> ObservedSession:
+    """A session at ``local_hour`` on local day ``local_day`` (from T0) at UTC+``offset_h``."""
+    start = T0 + local_day * DAY + int(local_hour * 3600) - offset_h * 3600
+    return ObservedSession(
+        sid, "A", start, start + 3600, 8000, f"k-{sid}", utc_offset_s=offset_h * 3600
+    )
+
+
+def test_accepts_floor_compares_local_hours_across_a_daylight_saving_switch() -> None:
+    """The day before the switch is on +2 h, the query's day on +1 h. The user's previous
+    session is at the same local hour (18:00), another user's at 19:00 local, which is the
+    query's UTC hour: a linker on UTC hours would rank the wrong one first."""
+    query = _at("q", 5, 18.0, 1)
+    mine, other = _at("mine", 4, 18.0, 2), _at("other", 4, 19.0, 2)
+    observation = Observation("sessions", (other, mine, query))
+    assert rank_candidates(observation, None, ["q"])["q"] == ("mine", "other")
+
+
+def test_accepts_previous_day_is_the_local_day() -> None:
+    """A query at 00:30 local (+2 h: 22:30 UTC the day before) takes its candidates from the
+    previous local day: 01:00 and 23:00 local, which are two different UTC days."""
+    query = _at("q", 5, 0.5, 2)
+    early, late = _at("early", 4, 1.0, 2), _at("late", 4, 23.0, 2)
+    older = _at("older", 3, 23.0, 2)
+    observation = Observation("sessions", (older, early, late, query))
+    assert set(rank_candidates(observation, None, ["q"])["q"]) == {"early", "late"}
 
 
 def test_rejects_too_few_users() -> None:

@@ -64,10 +64,34 @@ def test_norway_format_is_detected_by_its_header(tmp_path: Path) -> None:
     assert truth.session_user == {"1": "G1-1"}
 
 
+def test_norway_session_over_the_autumn_switch_ends_on_the_winter_offset(tmp_path: Path) -> None:
+    # Oslo leaves summer time at 03:00 on 27 Oct 2019: plugged in at 20:00 (+2 h), out at
+    # 07:00 (+1 h), 12 h later in real time; the plug-out's local hour stays 07.
+    row = "2;G1;G1-1;Private;NA;26.10.2019 20:00;20;27.10.2019 07:00;7;9,5;12;Oct;Saturday;x;y\n"
+    path = _write(tmp_path, "n.csv", ";".join(NORWAY_HEADER) + "\n" + row)
+    (session,), _ = read_sessions(path)
+    assert (session.utc_offset_s, session.end_utc_offset_s) == (7200, 3600)
+    assert session.end - session.start == 12 * 3600
+    assert session.local_start % 86400 == 20 * 3600
+    assert session.local_end % 86400 == 7 * 3600
+
+
+def test_plain_session_end_keeps_its_own_offset(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "s.csv",
+        PLAIN + "s1,A,2019-10-26T20:00:00+02:00,2019-10-27T07:00:00+01:00,5000,u1\n",
+    )
+    (session,), _ = read_sessions(path)
+    assert session.end - session.start == 12 * 3600
+    assert session.local_end % 86400 == 7 * 3600
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
         ("a,b,c\n", 1, "header"),
+        (PLAIN + "s1,A,2024-01-01T08:00+01:00,2024-01-01T09:00,5,u\n", 2, "UTC offset"),
         (
             PLAIN
             + "s1,A,2024-01-01T08:00,2024-01-01T09:00,5,u\ns2,A,yesterday,2024-01-01T09:00,5,u\n",

@@ -186,8 +186,57 @@ def test_a_simulated_city_is_scored_against_its_truth_never_shown_to_the_observe
     assert forced.trips_departure_key_forced > 0
     assert forced.chains is not None
     assert forced.chains.vehicles > 0
+    # Z3 over whole trajectories, with the battery: every proven link is right (the energy
+    # model only ever removes what cannot have happened), and nothing undecided is counted.
+    chains = report.z3_chains
+    assert chains is not None, report.z3_chains_absent
+    assert chains.unknown == 0
+    assert chains.proven_wrong == 0
+    assert chains.proven_correct == chains.pairing_proven + chains.dwell_proven > 0
+    assert chains.components + chains.skipped_too_large + chains.skipped_over_budget == (
+        chains.components_total
+    )
+    assert chains.chains is not None
+    # Trajectories: on the public chain a trip's departure key shows only when its vehicle was
+    # plugged in until it left; with every end keyed the same fast path forces most pairings.
+    trajectories = report.trajectories
+    assert trajectories is not None
+    assert trajectories.trips == forced.trips
+    assert trajectories.both_keys_public <= min(
+        trajectories.departure_key_public, trajectories.arrival_key_public
+    )
+    assert trajectories.chainable_4_plus <= trajectories.chainable_3 <= trajectories.chainable_2
+    assert trajectories.every_end_keyed_forced_share > forced.trips_forced_share
     assert report.position is not None
     assert 0.0 <= report.position.chance <= 1.0
     assert report.position.pairs > 0
     # The observer's knowledge never mentions the consortium chain or a vehicle id.
     assert not any("consortium" in k or "ev-" in k for k in report.knowledge)
+
+
+def test_chainable_counts_runs_of_trips_whose_keys_are_all_public_and_joined() -> None:
+    from iome_ref.analysis.link import _chainable  # noqa: PLC0415 - the bound under test
+    from iome_ref.analysis.simtruth import TrueTrip  # noqa: PLC0415
+
+    def trip(vehicle: str, depart: int, dep: str | None, arr: str) -> TrueTrip:
+        return TrueTrip(vehicle, "A", "B", depart, depart + 60, dep, arr)
+
+    trips = [
+        # v1: three trips, each arrival session lasting until the next departure.
+        trip("v1", 0, "k0", "k1"),
+        trip("v1", 100, "k1", "k2"),
+        trip("v1", 200, "k2", "k3"),
+        # v2: both keys public on each trip, but the second left under another session's key.
+        trip("v2", 0, "m0", "m1"),
+        trip("v2", 100, "m9", "m2"),
+        # v3: never plugged in at a departure.
+        trip("v3", 0, None, "n1"),
+        trip("v3", 100, None, "n2"),
+    ]
+    public = {"k0", "k1", "k2", "k3", "m0", "m1", "m9", "m2", "n1", "n2"}
+    assert _chainable(trips, public, 2) == 1 / 3
+    assert _chainable(trips, public, 3) == 1 / 3
+    assert _chainable(trips, public, 4) == 0.0
+    # A key the chain never showed breaks the run there.
+    assert _chainable(trips, public - {"k2"}, 2) == 0.0
+    assert _chainable(trips, public - {"k3"}, 2) == 1 / 3

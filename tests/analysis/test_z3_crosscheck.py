@@ -90,6 +90,19 @@ def test_a_timeout_is_reported_as_unknown_never_as_a_verdict() -> None:
     assert not (solved.undecided & (solved.forced | solved.possible)).any()
 
 
+def test_a_resource_limit_gives_the_same_unknowns_on_every_run() -> None:
+    # The budget is Z3's resource count, not the clock: a bound too small to decide anything
+    # leaves the same links undecided on every run of one seed, however busy the machine.
+    pairing = Bipartite.build(3, 3, [0, 0, 1, 1, 2, 2], [0, 1, 1, 2, 2, 0])
+    fast = forced_links(pairing)
+    runs = [z3_links(pairing, fast, seed=5, timeout_ms=1) for _ in range(3)]
+    assert runs[0].unknown > 0
+    for run in runs[1:]:
+        assert run.unknown == runs[0].unknown
+        assert run.undecided.tolist() == runs[0].undecided.tolist()
+        assert run.forced.tolist() == runs[0].forced.tolist()
+
+
 @given(histories(), st.sampled_from([1, 60, 300]), st.integers(0, 2**16))
 def test_chained_z3_without_energy_agrees_with_the_fast_path_on_both_graphs(
     trips: list[ExactTrip], resolution: int, seed: int
@@ -132,3 +145,33 @@ def test_a_chain_that_would_run_the_battery_flat_is_refused() -> None:
     # A 30 kWh charge before leaving D1 makes the chain possible again, and forced.
     charged = ChainEnergy(60_000, [0, 30_000], [0, 0], [40_000, 40_000], [False])
     assert z3_chain_links(pairing, dwell, charged, seed=1).dwell_forced.tolist() == [True]
+
+
+def test_a_trip_that_used_more_than_its_road_energy_stays_possible() -> None:
+    # D0 left with 50 kWh charged, drove 30 kWh (10 on the road graph, 20 off it), arrived
+    # with 20 kWh and charged 40 kWh at R0: 60 kWh, a full battery. An observer that took the
+    # road graph's 10 kWh as the exact use would find 50 - 10 + 40 = 80 kWh > 60 and refuse
+    # the true (and only) pairing; the road energy is a lower bound, so it must stay forced.
+    pairing = Bipartite.build(1, 1, [0], [0])
+    dwell = Bipartite.build(1, 1, [], [])
+    energy = ChainEnergy(60_000, [50_000], [40_000], [10_000], [])
+    solved = z3_chain_links(pairing, dwell, energy, seed=1)
+    assert solved.unknown == 0
+    assert solved.pairing_forced.tolist() == [True]
+
+
+def test_the_budget_solves_small_components_first_and_counts_what_it_skipped() -> None:
+    # Three pairing components: one link (D0-R0), two links (D1-R1, D1-R2), four links
+    # (D2, D3 x R3, R4: a swap square).
+    pairing = Bipartite.build(4, 5, [0, 1, 1, 2, 2, 3, 3], [0, 1, 2, 3, 4, 3, 4])
+    dwell = Bipartite.build(5, 4, [], [])
+    loose = ChainEnergy(10**6, [0] * 4, [0] * 5, [0] * pairing.n_edges, [])
+    solved = z3_chain_links(pairing, dwell, loose, seed=1, max_links=3, budget_links=1)
+    assert (solved.components_total, solved.components) == (3, 1)
+    assert (solved.skipped_too_large, solved.skipped_over_budget) == (1, 1)
+    assert solved.pairing_checked.tolist() == [True] + [False] * 6
+    assert solved.pairing_forced.tolist() == [True] + [False] * 6  # no verdict where unchecked
+    everything = z3_chain_links(pairing, dwell, loose, seed=1)
+    assert everything.components == 3
+    assert everything.pairing_checked.all()
+    assert everything.pairing_forced.tolist() == forced_links(pairing).forced.tolist()
