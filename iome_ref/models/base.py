@@ -8,12 +8,13 @@ shape only: rules that relate fields to each other or to chain state live in ``i
 from __future__ import annotations
 
 import functools
+import json.encoder
 import reprlib
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, NamedTuple, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Final, NamedTuple, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -35,7 +36,7 @@ from iome_ref.constants import (
     SIGNATURE_PATTERN,
 )
 from iome_ref.crypto import KeyPair
-from iome_ref.encoding import canonical_json, compute_hash
+from iome_ref.encoding import canonical_json, compute_hash, is_plain_json
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
@@ -240,9 +241,11 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         carried = self._carried()
         canonical: bytes | None = carried["_canonical"]
         if canonical is None:
-            canonical = canonical_json(
-                self.model_dump(mode="json", exclude=set(self.unsigned_fields()))
-            )
+            canonical = _plain_canonical(self.__dict__, _signed_members_of(type(self)))
+            if canonical is None:
+                canonical = canonical_json(
+                    self.model_dump(mode="json", exclude=set(self.unsigned_fields()))
+                )
             carried["_canonical"] = canonical
         return canonical
 
@@ -282,6 +285,55 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
 @functools.cache
 def _unsigned_fields_of(model: type[SignedModel]) -> frozenset[str]:
     return frozenset({"tx_id", *(spec.field for spec in model.SIGNATURES), *model.EXTRA_UNSIGNED})
+
+
+@functools.cache
+def _signed_members_of(model: type[SignedModel]) -> tuple[tuple[str, str], ...]:
+    """(field name, ``"name":``) of the signed fields, in RFC 8785 member order (the names
+    are ASCII, so code-point order is UTF-16 order)."""
+    names = sorted(set(model.model_fields) - _unsigned_fields_of(model))
+    if not all(name.isascii() and name.isidentifier() for name in names):
+        raise TypeError(f"{model.__name__}: field names must be ASCII identifiers")
+    return tuple((name, f'"{name}":') for name in names)
+
+
+#: The string writer of ``json``'s C encoder with ``ensure_ascii=False``: the one
+#: ``encoding.canonical_json`` writes strings with.
+_WRITE_STRING: Final = json.encoder.encode_basestring
+
+
+def _plain_canonical(values: dict[str, Any], members: tuple[tuple[str, str], ...]) -> bytes | None:
+    """RFC 8785 bytes of the members' values, written member by member from the validated
+    field values (no ``model_dump``, no dict built); None when a value is not plain data
+    (a nested model, non-ASCII text, an integer out of the safe range), which the caller then
+    canonicalises through ``model_dump`` and ``canonical_json``.
+
+    Byte for byte what ``canonical_json(model_dump(mode="json", exclude=unsigned))`` writes
+    (tests/unit/test_carried_ids.py checks every vector and builder object): the same string
+    writer, integers as ``int.__repr__`` (as the encoder writes them), lists and dicts through
+    ``canonical_json`` itself, members in sorted order.
+    """
+    parts = []
+    for name, prefix in members:
+        value = values[name]
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                return None
+            parts.append(prefix + _WRITE_STRING(value))
+        elif kind is int:
+            if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+                return None
+            parts.append(prefix + int.__repr__(value))
+        elif value is None:
+            parts.append(prefix + "null")
+        elif kind is bool:
+            parts.append(prefix + ("true" if value else "false"))
+        elif (kind is list or kind is dict) and is_plain_json(value):
+            parts.append(prefix + canonical_json(value).decode())
+        else:
+            return None
+    return ("{" + ",".join(parts) + "}").encode()
 
 
 def _unwrap(annotation: Any) -> tuple[Any, Req | None]:

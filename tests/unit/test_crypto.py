@@ -853,3 +853,45 @@ def test_fast_path_decides_as_the_pure_python_rule(inputs: tuple[bytes, bytes, b
     assert fast_accepts(public_key, signature, message) == spec_accepts(
         public_key, signature, message
     )
+
+
+@pytest.mark.req("IOME-SIG-003", "IOME-SIG-004", "IOME-SIG-005", "IOME-SIG-006")
+@given(
+    y=st.one_of(
+        st.integers(0, (1 << 255) - 1),
+        st.integers(P - 40, (1 << 255) - 1),
+        st.integers(0, 40),
+        st.sampled_from(
+            [int.from_bytes(bytes.fromhex(h), "little") for h in SMALL_ORDER_CANONICAL]
+        ),
+    ),
+    sign=st.integers(0, 1),
+)
+def test_accepts_the_refused_table_exactly_as_the_point_checks(y: int, sign: int) -> None:
+    """One set lookup decides "canonical and not of small order" as the pure-Python checks
+    do (canonicality, then decoding and [8]P), for every kind of encoding."""
+    encoding = encode(y & ((1 << 255) - 1), sign)
+    point = crypto_module.decompress_point(encoding)
+    by_checks = crypto_module.is_canonical_encoding(encoding) and not (
+        point is not None and crypto_module.is_small_order(point)
+    )
+    assert (encoding not in crypto_module.REFUSED_POINT_ENCODINGS) == by_checks
+
+
+def test_accepts_every_refused_encoding_as_refused_by_the_checks() -> None:
+    assert len(crypto_module.REFUSED_POINT_ENCODINGS) == 48
+    for encoding in crypto_module.REFUSED_POINT_ENCODINGS:
+        point = crypto_module.decompress_point(encoding)
+        canonical = crypto_module.is_canonical_encoding(encoding)
+        assert not canonical or (point is not None and crypto_module.is_small_order(point))
+
+
+@given(seed=st.binary(max_size=64), payload=st.binary(min_size=32, max_size=32), tag=TAGS)
+def test_accepts_libsodium_signatures_equal_to_openssl_ones(
+    seed: bytes, payload: bytes, tag: str
+) -> None:
+    """KeyPair.sign goes through libsodium; Ed25519 is deterministic, so OpenSSL (the
+    library the keys come from) writes the very same bytes."""
+    key = KeyPair.from_seed(seed)
+    expected = key.private.sign(signing_message(tag, payload.hex())).hex()
+    assert key.sign(tag, payload.hex()) == expected
