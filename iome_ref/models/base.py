@@ -187,6 +187,12 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
     #: the presences and claim its verifiers already checked does not verify them again.
     #: Dropped by any ``model_copy`` update (signature fields are unsigned but verified).
     _signatures_verified: bool = PrivateAttr(default=False)
+    #: Set by ``chain.parallel`` when a worker process ran the whole stateless pipeline
+    #: (``rules.stateless.check_stateless``) on this object's content and it passed:
+    #: ``(directory, quorum, anchor_role, certified keys)``. ``check_stateless`` with that very
+    #: directory object, quorum and anchor role then returns the keys without judging again;
+    #: with any other arguments the mark is ignored. Dropped by any ``model_copy`` update.
+    _stateless_passed: tuple[Any, int, str, tuple[Any, ...]] | None = PrivateAttr(default=None)
 
     def _carried(self) -> dict[str, Any]:
         """The private attributes' dict, read directly: ``self._x`` goes through pydantic's
@@ -212,10 +218,36 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         if update:
             carried = copied._carried()
             carried["_signatures_verified"] = False
+            carried["_stateless_passed"] = None
             if not self.unsigned_fields().issuperset(update):
                 carried["_canonical"] = None
                 carried["_computed_tx_id"] = None
         return copied
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Self:
+        """The model holding ``fields`` (this model's validated field values, e.g. another
+        instance's ``__dict__`` sent to a worker process), built as unpickling builds it: no
+        validation, nothing carried."""
+        model = cls.__new__(cls)
+        model.__setstate__(
+            {
+                "__dict__": fields,
+                "__pydantic_extra__": None,
+                "__pydantic_fields_set__": set(fields),
+                "__pydantic_private__": dict(_private_defaults(cls)),
+            }
+        )
+        return model
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without a stateless mark: it names a directory object of this process,
+        which means nothing in another (worker processes are sent transactions pickled)."""
+        state = super().__getstate__()
+        private = state["__pydantic_private__"]
+        if private and private.get("_stateless_passed") is not None:
+            state["__pydantic_private__"] = {**private, "_stateless_passed": None}
+        return state
 
     @property
     def signatures_verified(self) -> bool:
@@ -226,6 +258,26 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         """Record that every signature verified; only ``check_signatures`` and the parallel
         pre-verification (which runs the same checks in worker processes) call this."""
         self._carried()["_signatures_verified"] = True
+
+    def stateless_passed(
+        self, directory: object, quorum: int, anchor_role: str
+    ) -> list[Any] | None:
+        """The certified keys, if the whole stateless pipeline passed on this object with these
+        arguments (``mark_stateless_passed``); None when it must be judged."""
+        mark = self._carried()["_stateless_passed"]
+        if mark is None or mark[0] is not directory or mark[1:3] != (quorum, anchor_role):
+            return None
+        return list(mark[3])
+
+    def mark_stateless_passed(
+        self, directory: object, quorum: int, anchor_role: str, certified: tuple[Any, ...]
+    ) -> None:
+        """Record that ``check_stateless(self, directory, quorum=..., anchor_role=...)`` passed
+        (in a worker process, on an equal copy) returning ``certified``; only
+        ``chain.parallel`` calls this. Its signatures verified too, so that is marked."""
+        carried = self._carried()
+        carried["_stateless_passed"] = (directory, quorum, anchor_role, certified)
+        carried["_signatures_verified"] = True
 
     @property
     def tx_type(self) -> str:
@@ -285,6 +337,18 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
 @functools.cache
 def _unsigned_fields_of(model: type[SignedModel]) -> frozenset[str]:
     return frozenset({"tx_id", *(spec.field for spec in model.SIGNATURES), *model.EXTRA_UNSIGNED})
+
+
+@functools.cache
+def _private_defaults(model: type[SignedModel]) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of the model's private attributes; all are immutable scalars, so a
+    fresh model may share them (what ``model_construct`` would deep-copy each time)."""
+    defaults = tuple(
+        (name, attr.get_default()) for name, attr in model.__private_attributes__.items()
+    )
+    if not all(value is None or type(value) is bool for _, value in defaults):
+        raise TypeError(f"{model.__name__}: private defaults must be None or bool")
+    return defaults
 
 
 @functools.cache
