@@ -500,15 +500,18 @@ def verify(public_key_hex: str, signature_hex: str, tag: str, payload_hex: str) 
         and len(signature_hex) == 2 * SIGNATURE_LEN
         and tag.isascii()
         and payload_hex.isascii()
-        and _LOWER_HEX.fullmatch(public_key_hex) is not None
-        and _LOWER_HEX.fullmatch(signature_hex) is not None
     ):
-        _verify_decoded(
-            bytes.fromhex(public_key_hex),
-            bytes.fromhex(signature_hex),
-            DOMAIN_PREFIX + tag.encode() + b"/" + payload_hex.encode(),
-        )
-        return
+        try:
+            public_key, signature = bytes.fromhex(public_key_hex), bytes.fromhex(signature_hex)
+        except ValueError:
+            pass  # not hex: the checking path names the fault
+        else:
+            # fromhex also reads uppercase and spaces; the wire form is lowercase hex only
+            # (IOME-SIG-008), which is exactly what writing the bytes back gives.
+            if public_key.hex() == public_key_hex and signature.hex() == signature_hex:
+                message = DOMAIN_PREFIX + tag.encode() + b"/" + payload_hex.encode()
+                _verify_decoded(public_key, signature, message)
+                return
     public_key, signature = decode_key_and_signature(public_key_hex, signature_hex)
     _verify_decoded(public_key, signature, signing_message(tag, payload_hex))
 
