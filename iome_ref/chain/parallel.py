@@ -17,9 +17,9 @@ pure per-chunk function the same way (the verifiers' Trip proposals, ``roles.ver
 Why this is safe:
 
 - Deterministic. A worker's answer is a pure function of what it was sent (the transaction's
-  fields, the directory's PEM text, quorum and anchor role); answers come back in input order
-  (``Executor.map``); a mark only skips a pipeline that passed on equal content with equal
-  arguments. Which worker did what, and when, changes nothing.
+  fields, the directory's PEM text, quorum and anchor role); answers are read in input order
+  (chunk ``i`` goes to worker ``i % n``); a mark only skips a pipeline that passed on equal
+  content with equal arguments. Which worker did what, and when, changes nothing.
 - No shared mutable state. Workers receive plain data and return plain data; they see no
   chain state. Each keeps the directory it rebuilt from the PEM text of the last batches
   (keyed by the text's SHA-256), a cache of a pure function of what it is sent.
@@ -31,11 +31,11 @@ Why this is safe:
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Final, NamedTuple, Self, TypeVar
 
@@ -65,9 +65,8 @@ Check = tuple[str, str, str, str]
 #: workers would cost more than it saves.
 MIN_PARALLEL_BATCH: Final = 16
 #: Chunks per worker: two, so the caller's sequential pass starts on the first chunk while the
-#: others are judged, and a slow chunk leaves the other worker less idle. Not more: each chunk
-#: costs the calling process ~0.3 ms of executor threads (measured: 8 chunks per worker cost
-#: it 80% more CPU per claim than 1, which is what bounds the scaling).
+#: others are judged. Not more: every chunk adds to the calling process's CPU per claim (4 per
+#: worker cost ~13% more than 2, measured), and that serial part is what bounds the scaling.
 _CHUNKS_PER_WORKER: Final = 2
 #: Directories a worker keeps rebuilt (one per revocation list in force, the latest few).
 _DIRECTORIES_KEPT: Final = 4
@@ -164,6 +163,98 @@ def verify_groups(groups: Sequence[Sequence[Check]]) -> list[bool]:
     return verdicts
 
 
+class _Workers:
+    """``count`` forked processes, each answering one chunk at a time over its own pipe.
+
+    Why not ``concurrent.futures.ProcessPoolExecutor``: its feeder and manager threads pickle
+    and unpickle in the calling process beside the thread applying the results, and cost it
+    about as much CPU as that thread's own work per claim (measured), which is the serial part
+    that bounds the scaling. Here the calling thread sends and receives itself, and each
+    worker holds at most one chunk: chunk ``i`` goes to worker ``i % count``, and its next
+    chunk is sent as soon as its answer is read, before that answer is applied.
+    """
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._pipes: list[Connection] = []
+        self._processes: list[BaseProcess] = []
+        #: Chunks sent and not yet answered, per worker (drained before new work).
+        self._outstanding = [0] * count
+        for _ in range(count):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            self._pipes.append(ours)
+            self._processes.append(process)
+
+    def map(
+        self, function: Callable[[Any, Any], list[Any]], context: object, parts: Sequence[Any]
+    ) -> Iterator[list[Any]]:
+        """``function(context, part)`` of every part, in order, as each answer arrives."""
+        self._drain()
+        count = len(self._pipes)
+        for index in range(min(count, len(parts))):
+            self._send(index % count, (function, context, parts[index]))
+        for index in range(len(parts)):
+            worker = index % count
+            ok, answer = self._receive(worker)
+            following = index + count
+            if following < len(parts):
+                self._send(worker, (function, context, parts[following]))
+            if not ok:
+                raise answer
+            yield answer
+
+    def _send(self, worker: int, message: object) -> None:
+        self._pipes[worker].send(message)
+        self._outstanding[worker] += 1
+
+    def _receive(self, worker: int) -> tuple[bool, Any]:
+        answer: tuple[bool, Any] = self._pipes[worker].recv()
+        self._outstanding[worker] -= 1
+        return answer
+
+    def _drain(self) -> None:
+        """Read and drop the answers of a batch its caller stopped reading (a refusal)."""
+        for worker, pending in enumerate(self._outstanding):
+            for _ in range(pending):
+                self._receive(worker)
+
+    def close(self) -> None:
+        for pipe in self._pipes:
+            try:
+                self._drain()
+                pipe.send(None)
+            except (OSError, EOFError):
+                pass
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for pipe in self._pipes:
+            pipe.close()
+        self._pipes, self._processes = [], []
+
+
+def _serve(pipe: Connection) -> None:
+    """A worker's loop: answer (True, result) or (False, exception) per message, until None."""
+    while True:
+        try:
+            message = pipe.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        function, context, part = message
+        try:
+            answer: tuple[bool, Any] = (True, function(context, part))
+        except Exception as exc:
+            answer = (False, exc)
+        pipe.send(answer)
+
+
 class SignatureChecker:
     """Runs the stateless checks of batches of transactions on ``workers`` processes.
 
@@ -177,18 +268,14 @@ class SignatureChecker:
             raise UsageError("parallel", "workers must be >= 0 and min_parallel_batch >= 1")
         self.workers = workers
         self.min_parallel_batch = min_parallel_batch
-        self._executor: Executor | None = None
         self._text: tuple[CertificateDirectory, DirectoryText] | None = None
-        if workers:
-            # fork: workers start with the modules already imported, in milliseconds; they
-            # run only the pure functions they are sent.
-            self._executor = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("fork")
-            )
+        # fork: workers start with the modules already imported, in milliseconds; they run
+        # only the pure functions they are sent.
+        self._workers: _Workers | None = _Workers(workers) if workers else None
 
     def parallel(self, size: int) -> bool:
         """Whether a batch of ``size`` goes to the worker processes."""
-        return self._executor is not None and size >= self.min_parallel_batch
+        return self._workers is not None and size >= self.min_parallel_batch
 
     def directory_text(self, directory: CertificateDirectory) -> DirectoryText:
         """``directory`` as text for the workers, computed once per directory object."""
@@ -206,13 +293,12 @@ class SignatureChecker:
         yielded one per item in input order as each chunk comes back (the first chunk's while
         the workers judge later ones). ``function`` must be a pure module-level function.
         """
-        if self._executor is None:
+        if self._workers is None:
             raise UsageError("parallel", "map_ordered needs worker processes")
         chunks = max(1, min(len(items), self.workers * _CHUNKS_PER_WORKER))
         size = -(-len(items) // chunks)
         parts = [items[i : i + size] for i in range(0, len(items), size)]
-        results = self._executor.map(function, itertools.repeat(context), parts)
-        for part in results:
+        for part in self._workers.map(function, context, parts):
             yield from part
 
     def prevalidate(
@@ -258,9 +344,9 @@ class SignatureChecker:
 
     def close(self) -> None:
         """Stop the worker processes (idempotent)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def __enter__(self) -> Self:
         return self

@@ -312,3 +312,26 @@ def test_accepts_marks_only_for_the_arguments_judged_with() -> None:
     assert rebuilt == tx
     assert rebuilt.stateless_passed(directory, 2, "manager") is None
     assert not rebuilt.signatures_verified
+
+
+def _double_or_fail(offset: int, chunk: list[int]) -> list[int]:
+    if offset < 0:
+        raise ValueError("asked to fail")
+    return [2 * item + offset for item in chunk]
+
+
+def test_accepts_answers_in_order_after_an_abandoned_batch() -> None:
+    """A batch its caller stopped reading (a refused transaction) leaves answers in flight;
+    the next batch must not read them as its own."""
+    with SignatureChecker(2, min_parallel_batch=1) as pool:
+        first = pool.map_ordered(_double_or_fail, 0, list(range(40)))
+        assert next(first) == 0
+        del first
+        assert list(pool.map_ordered(_double_or_fail, 1, list(range(30)))) == [
+            2 * i + 1 for i in range(30)
+        ]
+        with pytest.raises(ValueError, match="asked to fail"):
+            list(pool.map_ordered(_double_or_fail, -1, [1, 2, 3]))
+        assert list(pool.map_ordered(_double_or_fail, 0, [5])) == [10]
+    with usage_error("parallel"):
+        SignatureChecker(0).map_ordered(_double_or_fail, 0, [1]).__next__()
