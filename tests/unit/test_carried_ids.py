@@ -4,17 +4,16 @@ and a carried value never outlives a change of what it was computed from."""
 from __future__ import annotations
 
 import copy
-import json
 import pickle
-from pathlib import Path
 
 import pytest
+from helpers import vector_messages
 
 import iome_ref.models.base as base_module
 import iome_ref.rules.encoding as encoding_rules
 from iome_ref.encoding import canonical_json
-from iome_ref.errors import IoMEError, Rejected
-from iome_ref.models import ESDP, SignedModel, parse_message
+from iome_ref.errors import Rejected
+from iome_ref.models import ESDP, SignedModel
 from iome_ref.rules import check_stateless
 from iome_ref.rules.encoding import check_signatures, check_tx_id, signature_checks
 from iome_ref.vectors.builders import Builder
@@ -135,18 +134,10 @@ def vector_models() -> list[SignedModel]:
     """Every transaction of the committed vectors that parses as a model (forged ones too),
     with the transactions of every block."""
     found: list[SignedModel] = []
-    for path in sorted((Path(__file__).parents[2] / "spec" / "vectors").glob("*.json")):
-        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
-            data = case.get("input")
-            if not isinstance(data, dict):
-                continue
-            try:
-                model = parse_message(data)
-            except IoMEError:
-                continue
-            if isinstance(model, SignedModel):
-                found.append(model)
-            found.extend(getattr(model, "txs", ()))
+    for _, model in vector_messages():
+        if isinstance(model, SignedModel):
+            found.append(model)
+        found.extend(getattr(model, "txs", ()))
     return found
 
 

@@ -16,20 +16,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import require_shared
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from helpers import vector_messages
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import iome_ref.crypto as crypto_module
 from iome_ref.crypto import KeyPair, is_valid_signature, signing_message, verify, verify_raw
-from iome_ref.errors import IoMEError, Rejected, UsageError
-from iome_ref.models import Block, SignedModel, parse_message
+from iome_ref.errors import Rejected, UsageError
+from iome_ref.models import Block, SignedModel
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
@@ -758,39 +758,31 @@ def vector_signatures() -> list[tuple[str, bytes, bytes, bytes]]:
     """(case id, key, signature, message) of every signature in the committed vectors that
     parses as a model, including the forged and malformed ones."""
     found = []
-    for path in sorted((Path(__file__).parents[2] / "spec" / "vectors").glob("*.json")):
-        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
-            data = case.get("input")
-            if not isinstance(data, dict):
-                continue
-            try:
-                model = parse_message(data)
-            except IoMEError:
-                continue
-            triples: list[tuple[str, str, str, str]] = []
-            if isinstance(model, Block):
-                triples.append((model.producer_pk, model.signature, "Block", model.block_hash))
-            elif isinstance(model, SignedModel):
-                for spec in model.SIGNATURES:
-                    triples.append(
-                        (
-                            getattr(model, spec.key_field),
-                            getattr(model, spec.field),
-                            spec.tag,
-                            model.signed_payload(spec),
-                        )
-                    )
-                for quorum in getattr(model, "verifier_sigs", ()):
-                    triples.append((quorum.verifier_pk, quorum.signature, "Trip", model.tx_id))
-            for key, sig, tag, payload in triples:
-                found.append(
+    for case_id, model in vector_messages():
+        triples: list[tuple[str, str, str, str]] = []
+        if isinstance(model, Block):
+            triples.append((model.producer_pk, model.signature, "Block", model.block_hash))
+        elif isinstance(model, SignedModel):
+            for spec in model.SIGNATURES:
+                triples.append(
                     (
-                        case["id"],
-                        bytes.fromhex(key),
-                        bytes.fromhex(sig),
-                        signing_message(tag, payload),
+                        getattr(model, spec.key_field),
+                        getattr(model, spec.field),
+                        spec.tag,
+                        model.signed_payload(spec),
                     )
                 )
+            for quorum in getattr(model, "verifier_sigs", ()):
+                triples.append((quorum.verifier_pk, quorum.signature, "Trip", model.tx_id))
+        for key, sig, tag, payload in triples:
+            found.append(
+                (
+                    case_id,
+                    bytes.fromhex(key),
+                    bytes.fromhex(sig),
+                    signing_message(tag, payload),
+                )
+            )
     return found
 
 
