@@ -153,6 +153,8 @@ class CertificateDirectory:
         #: value keeps them alive). Those checks precede every time-dependent one in
         #: ``_check_path``, so skipping them once passed names the same first failure.
         self._static_ok: dict[tuple[int, ...], tuple[Path, tuple[IssuerKey, ...]]] = {}
+        #: (certificate id, role, subject) whose leaf checks (role, CN, end entity) passed.
+        self._leaf_ok: dict[tuple[int, str, str | None], x509.Certificate] = {}
         self._crls: dict[IssuerKey, CrlInForce] = {}
         #: CRL DER -> the directory it puts in force after this one. A RevocationList is judged
         #: twice on a chain (its certificate step, then its effect): the CRL rules and the
@@ -352,9 +354,12 @@ class CertificateDirectory:
         failures: list[Rejected] = []
         for cert in certs:
             try:
-                check_certificate_role(cert, role)
-                check_certificate_subject_id(cert, subject_id)
-                check_leaf_is_end_entity(cert)
+                leaf = (id(cert), role, subject_id)
+                if leaf not in self._leaf_ok:  # time-independent: judged once when they pass
+                    check_certificate_role(cert, role)
+                    check_certificate_subject_id(cert, subject_id)
+                    check_leaf_is_end_entity(cert)
+                    self._leaf_ok[leaf] = cert
                 paths = self.get_paths(cert)
                 check_path_found(cert, paths)
             except Rejected as exc:
