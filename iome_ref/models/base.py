@@ -36,7 +36,7 @@ from iome_ref.constants import (
     SIGNATURE_PATTERN,
 )
 from iome_ref.crypto import KeyPair
-from iome_ref.encoding import canonical_json, compute_hash, is_plain_json
+from iome_ref.encoding import canonical_json, compute_hash, plain_canonical_json
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
@@ -377,7 +377,7 @@ def _plain_canonical(values: dict[str, Any], members: tuple[tuple[str, str], ...
     Byte for byte what ``canonical_json(model_dump(mode="json", exclude=unsigned))`` writes
     (tests/unit/test_carried_ids.py checks every vector and builder object): the same string
     writer, integers as ``int.__repr__`` (as the encoder writes them), lists and dicts through
-    ``canonical_json`` itself, members in sorted order.
+    ``plain_canonical_json`` (``canonical_json``'s own plain path), members in sorted order.
     """
     parts = []
     for name, prefix in members:
@@ -395,8 +395,11 @@ def _plain_canonical(values: dict[str, Any], members: tuple[tuple[str, str], ...
             parts.append(prefix + "null")
         elif kind is bool:
             parts.append(prefix + ("true" if value else "false"))
-        elif (kind is list or kind is dict) and is_plain_json(value):
-            parts.append(prefix + canonical_json(value).decode())
+        elif kind is list or kind is dict:
+            written = plain_canonical_json(value)
+            if written is None:
+                return None
+            parts.append(prefix + written.decode())
         else:
             return None
     return ("{" + ",".join(parts) + "}").encode()
