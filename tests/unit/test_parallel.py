@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import random
 
+import numpy as np
 import pytest
 from helpers import usage_error
 
@@ -15,6 +16,7 @@ from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ZERO_HASH
 from iome_ref.errors import Rejected
 from iome_ref.models import Block, Presence, SignedModel, Trip, TripClaim
+from iome_ref.roles.randomness import random_bytes
 from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.rules.encoding import signature_checks
 from iome_ref.vectors.builders import Builder
@@ -186,19 +188,22 @@ def faulty_claims(seed: int) -> list[tuple[TripClaim, Presence, Presence, int]]:
 
 
 def claims_outcome(
-    batch: list[tuple[TripClaim, Presence, Presence, int]], checker: SignatureChecker | None
-) -> tuple[list[str], bytes, int, int]:
+    batch: list[tuple[TripClaim, Presence, Presence, int]],
+    checker: SignatureChecker | None,
+    *,
+    numpy_rng: bool = False,
+) -> tuple[list[str], bytes, str, int]:
     """Outcomes (trip tx ids or refusal ids), the consortium state, the random source's next
     draw and how many transactions the quorum hands over."""
     verifiers = [Verifier(n, WORLD.key(n)) for n in ("verifier-1", "verifier-2", "verifier-3")]
     quorum = VerifierQuorum(verifiers, 2, WORLD.context().travel, WORLD.directory)
     state = ChainState("verifiers", CHAIN_CONSORTIUM, WORLD.directory)
-    rng = random.Random(11)
+    rng = np.random.default_rng(11) if numpy_rng else random.Random(11)
     fresh = [(as_received(c), as_received(s), as_received(d), t) for c, s, d, t in batch]
     outcomes = quorum.on_claims(fresh, state, rng, checker)  # type: ignore[arg-type]
     found = [o.tx_id if isinstance(o, Trip) else o.req_id for o in outcomes]
     handed = len(quorum.take_consortium_txs())
-    return found, state.snapshot(), rng.getrandbits(64), handed
+    return found, state.snapshot(), random_bytes(rng, 8).hex(), handed
 
 
 @pytest.mark.req("IOME-SIG-001", "IOME-ENC-011", "IOME-BLK-008")
@@ -211,6 +216,18 @@ def test_rejects_claims_alike_in_workers_and_one_by_one(
     assert claims_outcome(batch, checker) == expected
     with SignatureChecker(0) as local:
         assert claims_outcome(batch, local) == expected
+
+
+@pytest.mark.req("IOME-SIG-001", "IOME-ENC-011", "IOME-BLK-008")
+@pytest.mark.parametrize("seed", [0, 9, 11])
+def test_rejects_claims_alike_with_a_numpy_random_source(
+    checker: SignatureChecker, seed: int
+) -> None:
+    """Nonces drawn ahead and the state restored work for a numpy Generator too."""
+    batch = faulty_claims(seed)
+    expected = claims_outcome(batch, None, numpy_rng=True)
+    assert claims_outcome(batch, checker, numpy_rng=True) == expected
+    assert {"IOME-SIG-001", "IOME-ENC-011", "IOME-BLK-008"} & set(expected[0])
 
 
 def test_rejects_a_seeded_fault_of_every_kind_somewhere() -> None:
