@@ -48,7 +48,7 @@ from typing import Final, Self
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from nacl.bindings import crypto_sign_open
+from nacl.bindings import crypto_sign, crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
 from iome_ref.constants import DOMAIN_PREFIX, PUBLIC_KEY_LEN, SIGNATURE_LEN
@@ -313,6 +313,31 @@ def _check_torsion_table() -> None:
 _check_torsion_table()
 
 
+def _non_canonical_encodings() -> frozenset[bytes]:
+    """Every 32-byte string :func:`is_canonical_encoding` refuses: y in [p, 2^255) with
+    either sign bit (38), and the sign bit set on y = 1 or y = p - 1 (2)."""
+    values = [y | sign << 255 for y in range(FIELD_PRIME, 1 << 255) for sign in (0, 1)]
+    values += [1 | 1 << 255, FIELD_PRIME - 1 | 1 << 255]
+    return frozenset(value.to_bytes(PUBLIC_KEY_LEN, "little") for value in values)
+
+
+#: The 48 encodings of A or R that IOME-SIG-003/-004 (non-canonical, 40) or IOME-SIG-005/-006
+#: (small order, 8) refuse; every other 32-byte string passes those four checks. Checked
+#: against :func:`is_canonical_encoding` at import (and by tests/unit/test_crypto.py on every
+#: kind of encoding), so the table cannot drift from the rule.
+REFUSED_POINT_ENCODINGS: Final = _non_canonical_encodings() | SMALL_ORDER_ENCODINGS
+
+
+def _check_refused_table() -> None:
+    if len(REFUSED_POINT_ENCODINGS) != 48 or any(
+        is_canonical_encoding(e) for e in REFUSED_POINT_ENCODINGS - SMALL_ORDER_ENCODINGS
+    ):
+        raise RuntimeError("bad table of refused point encodings")
+
+
+_check_refused_table()
+
+
 @enforces("IOME-SIG-006")
 def check_r_not_small_order(r_encoding: bytes) -> None:
     """Refuse a small-order R, which cofactored and cofactorless verifiers treat differently.
@@ -378,19 +403,18 @@ def verify_raw(public_key: bytes, signature: bytes, message: bytes) -> None:
 
 def passes_encoding_rules(public_key: bytes, signature: bytes) -> bool:
     """Whether a key and signature of the right lengths pass IOME-SIG-002 to -006 (all but
-    "is a curve point"), by integer comparisons and table lookups only.
+    "is a curve point"), by one integer comparison and two set lookups.
 
-    A canonical encoding names exactly one point and the eight small-order points have the
-    eight canonical encodings of SMALL_ORDER_ENCODINGS, so for a canonical A or R "small order"
-    is membership in that table: no decompression is needed to decide it.
+    A 32-byte encoding is non-canonical for exactly 40 values (y >= p: 19 values of y, either
+    sign bit; and the two "negative zeros"), and a canonical encoding names one point, so the
+    eight small-order points are exactly the eight canonical encodings of
+    SMALL_ORDER_ENCODINGS: "canonical and not of small order" is "not one of the 48 encodings
+    of REFUSED_POINT_ENCODINGS". No decompression is needed to decide it.
     """
-    r_encoding = signature[:32]
     return (
         int.from_bytes(signature[32:], "little") < GROUP_ORDER
-        and is_canonical_encoding(public_key)
-        and public_key not in SMALL_ORDER_ENCODINGS
-        and is_canonical_encoding(r_encoding)
-        and r_encoding not in SMALL_ORDER_ENCODINGS
+        and public_key not in REFUSED_POINT_ENCODINGS
+        and signature[:32] not in REFUSED_POINT_ENCODINGS
     )
 
 
@@ -412,8 +436,10 @@ def _verify_decoded(public_key: bytes, signature: bytes, message: bytes) -> None
     ever refuse a signature the spec accepts, accepts it).
     """
     if (
-        isinstance(message, bytes)
-        and passes_encoding_rules(public_key, signature)
+        type(message) is bytes
+        and int.from_bytes(signature[32:], "little") < GROUP_ORDER
+        and public_key not in REFUSED_POINT_ENCODINGS
+        and signature[:32] not in REFUSED_POINT_ENCODINGS
         and sodium_accepts(public_key, signature, message)
     ):
         return
@@ -457,10 +483,35 @@ def _checked_public_key(public_key: bytes) -> Ed25519PublicKey:
 def verify(public_key_hex: str, signature_hex: str, tag: str, payload_hex: str) -> None:
     """Verify a hex signature by a hex key over the domain-separated message for ``tag``.
 
+    The usual input (lowercase hex of the right lengths, ASCII tag and payload) costs two hex
+    decodings and the checks of :func:`_verify_decoded`; anything else takes the checking
+    path of :func:`decode_key_and_signature` and :func:`signing_message`, which name the id.
+
     Raises:
         Rejected: IOME-SIG-001..008 (malformed hex is IOME-SIG-008).
         UsageError: tag or payload is not ASCII text.
     """
+    if (
+        type(public_key_hex) is str
+        and type(signature_hex) is str
+        and type(tag) is str
+        and type(payload_hex) is str
+        and len(public_key_hex) == 2 * PUBLIC_KEY_LEN
+        and len(signature_hex) == 2 * SIGNATURE_LEN
+        and tag.isascii()
+        and payload_hex.isascii()
+    ):
+        try:
+            public_key, signature = bytes.fromhex(public_key_hex), bytes.fromhex(signature_hex)
+        except ValueError:
+            pass  # not hex: the checking path names the fault
+        else:
+            # fromhex also reads uppercase and spaces; the wire form is lowercase hex only
+            # (IOME-SIG-008), which is exactly what writing the bytes back gives.
+            if public_key.hex() == public_key_hex and signature.hex() == signature_hex:
+                message = DOMAIN_PREFIX + tag.encode() + b"/" + payload_hex.encode()
+                _verify_decoded(public_key, signature, message)
+                return
     public_key, signature = decode_key_and_signature(public_key_hex, signature_hex)
     _verify_decoded(public_key, signature, signing_message(tag, payload_hex))
 
@@ -480,10 +531,16 @@ class KeyPair:
 
     private: Ed25519PrivateKey = field(repr=False, compare=False)
     public_hex: str
+    #: libsodium's secret key (seed || public key): signing through libsodium costs ~25%
+    #: less than through OpenSSL, and Ed25519 signatures are deterministic (RFC 8032 §5.1.6),
+    #: so both libraries write the same bytes (tests/unit/test_crypto.py checks it).
+    _sodium_secret: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if _public_hex(self.private) != self.public_hex:
             raise UsageError("crypto", "KeyPair: public_hex does not match the private key")
+        secret = self.private.private_bytes_raw() + bytes.fromhex(self.public_hex)
+        object.__setattr__(self, "_sodium_secret", secret)
 
     @classmethod
     def from_private(cls, private: Ed25519PrivateKey) -> Self:
@@ -509,7 +566,8 @@ class KeyPair:
 
     def sign(self, tag: str, payload_hex: str) -> str:
         """128-hex Ed25519 signature over :func:`signing_message` of ``tag`` and ``payload_hex``."""
-        return self.private.sign(signing_message(tag, payload_hex)).hex()
+        message = signing_message(tag, payload_hex)
+        return crypto_sign(message, self._sodium_secret)[:SIGNATURE_LEN].hex()
 
 
 def _public_hex(private: Ed25519PrivateKey) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "compute_hash",
     "decode_json_object",
     "is_plain_json",
+    "plain_canonical_json",
 ]
 
 
@@ -286,6 +287,14 @@ def is_plain_json(value: Any) -> bool:
     return True
 
 
+def plain_canonical_json(value: Any) -> bytes | None:
+    """RFC 8785 bytes of ``value`` if it is plain data (:func:`is_plain_json`), written by the
+    C encoder; None otherwise (the caller takes the general path)."""
+    if is_plain_json(value):
+        return _PLAIN_ENCODER.encode(value).encode()
+    return None
+
+
 def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:
     """RFC 8785 canonical bytes of already-validated JSON data.
 
@@ -298,8 +307,9 @@ def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:
     Raises:
         Malformed: IOME-ENC-007 if the data holds a number JCS cannot encode.
     """
-    if is_plain_json(value):
-        return _PLAIN_ENCODER.encode(value).encode()
+    plain = plain_canonical_json(value)
+    if plain is not None:
+        return plain
     try:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError as exc:

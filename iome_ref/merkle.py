@@ -49,7 +49,11 @@ def _next_level(level: list[bytes]) -> list[bytes]:
     Pairing left to right and promoting the odd node builds exactly RFC 6962's tree, whose
     left subtree is always the largest power of two smaller than n.
     """
-    paired = [_node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+    sha256, prefix = hashlib.sha256, _NODE_PREFIX  # locals: a block hashes ~2 nodes per tx
+    paired = [
+        sha256(prefix + left + right).digest()
+        for left, right in zip(level[::2], level[1::2], strict=False)
+    ]
     if len(level) % 2 == 1:
         paired.append(level[-1])
     return paired
@@ -59,7 +63,8 @@ def compute_merkle_root(leaves: Sequence[bytes]) -> bytes:
     """RFC 6962 §2.1 Merkle tree hash MTH of ``leaves`` (raw leaf data, in order)."""
     if not leaves:
         return EMPTY_ROOT
-    level = [_leaf_hash(bytes(leaf)) for leaf in leaves]
+    sha256, prefix = hashlib.sha256, _LEAF_PREFIX
+    level = [sha256(prefix + bytes(leaf)).digest() for leaf in leaves]
     while len(level) > 1:
         level = _next_level(level)
     return level[0]

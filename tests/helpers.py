@@ -14,14 +14,17 @@ an id as exercised on the rejecting side where a test marked with it passes it t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from iome_ref.errors import ImplementationError, Malformed, Rejected, UsageError
+from iome_ref.errors import ImplementationError, IoMEError, Malformed, Rejected, UsageError
+from iome_ref.models import Block, SignedModel, parse_message
 
-__all__ = ["implementation_error", "malformed", "rejects", "usage_error"]
+__all__ = ["implementation_error", "malformed", "rejects", "usage_error", "vector_messages"]
 
 
 @contextmanager
@@ -59,3 +62,19 @@ def implementation_error(
     with pytest.raises(ImplementationError, match=match) as info:
         yield info
     assert info.value.component == component, f"raised {info.value}, expected {component}"
+
+
+def vector_messages() -> list[tuple[str, SignedModel | Block]]:
+    """(case id, model) of every input of the committed vectors that parses as a transaction
+    or block, forged and malformed ones included (a signature or hash may be wrong)."""
+    found: list[tuple[str, SignedModel | Block]] = []
+    for path in sorted((Path(__file__).parents[1] / "spec" / "vectors").glob("*.json")):
+        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
+            data = case.get("input")
+            if not isinstance(data, dict):
+                continue
+            try:
+                found.append((case["id"], parse_message(data)))
+            except IoMEError:
+                continue
+    return found

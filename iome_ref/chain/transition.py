@@ -15,7 +15,7 @@ store or syncs from genesis reaches the same state (chains.md, "What a verdict m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from iome_ref.chain.anchoring import apply_anchor, apply_handover
 from iome_ref.chain.context import ChainContext
@@ -235,20 +235,25 @@ def apply_block(
     """Apply a whole block or nothing of it.
 
     ``commit`` (persisting the block) runs after every rule passed; if it fails, the state is
-    rolled back too, so memory and store never disagree. With ``signatures``, the signatures
-    of every transaction are verified as one batch (in its worker processes) once the header
-    passed; the verdict and the id of a refusal are the same (``chain.parallel``).
+    rolled back too, so memory and store never disagree. With ``signatures``, the stateless
+    pipeline of every transaction (tx id, field rules, certificates, signatures) runs in its
+    worker processes once the header passed, while this process applies the transactions in
+    order as their results come back; the verdict, the state and the id of a refusal are the
+    same (``chain.parallel``).
 
     Raises:
         Rejected: the id of the first rule the block or one of its transactions breaks; the
         state is then exactly as before the call (evidence aside, which is kept on purpose).
     """
     check_block_header(state, block)
+    txs: Iterable[SignedModel] = block.txs
     if signatures is not None:
-        signatures.preverify(block.txs)
+        txs = signatures.prevalidate(
+            block.txs, state.directory, quorum=ctx.quorum, anchor_role=ROLE_MANAGER
+        )
     journal = Journal()
     try:
-        for index, tx in enumerate(block.txs):
+        for index, tx in enumerate(txs):
             try:
                 apply_tx(state, tx, ctx, block.time, journal)
             except IoMEError as exc:

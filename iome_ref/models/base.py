@@ -8,12 +8,13 @@ shape only: rules that relate fields to each other or to chain state live in ``i
 from __future__ import annotations
 
 import functools
+import json.encoder
 import reprlib
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, NamedTuple, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Final, NamedTuple, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -35,7 +36,7 @@ from iome_ref.constants import (
     SIGNATURE_PATTERN,
 )
 from iome_ref.crypto import KeyPair
-from iome_ref.encoding import canonical_json, compute_hash
+from iome_ref.encoding import canonical_json, compute_hash, plain_canonical_json
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
@@ -186,6 +187,12 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
     #: the presences and claim its verifiers already checked does not verify them again.
     #: Dropped by any ``model_copy`` update (signature fields are unsigned but verified).
     _signatures_verified: bool = PrivateAttr(default=False)
+    #: Set by ``chain.parallel`` when a worker process ran the whole stateless pipeline
+    #: (``rules.stateless.check_stateless``) on this object's content and it passed:
+    #: ``(directory, quorum, anchor_role, certified keys)``. ``check_stateless`` with that very
+    #: directory object, quorum and anchor role then returns the keys without judging again;
+    #: with any other arguments the mark is ignored. Dropped by any ``model_copy`` update.
+    _stateless_passed: tuple[Any, int, str, tuple[Any, ...]] | None = PrivateAttr(default=None)
 
     def _carried(self) -> dict[str, Any]:
         """The private attributes' dict, read directly: ``self._x`` goes through pydantic's
@@ -211,10 +218,36 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         if update:
             carried = copied._carried()
             carried["_signatures_verified"] = False
+            carried["_stateless_passed"] = None
             if not self.unsigned_fields().issuperset(update):
                 carried["_canonical"] = None
                 carried["_computed_tx_id"] = None
         return copied
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Self:
+        """The model holding ``fields`` (this model's validated field values, e.g. another
+        instance's ``__dict__`` sent to a worker process), built as unpickling builds it: no
+        validation, nothing carried."""
+        model = cls.__new__(cls)
+        model.__setstate__(
+            {
+                "__dict__": fields,
+                "__pydantic_extra__": None,
+                "__pydantic_fields_set__": set(fields),
+                "__pydantic_private__": dict(_private_defaults(cls)),
+            }
+        )
+        return model
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without a stateless mark: it names a directory object of this process,
+        which means nothing in another (worker processes are sent transactions pickled)."""
+        state = super().__getstate__()
+        private = state["__pydantic_private__"]
+        if private and private.get("_stateless_passed") is not None:
+            state["__pydantic_private__"] = {**private, "_stateless_passed": None}
+        return state
 
     @property
     def signatures_verified(self) -> bool:
@@ -225,6 +258,26 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         """Record that every signature verified; only ``check_signatures`` and the parallel
         pre-verification (which runs the same checks in worker processes) call this."""
         self._carried()["_signatures_verified"] = True
+
+    def stateless_passed(
+        self, directory: object, quorum: int, anchor_role: str
+    ) -> list[Any] | None:
+        """The certified keys, if the whole stateless pipeline passed on this object with these
+        arguments (``mark_stateless_passed``); None when it must be judged."""
+        mark = self._carried()["_stateless_passed"]
+        if mark is None or mark[0] is not directory or mark[1:3] != (quorum, anchor_role):
+            return None
+        return list(mark[3])
+
+    def mark_stateless_passed(
+        self, directory: object, quorum: int, anchor_role: str, certified: tuple[Any, ...]
+    ) -> None:
+        """Record that ``check_stateless(self, directory, quorum=..., anchor_role=...)`` passed
+        (in a worker process, on an equal copy) returning ``certified``; only
+        ``chain.parallel`` calls this. Its signatures verified too, so that is marked."""
+        carried = self._carried()
+        carried["_stateless_passed"] = (directory, quorum, anchor_role, certified)
+        carried["_signatures_verified"] = True
 
     @property
     def tx_type(self) -> str:
@@ -240,9 +293,11 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         carried = self._carried()
         canonical: bytes | None = carried["_canonical"]
         if canonical is None:
-            canonical = canonical_json(
-                self.model_dump(mode="json", exclude=set(self.unsigned_fields()))
-            )
+            canonical = _plain_canonical(self.__dict__, _signed_members_of(type(self)))
+            if canonical is None:
+                canonical = canonical_json(
+                    self.model_dump(mode="json", exclude=set(self.unsigned_fields()))
+                )
             carried["_canonical"] = canonical
         return canonical
 
@@ -272,6 +327,8 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         # The draft validated every field; the tx id and signatures filled in below are
         # well-formed hex by construction, so the copies need no second validation.
         hashed = draft.model_copy(update={"tx_id": draft.compute_tx_id()})
+        if not cls.SIGNATURES:  # a Trip: its quorum signs later
+            return hashed
         signatures = {
             spec.field: signers[spec.field].sign(spec.tag, hashed.signed_payload(spec))
             for spec in cls.SIGNATURES
@@ -282,6 +339,70 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
 @functools.cache
 def _unsigned_fields_of(model: type[SignedModel]) -> frozenset[str]:
     return frozenset({"tx_id", *(spec.field for spec in model.SIGNATURES), *model.EXTRA_UNSIGNED})
+
+
+@functools.cache
+def _private_defaults(model: type[SignedModel]) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of the model's private attributes; all are immutable scalars, so a
+    fresh model may share them (what ``model_construct`` would deep-copy each time)."""
+    defaults = tuple(
+        (name, attr.get_default()) for name, attr in model.__private_attributes__.items()
+    )
+    if not all(value is None or type(value) is bool for _, value in defaults):
+        raise TypeError(f"{model.__name__}: private defaults must be None or bool")
+    return defaults
+
+
+@functools.cache
+def _signed_members_of(model: type[SignedModel]) -> tuple[tuple[str, str], ...]:
+    """(field name, ``"name":``) of the signed fields, in RFC 8785 member order (the names
+    are ASCII, so code-point order is UTF-16 order)."""
+    names = sorted(set(model.model_fields) - _unsigned_fields_of(model))
+    if not all(name.isascii() and name.isidentifier() for name in names):
+        raise TypeError(f"{model.__name__}: field names must be ASCII identifiers")
+    return tuple((name, f'"{name}":') for name in names)
+
+
+#: The string writer of ``json``'s C encoder with ``ensure_ascii=False``: the one
+#: ``encoding.canonical_json`` writes strings with.
+_WRITE_STRING: Final = json.encoder.encode_basestring
+
+
+def _plain_canonical(values: dict[str, Any], members: tuple[tuple[str, str], ...]) -> bytes | None:
+    """RFC 8785 bytes of the members' values, written member by member from the validated
+    field values (no ``model_dump``, no dict built); None when a value is not plain data
+    (a nested model, non-ASCII text, an integer out of the safe range), which the caller then
+    canonicalises through ``model_dump`` and ``canonical_json``.
+
+    Byte for byte what ``canonical_json(model_dump(mode="json", exclude=unsigned))`` writes
+    (tests/unit/test_carried_ids.py checks every vector and builder object): the same string
+    writer, integers as ``int.__repr__`` (as the encoder writes them), lists and dicts through
+    ``plain_canonical_json`` (``canonical_json``'s own plain path), members in sorted order.
+    """
+    parts = []
+    for name, prefix in members:
+        value = values[name]
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                return None
+            parts.append(prefix + _WRITE_STRING(value))
+        elif kind is int:
+            if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+                return None
+            parts.append(prefix + int.__repr__(value))
+        elif value is None:
+            parts.append(prefix + "null")
+        elif kind is bool:
+            parts.append(prefix + ("true" if value else "false"))
+        elif kind is list or kind is dict:
+            written = plain_canonical_json(value)
+            if written is None:
+                return None
+            parts.append(prefix + written.decode())
+        else:
+            return None
+    return ("{" + ",".join(parts) + "}").encode()
 
 
 def _unwrap(annotation: Any) -> tuple[Any, Req | None]:

@@ -152,7 +152,9 @@ class CertificateDirectory:
         #: Paths whose time-independent checks passed, keyed by their certificates' ids (the
         #: value keeps them alive). Those checks precede every time-dependent one in
         #: ``_check_path``, so skipping them once passed names the same first failure.
-        self._static_ok: dict[tuple[int, ...], Path] = {}
+        self._static_ok: dict[tuple[int, ...], tuple[Path, tuple[IssuerKey, ...]]] = {}
+        #: (certificate id, role, subject) whose leaf checks (role, CN, end entity) passed.
+        self._leaf_ok: dict[tuple[int, str, str | None], x509.Certificate] = {}
         self._crls: dict[IssuerKey, CrlInForce] = {}
         #: CRL DER -> the directory it puts in force after this one. A RevocationList is judged
         #: twice on a chain (its certificate step, then its effect): the CRL rules and the
@@ -286,7 +288,8 @@ class CertificateDirectory:
         was re-checked for every presence it signed, a third of a trip's extraction).
         """
         key = tuple(map(id, path))
-        if key not in self._static_ok:
+        static = self._static_ok.get(key)
+        if static is None:
             intermediates = path[1:-1]
             for ca in intermediates:
                 check_ca_basic_constraints(ca)
@@ -297,12 +300,14 @@ class CertificateDirectory:
                 check_key_identifiers(cert, path[index + 1], is_ca=index > 0)
             for cert in path[:-1]:
                 check_no_unknown_critical_extension(cert)
-            self._static_ok[key] = path
+            # Each link's issuer key too: a cached lookup that hashes a certificate each call.
+            issuers = tuple(get_issuer_key(issuer) for _, issuer in itertools.pairwise(path))
+            static = self._static_ok[key] = (path, issuers)
         for cert in path:
             check_certificate_valid_at(cert, at)
         links = [
-            (cert, self._crls.get(get_issuer_key(issuer)))
-            for cert, issuer in itertools.pairwise(path)
+            (cert, self._crls.get(issuer))
+            for cert, issuer in zip(path[:-1], static[1], strict=True)
         ]
         for cert, crl in links:
             check_revocation_status_known(cert, crl, at)
@@ -349,9 +354,12 @@ class CertificateDirectory:
         failures: list[Rejected] = []
         for cert in certs:
             try:
-                check_certificate_role(cert, role)
-                check_certificate_subject_id(cert, subject_id)
-                check_leaf_is_end_entity(cert)
+                leaf = (id(cert), role, subject_id)
+                if leaf not in self._leaf_ok:  # time-independent: judged once when they pass
+                    check_certificate_role(cert, role)
+                    check_certificate_subject_id(cert, subject_id)
+                    check_leaf_is_end_entity(cert)
+                    self._leaf_ok[leaf] = cert
                 paths = self.get_paths(cert)
                 check_path_found(cert, paths)
             except Rejected as exc:

@@ -282,10 +282,11 @@ def check_revocation_status_known(cert: x509.Certificate, crl: CrlInForce | None
     Revocation checking is required: without a CRL that speaks for the claimed time, "not
     listed" means "not known", and a withheld CRL must not become an un-revocation.
     """
-    who = get_subject_id(cert) or str(cert.serial_number)
     if crl is None:
+        who = get_subject_id(cert) or str(cert.serial_number)
         raise Rejected("IOME-CERT-018", f"no revocation list from the issuer of {who!r}")
     if at > crl.next_update:
+        who = get_subject_id(cert) or str(cert.serial_number)
         raise Rejected(
             "IOME-CERT-018",
             f"revocation list for {who!r} is in force until {crl.next_update}, not at {at}",

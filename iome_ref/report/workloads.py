@@ -418,8 +418,10 @@ def raw_verify_batch(workers: int, batch: int, size: int) -> Workload:
 
 
 def trip_extraction_batch(workers: int, batch: int, size: int) -> Workload:
-    """``VerifierQuorum.on_claims`` on ``batch`` fresh claims per run, their signatures
-    verified on ``workers`` processes (``chain.parallel.SignatureChecker``)."""
+    """``VerifierQuorum.on_claims`` on ``batch`` fresh claims per run on ``workers`` processes
+    (``chain.parallel.SignatureChecker``): the workers run the stateless pipeline of each claim
+    and its presences and propose and co-sign its trip; the calling process applies the state
+    rules in order as their results come back."""
     world, b = _world()
     claims: list[tuple[TripClaim, Presence, Presence, int]] = []
     for index in range(batch * size):
@@ -455,7 +457,7 @@ def trip_extraction_batch(workers: int, batch: int, size: int) -> Workload:
         run,
         6,
         size,
-        f"on_claims of {batch} claims, signatures on {workers} worker process(es)",
+        f"on_claims of {batch} claims, stateless checks and trips on {workers} worker(s)",
         signs_per_op=2,
         ops_per_run=batch,
         close=checker.close,

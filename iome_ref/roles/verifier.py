@@ -16,12 +16,24 @@ exact times under a coarse policy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from iome_ref.chain.context import ChainContext, TravelTimes
-from iome_ref.chain.parallel import SignatureChecker
+from iome_ref.chain.parallel import (
+    Sent,
+    SignatureChecker,
+    StatelessJob,
+    as_rebuilt,
+    as_sent,
+    directory_from_text,
+    judge_stateless,
+)
 from iome_ref.chain.state import ChainState, Journal
 from iome_ref.chain.transition import apply_tx
+from iome_ref.constants import ROLE_MANAGER
 from iome_ref.crypto import KeyPair
 from iome_ref.errors import Rejected, UsageError
 from iome_ref.models import Presence, SignedModel, Trip, TripClaim, VerifierSignature
@@ -115,8 +127,14 @@ class Verifier:
         The nonce comes from ``rng`` only, never from a key, presence or claim: derived from
         those it would be the very link the one-time keys hide (trips.md, "Identical trips").
         """
+        return self.propose_with_nonce(source, destination, time_bucket_s, _random_hash(rng))
+
+    def propose_with_nonce(
+        self, source: Presence, destination: Presence, time_bucket_s: int, nonce: str
+    ) -> Trip:
+        """:meth:`propose` with the nonce drawn already (by the caller, from its ``rng``)."""
         fields = compute_trip_fields(source, destination, time_bucket_s)
-        return Trip.create({}, **fields._asdict(), nonce=_random_hash(rng), verifier_sigs=[])
+        return Trip.create({}, **fields._asdict(), nonce=nonce, verifier_sigs=[])
 
     def co_sign(
         self, proposal: Trip, source: Presence, destination: Presence, time_bucket_s: int
@@ -161,6 +179,7 @@ class VerifierQuorum:
         self._state: ChainState | None = None
         self._journals: list[Journal] = []
         self._pending: list[SignedModel] = []
+        self._candidate: _SignedTrip | None = None
 
     @property
     def directory(self) -> CertificateDirectory:
@@ -227,13 +246,22 @@ class VerifierQuorum:
         rng: RandomSource,
         signatures: SignatureChecker | None = None,
     ) -> list[Trip | Rejected]:
-        """:meth:`on_claim` for a batch of (claim, source, destination, t), in order, with the
-        batch's signatures verified first as one batch (``signatures``' worker processes).
+        """:meth:`on_claim` for a batch of (claim, source, destination, t), in order, the
+        batch's stateless checks and Trip proposals done first in ``signatures``' workers.
 
-        Each claim's outcome is its Trip or the Rejected it raised; they are the outcomes of
-        calling :meth:`on_claim` on each in turn, which is what then happens: only the marked
-        signature checks are skipped, the reuse checks run here on the one state, in order.
+        Each claim's outcome is its Trip or the Rejected it raised: the outcomes of calling
+        :meth:`on_claim` on each in turn, which is what then happens here, on the one state,
+        with the reuse checks of presences and keys; the workers only mark what passed their
+        stateless pipeline and propose and co-sign each trip with the nonce ``rng`` would give
+        it were every earlier claim accepted. A trip is taken only if its nonce is the one
+        drawn here (after a refusal, later trips are signed again here), and ``rng`` ends as
+        after the sequential calls: the nonces are drawn ahead on a copy of its state.
         """
+        # Workers sign trips as the reference Verifier does; a quorum of other kinds (a
+        # proposer that behaves otherwise) is judged here only.
+        plain = all(type(verifier) is Verifier for verifier in self.verifiers)
+        if signatures is not None and plain and signatures.parallel(len(claims)):
+            return self._on_claims_in_workers(claims, consortium_state, rng, signatures)
         if signatures is not None:
             signatures.preverify(
                 tx
@@ -248,23 +276,68 @@ class VerifierQuorum:
                 outcomes.append(exc)
         return outcomes
 
-    def _sign_trip(self, source: Presence, destination: Presence, rng: RandomSource) -> Trip:
-        """The first verifier proposes; verifiers co-sign in order until k agree."""
-        proposal = self.verifiers[0].propose(source, destination, self.time_bucket_s, rng)
-        signatures: list[VerifierSignature] = []
-        refusals: list[Rejected] = []
-        for verifier in self.verifiers:
+    def _on_claims_in_workers(
+        self,
+        claims: Sequence[tuple[TripClaim, Presence, Presence, int]],
+        consortium_state: ChainState,
+        rng: RandomSource,
+        signatures: SignatureChecker,
+    ) -> list[Trip | Rejected]:
+        directory = consortium_state.directory
+        job = ExtractionJob(
+            StatelessJob(signatures.directory_text(directory), self.k, ROLE_MANAGER),
+            tuple((v.name, v.key.private.private_bytes_raw()) for v in self.verifiers),
+            self.k,
+            self.time_bucket_s,
+        )
+        nonces = _nonces_ahead(rng, len(claims))
+        sent = [
+            (as_sent(claim), as_sent(source), as_sent(destination), nonce)
+            for (claim, source, destination, _), nonce in zip(claims, nonces, strict=True)
+        ]
+        results = signatures.map_ordered(_extract_chunk, job, sent)
+        outcomes: list[Trip | Rejected] = []
+        for (claim, source, destination, t), nonce, result in zip(
+            claims, nonces, results, strict=True
+        ):
+            for tx, certified in zip((claim, source, destination), result[:3], strict=True):
+                if certified is not None:
+                    tx.mark_stateless_passed(directory, self.k, ROLE_MANAGER, certified)
+            trip = result[3]
+            self._candidate = (
+                None if trip is None else _SignedTrip(nonce, source, destination, trip)
+            )
             try:
-                signatures.append(
-                    verifier.co_sign(proposal, source, destination, self.time_bucket_s)
-                )
+                outcomes.append(self.on_claim(claim, source, destination, consortium_state, t, rng))
             except Rejected as exc:
-                refusals.append(exc)
-            if len(signatures) == self.k:
-                break
-        if len(signatures) < self.k:  # k <= len(verifiers): every missing signature refused
-            raise refusals[0]
-        return proposal.model_copy(update={"verifier_sigs": signatures})
+                outcomes.append(exc)
+            finally:
+                self._candidate = None
+        return outcomes
+
+    def _sign_trip(self, source: Presence, destination: Presence, rng: RandomSource) -> Trip:
+        """The first verifier proposes; verifiers co-sign in order until k agree.
+
+        When a worker already signed the trip of these very presences with the very nonce the
+        proposer would draw next (:meth:`on_claims`), that trip is taken, the nonce drawn.
+        """
+        candidate, self._candidate = self._candidate, None
+        if candidate is None:
+            proposal = self.verifiers[0].propose(source, destination, self.time_bucket_s, rng)
+            return co_sign_trip(
+                self.verifiers, self.k, self.time_bucket_s, proposal, source, destination
+            )
+        # Only on_claims sets a candidate, and only for a quorum of reference Verifiers, whose
+        # propose draws the nonce and calls propose_with_nonce: the same steps, unrolled.
+        nonce = _random_hash(rng)
+        if candidate.matches(nonce, source, destination):
+            return candidate.trip
+        proposal = self.verifiers[0].propose_with_nonce(
+            source, destination, self.time_bucket_s, nonce
+        )
+        return co_sign_trip(
+            self.verifiers, self.k, self.time_bucket_s, proposal, source, destination
+        )
 
     def take_consortium_txs(self) -> list[SignedModel]:
         """Hand over the batch's presences and claims for a consortium block (Fig. 5 step 9).
@@ -277,3 +350,101 @@ class VerifierQuorum:
         pending, self._pending = self._pending, []
         self._state = None
         return pending
+
+
+def co_sign_trip(  # noqa: PLR0917 - the quorum's settings, then Fig. 5 step 8's inputs
+    verifiers: Sequence[Verifier],
+    k: int,
+    time_bucket_s: int,
+    proposal: Trip,
+    source: Presence,
+    destination: Presence,
+) -> Trip:
+    """``proposal`` with the signatures of the first k verifiers (in order) that agree.
+
+    Raises:
+        Rejected: IOME-TRIP-005 when fewer than k verifiers agree.
+    """
+    signed: list[VerifierSignature] = []
+    refusals: list[Rejected] = []
+    for verifier in verifiers:
+        try:
+            signed.append(verifier.co_sign(proposal, source, destination, time_bucket_s))
+        except Rejected as exc:
+            refusals.append(exc)
+        if len(signed) == k:
+            break
+    if len(signed) < k:  # k <= len(verifiers): every missing signature refused
+        raise refusals[0]
+    return proposal.model_copy(update={"verifier_sigs": signed})
+
+
+class _SignedTrip(NamedTuple):
+    """A trip a worker signed, and what it was signed for."""
+
+    nonce: str
+    source: Presence
+    destination: Presence
+    trip: Trip
+
+    def matches(self, nonce: str, source: Presence, destination: Presence) -> bool:
+        return nonce == self.nonce and source == self.source and destination == self.destination
+
+
+def _nonces_ahead(rng: RandomSource, count: int) -> list[str]:
+    """The next ``count`` nonces ``rng`` would give, ``rng`` left as it was."""
+    if isinstance(rng, np.random.Generator):
+        saved_state = rng.bit_generator.state
+        try:
+            return [_random_hash(rng) for _ in range(count)]
+        finally:
+            rng.bit_generator.state = saved_state
+    saved = rng.getstate()
+    try:
+        return [_random_hash(rng) for _ in range(count)]
+    finally:
+        rng.setstate(saved)
+
+
+class ExtractionJob(NamedTuple):
+    """What a worker needs to judge claims and sign their trips: the stateless job, the
+    verifiers (name, private key bytes) in the quorum's order, k and the time bucket."""
+
+    stateless: StatelessJob
+    verifiers: tuple[tuple[str, bytes], ...]
+    k: int
+    time_bucket_s: int
+
+
+def _extract_chunk(
+    job: ExtractionJob, items: Sequence[tuple[Sent, Sent, Sent, str]]
+) -> list[tuple[Any, Any, Any, Trip | None]]:
+    """Worker side of :meth:`VerifierQuorum.on_claims`: per claim, the stateless verdicts of
+    the claim and its presences (certified keys or None) and, when all three passed, the
+    trip signed by the quorum with the given nonce (None if it could not be)."""
+    directory = directory_from_text(job.stateless.directory)
+    verifiers = [
+        Verifier(name, KeyPair.from_private(Ed25519PrivateKey.from_private_bytes(secret)))
+        for name, secret in job.verifiers
+    ]
+    out: list[tuple[Any, Any, Any, Trip | None]] = []
+    for sent_claim, sent_source, sent_destination, nonce in items:
+        claim, source, destination = map(as_rebuilt, (sent_claim, sent_source, sent_destination))
+        verdicts = [
+            judge_stateless(tx, directory, job.stateless) for tx in (claim, source, destination)
+        ]
+        trip = None
+        if all(v is not None for v in verdicts):
+            assert isinstance(source, Presence)  # sent as presences by on_claims
+            assert isinstance(destination, Presence)
+            try:
+                proposal = verifiers[0].propose_with_nonce(
+                    source, destination, job.time_bucket_s, nonce
+                )
+                trip = co_sign_trip(
+                    verifiers, job.k, job.time_bucket_s, proposal, source, destination
+                )
+            except Rejected:
+                trip = None
+        out.append((verdicts[0], verdicts[1], verdicts[2], trip))
+    return out

@@ -44,9 +44,10 @@ def check_signatures(tx: SignedModel) -> None:
 def signature_checks(tx: SignedModel) -> list[tuple[str, str, str, str]]:
     """(key hex, signature hex, tag, payload hex) of every signature ``tx`` carries, in the
     order ``check_signatures`` verifies them."""
+    fields = tx.__dict__  # the validated values: getattr and signed_payload, without calls
     checks = [
-        (getattr(tx, spec.key_field), getattr(tx, spec.field), spec.tag, tx.signed_payload(spec))
-        for spec in tx.SIGNATURES
+        (fields[key], fields[signature], tag, str(fields[payload]))
+        for signature, key, tag, payload in tx.SIGNATURES
     ]
     if isinstance(tx, Trip):
         checks.extend(

@@ -8,7 +8,15 @@ crypto.verify), so the same file measures the code before and after:
 (the venv needs PyNaCl for the bound). Each row: the item and libsodium's raw verify of a
 fresh key, interleaved round by round (order alternating), CPU time, medians; the fraction
 is signatures_per_op * bound / item (verifies only: a trip's two co-signatures are not
-counted, as in the issue's table). Fresh keys and freshly parsed objects, one per call.
+counted, as in the issue's table; the next row counts them, at libsodium's raw sign
+measured in the same rounds). Fresh keys and freshly parsed objects, one per call.
+
+Then trip extraction in batches (``VerifierQuorum.on_claims`` with a
+``chain.parallel.SignatureChecker``) on 1 and 2 worker processes, beside raw libsodium
+verifies spread the same way (the machine's own scaling), wall clock, interleaved medians;
+and, in a separate pass, the CPU time of the calling process and of its workers per claim on
+2 workers: the calling process's share bounds the scaling (Amdahl) whatever the load.
+Skipped with ``--no-parallel`` (or when the checkout has no batch workloads).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nacl.bindings import crypto_sign_open
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
 from iome_ref.chain.state import ChainState
 from iome_ref.chain.transition import apply_block
@@ -34,7 +42,9 @@ from iome_ref.rules import check_stateless
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import T0, build_world
 
-ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 201
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+ROUNDS = int(ARGS[0]) if ARGS else 201
+PARALLEL = "--no-parallel" not in sys.argv
 TRIP_T = T0 + 86_400 + 100
 WORLD = build_world(16)
 B = Builder(WORLD)
@@ -63,22 +73,107 @@ def raw(n: int, label: str) -> list[tuple[bytes, bytes, bytes]]:
     return out
 
 
-def measure(item: Callable[[], object], sigs: int, n: int) -> tuple[float, float]:
+def measure(
+    item: Callable[[], object], sigs: int, n: int, signs: int = 0
+) -> tuple[float, float, float]:
+    """(verify-only fraction, fraction counting ``signs`` raw signs too, item seconds)."""
     bound_next = cycle(raw(n + 2, f"bound-{id(item)}"))
+    secrets = cycle(
+        [
+            (crypto_sign_seed_keypair(bytes([i % 256]) * 32)[1], f"{i:064x}".encode())
+            for i in range(n + 2)
+        ]
+    )
 
     def bound() -> None:
         pk, sig, msg = bound_next()
         crypto_sign_open(sig + msg, pk)
 
-    samples: dict[str, list[float]] = {"item": [], "bound": []}
-    calls = {"item": item, "bound": bound}
+    def sign() -> None:
+        secret, msg = secrets()
+        crypto_sign(msg, secret)
+
+    calls = {"item": item, "bound": bound, **({"sign": sign} if signs else {})}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
     for r in range(n):
-        for name in ("item", "bound") if r % 2 == 0 else ("bound", "item"):
+        for name in list(calls) if r % 2 == 0 else list(calls)[::-1]:
             t = time.process_time()
             calls[name]()
             samples[name].append(time.process_time() - t)
-    item_s, bound_s = (statistics.median(samples[k]) for k in ("item", "bound"))
-    return sigs * bound_s / item_s, item_s
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    item_s, bound_s = medians["item"], medians["bound"]
+    with_signs = (sigs * bound_s + signs * medians.get("sign", 0.0)) / item_s
+    return sigs * bound_s / item_s, with_signs, item_s
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds used so far by this process's live child processes (the workers): from
+    /proc/PID/schedstat (nanoseconds) where the kernel has it, else /proc/PID/stat (ticks)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                text = stat.read()
+            fields = text[text.rindex(")") + 2 :].split()
+            if int(fields[1]) != os.getpid():
+                continue
+            try:
+                with open(f"/proc/{pid}/schedstat", encoding="ascii") as schedstat:
+                    total += int(schedstat.read().split()[0]) / 1e9
+            except OSError:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def parallel_rows(batch: int = 100, size: int = 8, rounds: int = 7) -> None:
+    """Trip extraction on 1 vs 2 workers beside raw verifies on 1 vs 2, and the CPU split."""
+    from iome_ref.report import workloads  # noqa: PLC0415 - only checkouts that have it
+
+    if not hasattr(workloads, "trip_extraction_batch"):
+        print("parallel: this checkout has no batch workloads")
+        return
+    # One fresh batch per run (objects already judged would carry what they were given).
+    size = max(size, rounds)
+    works = [
+        workloads.trip_extraction_batch(1, batch, size),
+        workloads.trip_extraction_batch(2, batch, size),
+        workloads.raw_verify_batch(1, 6 * batch, size),
+        workloads.raw_verify_batch(2, 6 * batch, size),
+    ]
+    load = os.getloadavg()[0]
+    medians = workloads.measure_interleaved(
+        {w.name: w.run for w in works}, rounds, timer=time.perf_counter
+    )
+    trip = medians["trip_extraction_batch_1w"] / medians["trip_extraction_batch_2w"]
+    rawv = medians["raw_verify_batch_1w"] / medians["raw_verify_batch_2w"]
+    per_claim = medians["trip_extraction_batch_2w"] / batch * 1e6
+    print(
+        f"trip extraction, batches of {batch}, 2 workers vs 1 (wall)  {trip:5.2f}x  "
+        f"({per_claim:7.1f} us/claim on 2)  raw verify 2 vs 1: {rawv:5.2f}x  "
+        f"load {load:.1f}->{os.getloadavg()[0]:.1f}"
+    )
+    for work in works:
+        work.close()
+    two = workloads.trip_extraction_batch(2, batch, rounds + 1)
+    two.run()  # the workers start (fork) before the measured runs
+    mains, kids = [], []
+    for _ in range(rounds):
+        started, kids_started = time.process_time(), children_cpu_seconds()
+        two.run()
+        mains.append(time.process_time() - started)
+        kids.append(children_cpu_seconds() - kids_started)
+    main_s, kids_s = statistics.median(mains), statistics.median(kids)
+    share = main_s / (main_s + kids_s)
+    print(
+        f"  CPU per claim on 2 workers: calling process {main_s / batch * 1e6:6.1f} us, "
+        f"workers {kids_s / batch * 1e6:6.1f} us; calling share {share:.3f} "
+        f"(caps 2 vs 1 at {2 / (1 + share):.2f}x on 2 idle cores)"
+    )
+    two.close()
 
 
 def main() -> None:
@@ -139,11 +234,20 @@ def main() -> None:
         quorum.take_consortium_txs()
 
     rows.append(("trip extraction (on_claim, 6 verifies), fresh keys", extract, 6, n))
-    print(f"checkout {os.getcwd()}  rounds {n}  load {os.getloadavg()[0]:.1f}")
+    report(rows, extract)
+
+
+def report(rows: list[tuple[str, Callable[[], object], int, int]], extract: object) -> None:
+    print(f"checkout {os.getcwd()}  rounds {ROUNDS}  load {os.getloadavg()[0]:.1f}")
     for title, item, sigs, rounds in rows:
-        fraction, seconds = measure(item, sigs, rounds)
+        signs = 2 if item is extract else 0
+        fraction, with_signs, seconds = measure(item, sigs, rounds, signs)
         print(f"{title:52s} {fraction:5.2f}  ({seconds * 1e6:8.1f} us)")
+        if signs:
+            print(f"{'  the same, its 2 co-signatures counted (raw sign)':52s} {with_signs:5.2f}")
     print(f"load after {os.getloadavg()[0]:.1f}")
+    if PARALLEL:
+        parallel_rows()
 
 
 if __name__ == "__main__":

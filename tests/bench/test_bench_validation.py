@@ -151,9 +151,10 @@ def parallel(request: pytest.FixtureRequest) -> Iterator[dict[str, Workload]]:
 def test_bench_trip_extraction_on_2_workers_vs_1(
     benchmark: BenchmarkFixture, parallel: dict[str, Workload]
 ) -> None:
-    """Trip extraction in batches with signatures on 2 worker processes vs 1, and beside it
-    the machine's own scaling of raw verifies over 2 processes vs 1 (wall clock, interleaved
-    medians). Read with the load: on a machine whose cores are busy, nothing scales."""
+    """Trip extraction in batches (stateless checks and trip proposals in the workers) on 2
+    worker processes vs 1, and beside it the machine's own scaling of raw verifies over 2
+    processes vs 1 (wall clock, interleaved medians). Read with the load: on a machine whose
+    cores are busy, nothing scales."""
     rounds = 11 if parallel["trip_extraction_batch_1w"].ops_per_run > 4 else 2
     load_before = os.getloadavg()[0]
     medians = workloads.measure_interleaved(

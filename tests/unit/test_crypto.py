@@ -16,20 +16,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import require_shared
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from helpers import vector_messages
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import iome_ref.crypto as crypto_module
 from iome_ref.crypto import KeyPair, is_valid_signature, signing_message, verify, verify_raw
-from iome_ref.errors import IoMEError, Rejected, UsageError
-from iome_ref.models import Block, SignedModel, parse_message
+from iome_ref.errors import Rejected, UsageError
+from iome_ref.models import Block, SignedModel
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
@@ -758,39 +758,31 @@ def vector_signatures() -> list[tuple[str, bytes, bytes, bytes]]:
     """(case id, key, signature, message) of every signature in the committed vectors that
     parses as a model, including the forged and malformed ones."""
     found = []
-    for path in sorted((Path(__file__).parents[2] / "spec" / "vectors").glob("*.json")):
-        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
-            data = case.get("input")
-            if not isinstance(data, dict):
-                continue
-            try:
-                model = parse_message(data)
-            except IoMEError:
-                continue
-            triples: list[tuple[str, str, str, str]] = []
-            if isinstance(model, Block):
-                triples.append((model.producer_pk, model.signature, "Block", model.block_hash))
-            elif isinstance(model, SignedModel):
-                for spec in model.SIGNATURES:
-                    triples.append(
-                        (
-                            getattr(model, spec.key_field),
-                            getattr(model, spec.field),
-                            spec.tag,
-                            model.signed_payload(spec),
-                        )
-                    )
-                for quorum in getattr(model, "verifier_sigs", ()):
-                    triples.append((quorum.verifier_pk, quorum.signature, "Trip", model.tx_id))
-            for key, sig, tag, payload in triples:
-                found.append(
+    for case_id, model in vector_messages():
+        triples: list[tuple[str, str, str, str]] = []
+        if isinstance(model, Block):
+            triples.append((model.producer_pk, model.signature, "Block", model.block_hash))
+        elif isinstance(model, SignedModel):
+            for spec in model.SIGNATURES:
+                triples.append(
                     (
-                        case["id"],
-                        bytes.fromhex(key),
-                        bytes.fromhex(sig),
-                        signing_message(tag, payload),
+                        getattr(model, spec.key_field),
+                        getattr(model, spec.field),
+                        spec.tag,
+                        model.signed_payload(spec),
                     )
                 )
+            for quorum in getattr(model, "verifier_sigs", ()):
+                triples.append((quorum.verifier_pk, quorum.signature, "Trip", model.tx_id))
+        for key, sig, tag, payload in triples:
+            found.append(
+                (
+                    case_id,
+                    bytes.fromhex(key),
+                    bytes.fromhex(sig),
+                    signing_message(tag, payload),
+                )
+            )
     return found
 
 
@@ -853,3 +845,45 @@ def test_fast_path_decides_as_the_pure_python_rule(inputs: tuple[bytes, bytes, b
     assert fast_accepts(public_key, signature, message) == spec_accepts(
         public_key, signature, message
     )
+
+
+@pytest.mark.req("IOME-SIG-003", "IOME-SIG-004", "IOME-SIG-005", "IOME-SIG-006")
+@given(
+    y=st.one_of(
+        st.integers(0, (1 << 255) - 1),
+        st.integers(P - 40, (1 << 255) - 1),
+        st.integers(0, 40),
+        st.sampled_from(
+            [int.from_bytes(bytes.fromhex(h), "little") for h in SMALL_ORDER_CANONICAL]
+        ),
+    ),
+    sign=st.integers(0, 1),
+)
+def test_accepts_the_refused_table_exactly_as_the_point_checks(y: int, sign: int) -> None:
+    """One set lookup decides "canonical and not of small order" as the pure-Python checks
+    do (canonicality, then decoding and [8]P), for every kind of encoding."""
+    encoding = encode(y & ((1 << 255) - 1), sign)
+    point = crypto_module.decompress_point(encoding)
+    by_checks = crypto_module.is_canonical_encoding(encoding) and not (
+        point is not None and crypto_module.is_small_order(point)
+    )
+    assert (encoding not in crypto_module.REFUSED_POINT_ENCODINGS) == by_checks
+
+
+def test_accepts_every_refused_encoding_as_refused_by_the_checks() -> None:
+    assert len(crypto_module.REFUSED_POINT_ENCODINGS) == 48
+    for encoding in crypto_module.REFUSED_POINT_ENCODINGS:
+        point = crypto_module.decompress_point(encoding)
+        canonical = crypto_module.is_canonical_encoding(encoding)
+        assert not canonical or (point is not None and crypto_module.is_small_order(point))
+
+
+@given(seed=st.binary(max_size=64), payload=st.binary(min_size=32, max_size=32), tag=TAGS)
+def test_accepts_libsodium_signatures_equal_to_openssl_ones(
+    seed: bytes, payload: bytes, tag: str
+) -> None:
+    """KeyPair.sign goes through libsodium; Ed25519 is deterministic, so OpenSSL (the
+    library the keys come from) writes the very same bytes."""
+    key = KeyPair.from_seed(seed)
+    expected = key.private.sign(signing_message(tag, payload.hex())).hex()
+    assert key.sign(tag, payload.hex()) == expected
