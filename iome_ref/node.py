@@ -28,9 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from iome_ref.chain.bundles import build_bundle
 from iome_ref.chain.context import ChainContext
 from iome_ref.chain.ledger import Ledger
-from iome_ref.chain.state import ChainState
+from iome_ref.chain.state import ChainState, Journal
 from iome_ref.chain.store import Store, StoredBlock
-from iome_ref.chain.transition import check_block_stateless
+from iome_ref.chain.transition import apply_tx, check_block_stateless
 from iome_ref.constants import (
     CHAIN_CHILD,
     CHAIN_CONSORTIUM,
@@ -65,7 +65,7 @@ from iome_ref.roles.verifier import DEFAULT_TIME_BUCKET_S, Verifier, VerifierQuo
 from iome_ref.rules import check_stateless
 from iome_ref.rules.ledger import check_anchor_manager
 
-__all__ = ["Actor", "Genesis", "Head", "Node"]
+__all__ = ["Actor", "Batch", "Dropped", "Genesis", "Head", "Node"]
 
 _COMPONENT = "node"
 
@@ -155,6 +155,23 @@ class Head(NamedTuple):
     block_hash: str | None
 
 
+class Dropped(NamedTuple):
+    """A transaction of the verifiers' batch the chain would now refuse, and why."""
+
+    tx: SignedModel
+    reason: Rejected
+    #: The Trip the verifiers co-signed for a dropped claim: not to be published either.
+    trip_id: str | None = None
+
+
+class Batch(NamedTuple):
+    """The verifiers' batch for the next consortium block: what it may hold, in order, and
+    what was accepted on arrival but is refused at the block's time."""
+
+    txs: list[SignedModel]
+    dropped: list[Dropped]
+
+
 class Node:
     """One reference node: its chains, its actors, and the role operations over them."""
 
@@ -231,6 +248,8 @@ class Node:
         self._view: ChainState | None = None
         #: Presences and claims the verifiers accepted, for the next consortium block.
         self._batch: list[SignedModel] = []
+        #: Claim tx id -> the Trip co-signed for it, while the claim waits in a batch.
+        self._trips: dict[str, str] = {}
 
     def _open_ledger(self, store: Store) -> Ledger:
         # Through the declared chains, so a chain without blocks yet is kept too.
@@ -450,9 +469,11 @@ class Node:
             self._view = self._chain_of_kind(CHAIN_CONSORTIUM).fork()
         everyone, quorum.verifiers = quorum.verifiers, chosen
         try:
-            return quorum.on_claim(claim, source, destination, self._view, t, self.rng)
+            trip = quorum.on_claim(claim, source, destination, self._view, t, self.rng)
         finally:
             quorum.verifiers = everyone
+        self._trips[claim.tx_id] = trip.tx_id
+        return trip
 
     def _settle_batch(self) -> None:
         """Hand the verifiers' batch to ``take_batch`` and drop their view of the consortium
@@ -461,12 +482,48 @@ class Node:
             self._batch.extend(self._quorum.take_consortium_txs())
         self._view = None
 
-    def take_batch(self) -> list[SignedModel]:
+    def take_batch(self, block_time: int | None = None) -> Batch:
         """The presences and claims accepted since the last call, in order, for the next
-        consortium block (Fig. 5 step 9); the consortium state is left as its blocks made it."""
+        consortium block (Fig. 5 step 9), judged again at ``block_time``; the consortium state
+        is left as its blocks made it.
+
+        The verifiers judged each claim when it arrived, but the block comes later: a station
+        whose certificate expired or was revoked on the chain in between would make the
+        chain refuse the whole block (IOME-CERT-021). So the batch is applied, in order, to a
+        fork of the consortium state at ``block_time`` by the chain's own transition, and
+        what it refuses is dropped with its refusal (chains.md, "Applying a block": a
+        producer judges what it includes at its block's time). What depended on a dropped
+        transaction falls with it by the same transition (a claim whose presence was dropped
+        breaks IOME-CLAIM-001), and a dropped claim names its Trip, which must not be
+        published. Without ``block_time`` nothing is judged again (a caller sealing at the
+        claims' own times). Evidence a dry run finds is left to the block that holds it.
+
+        ``block_time`` is the earliest time the block may carry: a transaction claiming a later
+        time (a trip that ended after the round) makes its block later (IOME-BLK-008), so the
+        batch is judged at the later of the two. A block sealed earlier (one of several the
+        batch is split into, or without the latest transaction) is judged alike: a certificate
+        in force at a transaction's time and at this later one is in force between them (a
+        validity period, a CRL's period and "not revoked yet" all span an interval).
+        """
         self._settle_batch()
         batch, self._batch = self._batch, []
-        return batch
+        trips, self._trips = self._trips, {}
+        if block_time is None or not batch:
+            return Batch(batch, [])
+        at = max(block_time, *(tx.time for tx in batch))
+        fork = self._chain_of_kind(CHAIN_CONSORTIUM).fork()
+        kept: list[SignedModel] = []
+        dropped: list[Dropped] = []
+        for tx in batch:
+            journal = Journal()
+            try:
+                apply_tx(fork, tx, self._context, at, journal)
+            except Rejected as exc:
+                journal.rollback()  # a refused transaction leaves no effect on the fork
+                dropped.append(Dropped(tx, exc, trips.get(tx.tx_id)))
+            else:
+                kept.append(tx)
+        return Batch(kept, dropped)
 
     # -- predictor (Fig. 5 steps 10-11) ------------------------------------------------------
 

@@ -643,7 +643,10 @@ class Simulation:
 
     def _publish_mobility(self, state: _Round, start: int, end: int) -> None:
         """Fig. 5 steps 8-11: consortium block, public block, then the O-D matrix."""
-        self.net.publish(VERIFIERS, self.net.node.take_batch(), end)
+        batch = self.net.node.take_batch(end)  # judged at the block's time (IOME-CERT-021)
+        self.net.publish(VERIFIERS, batch.txs, end)
+        withdrawn = {dropped.trip_id for dropped in batch.dropped}
+        state.trips = [trip for trip in state.trips if trip.tx_id not in withdrawn]
         ended = [s for s in self.plugged_in if s.end_time <= end]
         self.plugged_in = [s for s in self.plugged_in if s.end_time > end]
         self.net.publish(PUBLIC, [*ended, *state.public, *state.trips], end)

@@ -24,7 +24,7 @@ def test_claims_in_flight_never_touch_the_consortium_chain() -> None:
     assert state.trips, "the round's vehicles made no trip"
     # The verifiers co-signed every trip, yet the chain holds only what its blocks made.
     assert consortium.snapshot() == before
-    batch = sim.net.node.take_batch()
+    batch = sim.net.node.take_batch(end).txs
     assert len(batch) == 3 * len(state.trips)  # two presences and a claim per trip
     sim.net.publish(VERIFIERS, batch, end)
     assert consortium.snapshot() != before

@@ -210,7 +210,7 @@ class ReferenceIUT(CallingIUT):
         return {"trip": None if trip is None else _dump(trip)}
 
     def _op_verifier_batch(self, _: BaseModel) -> JsonObject:
-        return {"txs": [_dump(tx) for tx in self.node.take_batch()]}
+        return {"txs": [_dump(tx) for tx in self.node.take_batch().txs]}
 
     def _op_predictor_od(self, args: wire.PredictorOdArgs) -> JsonObject:
         parts = self.node.compute_od(args.predictor, args.zones, args.period_start, args.period_end)
