@@ -52,13 +52,14 @@ __all__ = [
     "check_producer_signature",
     "check_revocation_in_force",
     "check_signer_paths",
+    "check_signers_at_block",
     "check_trust_anchor",
     "compute_fingerprint",
     "verify_bundle",
 ]
 
 #: The order the rules run in (spec/evidence.md, "Verifying a bundle").
-EVB_ORDER: Final = tuple(f"IOME-EVB-{n:03d}" for n in range(1, 11))
+EVB_ORDER: Final = tuple(f"IOME-EVB-{n:03d}" for n in range(1, 12))
 #: What cryptography raises on a certificate it cannot decode (not all are ValueErrors).
 _UNDECODABLE: Final = (
     UnicodeEncodeError,
@@ -314,23 +315,24 @@ def check_producer_signature(bundle: EvidenceBundle) -> None:
 
 
 def _check_revocation(
-    where: str, key: CertifiedKeyEvidence, anchor: x509.Certificate, at: int
+    req_id: str, where: str, key: CertifiedKeyEvidence, anchor: x509.Certificate, at: int
 ) -> None:
-    directory = _path_directory("IOME-EVB-010", where, key, anchor)
+    """The key's path passes every check of certificates.md at ``at`` under its own lists."""
+    directory = _path_directory(req_id, where, key, anchor)
     try:
         for index, text in enumerate(key.crls):
             try:
                 crl = load_crl_pem(text)
             except IoMEError as exc:
-                raise Rejected("IOME-EVB-010", f"{where}.crls.{index}: {exc.message}") from None
+                raise Rejected(req_id, f"{where}.crls.{index}: {exc.message}") from None
             directory = directory.with_revocation_list(crl)
         directory.check_certified(key.public_key, key.role, at, key.subject_id)
     except Rejected as exc:
-        if exc.req_id == "IOME-EVB-010":
+        if exc.req_id == req_id:
             raise
-        raise Rejected("IOME-EVB-010", f"{where}: {exc.label}: {exc.message}") from None
+        raise Rejected(req_id, f"{where}: {exc.label}: {exc.message}") from None
     except IoMEError as exc:
-        raise Rejected("IOME-EVB-010", f"{where}: {exc.label}: {exc.message}") from None
+        raise Rejected(req_id, f"{where}: {exc.label}: {exc.message}") from None
 
 
 @enforces("IOME-EVB-010")
@@ -344,8 +346,28 @@ def check_revocation_in_force(
         Rejected: IOME-EVB-010 naming the CERT id.
     """
     for index, key in enumerate(bundle.signers):
-        _check_revocation(f"signers.{index}", key, anchor, tx.time)
-    _check_revocation("producer", bundle.producer, anchor, bundle.block.time)
+        _check_revocation("IOME-EVB-010", f"signers.{index}", key, anchor, tx.time)
+    _check_revocation("IOME-EVB-010", "producer", bundle.producer, anchor, bundle.block.time)
+
+
+@enforces("IOME-EVB-011")
+def check_signers_at_block(bundle: EvidenceBundle, anchor: x509.Certificate) -> None:
+    """Each signer's path, with its lists, is valid at the block's time too (IOME-CERT-021).
+
+    Why: the chains judge a certified key at the claimed time and again at the block's, so a
+    key revoked or expired before its block never enters it, whatever date it signs; a bundle
+    judged at the claimed time alone would prove a backdated transaction of a stolen key that
+    a certified producer sealed anyway. Run after IOME-EVB-010, so what refuses here is the
+    block's time and nothing else.
+
+    Raises:
+        Rejected: IOME-EVB-011 naming the CERT id the path breaks at the block's time.
+    """
+    at = bundle.block.time
+    for index, key in enumerate(bundle.signers):
+        _check_revocation(
+            "IOME-EVB-011", f"signers.{index} at the block's time {at}", key, anchor, at
+        )
 
 
 def verify_bundle(document: object, anchor: x509.Certificate) -> VerifiedBundle:
@@ -364,4 +386,5 @@ def verify_bundle(document: object, anchor: x509.Certificate) -> VerifiedBundle:
     check_producer_path(bundle, anchor)
     check_producer_signature(bundle)
     check_revocation_in_force(bundle, tx, anchor)
+    check_signers_at_block(bundle, anchor)
     return VerifiedBundle(bundle, tx)

@@ -16,11 +16,15 @@ from helpers import rejects
 from hypothesis import given
 from hypothesis import strategies as st
 
+from iome_ref.chain.bundles import _certified
+from iome_ref.constants import ROLE_STATION, ZERO_HASH
 from iome_ref.crypto import KeyPair
+from iome_ref.models import Block
 from iome_ref.models.evidence import EvidenceBundle
 from iome_ref.pki import CertificateAuthority
 from iome_ref.rules.evidence import EVB_ORDER, compute_fingerprint, verify_bundle
-from iome_ref.vectors.world import T0
+from iome_ref.vectors.builders import Builder
+from iome_ref.vectors.world import REVOKED_AT, T0
 
 #: Every id of spec/evidence.md.
 ALL_EVB = EVB_ORDER
@@ -80,6 +84,7 @@ def _flip_pem(pem: str, position: int) -> str:
     "IOME-EVB-008",
     "IOME-EVB-009",
     "IOME-EVB-010",
+    "IOME-EVB-011",
 )
 @pytest.mark.parametrize(
     "name",
@@ -237,6 +242,60 @@ def test_rejects_attackers_own_root(ledger: EvidenceLedger) -> None:
     # And a relying party that is handed the attacker's root instead refuses on the name.
     with rejects("IOME-EVB-002"):
         verify_bundle(ledger.bundle("presence"), rogue.root)
+
+
+# -- the signers at the block's time (IOME-EVB-011) --------------------------------------------
+
+
+def _sealed_bundle(
+    ledger: EvidenceLedger, station: str, claimed: int, block_time: int
+) -> dict[str, Any]:
+    """The bundle of a presence ``station`` signed at ``claimed``, in a block a certified
+    producer sealed at ``block_time``, with the genesis lists, as the reference builds it; the
+    chains refuse such a block once the station's path lapsed before it (IOME-CERT-021)."""
+    world = ledger.world
+    presence = Builder(world).presence("source", station, "ev-rogue/otk", claimed)
+    block = Block.create(
+        world.key("producer"),
+        chain_id="verifiers",
+        height=0,
+        prev_hash=ZERO_HASH,
+        time=block_time,
+        txs=[presence],
+    )
+    bundle = ledger.bundle("presence")
+    signer = _certified(world.directory, presence.station_pk, ROLE_STATION, claimed, station)
+    bundle |= {
+        "tx_id": presence.tx_id,
+        "tx": presence.model_dump(mode="json"),
+        "signers": [signer.model_dump(mode="json")],
+        "block": block.model_dump(mode="json", exclude={"txs"}),
+        "inclusion": {"index": 0, "size": 1, "path": []},
+    }
+    return bundle
+
+
+@pytest.mark.req("IOME-EVB-011")
+def test_accepts_signer_certified_at_both_times(ledger: EvidenceLedger) -> None:
+    """st-revoked, revoked at REVOKED_AT, and st-ca-short, whose sub-CA expires then: a block
+    before that instant holds their presences, and the bundle verifies."""
+    for station in ("st-revoked", "st-ca-short"):
+        bundle = _sealed_bundle(ledger, station, REVOKED_AT - 100, REVOKED_AT - 1)
+        assert verify_bundle(bundle, _root(ledger)).tx.tx_id == bundle["tx_id"]
+
+
+@pytest.mark.req("IOME-EVB-011")
+@pytest.mark.parametrize(
+    ("station", "broken"), [("st-revoked", "IOME-CERT-003"), ("st-ca-short", "IOME-CERT-002")]
+)
+def test_rejects_signer_lapsed_before_the_block(
+    ledger: EvidenceLedger, station: str, broken: str
+) -> None:
+    """Signed before the lapse, sealed after it: valid at the claimed time with lists that
+    verify (005, 010), refused at the block's time (011) naming what the path breaks there."""
+    bundle = _sealed_bundle(ledger, station, REVOKED_AT - 100, REVOKED_AT + 10)
+    with rejects("IOME-EVB-011", match=broken):
+        _verify(ledger, bundle)
 
 
 # -- the tamper property -------------------------------------------------------------------

@@ -74,6 +74,8 @@ class NonRepudiationMachine(DualMachine):
         "IOME-EVB-008",
         "IOME-EVB-009",
         "IOME-EVB-010",
+        # Every bundle of the implementation is verified at the block's time too.
+        "IOME-EVB-011",
         "IOME-REV-003",
     )
     attacker_capabilities = ("tamper", "backdated-revocation")
