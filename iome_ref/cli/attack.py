@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from iome_ref.cli.common import app, exit_on_error, printable, stderr_console
+from iome_ref.cli.common import app, exit_on_error, folder_path, printable, stderr_console
 from iome_ref.constants import MAX_SAFE_INT
 
 
@@ -35,7 +35,10 @@ def attack(  # noqa: PLR0917 - typer maps each option to a parameter
         str, typer.Option(help="quick, or thorough (larger floods and storms).")
     ] = "quick",
     out: Annotated[
-        Path, typer.Option(help="Folder for attack.json and one scenario per finding.")
+        Path,
+        typer.Option(
+            help="Folder for attack.json and one scenario per finding.", parser=folder_path
+        ),
     ] = Path("out/attack"),
     played: Annotated[
         Path | None,
@@ -43,6 +46,7 @@ def attack(  # noqa: PLR0917 - typer maps each option to a parameter
             help="Also write every scenario the adversaries played here (against the "
             "reference: adversaries/scenarios/).",
             show_default=False,
+            parser=folder_path,
         ),
     ] = None,
 ) -> None:

@@ -7,13 +7,15 @@ from typing import Annotated
 
 import typer
 
-from iome_ref.cli.common import CLI, app, exit_on_error, printable, stderr_console
+from iome_ref.cli.common import CLI, app, exit_on_error, folder_path, printable, stderr_console
 from iome_ref.errors import UsageError
 
 
 @app.command()
 def bench(
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/bench"),
+    out: Annotated[Path, typer.Option(help="Output folder.", parser=folder_path)] = Path(
+        "out/bench"
+    ),
     profile: Annotated[
         str, typer.Option(help="short (seconds, as in iome report) or full (a minute or more).")
     ] = "full",

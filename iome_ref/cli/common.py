@@ -34,6 +34,7 @@ __all__ = [
     "exit_code_for",
     "exit_on_error",
     "fail",
+    "file_path",
     "folder_path",
     "ledger_app",
     "printable",
@@ -103,16 +104,6 @@ def _main(
     ] = False,
 ) -> None:
     """Internet of Mobile Energy: reference implementation, vectors and validator."""
-
-
-SpecDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--spec-dir",
-        help="The spec/ folder to use [default: the repository's spec/].",
-        show_default=False,
-    ),
-]
 
 
 def exit_code_for(error: IoMEError) -> int:
@@ -205,6 +196,31 @@ def folder_path(raw: str) -> Path:
     if not raw.strip():
         raise typer.BadParameter("an empty path; give a folder (. for the current one)")
     return Path(raw)
+
+
+def file_path(raw: str) -> Path:
+    """Parse a file option or argument (``parser=file_path``): an empty or blank value is a
+    usage error (exit 2) naming the option, as :func:`folder_path`. ``Path("")`` is ``.``, so
+    an unset shell variable would otherwise surface later as a puzzling "is a directory", or
+    as a file named by blanks.
+
+    Raises:
+        typer.BadParameter: the value is empty or blank.
+    """
+    if not raw.strip():
+        raise typer.BadParameter("an empty path; give a file")
+    return Path(raw)
+
+
+SpecDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec-dir",
+        help="The spec/ folder to use [default: the repository's spec/].",
+        show_default=False,
+        parser=folder_path,
+    ),
+]
 
 
 def spec_dir_of(spec_dir: Path | None) -> Path:

@@ -14,6 +14,7 @@ from iome_ref.cli.common import (
     EXIT_REJECTED,
     app,
     exit_on_error,
+    file_path,
     folder_path,
     printable,
     stderr_console,
@@ -69,6 +70,7 @@ def conform(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option(
             help="Known failures, {entries: [{case, reason}]}: xfail, xpass fails.",
             show_default=False,
+            parser=file_path,
         ),
     ] = None,
     relax: Annotated[
@@ -76,14 +78,21 @@ def conform(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option(
             help="Id mismatches reported as warnings, {entries: [{expected, found, reason}]}.",
             show_default=False,
+            parser=file_path,
         ),
     ] = None,
     json_file: Annotated[
         Path | None,
-        typer.Option("--json", help="Write the report as JSON (timing last).", show_default=False),
+        typer.Option(
+            "--json",
+            help="Write the report as JSON (timing last).",
+            show_default=False,
+            parser=file_path,
+        ),
     ] = None,
     junit: Annotated[
-        Path | None, typer.Option(help="Write a JUnit XML report.", show_default=False)
+        Path | None,
+        typer.Option(help="Write a JUnit XML report.", show_default=False, parser=file_path),
     ] = None,
     scenarios: Annotated[
         Path,
@@ -136,7 +145,9 @@ def conform(  # noqa: PLR0917 - typer maps each option to a parameter
 
 @app.command()
 def replay(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files (iome-scenario/1).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Scenario files (iome-scenario/1).", parser=file_path)
+    ],
     impl: ImplOption = "ref",
     trace: Annotated[
         bool, typer.Option("--trace", help="Also print each request and reply as JSON.")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from iome_ref.cli.common import CLI, app, exit_on_error, printable, read_input
+from iome_ref.cli.common import CLI, app, exit_on_error, file_path, printable, read_input
 from iome_ref.errors import Malformed, UsageError
 
 __all__ = ["evidence_app"]
@@ -74,7 +74,10 @@ def _load_anchor(path: Path) -> Any:
 @evidence_app.command("verify")
 def evidence_verify(
     file: Annotated[
-        Path, typer.Argument(help="An evidence bundle (JSON); - is stdin.", show_default=False)
+        Path,
+        typer.Argument(
+            help="An evidence bundle (JSON); - is stdin.", show_default=False, parser=file_path
+        ),
     ],
     trust_anchor: Annotated[
         Path,
@@ -83,6 +86,7 @@ def evidence_verify(
             help="The root certificate you trust (PEM: the genesis PKI's root). Never taken "
             "from the bundle.",
             show_default=False,
+            parser=file_path,
         ),
     ],
 ) -> None:
@@ -105,12 +109,20 @@ def evidence_verify(
 
 @evidence_app.command("bundle")
 def evidence_bundle(
-    db: Annotated[Path, typer.Option("--db", help="A node's SQLite store (iome simulate --db).")],
+    db: Annotated[
+        Path,
+        typer.Option("--db", help="A node's SQLite store (iome simulate --db).", parser=file_path),
+    ],
     chain: Annotated[str, typer.Option("--chain", help="The chain holding the transaction.")],
     tx_id: Annotated[str, typer.Option("--tx-id", help="The transaction's tx id (hex).")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the bundle here [default: stdout].", show_default=False),
+        typer.Option(
+            "--out",
+            help="Write the bundle here [default: stdout].",
+            show_default=False,
+            parser=file_path,
+        ),
     ] = None,
     root_out: Annotated[
         Path | None,
@@ -119,6 +131,7 @@ def evidence_bundle(
             help="Also write the root certificate the store's genesis records (PEM). It is only "
             "as trustworthy as the store: a relying party takes its root from the network.",
             show_default=False,
+            parser=file_path,
         ),
     ] = None,
 ) -> None:

@@ -11,6 +11,7 @@ from iome_ref.cli.common import (
     CLI,
     EXIT_REJECTED,
     exit_on_error,
+    file_path,
     ledger_app,
     printable,
     status,
@@ -21,7 +22,10 @@ from iome_ref.errors import UsageError
 @ledger_app.command("verify")
 def ledger_verify(
     file: Annotated[
-        Path, typer.Argument(help="A node's SQLite store (e.g. out/simulate/ledger.sqlite).")
+        Path,
+        typer.Argument(
+            help="A node's SQLite store (e.g. out/simulate/ledger.sqlite).", parser=file_path
+        ),
     ],
     genesis_hash: Annotated[
         str | None,

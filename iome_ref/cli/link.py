@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from iome_ref.cli.common import CLI, app, exit_on_error, stderr_console
+from iome_ref.cli.common import CLI, app, exit_on_error, file_path, folder_path, stderr_console
 from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.errors import UsageError
 
@@ -175,13 +175,19 @@ def _print_sweep(report: LinkReport) -> None:
 
 @app.command(help=_LINK_HELP)
 def link(  # noqa: PLR0917 - typer maps each option to a parameter
-    db: Annotated[Path | None, typer.Option(help="A node's ledger.sqlite.")] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="A node's ledger.sqlite.", parser=file_path)
+    ] = None,
     simulate: Annotated[
         str | None, typer.Option(help="Arguments of a simulated run, in quotes.")
     ] = None,
-    sessions: Annotated[Path | None, typer.Option(help="Charging sessions CSV.")] = None,
-    trips: Annotated[Path | None, typer.Option(help="Trips CSV.")] = None,
-    stations: Annotated[Path | None, typer.Option(help="Stations CSV for --trips.")] = None,
+    sessions: Annotated[
+        Path | None, typer.Option(help="Charging sessions CSV.", parser=file_path)
+    ] = None,
+    trips: Annotated[Path | None, typer.Option(help="Trips CSV.", parser=file_path)] = None,
+    stations: Annotated[
+        Path | None, typer.Option(help="Stations CSV for --trips.", parser=file_path)
+    ] = None,
     coarsen: Annotated[
         int, typer.Option(min=1, max=86_400, help="Published time resolution, s.")
     ] = 1,
@@ -201,7 +207,9 @@ def link(  # noqa: PLR0917 - typer maps each option to a parameter
         int,
         typer.Option(min=0, max=30 * 86_400, help="Longest stay at one station assumed, s."),
     ] = 86_400,
-    out: Annotated[Path | None, typer.Option(help="Folder for link.json and plots.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for link.json and plots.", parser=folder_path)
+    ] = None,
 ) -> None:
     """Run the observer (help: ``_LINK_HELP``)."""
     with exit_on_error():

@@ -7,7 +7,15 @@ from typing import Annotated, Final
 
 import typer
 
-from iome_ref.cli.common import CLI, app, exit_on_error, folder_path, printable, stderr_console
+from iome_ref.cli.common import (
+    CLI,
+    app,
+    exit_on_error,
+    file_path,
+    folder_path,
+    printable,
+    stderr_console,
+)
 from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.errors import UsageError
 
@@ -46,6 +54,7 @@ def report(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option(
             help="Also run the observer on these charging sessions (CSV, as iome link --sessions).",
             show_default=False,
+            parser=file_path,
         ),
     ] = None,
     skip: Annotated[

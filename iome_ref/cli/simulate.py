@@ -12,6 +12,8 @@ from iome_ref.cli.common import (
     MAX_STATIONS,
     app,
     exit_on_error,
+    file_path,
+    folder_path,
     stderr_console,
 )
 from iome_ref.constants import MAX_SAFE_INT
@@ -57,11 +59,14 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
         float,
         typer.Option(min=0.0, max=1.0, help="Share of private EV owners who act on prices."),
     ] = 0.25,
-    db: Annotated[Path | None, typer.Option(help="SQLite file for the ledgers.")] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="SQLite file for the ledgers.", parser=file_path)
+    ] = None,
     out: Annotated[
         Path,
         typer.Option(
-            help="Folder receiving ledger.sqlite (unless --db), summary.json and imbalance.svg."
+            help="Folder receiving ledger.sqlite (unless --db), summary.json and imbalance.svg.",
+            parser=folder_path,
         ),
     ] = Path("out/simulate"),
     fail_manager: Annotated[
@@ -73,7 +78,8 @@ def simulate(  # noqa: PLR0917 - typer maps each option to a parameter
         ),
     ] = None,
     graphml: Annotated[
-        Path | None, typer.Option(help="A GraphML road graph instead of a generated city.")
+        Path | None,
+        typer.Option(help="A GraphML road graph instead of a generated city.", parser=file_path),
     ] = None,
 ) -> None:
     """Run the closed energy-mobility loop and its baseline (help: ``_SIMULATE_HELP``)."""

@@ -12,6 +12,7 @@ from iome_ref.cli.common import (
     READ_LIMIT,
     app,
     exit_on_error,
+    file_path,
     printable,
     read_input,
 )
@@ -25,6 +26,7 @@ def validate(
         typer.Argument(
             help="A JSON transaction, block, or vector case ({context, input, ...}); - is stdin.",
             show_default=False,
+            parser=file_path,
         ),
     ],
     pki: Annotated[
@@ -34,6 +36,7 @@ def validate(
             help='Certificates as in a vector context ({"root", "certificates", "crls"}): '
             "checks a transaction's certificates at its claimed time.",
             show_default=False,
+            parser=file_path,
         ),
     ] = None,
 ) -> None:

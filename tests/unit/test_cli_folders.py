@@ -1,12 +1,16 @@
-"""Folder options of ``iome conform`` and ``iome report``: an empty folder is a usage error
-(exit 2) that writes nothing, and a report without ``--out`` never lands in the committed
-sample ``reports/ref/`` but in the git-ignored ``out/report/<impl>/``."""
+"""Folder and file options of every command: an empty or blank path is a usage error (exit 2)
+naming the option, that writes nothing; and a report without ``--out`` never lands in the
+committed sample ``reports/ref/`` but in the git-ignored ``out/report/<impl>/``."""
 
 from __future__ import annotations
 
+import inspect
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from iome_ref.cli import app
@@ -47,3 +51,68 @@ def test_accepts_report_without_out_outside_the_committed_sample(
     assert not (tmp_path / "reports").exists()
     # The README's first command says where the report went.
     assert "open out/report/ref/index.html" in output
+
+
+def _path_params() -> list[tuple[tuple[str, ...], str, bool]]:
+    """(command words, the option's flag or the argument's name, is an option) of every
+    parameter of every command typed as a path (Path, Path | None, list[Path])."""
+    found: list[tuple[tuple[str, ...], str, bool]] = []
+
+    def walk(command: Any, words: tuple[str, ...]) -> None:
+        # Typer's own click (typer._click): its classes are not the click package's.
+        if hasattr(command, "commands"):
+            for name, sub in sorted(command.commands.items()):
+                walk(sub, (*words, name))
+            return
+        hints = typing.get_type_hints(inspect.unwrap(command.callback), include_extras=True)
+        for param in command.params:
+            hint = hints.get(param.name or "")
+            if hint is not None and "Path" in str(typing.get_args(hint)[:1]):
+                is_option = param.param_type_name == "option"
+                found.append((words, param.opts[0], is_option))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+_PATH_PARAMS = _path_params()
+
+
+def test_finds_the_path_options() -> None:
+    """The walk below sees the options the issue names, so a new one is covered too."""
+    names = {(" ".join(words), flag) for words, flag, _ in _PATH_PARAMS}
+    assert {
+        ("attack", "--out"),
+        ("attack", "--played"),
+        ("link", "--out"),
+        ("simulate", "--out"),
+        ("evidence bundle", "--out"),
+        ("evidence verify", "file"),
+        ("ledger verify", "file"),
+        ("vectors generate", "--spec-dir"),
+        ("conform", "--scenarios"),
+        ("report", "--out"),
+    } <= names
+
+
+@pytest.mark.parametrize("blank", ["", " "], ids=["empty", "blank"])
+@pytest.mark.parametrize(
+    ("words", "flag", "is_option"),
+    _PATH_PARAMS,
+    ids=[" ".join((*words, flag)) for words, flag, _ in _PATH_PARAMS],
+)
+def test_rejects_an_empty_path_naming_the_option(  # noqa: PLR0917 - fixtures and columns
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    words: tuple[str, ...],
+    flag: str,
+    is_option: bool,
+    blank: str,
+) -> None:
+    args = [*words, flag, blank] if is_option else [*words, blank]
+    code, output = _run(monkeypatch, tmp_path, *args)
+    assert code == 2, output
+    plain = " ".join(output.replace("│", " ").split())
+    assert "an empty path" in plain, output
+    assert f"Invalid value for '{flag}'" in plain, output
+    assert list(tmp_path.iterdir()) == []
