@@ -188,7 +188,12 @@ class VerifierCosignArgs(_Strict):
 
 
 class VerifierBatchArgs(_Strict):
-    """No arguments."""
+    block_time: Seconds | None = Field(
+        default=None,
+        description="Time of the consortium block the batch is for: it is judged again at the "
+        "later of this and its latest transaction's time, and what is now refused is left out "
+        "(IOME-CERT-021). Default: handed out as accepted.",
+    )
 
 
 class PredictorOdArgs(_Strict):

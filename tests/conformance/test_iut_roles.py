@@ -18,7 +18,7 @@ from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS
 from iome_ref.models import Block, parse_message
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.generate import build_context
-from iome_ref.vectors.world import T0, build_world
+from iome_ref.vectors.world import REVOKED_AT, T0, build_world
 
 IOME = str(Path(sys.executable).parent / "iome")
 WORLD = build_world(1)
@@ -148,3 +148,30 @@ def test_rejects_handover_of_a_manager_not_silent(iut: IUT, builder: Builder) ->
     assert handover["new_manager_pk"] == WORLD.key("fleet-backup").public_hex
     _submit(iut, builder.block("public", [parse_message(handover)], silent))
     assert iut.get_tx("public", handover["tx_id"]) == {"tx": handover}
+
+
+def test_rejects_from_the_batch_a_presence_lapsed_before_its_block(
+    iut: IUT, builder: Builder
+) -> None:
+    """verifier_batch with a block_time judges the batch again at it: st-revoked's presence,
+    signed and judged before its revocation, is left out with the claim naming it, so the
+    consortium block holding the rest is accepted (IOME-CERT-021)."""
+    depart = REVOKED_AT - 3_000
+    source = builder.presence("source", "st-revoked", "otk-lapse-1", depart)
+    destination = builder.presence("destination", "st-b", "otk-lapse-2", depart + 2_000)
+    claim = builder.claim(source, destination, depart + 2_010)
+    args = {
+        "claim": claim.model_dump(mode="json"),
+        "source": source.model_dump(mode="json"),
+        "destination": destination.model_dump(mode="json"),
+        "t": REVOKED_AT - 1,
+    }
+    assert iut.call("verifier_cosign", args)["trip"] is not None
+    block_time = REVOKED_AT + 10
+    batch = iut.call("verifier_batch", {"block_time": block_time})["txs"]
+    assert [tx["tx_id"] for tx in batch] == [destination.tx_id]
+    _submit(iut, builder.block("verifiers", [parse_message(tx) for tx in batch], block_time))
+    whole = builder.block("verifiers", [source, destination, claim], block_time + 1)
+    with pytest.raises(Refused) as refused:
+        _submit(iut, whole)
+    assert refused.value.req_id == "IOME-CERT-021"

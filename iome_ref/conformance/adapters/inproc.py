@@ -209,8 +209,8 @@ class ReferenceIUT(CallingIUT):
         trip = self.node.cosign(claim, source, destination, args.t, args.answering)
         return {"trip": None if trip is None else _dump(trip)}
 
-    def _op_verifier_batch(self, _: BaseModel) -> JsonObject:
-        return {"txs": [_dump(tx) for tx in self.node.take_batch().txs]}
+    def _op_verifier_batch(self, args: wire.VerifierBatchArgs) -> JsonObject:
+        return {"txs": [_dump(tx) for tx in self.node.take_batch(args.block_time).txs]}
 
     def _op_predictor_od(self, args: wire.PredictorOdArgs) -> JsonObject:
         parts = self.node.compute_od(args.predictor, args.zones, args.period_start, args.period_end)
