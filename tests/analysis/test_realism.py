@@ -49,7 +49,9 @@ DAYS = 7
 
 def norway() -> RealismFigures:
     sessions, truth = read_sessions(Path(require_shared(NORWAY)))
-    return compute_realism(Observation("sessions", sessions), truth, population="Norway")
+    return compute_realism(
+        Observation("sessions", sessions), truth, population="Norway", window_days=DAYS
+    )
 
 
 def simulated(options: dict[str, Any]) -> RealismFigures:
@@ -58,7 +60,9 @@ def simulated(options: dict[str, Any]) -> RealismFigures:
     observation = run.observe()
     before = SimulationConfig(**options).t0 + DAYS * 86_400
     truth = run.truth(observation)
-    return compute_realism(observation, truth, population="sim", days=DAYS, before=before)
+    return compute_realism(
+        observation, truth, population="sim", days=DAYS, before=before, window_days=DAYS
+    )
 
 
 def test_accepts_norway_figures_as_the_issue_measured() -> None:
@@ -67,6 +71,7 @@ def test_accepts_norway_figures_as_the_issue_measured() -> None:
     assert real.kwh_median == pytest.approx(9.05)
     assert real.duration_median_h == pytest.approx(10.0, abs=0.05)
     assert real.one_station_users == pytest.approx(84 / 97)  # garage = station: 87%
+    assert real.one_station_windows == pytest.approx(0.993, abs=0.001)  # over 7-day windows
     assert real.previous_day_same_station == pytest.approx(0.995, abs=0.001)
     assert real.kwh_at_cap < 0.001
     assert sum(real.plugin_hour_shares) == pytest.approx(1.0)
@@ -111,6 +116,13 @@ def test_accepts_figures_of_a_known_population() -> None:
     assert figures.kwh_median == 7.0
     assert figures.duration_median_h == 10.0
     assert figures.plugin_hour_shares[18] == 1.0
+    assert figures.one_station_windows == 0.5  # no window: the whole span
+    # One-day windows: v is at one station in each of its two, so all four windows are.
+    daily = compute_realism(
+        Observation("sessions", sessions), truth, population="p", days=2, window_days=1
+    )
+    assert (daily.one_station_windows, daily.one_station_users) == (1.0, 0.5)
+    assert daily.window_days == 1
 
 
 if __name__ == "__main__":  # the full-size figures of the report
@@ -121,6 +133,9 @@ if __name__ == "__main__":  # the full-size figures of the report
     for c in compare_realism(sim, real):
         print(c)
     print("kWh at 22.000:", sim.kwh_at_cap, "vs", real.kwh_at_cap, "sessions", sim.sessions)
+    print("one station, whole span:", sim.one_station_users, "vs", real.one_station_users)
+    print("medians (CI): kWh", sim.kwh_median_ci, real.kwh_median_ci, "hours",
+          sim.duration_median_ci, real.duration_median_ci)  # fmt: skip
     for name in ("plugin_hour_shares", "kwh_shares", "duration_shares"):
         print(
             name,
