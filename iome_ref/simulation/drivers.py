@@ -47,6 +47,7 @@ splits a tour: the commute out and the one home always agree, whatever the round
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import struct
@@ -161,6 +162,10 @@ class DriverProfile:
     #: drivers 0).
     second_station: str = ""
     away_share: float = 0.0
+    #: Energy the hops between stations use per session, on average (Wh): the leg into a
+    #: session drives that much less off the network, so sessions put back what the driver
+    #: uses in all (``_hop_wh_per_session``).
+    hop_wh_per_session: int = 0
 
     @property
     def habitual_stations(self) -> frozenset[str]:
@@ -268,7 +273,7 @@ def _profile(
     plugin_score = habit.plugin_score + HABIT_SPREAD_SCORE * z[1]
     kwh_score = habit.kwh_score + HABIT_SPREAD_SCORE * z[2]
     weekly = habit.sessions_per_week * math.exp(HABIT_SPREAD_LOG * z[3])
-    return DriverProfile(
+    profile = DriverProfile(
         vehicle_id=vehicle_id,
         seed=int(rng.integers(1 << 62)),
         home_id=home_id,
@@ -294,6 +299,33 @@ def _profile(
         second_station=preferred[0] if preferred else work,
         away_share=habit.away_share,
     )
+    hop_wh = _hop_wh_per_session(profile, city, fit)
+    return dataclasses.replace(profile, hop_wh_per_session=hop_wh)
+
+
+def _hop_wh_per_session(profile: DriverProfile, city: City, fit: DriverFit) -> int:
+    """Expected hop energy over expected sessions, per week (weekdays and weekend days).
+
+    Without it the hops drain the battery by what no session puts back (a session takes the
+    habitual kWh, a tour's hops use a few more), until the loop's low-battery top-ups fill
+    it at whatever station the car stands: 22 kWh sessions away from home that no real
+    driver makes.
+    """
+    wh = {s: city.energy_wh(profile.home_station, s) or 0 for s in profile.leg_s}
+    errand = [wh[s] for s in profile.preferred_stations if s != profile.home_station]
+    errand_wh = sum(errand) / len(errand) if errand else 0.0
+    work_wh = wh.get(profile.work_station, 0) if profile.work_station != profile.home_station else 0
+    per_weekday = profile.sessions_per_week / (5.0 + 2.0 * fit.weekend_ratio)
+    hops = sessions = 0.0
+    for days, commute, trip, ratio in (
+        (5, profile.commute_prob, profile.weekday_errand_prob, 1.0),
+        (2, profile.weekend_work_prob, profile.weekend_trip_prob, fit.weekend_ratio),
+    ):
+        errand_p = (1.0 - commute) * trip
+        tour = commute + errand_p
+        hops += days * 2 * (commute * work_wh + errand_p * errand_wh)
+        sessions += days * min(per_weekday * ratio, tour)
+    return round(hops / sessions) if sessions > 0 else 0
 
 
 def _between(bounds: tuple[float, float], u: float) -> float:
@@ -499,7 +531,7 @@ def _session_trip(
         travel_s=plan.leg_s,
         charge_wh=charge_wh,
         purpose=purpose,
-        off_network_wh=charge_wh,
+        off_network_wh=max(0, charge_wh - profile.hop_wh_per_session),
         plug_out_time=plug_out,
     )
 

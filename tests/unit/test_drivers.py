@@ -234,12 +234,13 @@ def test_accepts_plugged_in_until_leaving_or_a_short_stay(
     for a short stay that takes no more than its charger delivers meanwhile."""
     kinds = Counter()
     top_kw = short_stay_kw_at(1.0, FITTED)
-    for _, t, leaves in _sessions(profiles, four_weeks):
+    for p, t, leaves in _sessions(profiles, four_weeks):
+        assert t.off_network_wh == max(0, t.charge_wh - p.hop_wh_per_session)
         arrival = t.departure_time + t.travel_s
         assert t.plug_out_time is not None
         plugged = t.plug_out_time - arrival
         assert 0 < plugged <= MAX_PLUGGED_S
-        assert t.off_network_wh == t.charge_wh > 0
+        assert t.charge_wh > 0
         if leaves is not None:
             assert t.plug_out_time <= leaves
         if plugged < SHORT_STAY_H * 3600 and t.plug_out_time != leaves:
@@ -296,3 +297,19 @@ def test_accepts_second_garage_share_from_the_habit(
                     for t in trips_for_day(sharer, d) if t.charge_wh)  # fmt: skip
     assert set(where) == {sharer.home_station, sharer.second_station}
     assert where[sharer.second_station] / where.total() == pytest.approx(0.3, abs=0.07)
+
+
+def test_accepts_sessions_put_back_what_the_driver_uses(
+    city: City, profiles: list[DriverProfile], four_weeks: dict[str, list[PlannedTrip]]
+) -> None:
+    """Over four weeks the hops and the off-network driving use about what the sessions
+    charge: the battery does not drift down to the loop's low-battery top-ups."""
+    used = charged = 0
+    for p in profiles:
+        for t in four_weeks[p.vehicle_id]:
+            used += (
+                city.energy_wh(t.origin_station, t.destination_station) or 0
+            ) + t.off_network_wh
+            charged += t.charge_wh
+    assert used == pytest.approx(charged, rel=0.1)
+    assert any(p.hop_wh_per_session > 0 for p in profiles)
