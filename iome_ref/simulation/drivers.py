@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import math
 import struct
 from collections.abc import Sequence
@@ -447,15 +448,53 @@ def _plan_day(profile: DriverProfile, day: int, fit: DriverFit) -> _DayPlan | No
         back_departure = max(min(target, latest_home) - leg, out_departure + leg + MIN_STAY_S)
         purposes: tuple[Purpose, Purpose] = ("commute-out", "commute-back")
     else:
-        dwell_h = math.exp(fit.duration_log_mu + fit.duration_log_sigma * compute_score(u[10]))
-        dwell = _seconds(min(max(dwell_h, ERRAND_DWELL_H[0]), ERRAND_DWELL_H[1]))
-        out_arrival = target if tour.main_away else target - leg - dwell
-        out_arrival = min(out_arrival, latest_home - leg - dwell)
-        out_arrival = max(out_arrival, start + _seconds(ERRAND_EARLIEST_HOUR) + leg)
-        out_departure = out_arrival - leg
-        back_departure = out_arrival + dwell
+        out_departure, back_departure = _errand_times(
+            tour, leg, start=start, target=target, u=u[10], fit=fit
+        )
         purposes = ("errand-out", "errand-back")
     return _DayPlan(tour, leg, out_departure, back_departure, purposes, u[11], u[13])
+
+
+def _errand_times(
+    tour: _Tour, leg: int, *, start: int, target: int, u: float, fit: DriverFit
+) -> tuple[int, int]:
+    """An errand's departure from home and from its station.
+
+    Home by the plug-in hour ``target``, having left at a real departure hour (the fitted
+    plug-out hours: leaving home is unplugging there) between 7 h and a short dwell before;
+    an errand charging at its station arrives there at ``target`` instead and dwells a
+    drawn time (:data:`ERRAND_DWELL_H`).
+    """
+    latest_home = start + _seconds(LATEST_RETURN_HOUR)
+    earliest_out = start + _seconds(ERRAND_EARLIEST_HOUR)
+    shortest = _seconds(ERRAND_DWELL_H[0])
+    if tour.main_away:
+        dwell_h = math.exp(fit.duration_log_mu + fit.duration_log_sigma * compute_score(u))
+        dwell = _seconds(min(max(dwell_h, ERRAND_DWELL_H[0]), ERRAND_DWELL_H[1]))
+        out_arrival = min(target, latest_home - leg - dwell)
+        out_arrival = max(out_arrival, earliest_out + leg)
+        return out_arrival - leg, out_arrival + dwell
+    back = min(target, latest_home) - leg
+    latest_out = back - leg - shortest
+    if latest_out <= earliest_out:
+        return earliest_out, earliest_out + leg + shortest
+    hour = _hour_between(
+        fit.plugout_hour_weights, ERRAND_EARLIEST_HOUR, (latest_out - start) / _HOUR, u
+    )
+    out = min(max(start + _seconds(hour), earliest_out), latest_out)
+    return out, back
+
+
+def _hour_between(weights: Sequence[float], low: float, high: float, u: float) -> float:
+    """The hour at share ``u`` of the hourly ``weights`` (uniform within an hour; hour ``h``
+    past midnight weighs ``weights[h % 24]``) restricted to ``[low, high]``."""
+    edges = [low, *range(math.floor(low) + 1, math.ceil(high)), high]
+    mass = [0.0]
+    for a, b in itertools.pairwise(edges):
+        mass.append(mass[-1] + weights[math.floor(a) % 24] * (b - a))
+    if mass[-1] <= 0:
+        return low + u * (high - low)
+    return float(np.interp(u * mass[-1], mass, edges))
 
 
 def _plug_out(
