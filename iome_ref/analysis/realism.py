@@ -9,6 +9,12 @@ within the real one's 95% interval (or, for a distribution, within 0.1 total-var
 distance). What must not: fitting (``iome_ref.simulation.sessions`` fits), or changing the
 driver model to pass (the model is fixed in ``iome_ref.simulation.drivers``).
 
+Users at one station only: how many show a second station grows with how long they are
+watched, so the figure compared is taken over user-windows of the simulated run's length
+(``window_days``); the whole-span figure is kept beside it. Durations: IOME-CHG-006 bounds a
+session by a day, so a simulated car plugged in longer is one session cut there; the last
+duration bin (17 h and more) holds both the cut ones and the real sessions over a day.
+
 Every figure counts charge sessions whose user the ground truth names (cover traffic and
 discharges are left out: the real data has neither). Times of day are local
 (``ObservedSession.local_start``).
