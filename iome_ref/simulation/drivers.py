@@ -20,13 +20,13 @@ over simulated drivers weigh each by its rate, as the real ones do.
 Habits are drawn in proportion to the weeks the data watched each driver, so pooled simulated
 sessions weigh drivers as the real sessions do. Simulated (2,000 profiles x 8 weeks on
 ``generate_city(1, 200, 10000)``, planned sessions) against the data: plug-in hour
-total-variation distance 0.042, median kWh 7.93 (data 9.05), 2.85 sessions per driver-week
-(3.17: a driver who would charge more than once a day charges once), weekend ratio 0.83
-(0.895), 0.52% of sessions at a second garage, plugged in a median 10.9 h (10.0 h; TV
-distance 0.072 on the realism figure's bins, 22.0% over 17 h against 18.7%, 11.1% cut at
+total-variation distance 0.041, median kWh 9.43 (data 9.05), 2.83 sessions per driver-week
+(3.17: a driver who would charge more than once a day charges once), weekend ratio 0.82
+(0.895), 0.48% of sessions at a second garage, plugged in a median 10.8 h (10.0 h; TV
+distance 0.071 on the realism figure's bins, 22.1% over 17 h against 18.7%, 11.3% cut at
 IOME-CHG-006's day against 6.6% longer than a day), 99.4% of trips to the driver's own
 stations, commute departure sd 1.2 h within a driver against 1.5 h over all, hops and
-off-network driving 1.026 times what the sessions charge.
+off-network driving 1.020 times what the sessions charge.
 ``tests/unit/test_drivers.py`` (``test_simulated_sessions_match_the_fit``, ``..._durations_...``,
 ``..._put_back_...``) keeps these in bounds.
 
@@ -123,7 +123,7 @@ MIN_STAY_S: Final = 3_600
 MAX_PLUGGED_S: Final = 86_400 - 600
 ERRAND_DWELL_H: Final = (0.5, 4.0)
 #: Uniform draws per driver-day.
-_DAY_DRAWS: Final = 16
+_DAY_DRAWS: Final = 13
 _DAY_DRAW_STRUCT: Final = struct.Struct(f"<{_DAY_DRAWS}I")
 
 Purpose = Literal["commute-out", "commute-back", "errand-out", "errand-back"]
@@ -430,7 +430,6 @@ class _DayPlan:
     back_departure: int
     purposes: tuple[Purpose, Purpose]
     plugged_draw: float
-    kw_draw: float
 
 
 def _plan_day(profile: DriverProfile, day: int, fit: DriverFit) -> _DayPlan | None:
@@ -455,7 +454,7 @@ def _plan_day(profile: DriverProfile, day: int, fit: DriverFit) -> _DayPlan | No
             tour, leg, start=start, target=target, u=u[10], fit=fit
         )
         purposes = ("errand-out", "errand-back")
-    return _DayPlan(tour, leg, out_departure, back_departure, purposes, u[11], u[13])
+    return _DayPlan(tour, leg, out_departure, back_departure, purposes, u[11])
 
 
 def _errand_times(
@@ -508,9 +507,9 @@ def _plug_out(
     arrival: int,
     leaves: int | None,
     fit: DriverFit,
-) -> tuple[int, float | None]:
-    """When a vehicle plugged in at ``arrival`` unplugs, and the kW of a short stay (None: it
-    stays until it leaves).
+) -> tuple[int, bool]:
+    """When a vehicle plugged in at ``arrival`` unplugs, and whether that is a short stay
+    (else it stays until it leaves).
 
     Real cars stay plugged in until they leave: at home until the next tour's departure
     (``leaves`` None: looked up within two days; none: a day), away until the way home. A
@@ -534,8 +533,8 @@ def _plug_out(
         hours = short_stay_h_at(plan.plugged_draw / share, fit)
         out = arrival + max(_seconds(hours), 60)
         if out < latest:
-            return out, short_stay_kw_at(plan.kw_draw, fit)
-    return max(arrival, latest), None
+            return out, True
+    return max(arrival, latest), False
 
 
 def _session_trip(
@@ -550,22 +549,22 @@ def _session_trip(
 ) -> PlannedTrip:
     """One leg of a day's tour, with its session (if ``kwh_share`` is set).
 
-    The session's kWh is the driver's draw (``kwh_share``) in the real kWh of its kind: a
-    long stay's in the long stays' kWh, a short stay's in all sessions' kWh, at most what the
-    short stay's charger delivers while plugged in (the real short stays' kW): the two kinds
-    pool to the real kWh, and a short stay is not stretched by its charging time.
+    The session's kWh follows the driver's draw (``kwh_share``) in the real figures of its
+    kind: a long stay takes that share of the long stays' kWh; a short stay charges all
+    along (as the real ones do) at that share of the short stays' kW, so it takes what a
+    charger delivers in its hours. The two kinds pool to the real kWh, a driver taking much
+    takes much in both, and a short stay is not stretched by its charging time.
     """
     origin, destination, departure, purpose = leg
     plug_out = None
     charge_wh = 0
     if kwh_share is not None:
         arrival = departure + plan.leg_s
-        plug_out, kw = _plug_out(profile, day, plan, arrival=arrival, leaves=leaves, fit=fit)
-        if kw is None:
-            charge_wh = max(1, round(long_stay_kwh_at(kwh_share, fit) * 1000.0))
-        else:
-            kwh = min(kwh_at(kwh_share, fit), kw * (plug_out - arrival) / _HOUR)
-            charge_wh = max(1, round(kwh * 1000.0))
+        plug_out, short = _plug_out(profile, day, plan, arrival=arrival, leaves=leaves, fit=fit)
+        kwh = long_stay_kwh_at(kwh_share, fit)
+        if short:
+            kwh = short_stay_kw_at(kwh_share, fit) * (plug_out - arrival) / _HOUR
+        charge_wh = max(1, round(kwh * 1000.0))
     return PlannedTrip(
         origin_station=origin,
         destination_station=destination,
@@ -620,7 +619,7 @@ def trips_for_day(
 
 
 def _day_uniforms(seed: int, day: int) -> list[float]:
-    """Sixteen uniforms in [0, 1) for one driver-day: BLAKE2b of (seed, day).
+    """Thirteen uniforms in [0, 1) for one driver-day: BLAKE2b of (seed, day).
 
     A hash rather than a seeded generator: ~1 us instead of ~20 us per day, and the same
     numbers on every platform and library version.

@@ -32,9 +32,9 @@ least 4 weeks.
 - Duration plugged in: median 10.0 h (5-95% 0.6-28.7 h; 6.6% over a day); lognormal ln-mu
   1.818 (hours), ln-sigma 1.382 (used for errand dwell times). Two kinds, split at the
   trough between them (SHORT_STAY_H, 6 h): short stays (39.8%; the car goes out again the
-  same day: 60-77% of plug-ins at 7-15 h, 7-9% at 21-24 h), median 2.2 h, charging all along
-  at the garages' 3.6 kW (5.7-7.8 kW for the top fifth); long stays (the car stays plugged in until it
-  next leaves), median 11.7 kWh against 9.05 for all.
+  same day: 60-77% of plug-ins at 7-15 h, 7-9% at 21-24 h), median 2.2 h and 6.5 kWh,
+  charging all along at the garages' 3.6 kW (5.7-7.8 kW for the top fifth); long stays (the
+  car stays plugged in until it next leaves), median 11.7 kWh against 9.05 for all.
 - Second garages: 13 of 97 users charge at more than one garage (87% at one over the whole
   time watched, 99.3% over 7-day windows): most moved once (one change in 50-130 sessions),
   three alternate. ``DriverHabit.away_share`` holds the share that reproduces each driver's
