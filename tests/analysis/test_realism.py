@@ -47,21 +47,22 @@ DEFAULT_RUN = {**SMALL_RUN, "participation": SimulationConfig().participation}
 DAYS = 7
 
 
-def norway() -> RealismFigures:
+def norway(days: int = DAYS) -> RealismFigures:
+    """Norway's figures, users at one station counted over windows of ``days``."""
     sessions, truth = read_sessions(Path(require_shared(NORWAY)))
     return compute_realism(
-        Observation("sessions", sessions), truth, population="Norway", window_days=DAYS
+        Observation("sessions", sessions), truth, population="Norway", window_days=days
     )
 
 
-def simulated(options: dict[str, Any]) -> RealismFigures:
-    """The figures of the run's first ``DAYS`` days (it must run at least a day longer)."""
+def simulated(options: dict[str, Any], days: int = DAYS) -> RealismFigures:
+    """The figures of the run's first ``days`` days (it must run at least a day longer)."""
     run = run_with_truth(options)
     observation = run.observe()
-    before = SimulationConfig(**options).t0 + DAYS * 86_400
+    before = SimulationConfig(**options).t0 + days * 86_400
     truth = run.truth(observation)
     return compute_realism(
-        observation, truth, population="sim", days=DAYS, before=before, window_days=DAYS
+        observation, truth, population="sim", days=days, before=before, window_days=days
     )
 
 
@@ -125,11 +126,13 @@ def test_accepts_figures_of_a_known_population() -> None:
     assert daily.window_days == 1
 
 
-if __name__ == "__main__":  # the full-size figures of the report
+if __name__ == "__main__":  # the full-size figures of the report: EVS PARTICIPATION [DAYS]
     evs, participation = int(sys.argv[1]), float(sys.argv[2])
+    days = int(sys.argv[3]) if len(sys.argv) > 3 else DAYS
     full = {**SMALL_RUN, "evs": evs, "stations": 20, "homes": 50, "regions": 5,
-            "rounds": 32, "round_s": 21_600, "seed": 1, "participation": participation}  # fmt: skip
-    sim, real = simulated(full), norway()
+            "rounds": 4 * (days + 1), "round_s": 21_600, "seed": 1,
+            "participation": participation}  # fmt: skip
+    sim, real = simulated(full, days), norway(days)
     for c in compare_realism(sim, real):
         print(c)
     print("kWh at 22.000:", sim.kwh_at_cap, "vs", real.kwh_at_cap, "sessions", sim.sessions)
