@@ -8,8 +8,12 @@ figure, both of the drivers alone (nobody acts on prices) and at the default par
 (0.25): a price-aware driver answers prices inside its habitual plug-in windows
 (ElectricVehicle.decide_window) and by the paper's detour to discharge, never by sessions of
 its own (before that change the price-aware quarter took the run to 0.73 sessions per user per
-day, 40% of sessions at 22.000 kWh, a 2 h plugged-in median). ``python -m
-tests.analysis.test_realism EVS PARTICIPATION`` prints the full-size figures of either.
+day, 40% of sessions at 22.000 kWh, a 2 h plugged-in median). Users at one station are
+compared over windows of the run's length on both sides (Norway: 87% over the up to 57 weeks
+it watches a user, 99.3% over 7-day windows). ``python -m tests.analysis.test_realism EVS
+PARTICIPATION [DAYS]`` prints the full-size figures of either (a 100-EV week publishes ~250
+sessions, whose TV distances are ~0.11 from their own distribution by chance alone: 300 EVs
+read the model more sharply).
 """
 
 from __future__ import annotations
