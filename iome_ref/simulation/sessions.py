@@ -339,14 +339,19 @@ def plugin_hour_at(u: float, fit: DriverFit) -> float:
     return float(np.interp(u, cumulative, hours))
 
 
+def _log_linear_at(u: float, table: Sequence[float]) -> float:
+    """The value at cumulative share ``u`` of a quantile table, log-linear between levels."""
+    return math.exp(float(np.interp(u, QUANTILE_LEVELS, np.log(table))))
+
+
 def duration_h_at(u: float, fit: DriverFit) -> float:
     """Hours plugged in at cumulative share ``u`` (log-linear between stored quantiles)."""
-    return math.exp(float(np.interp(u, QUANTILE_LEVELS, np.log(fit.duration_quantiles))))
+    return _log_linear_at(u, fit.duration_quantiles)
 
 
 def short_stay_h_at(u: float, fit: DriverFit) -> float:
     """Hours plugged in of a short stay at cumulative share ``u`` (log-linear)."""
-    return math.exp(float(np.interp(u, QUANTILE_LEVELS, np.log(fit.short_stay_quantiles))))
+    return _log_linear_at(u, fit.short_stay_quantiles)
 
 
 def short_stay_kw_at(u: float, fit: DriverFit) -> float:
@@ -356,12 +361,12 @@ def short_stay_kw_at(u: float, fit: DriverFit) -> float:
 
 def long_stay_kwh_at(u: float, fit: DriverFit) -> float:
     """The kWh of a long stay at cumulative share ``u`` (log-linear between quantiles)."""
-    return math.exp(float(np.interp(u, QUANTILE_LEVELS, np.log(fit.long_stay_kwh_quantiles))))
+    return _log_linear_at(u, fit.long_stay_kwh_quantiles)
 
 
 def kwh_at(u: float, fit: DriverFit) -> float:
     """The kWh per session at cumulative share ``u`` (log-linear between stored quantiles)."""
-    return math.exp(float(np.interp(u, QUANTILE_LEVELS, np.log(fit.kwh_quantiles))))
+    return _log_linear_at(u, fit.kwh_quantiles)
 
 
 def compute_score(u: float) -> float:
