@@ -495,10 +495,8 @@ class ElectricVehicle:
 
         ``habitual_wh`` is what the driver's habit charges in this window (about what it
         drives until the next one). A baseline vehicle, or one without a signal in force,
-        charges that, or up to the floor below when its battery runs low (a real driver
-        takes more at home then rather than topping up wherever it next stops). A
-        price-aware vehicle keeps the window (same station, same plug-in and plug-out) and
-        moves its energy by the price:
+        charges exactly that. A price-aware vehicle keeps the window (same station, same
+        plug-in and plug-out) and moves its energy by the price:
 
         - discharge (V2G) when the feed-in tariff plus incentive, net of battery wear, beats
           the reference price by at least ``min_gain_micro`` over the energy it can spare: what
@@ -510,14 +508,14 @@ class ElectricVehicle:
 
         The session is then signed by the station and the vehicle's one-time key as any other.
         """
+        charge = Decision("charge_now", station_id, habitual_wh)
         if habitual_wh <= 0:
             return _IDLE
+        if not self.price_aware or not _is_valid(eps, now):
+            return charge
         battery, policy = self.battery, self.policy
         usable = battery.usable_wh
         floor = max(self.reserve_wh, int(usable * policy.baseline_charge_below)) + habitual_wh
-        if not self.price_aware or not _is_valid(eps, now):  # a low battery takes what it lacks
-            wanted = max(habitual_wh, min(floor - battery.soc_wh, battery.headroom_wh))
-            return Decision("charge_now", station_id, wanted)
         reference = self.reference_price_micro
         paid = eps.feed_in_micro_per_kwh + eps.incentive_micro_per_kwh
         margin = paid - self.costs.cycle_cost_micro_per_kwh(usable) - reference

@@ -293,13 +293,6 @@ def test_window_baseline_charges_its_habit_whatever_the_price() -> None:
     assert window == Decision("charge_now", "d", 10_000)
 
 
-def test_window_baseline_with_a_low_battery_takes_what_it_lacks() -> None:
-    # 10,000 Wh, below the 18,000 low mark: up to the 28,000 floor, 18,000 Wh (not 10,000, or
-    # it would top up 22 kWh at the next station it reaches, where no real driver charges).
-    low = vehicle(soc_wh=10_000, price_aware=False)
-    assert low.decide_window(None, "d", 10_000, NOW) == Decision("charge_now", "d", 18_000)
-
-
 def test_window_charges_more_when_cheap_bounded_by_flex() -> None:
     # reference / price = 250,000 / 125,000 = 2, bounded to 1.5: 15,000 Wh;
     # gain = 125,000 * 5 kWh more bought cheap = 625,000.
