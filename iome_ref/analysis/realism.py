@@ -58,6 +58,8 @@ CAP_WH: Final = 22_000
 _DAY: Final = 86_400
 _HOUR: Final = 3_600
 _BOOTSTRAP: Final = 1000
+#: Columns of a user-window's bin counts: plug-in hours, kWh bins, duration bins.
+_COLUMNS: Final = 24 + len(KWH_BINS) - 1 + len(DURATION_BINS_H) - 1
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class RealismFigures:
     previous_day_same_station: float
     previous_day_same_station_ci: tuple[float, float]
     previous_day_pairs: int
+    #: Per user-window (the windows of ``one_station_windows``): its sessions' counts in the
+    #: plug-in hour, kWh and duration bins, side by side (24 + 12 + 11 columns): what
+    #: :func:`compute_tv_noise` resamples to know how far a population of that many
+    #: user-windows lies from the whole by chance.
+    window_counts: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,9 @@ class RealismCheck:
     :data:`TV_BOUND` total-variation distance (``tv`` set), or within ``tv_noise``: the 95th
     percentile of the distance between the real distribution and samples of the simulated
     size drawn from it (a few hundred sessions over 24 hourly bins are ~0.1 apart by chance
-    alone, so a small run could not pass a fixed 0.1 however good its drivers).
+    alone, so a small run could not pass a fixed 0.1 however good its drivers), or drawn as
+    the simulated run's number of real user-windows (sessions come in habits: a hundred
+    users' week lies further from the whole than as many independent sessions).
     """
 
     figure: str
@@ -217,9 +226,16 @@ def compute_realism(
     one = sum(len(v) == 1 for v in stations.values())
     windowed: dict[tuple[str, int], set[str]] = defaultdict(set)
     first_day = int(day.min())
-    for (user, s), d in zip(named, day.tolist(), strict=True):
+    hour_bin = (local % _DAY) // _HOUR
+    kwh_bin = 24 + np.digitize(kwh, KWH_BINS[1:-1])
+    duration_bin = 24 + len(KWH_BINS) - 1 + np.digitize(duration, DURATION_BINS_H[1:-1])
+    counts: dict[tuple[str, int], list[int]] = {}
+    for i, ((user, s), d) in enumerate(zip(named, day.tolist(), strict=True)):
         window = 0 if window_days is None else (d - first_day) // window_days
         windowed[(user, window)].add(s.station)
+        row = counts.setdefault((user, window), [0] * _COLUMNS)
+        for column in (hour_bin[i], kwh_bin[i], duration_bin[i]):
+            row[int(column)] += 1
     one_window = sum(len(v) == 1 for v in windowed.values())
     hours = np.bincount((local % _DAY) // _HOUR, minlength=24)[:24]
     return RealismFigures(
@@ -244,6 +260,7 @@ def compute_realism(
         one_station_windows=one_window / len(windowed),
         one_station_windows_ci=compute_wilson(one_window, len(windowed)),
         window_days=window_days,
+        window_counts=tuple(tuple(row) for row in counts.values()),
         previous_day_same_station=same / pairs if pairs else 0.0,
         previous_day_same_station_ci=compute_wilson(same, pairs),
         previous_day_pairs=pairs,
@@ -254,14 +271,34 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-def compute_tv_noise(shares: Sequence[float], n: int, seed: int) -> float:
+def compute_tv_noise(
+    shares: Sequence[float],
+    n: int,
+    seed: int,
+    *,
+    groups: npt.NDArray[np.int64] | None = None,
+    m: int = 0,
+) -> float:
     """95th percentile of the TV distance between ``shares`` and the shares of ``n`` draws
-    from it: how far a sample of that size lies from its own distribution by chance."""
+    from it: how far a sample of that size lies from its own distribution by chance.
+
+    With ``groups`` (one row of bin counts per user-window of the real population) and ``m``
+    (the simulated run's user-windows): the larger of that and the same percentile over
+    ``m`` user-windows drawn with replacement. Sessions come in users' habits, so ~250
+    sessions of ~80 users lie further from the whole than 250 independent sessions do.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 6, n]))
     p = np.asarray(shares, dtype=np.float64)
     p = p / p.sum()
     draws = rng.multinomial(max(n, 1), p, size=_BOOTSTRAP) / max(n, 1)
-    return float(np.percentile(0.5 * np.abs(draws - p).sum(axis=1), 95))
+    noise = float(np.percentile(0.5 * np.abs(draws - p).sum(axis=1), 95))
+    if groups is None or m <= 0 or len(groups) == 0:
+        return noise
+    picks = rng.integers(len(groups), size=(_BOOTSTRAP, m))
+    pooled = groups[picks].sum(axis=1).astype(np.float64)
+    total = np.maximum(pooled.sum(axis=1, keepdims=True), 1.0)
+    users = float(np.percentile(0.5 * np.abs(pooled / total - p).sum(axis=1), 95))
+    return max(noise, users)
 
 
 def compare_realism(
@@ -274,11 +311,15 @@ def compare_realism(
     ) -> RealismCheck:
         return RealismCheck(name, sim, r, sim_ci, r_ci, None, None, _overlap(sim_ci, r_ci))
 
+    groups = np.array(real.window_counts, dtype=np.int64).reshape(-1, _COLUMNS)
+
     def distribution(
-        name: str, sim: float, r: float, p: Sequence[float], q: Sequence[float]
+        name: str, sim: float, r: float, p: Sequence[float], q: Sequence[float], *, part: slice
     ) -> RealismCheck:
         tv = compute_tv_distance(p, q)
-        noise = compute_tv_noise(q, simulated.sessions, seed)
+        noise = compute_tv_noise(
+            q, simulated.sessions, seed, groups=groups[:, part], m=len(simulated.window_counts)
+        )
         return RealismCheck(name, sim, r, None, None, tv, noise, tv <= max(TV_BOUND, noise))
 
     s, r = simulated, real
@@ -296,6 +337,7 @@ def compare_realism(
             0.0,
             s.plugin_hour_shares,
             r.plugin_hour_shares,
+            part=slice(0, 24),
         ),
         distribution(
             "kWh per session (median; TV distance)",
@@ -303,6 +345,7 @@ def compare_realism(
             r.kwh_median,
             s.kwh_shares,
             r.kwh_shares,
+            part=slice(24, 24 + len(KWH_BINS) - 1),
         ),
         distribution(
             "plugged-in hours (median; TV distance)",
@@ -310,6 +353,7 @@ def compare_realism(
             r.duration_median_h,
             s.duration_shares,
             r.duration_shares,
+            part=slice(24 + len(KWH_BINS) - 1, _COLUMNS),
         ),
         scalar(
             "users at one station only"

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from iome_ref.analysis.inputs import read_sessions
@@ -100,6 +101,13 @@ def test_accepts_tv_distance_and_its_noise() -> None:
         compute_tv_distance([1.0], [0.5, 0.5])
     flat = [1 / 24] * 24
     assert compute_tv_noise(flat, 10_000, 1) < compute_tv_noise(flat, 100, 1) < 0.5
+    # 240 user-windows, each with 5 sessions in one hour: 50 of them (250 sessions) lie
+    # further from the whole than 250 independent sessions do.
+    habits = np.zeros((240, 24), dtype=np.int64)
+    habits[np.arange(240), np.arange(240) % 24] = 5
+    independent = compute_tv_noise(flat, 250, 1)
+    assert compute_tv_noise(flat, 250, 1, groups=habits, m=50) > independent + 0.1
+    assert compute_tv_noise(flat, 250, 1, groups=habits, m=0) == independent
 
 
 def test_accepts_figures_of_a_known_population() -> None:
@@ -128,6 +136,10 @@ def test_accepts_figures_of_a_known_population() -> None:
     )
     assert (daily.one_station_windows, daily.one_station_users) == (1.0, 0.5)
     assert daily.window_days == 1
+    # Each user-window's bin counts: one plug-in hour, one kWh bin, one duration bin each.
+    assert len(daily.window_counts) == 4
+    assert all(sum(row) == 3 for row in daily.window_counts)
+    assert [row[18] for row in daily.window_counts] == [1, 1, 1, 1]
 
 
 if __name__ == "__main__":  # the full-size figures of the report: EVS PARTICIPATION [DAYS]
