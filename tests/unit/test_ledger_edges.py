@@ -22,7 +22,8 @@ from iome_ref.chain.store import MemoryStore, Store
 from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS, ROLE_STATION, ZERO_HASH
 from iome_ref.errors import UsageError
 from iome_ref.models import Anchor, Block, SignedModel, parse_message
-from iome_ref.pki import CertificateDirectory, get_subject_id
+from iome_ref.pki import CertificateAuthority, CertificateDirectory, get_subject_id
+from iome_ref.pki.authority import compute_subject_name, key_usage
 from iome_ref.rules.evidence import verify_bundle
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import CERT_EXPIRY, CHAINS, T0, World, build_world
@@ -295,3 +296,68 @@ def test_accepts_bundle_naming_the_certificate_of_the_subject_that_signed() -> N
         (signer,) = document["signers"]  # type: ignore[misc]
         leaf = x509.load_pem_x509_certificate(signer["certificates"][0].encode())
         assert get_subject_id(leaf) == session.station_id
+
+
+def _ca_extensions(
+    ski: x509.SubjectKeyIdentifier, aki: x509.AuthorityKeyIdentifier
+) -> list[tuple[x509.ExtensionType, bool]]:
+    return [
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (key_usage(digital_signature=True, cert_sign=True, crl_sign=True), True),
+        (ski, False),
+        (aki, False),
+    ]
+
+
+@pytest.mark.req("IOME-EVB-010", "IOME-CERT-014")
+def test_accepts_bundle_through_a_self_issued_ca_listing_its_list_once() -> None:
+    """A CA of one name and key appears twice in a path when it certified itself (RFC 5280
+    self-issued certificate; the key identifiers pick the long path). Both certificates share
+    one revocation list: a bundle listing it twice would be refused as a list not newer than
+    the one in force (IOME-CERT-019 inside IOME-EVB-010)."""
+    world = build_world(27)
+    b = Builder(world)
+    root = world.authorities["iome-ca"]
+    private = world.key("iome-sub-self").private
+    public = private.public_key()
+    name = compute_subject_name("iome-sub-self")
+    until = CERT_EXPIRY + 1
+    upper = CertificateAuthority.from_certificate(
+        private,
+        root.issue_custom(
+            name,
+            public,
+            T0,
+            until,
+            _ca_extensions(
+                x509.SubjectKeyIdentifier(b"\x01" * 20), root.authority_key_identifier()
+            ),
+        ),
+    )
+    lower = CertificateAuthority.from_certificate(
+        private,
+        upper.issue_custom(
+            name,
+            public,
+            T0,
+            until,
+            _ca_extensions(
+                x509.SubjectKeyIdentifier.from_public_key(public),
+                upper.authority_key_identifier(),
+            ),
+        ),
+    )
+    leaf = lower.issue("st-q", ROLE_STATION, b.key("st-q").public_hex, T0, CERT_EXPIRY)
+    directory = world.directory
+    world.directory = CertificateDirectory(
+        directory.root,
+        [*directory.certificates, upper.certificate, lower.certificate, leaf],
+        [*directory.crls, lower.crl(T0, until)],
+    )
+    ledger = open_ledger(world, MemoryStore(), ["public"])
+    session = b.charge("st-q", "ev-q/otk", T0 + 7200, T0 + 9000)
+    submit(ledger, b, "public", [session], T0 + 9100)
+    document = _verified(ledger, world, "public", session)
+    (signer,) = document["signers"]  # type: ignore[misc]
+    assert len(signer["certificates"]) == 3  # leaf, the self-issued and the upper certificate
+    assert len(signer["crls"]) == len(set(signer["crls"])) == 2  # its CA's and the root's
