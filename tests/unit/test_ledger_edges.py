@@ -10,25 +10,26 @@ of chain/ledger.py or chain/bundles.py that the older tests let through.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from ledger_world import open_ledger, submit
 
 from iome_ref.chain.bundles import build_bundle
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.parallel import SignatureChecker
-from iome_ref.chain.store import MemoryStore, Store
-from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS, ROLE_STATION, ZERO_HASH
+from iome_ref.chain.store import MemoryStore
+from iome_ref.constants import ANCHOR_PERIOD_S, HANDOVER_MISSED_PERIODS, ROLE_STATION
 from iome_ref.errors import UsageError
-from iome_ref.models import Block, SignedModel, parse_message
+from iome_ref.models import SignedModel, parse_message
 from iome_ref.pki import CertificateAuthority, CertificateDirectory, get_subject_id
 from iome_ref.pki.authority import compute_subject_name, key_usage
 from iome_ref.rules.evidence import verify_bundle
 from iome_ref.vectors.builders import Builder
-from iome_ref.vectors.world import CERT_EXPIRY, CHAINS, T0, World, build_world
+from iome_ref.vectors.world import CERT_EXPIRY, T0, World, build_world
 
 _SILENCE = HANDOVER_MISSED_PERIODS * ANCHOR_PERIOD_S
 
@@ -41,30 +42,6 @@ def world() -> World:
 @pytest.fixture
 def b(world: World) -> Builder:
     return Builder(world)
-
-
-def open_ledger(world: World, store: Store, chains: Iterable[str] = CHAINS) -> Ledger:
-    ledger = Ledger(store, world.context())
-    for chain_id in chains:
-        ledger.add_chain(chain_id, CHAINS[chain_id])
-    return ledger
-
-
-def submit(
-    ledger: Ledger, b: Builder, chain_id: str, txs: Sequence[SignedModel], time: int
-) -> Block:
-    """The block extending ``chain_id``'s head in ``ledger``, submitted."""
-    head = ledger.chains[chain_id].head
-    block = Block.create(
-        b.key("producer"),
-        chain_id=chain_id,
-        height=0 if head is None else head.height + 1,
-        prev_hash=ZERO_HASH if head is None else head.block_hash,
-        time=time,
-        txs=list(txs),
-    )
-    ledger.submit(block)
-    return block
 
 
 def usage(action: Callable[[], object]) -> str:

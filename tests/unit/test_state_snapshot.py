@@ -11,47 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from ledger_world import open_ledger, submit
 
-from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.state import ChainState
 from iome_ref.chain.store import MemoryStore
-from iome_ref.constants import ZERO_HASH
 from iome_ref.errors import Rejected
-from iome_ref.models import Block, SignedModel
 from iome_ref.vectors.builders import Builder
-from iome_ref.vectors.world import CHAINS, T0, World, build_world
+from iome_ref.vectors.world import T0, World, build_world
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
     return build_world(29)
-
-
-def open_ledger(world: World) -> Ledger:
-    ledger = Ledger(MemoryStore(), world.context())
-    for chain_id, kind in CHAINS.items():
-        ledger.add_chain(chain_id, kind)
-    return ledger
-
-
-def submit(
-    ledger: Ledger, b: Builder, chain_id: str, txs: Sequence[SignedModel], time: int
-) -> Block:
-    head = ledger.chains[chain_id].head
-    block = Block.create(
-        b.key("producer"),
-        chain_id=chain_id,
-        height=0 if head is None else head.height + 1,
-        prev_hash=ZERO_HASH if head is None else head.block_hash,
-        time=time,
-        txs=list(txs),
-    )
-    ledger.submit(block)
-    return block
 
 
 def _json(model: Any) -> Any:
@@ -65,7 +39,7 @@ def _pairs(mapping: dict[str, Any]) -> list[list[Any]]:
 
 def test_snapshot_shows_every_field_by_name_in_json_form(world: World) -> None:
     b = Builder(world)
-    ledger = open_ledger(world)
+    ledger = open_ledger(world, MemoryStore())
     fleet = [submit(ledger, b, "fleet", [b.commitment(t=T0 + h)], T0 + 50 + h) for h in range(2)]
     reg = b.registration()
     eps = b.eps(reg.tx_id, t=T0 + 900)
@@ -118,7 +92,7 @@ def test_rejects_block_with_a_list_and_a_bad_tx_leaving_the_directory_as_it_was(
     """A RevocationList replaces the chain's directory; when a later transaction of the same
     block is refused, the list must not stay in force."""
     b = Builder(world)
-    ledger = open_ledger(world)
+    ledger = open_ledger(world, MemoryStore())
     submit(ledger, b, "public", [b.esdp()], T0 + 5000)
     public = ledger.chains["public"]
     before = public.snapshot()
