@@ -373,13 +373,17 @@ class Simulation:
             g: self.weather.forecast(g, start - 600, self.rng_weather, hours=hours + 1)
             for g in self.city.regions
         }
+        # The hash a record names is the forecast message's, the same for every home of its
+        # region: hashed once per region (each BEM still verifies the forecast it receives).
+        message_hashes = {g: forecast.message_hash for g, forecast in forecasts.items()}
         esdps: list[ESDP] = []
         records: list[SignedModel] = []
         for home in self.homes:
-            forecast = forecasts[home.profile.region]
+            region = home.profile.region
+            forecast = forecasts[region]
             home.bem.on_forecast(forecast)
             records.append(
-                co_sign_record(forecast.message_hash, home.bem.key, self.weather.key, start - 600)
+                co_sign_record(message_hashes[region], home.bem.key, self.weather.key, start - 600)
             )
             supply, demand = home.bem.forecast(start, end, forecast)
             esdps.append(home.bem.publish_esdp(start, end, supply, demand, start - 300))

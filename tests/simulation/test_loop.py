@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 
 from iome_ref.chain.store import MemoryStore
 from iome_ref.cli import app
+from iome_ref.encoding import canonical_json
 from iome_ref.errors import UsageError
 from iome_ref.models import TRANSACTION_TYPES
 from iome_ref.simulation.loop import Simulation, SimulationConfig
+from iome_ref.simulation.network import compute_encoded_size
 from iome_ref.simulation.run import run_simulation, write_summary
 from iome_ref.simulation.summary import audit_ledger
 
@@ -183,3 +185,17 @@ def test_od_matrix_splits_when_stations_outgrow_one_message(tmp_path: Path) -> N
     record = summary["price_aware"]["rounds"][0]["od_matrix"]
     assert len(record["zones"]) == 1000
     assert sum(count for *_, count in record["cells"]) > 0
+
+
+def test_encoded_size_of_every_transaction_type_is_its_rfc8785_length(
+    small_run: tuple[Simulation, dict[str, Any]],
+) -> None:
+    """The size blocks are cut by (signed bytes carried + unsigned members) is the length of
+    the whole transaction's RFC 8785 JSON, for every type a run puts on its chains."""
+    sim, _ = small_run
+    seen = set()
+    for chain_id in sim.net.ledger.chains:
+        for tx in sim.net.ledger.transactions(chain_id):
+            assert compute_encoded_size(tx) == len(canonical_json(tx.model_dump(mode="json")))
+            seen.add(tx.tx_type)
+    assert seen == set(TRANSACTION_TYPES)
