@@ -190,7 +190,11 @@ class _Round:
 class Simulation:
     """A seeded run of the loop; ``run`` returns the per-round records."""
 
-    def __init__(self, config: SimulationConfig, store: Store) -> None:
+    def __init__(
+        self, config: SimulationConfig, store: Store, keys: dict[str, KeyPair] | None = None
+    ) -> None:
+        """A run of ``config`` on ``store``; ``keys``, the ``net.keys`` of an earlier run of
+        the same seed, spares deriving its keys again (``build_network``)."""
         self.config = config
         # One independent stream per concern, so adding draws in one never shifts another.
         # Stream 0 is reserved for the city, which generate_city derives from the seed itself.
@@ -214,6 +218,7 @@ class Simulation:
             travel_time=self.city.station_travel_s,
             rng=self.rng_verify,
             time_bucket_s=config.time_bucket_s,
+            keys=keys,
         )
         self.index = StationIndex(self.city)
         key = self.net.key

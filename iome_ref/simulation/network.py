@@ -149,11 +149,18 @@ def build_network(
     travel_time: TravelTimes,
     rng: RandomSource,
     time_bucket_s: int,
+    keys: dict[str, KeyPair] | None = None,
 ) -> Network:
     """Certify the infrastructure for a year from ``t0`` and open the node's chains; the
     node's verifiers draw Trip nonces from ``rng`` and publish in buckets of
-    ``time_bucket_s``."""
-    keys: dict[str, KeyPair] = {}
+    ``time_bucket_s``.
+
+    ``keys``: the keys another network of the same ``seed`` derived (``Network.keys``), shared
+    rather than derived again: a name's key is a function of seed and name alone, and key
+    pairs are immutable values (the baseline run of ``iome simulate`` reuses the price-aware
+    run's). The dict is extended with this network's new keys.
+    """
+    keys = {} if keys is None else keys
 
     def key(name: str) -> KeyPair:
         return _derive_key(keys, seed, name)

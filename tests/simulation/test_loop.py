@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from iome_ref.chain.store import MemoryStore
 from iome_ref.cli import app
+from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json
 from iome_ref.errors import UsageError
 from iome_ref.models import TRANSACTION_TYPES
@@ -199,3 +200,23 @@ def test_encoded_size_of_every_transaction_type_is_its_rfc8785_length(
             assert compute_encoded_size(tx) == len(canonical_json(tx.model_dump(mode="json")))
             seen.add(tx.tx_type)
     assert seen == set(TRANSACTION_TYPES)
+
+
+def test_run_sharing_keys_of_the_same_seed_is_the_same_run(
+    small_run: tuple[Simulation, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run given an earlier run's keys (as the baseline is given the price-aware run's)
+    derives none of them again and records exactly what a run deriving its own records."""
+    sim, _ = small_run
+    derived: list[tuple[str | int, ...]] = []
+    original = KeyPair.derive.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[KeyPair], *labels: str | int) -> KeyPair:
+        derived.append(labels)
+        return original(cls, *labels)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(KeyPair, "derive", classmethod(counting))
+    shared = Simulation(SMALL, MemoryStore(), dict(sim.net.keys))
+    shared.run()
+    assert [labels for labels in derived if labels[-1] in sim.net.keys] == []
+    assert [r.to_json() for r in shared.records] == [r.to_json() for r in sim.records]
