@@ -222,9 +222,10 @@ class IoTDevice:
 
     def reading(self, t: int, period_s: int, value: int) -> Reading:
         """The device's next reading; sequence numbers count up from 0 (IOME-DATA-003)."""
-        for name, number, low in (("t", t, 0), ("period_s", period_s, 1)):
-            if not low <= number <= MAX_SAFE_INT:
-                raise UsageError("device", f"{name} {number} is out of range")
+        if not 0 <= t <= MAX_SAFE_INT:
+            raise UsageError("device", f"t {t} is out of range")
+        if not 1 <= period_s <= MAX_SAFE_INT:
+            raise UsageError("device", f"period_s {period_s} is out of range")
         if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
             raise UsageError("device", f"value {value} is out of range")
         reading = Reading(self.device_id, self._next_seq, t, period_s, value)
