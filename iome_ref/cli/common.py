@@ -184,7 +184,7 @@ def read_input(path: Path, what: str, limit: int = READ_LIMIT) -> bytes:
         raise UsageError(CLI, f"{what} {path}: cannot read: {error.strerror or error}") from None
 
 
-def folder_path(raw: str) -> Path:
+def folder_path(raw: str | Path) -> Path:
     """Parse a folder option (``parser=folder_path``): an empty value is a usage error (exit
     2), never the current directory. ``Path("")`` is ``.``, so an unset shell variable
     (``--scenarios "$DIR"``) would otherwise spill files where the command was run; ``.``
@@ -193,6 +193,8 @@ def folder_path(raw: str) -> Path:
     Raises:
         typer.BadParameter: the value is empty or blank.
     """
+    if isinstance(raw, Path):  # the option's default, which click passes through the parser
+        return raw
     if not raw.strip():
         raise typer.BadParameter("an empty path; give a folder (. for the current one)")
     return Path(raw)

@@ -20,20 +20,28 @@ over simulated drivers weigh each by its rate, as the real ones do.
 Habits are drawn in proportion to the weeks the data watched each driver, so pooled simulated
 sessions weigh drivers as the real sessions do. Simulated (2,000 profiles x 8 weeks on
 ``generate_city(1, 200, 10000)``, planned sessions) against the data: plug-in hour
-total-variation distance 0.047, median kWh 8.85 (data 9.05), 2.82 sessions per driver-week
-(3.17: a driver who would charge more than once a day charges once), weekend ratio 0.83
-(0.895), 0.8% of sessions away from home, plugged in a median 8.9 h (10.0 h), 99.4% of trips
-to the driver's own stations, commute departure sd 1.2 h within a driver against 1.5 h over
-all.
-``tests/unit/test_drivers.py::test_simulated_sessions_match_the_fit`` keeps these in bounds.
+total-variation distance 0.041, median kWh 9.43 (data 9.05), 2.83 sessions per driver-week
+(3.17: a driver who would charge more than once a day charges once), weekend ratio 0.82
+(0.895), 0.48% of sessions at a second garage, plugged in a median 10.8 h (10.0 h; TV
+distance 0.071 on the realism figure's bins, 22.1% over 17 h against 18.7%, 11.3% cut at
+IOME-CHG-006's day against 6.6% longer than a day), 99.4% of trips to the driver's own
+stations, commute departure sd 1.2 h within a driver against 1.5 h over all, hops and
+off-network driving 1.020 times what the sessions charge.
+``tests/unit/test_drivers.py`` (``test_simulated_sessions_match_the_fit``, ``..._durations_...``,
+``..._put_back_...``) keeps these in bounds.
 
 What the loop publishes (issue 15, "Simulated drivers must be as linkable as real ones"): a
-charging driver stays plugged in for a real plugged-in duration (``FITTED.duration_quantiles``,
-cut at its next departure and at IOME-CHG-006's day), charges at most once per tour, at home
-but for 3% of errands (the real sessions are residential), and its leg into the session uses
-that session's energy (``PlannedTrip.off_network_wh``), so the battery takes the habitual kWh
-instead of topping up to a cap. ``tests/analysis/test_realism.py`` compares the six figures
-of a seeded run with the Norway sessions (``iome_ref.analysis.realism``).
+charging driver charges at most once per tour and stays plugged in until it next leaves (at
+home: the next tour's departure, so weekends and days off make the long sessions real cars
+show), but for a short stay (the car goes out again the same day; the share of short stays
+at each plug-in hour, their hours and their chargers' kW are fitted: mostly daytime). A
+session is cut at IOME-CHG-006's day: one session, not two (charging is long over by then).
+It charges at home, or at its second garage for the share of sessions its real driver's
+station changes imply (``DriverHabit.away_share``: 13 of 97 real users; most drivers 0). The
+leg into the session uses that session's energy (``PlannedTrip.off_network_wh``), so the
+battery takes the habitual kWh instead of topping up to a cap.
+``tests/analysis/test_realism.py`` compares the six figures of a seeded run with the Norway
+sessions (``iome_ref.analysis.realism``).
 
 Time: unix seconds read as local wall-clock time (day = t // 86400, weekday from 1970-01-01, a
 Thursday). A day's plan is a pure function of ``(profile.seed, day)``, so a round boundary never
@@ -42,7 +50,9 @@ splits a tour: the commute out and the one home always agree, whatever the round
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import itertools
 import math
 import struct
 from collections.abc import Sequence
@@ -59,9 +69,11 @@ from iome_ref.simulation.sessions import (
     DriverFit,
     compute_score,
     compute_share,
-    duration_h_at,
     kwh_at,
+    long_stay_kwh_at,
     plugin_hour_at,
+    short_stay_h_at,
+    short_stay_kw_at,
 )
 
 __all__ = [
@@ -88,8 +100,6 @@ PREFERRED_POOL: Final = 6
 OCCASIONAL_STATIONS: Final = 3
 #: Share of errand days that go to an occasional station instead of a preferred one.
 EXPLORE_PROB: Final = 0.05
-#: Share of errand charging done at the errand's station rather than at home.
-ERRAND_CHARGE_AWAY: Final = 0.03
 #: Share of drivers who often work weekends, and the weekend work probabilities.
 WEEKEND_WORKER_SHARE: Final = 0.1
 WEEKEND_WORK_PROB: Final = (0.03, 0.4)
@@ -113,7 +123,7 @@ MIN_STAY_S: Final = 3_600
 MAX_PLUGGED_S: Final = 86_400 - 600
 ERRAND_DWELL_H: Final = (0.5, 4.0)
 #: Uniform draws per driver-day.
-_DAY_DRAWS: Final = 12
+_DAY_DRAWS: Final = 13
 _DAY_DRAW_STRUCT: Final = struct.Struct(f"<{_DAY_DRAWS}I")
 
 Purpose = Literal["commute-out", "commute-back", "errand-out", "errand-back"]
@@ -151,6 +161,15 @@ class DriverProfile:
     weekday_errand_prob: float
     weekend_trip_prob: float
     weekend_work_prob: float
+    #: The driver's second garage (the nearest preferred station: a neighbour's or a shared
+    #: car's garage) and the share of its sessions there (``DriverHabit.away_share``; most
+    #: drivers 0).
+    second_station: str = ""
+    away_share: float = 0.0
+    #: Energy the hops between stations use per session, on average (Wh): the leg into a
+    #: session drives that much less off the network, so sessions put back what the driver
+    #: uses in all (``_hop_wh_per_session``).
+    hop_wh_per_session: int = 0
 
     @property
     def habitual_stations(self) -> frozenset[str]:
@@ -258,7 +277,7 @@ def _profile(
     plugin_score = habit.plugin_score + HABIT_SPREAD_SCORE * z[1]
     kwh_score = habit.kwh_score + HABIT_SPREAD_SCORE * z[2]
     weekly = habit.sessions_per_week * math.exp(HABIT_SPREAD_LOG * z[3])
-    return DriverProfile(
+    profile = DriverProfile(
         vehicle_id=vehicle_id,
         seed=int(rng.integers(1 << 62)),
         home_id=home_id,
@@ -281,7 +300,36 @@ def _profile(
         weekday_errand_prob=_between(WEEKDAY_ERRAND_RANGE, u[2]),
         weekend_trip_prob=_between(WEEKEND_TRIP_RANGE, u[3]),
         weekend_work_prob=WEEKEND_WORK_PROB[1 if u[4] < WEEKEND_WORKER_SHARE else 0],
+        second_station=preferred[0] if preferred else work,
+        away_share=habit.away_share,
     )
+    hop_wh = _hop_wh_per_session(profile, city, fit)
+    return dataclasses.replace(profile, hop_wh_per_session=hop_wh)
+
+
+def _hop_wh_per_session(profile: DriverProfile, city: City, fit: DriverFit) -> int:
+    """Expected hop energy over expected sessions, per week (weekdays and weekend days).
+
+    Without it the hops drain the battery by what no session puts back (a session takes the
+    habitual kWh, a tour's hops use a few more), until the loop's low-battery top-ups fill
+    it at whatever station the car stands: 22 kWh sessions away from home that no real
+    driver makes.
+    """
+    wh = {s: city.energy_wh(profile.home_station, s) or 0 for s in profile.leg_s}
+    errand = [wh[s] for s in profile.preferred_stations if s != profile.home_station]
+    errand_wh = sum(errand) / len(errand) if errand else 0.0
+    work_wh = wh.get(profile.work_station, 0) if profile.work_station != profile.home_station else 0
+    per_weekday = profile.sessions_per_week / (5.0 + 2.0 * fit.weekend_ratio)
+    hops = sessions = 0.0
+    for days, commute, trip, ratio in (
+        (5, profile.commute_prob, profile.weekday_errand_prob, 1.0),
+        (2, profile.weekend_work_prob, profile.weekend_trip_prob, fit.weekend_ratio),
+    ):
+        errand_p = (1.0 - commute) * trip
+        tour = commute + errand_p
+        hops += days * 2 * (commute * work_wh + errand_p * errand_wh)
+        sessions += days * min(per_weekday * ratio, tour)
+    return round(hops / sessions) if sessions > 0 else 0
 
 
 def _between(bounds: tuple[float, float], u: float) -> float:
@@ -323,8 +371,9 @@ class _Tour:
 
     destination: str
     commute: bool
-    charge_home_wh: int
-    charge_away_wh: int
+    #: The sessions' cumulative shares in the kWh marginals (None: no session there).
+    charge_home: float | None
+    charge_away: float | None
     #: The session whose plug-in hour follows the fitted distribution is the one away.
     main_away: bool
 
@@ -339,35 +388,36 @@ def _tour(profile: DriverProfile, day: int, u: list[float], fit: DriverFit) -> _
         p_errand = (1.0 - p_commute) * profile.weekday_errand_prob
     if u[0] >= p_commute + p_errand:
         return None
-    commute = u[0] < p_commute
-    destination = profile.work_station
-    if not commute:
+    per_weekday = profile.sessions_per_week / (5.0 + 2.0 * fit.weekend_ratio)
+    expected = per_weekday * (fit.weekend_ratio if weekend else 1.0) / (p_commute + p_errand)
+    # One session per tour at most: a second one would be away from home, where the real
+    # (residential) drivers are seldom seen; heavy chargers fall short of their rate instead.
+    main = u[3] < min(expected, 1.0)
+    # A session at the second garage turns the day's tour into a trip there.
+    main_away = main and u[12] < profile.away_share and profile.second_station in profile.leg_s
+    commute = u[0] < p_commute and not main_away
+    destination = profile.second_station if main_away else profile.work_station
+    if not commute and not main_away:
         pool = profile.preferred_stations
         if u[1] < EXPLORE_PROB and profile.occasional_stations:
             pool = profile.occasional_stations
         destination = pool[min(int(u[2] * len(pool)), len(pool) - 1)] if pool else destination
     if destination == profile.home_station:
         return None
-    per_weekday = profile.sessions_per_week / (5.0 + 2.0 * fit.weekend_ratio)
-    expected = per_weekday * (fit.weekend_ratio if weekend else 1.0) / (p_commute + p_errand)
-    # One session per tour at most: a second one would be away from home, where the real
-    # (residential) drivers are never seen; heavy chargers fall short of their rate instead.
-    main = u[3] < min(expected, 1.0)
-    main_away = not commute and u[5] < ERRAND_CHARGE_AWAY
     home_on = main and not main_away
     away_on = main and main_away
     return _Tour(
         destination=destination,
         commute=commute,
-        charge_home_wh=_session_wh(profile, u[6], fit) if home_on else 0,
-        charge_away_wh=_session_wh(profile, u[7], fit) if away_on else 0,
+        charge_home=_session_share(profile, u[6]) if home_on else None,
+        charge_away=_session_share(profile, u[7]) if away_on else None,
         main_away=main_away,
     )
 
 
-def _session_wh(profile: DriverProfile, u: float, fit: DriverFit) -> int:
-    score = profile.kwh_score + profile.kwh_score_sd * compute_score(u)
-    return max(1, round(kwh_at(compute_share(score), fit) * 1000.0))
+def _session_share(profile: DriverProfile, u: float) -> float:
+    """A session's cumulative share in the kWh marginals, drawn from the driver's habit."""
+    return compute_share(profile.kwh_score + profile.kwh_score_sd * compute_score(u))
 
 
 @dataclass(frozen=True)
@@ -400,33 +450,131 @@ def _plan_day(profile: DriverProfile, day: int, fit: DriverFit) -> _DayPlan | No
         back_departure = max(min(target, latest_home) - leg, out_departure + leg + MIN_STAY_S)
         purposes: tuple[Purpose, Purpose] = ("commute-out", "commute-back")
     else:
-        dwell_h = math.exp(fit.duration_log_mu + fit.duration_log_sigma * compute_score(u[10]))
-        dwell = _seconds(min(max(dwell_h, ERRAND_DWELL_H[0]), ERRAND_DWELL_H[1]))
-        out_arrival = target if tour.main_away else target - leg - dwell
-        out_arrival = min(out_arrival, latest_home - leg - dwell)
-        out_arrival = max(out_arrival, start + _seconds(ERRAND_EARLIEST_HOUR) + leg)
-        out_departure = out_arrival - leg
-        back_departure = out_arrival + dwell
+        out_departure, back_departure = _errand_times(
+            tour, leg, start=start, target=target, u=u[10], fit=fit
+        )
         purposes = ("errand-out", "errand-back")
     return _DayPlan(tour, leg, out_departure, back_departure, purposes, u[11])
 
 
+def _errand_times(
+    tour: _Tour, leg: int, *, start: int, target: int, u: float, fit: DriverFit
+) -> tuple[int, int]:
+    """An errand's departure from home and from its station.
+
+    Home by the plug-in hour ``target``, having left at a real departure hour (the fitted
+    plug-out hours: leaving home is unplugging there) between 7 h and a short dwell before;
+    an errand charging at its station arrives there at ``target`` instead and dwells a
+    drawn time (:data:`ERRAND_DWELL_H`).
+    """
+    latest_home = start + _seconds(LATEST_RETURN_HOUR)
+    earliest_out = start + _seconds(ERRAND_EARLIEST_HOUR)
+    shortest = _seconds(ERRAND_DWELL_H[0])
+    if tour.main_away:
+        dwell_h = math.exp(fit.duration_log_mu + fit.duration_log_sigma * compute_score(u))
+        dwell = _seconds(min(max(dwell_h, ERRAND_DWELL_H[0]), ERRAND_DWELL_H[1]))
+        out_arrival = min(target, latest_home - leg - dwell)
+        out_arrival = max(out_arrival, earliest_out + leg)
+        return out_arrival - leg, out_arrival + dwell
+    back = min(target, latest_home) - leg
+    latest_out = back - leg - shortest
+    if latest_out <= earliest_out:
+        return earliest_out, earliest_out + leg + shortest
+    hour = _hour_between(
+        fit.plugout_hour_weights, ERRAND_EARLIEST_HOUR, (latest_out - start) / _HOUR, u
+    )
+    out = min(max(start + _seconds(hour), earliest_out), latest_out)
+    return out, back
+
+
+def _hour_between(weights: Sequence[float], low: float, high: float, u: float) -> float:
+    """The hour at share ``u`` of the hourly ``weights`` (uniform within an hour; hour ``h``
+    past midnight weighs ``weights[h % 24]``) restricted to ``[low, high]``."""
+    edges = [low, *range(math.floor(low) + 1, math.ceil(high)), high]
+    mass = [0.0]
+    for a, b in itertools.pairwise(edges):
+        mass.append(mass[-1] + weights[math.floor(a) % 24] * (b - a))
+    if mass[-1] <= 0:
+        return low + u * (high - low)
+    return float(np.interp(u * mass[-1], mass, edges))
+
+
 def _plug_out(
-    profile: DriverProfile, day: int, arrival: int, leaves: int | None, fit: DriverFit
-) -> int:
-    """When a vehicle plugged in at ``arrival`` unplugs: after a time drawn from the real
-    plugged-in durations (cars stay plugged in long after charging), but before it leaves
-    (``leaves``; None: its next tour's departure, if within two days) and within
-    IOME-CHG-006's day."""
-    hours = duration_h_at(_day_uniforms(profile.seed, day)[11], fit)
-    out = arrival + min(_seconds(hours), MAX_PLUGGED_S)
+    profile: DriverProfile,
+    day: int,
+    plan: _DayPlan,
+    *,
+    arrival: int,
+    leaves: int | None,
+    fit: DriverFit,
+) -> tuple[int, bool]:
+    """When a vehicle plugged in at ``arrival`` unplugs, and whether that is a short stay
+    (else it stays until it leaves).
+
+    Real cars stay plugged in until they leave: at home until the next tour's departure
+    (``leaves`` None: looked up within two days; none: a day), away until the way home. A
+    share of the sessions plugged in at each hour (``fit.short_stay_share_by_hour``: most
+    daytime, few evening ones) are short stays, unplugged after a real short stay's hours
+    (the car goes out again the same day: one tour a day has no such outing of its own).
+    Either way within IOME-CHG-006's day: a real car plugged in longer (6.6% of the real
+    sessions) appears on the chain as one session cut at that bound, not two (charging is
+    long over by then; a second session would move no energy).
+    """
     if leaves is None:
         for later in (day + 1, day + 2):
-            plan = _plan_day(profile, later, fit)
-            if plan is not None:
-                leaves = plan.out_departure
+            following = _plan_day(profile, later, fit)
+            if following is not None:
+                leaves = following.out_departure
                 break
-    return max(arrival, out if leaves is None else min(out, leaves))
+    latest = arrival + MAX_PLUGGED_S if leaves is None else min(leaves, arrival + MAX_PLUGGED_S)
+    hour = (arrival % _DAY) // _HOUR
+    share = fit.short_stay_share_by_hour[hour] if fit.short_stay_share_by_hour else 0.0
+    if plan.plugged_draw < share:
+        hours = short_stay_h_at(plan.plugged_draw / share, fit)
+        out = arrival + max(_seconds(hours), 60)
+        if out < latest:
+            return out, True
+    return max(arrival, latest), False
+
+
+def _session_trip(
+    profile: DriverProfile,
+    day: int,
+    plan: _DayPlan,
+    *,
+    leg: tuple[str, str, int, Purpose],
+    kwh_share: float | None,
+    leaves: int | None,
+    fit: DriverFit,
+) -> PlannedTrip:
+    """One leg of a day's tour, with its session (if ``kwh_share`` is set).
+
+    The session's kWh follows the driver's draw (``kwh_share``) in the real figures of its
+    kind: a long stay takes that share of the long stays' kWh; a short stay charges all
+    along (as the real ones do) at that share of the short stays' kW, so it takes what a
+    charger delivers in its hours. The two kinds pool to the real kWh, a driver taking much
+    takes much in both, and a short stay is not stretched by its charging time.
+    """
+    origin, destination, departure, purpose = leg
+    plug_out = None
+    charge_wh = 0
+    if kwh_share is not None:
+        arrival = departure + plan.leg_s
+        plug_out, short = _plug_out(profile, day, plan, arrival=arrival, leaves=leaves, fit=fit)
+        kwh = long_stay_kwh_at(kwh_share, fit)
+        if short:
+            kwh = short_stay_kw_at(kwh_share, fit) * (plug_out - arrival) / _HOUR
+        charge_wh = max(1, round(kwh * 1000.0))
+    return PlannedTrip(
+        origin_station=origin,
+        destination_station=destination,
+        departure_time=departure,
+        travel_s=plan.leg_s,
+        charge_wh=charge_wh,
+        purpose=purpose,
+        off_network_wh=max(0, charge_wh - profile.hop_wh_per_session),
+        plug_out_time=plug_out,
+    )
 
 
 def trips_for_day(
@@ -438,50 +586,40 @@ def trips_for_day(
     weekends: work with ``weekend_work_prob``, else an errand with ``weekend_trip_prob``.
     Charging keeps the fitted rate: a day with a tour has ``r / P(tour)`` expected sessions
     (``r`` the day's share of ``sessions_per_week``, weekend days weighted by
-    ``fit.weekend_ratio``): the main one on arriving home (a few errands: at the errand's
-    station), above 1 an extra one at the other end. The main session's arrival is timed at a
+    ``fit.weekend_ratio``), at most one: on arriving home, or (``away_share`` of them) at the
+    driver's second garage, where that day's tour goes. The session's arrival is timed at a
     plug-in hour drawn from the driver's habit; tours are clamped to start after 5 h (commute)
     or 7 h (errand) and to be home by 2 h the next night. A charging vehicle stays plugged in
-    until it leaves (``PlannedTrip.plug_out_time``): away, until the way home; at home, until
-    the next tour (at most a day).
+    until it leaves, or for a short stay (``_plug_out``; ``PlannedTrip.plug_out_time``).
     """
     plan = _plan_day(profile, day, fit)
     if plan is None:
         return []
-    tour, leg = plan.tour, plan.leg_s
-    home_arrival = plan.back_departure + leg
+    tour, home, away = plan.tour, profile.home_station, plan.tour.destination
     return [
-        PlannedTrip(
-            origin_station=profile.home_station,
-            destination_station=tour.destination,
-            departure_time=plan.out_departure,
-            travel_s=leg,
-            charge_wh=tour.charge_away_wh,
-            purpose=plan.purposes[0],
-            off_network_wh=tour.charge_away_wh,
-            plug_out_time=_plug_out(
-                profile, day, plan.out_departure + leg, plan.back_departure, fit
-            )
-            if tour.charge_away_wh
-            else None,
+        _session_trip(
+            profile,
+            day,
+            plan,
+            leg=(home, away, plan.out_departure, plan.purposes[0]),
+            kwh_share=tour.charge_away,
+            leaves=plan.back_departure,
+            fit=fit,
         ),
-        PlannedTrip(
-            origin_station=tour.destination,
-            destination_station=profile.home_station,
-            departure_time=plan.back_departure,
-            travel_s=leg,
-            charge_wh=tour.charge_home_wh,
-            purpose=plan.purposes[1],
-            off_network_wh=tour.charge_home_wh,
-            plug_out_time=_plug_out(profile, day, home_arrival, None, fit)
-            if tour.charge_home_wh
-            else None,
+        _session_trip(
+            profile,
+            day,
+            plan,
+            leg=(away, home, plan.back_departure, plan.purposes[1]),
+            kwh_share=tour.charge_home,
+            leaves=None,
+            fit=fit,
         ),
     ]
 
 
 def _day_uniforms(seed: int, day: int) -> list[float]:
-    """Twelve uniforms in [0, 1) for one driver-day: BLAKE2b of (seed, day).
+    """Thirteen uniforms in [0, 1) for one driver-day: BLAKE2b of (seed, day).
 
     A hash rather than a seeded generator: ~1 us instead of ~20 us per day, and the same
     numbers on every platform and library version.

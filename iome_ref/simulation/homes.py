@@ -20,8 +20,8 @@ import numpy as np
 
 from iome_ref.errors import UsageError
 from iome_ref.roles.bem import BuildingEnergyManager
-from iome_ref.roles.devices import DeviceKind, IoTDevice, Reading
-from iome_ref.roles.randomness import RandomSource, as_generator
+from iome_ref.roles.devices import SEAL_ENTROPY_LEN, DeviceKind, IoTDevice, Reading
+from iome_ref.roles.randomness import RandomSource, as_generator, random_bytes
 from iome_ref.roles.weather import HOUR_S, Weather
 
 __all__ = [
@@ -180,9 +180,13 @@ def send_measurements(
     data), batched per device: a smart meter buffers and pushes at intervals, and the BEM uses
     readings only when it next forecasts, so it holds the same readings at the same decisions
     as with one message per reading, for a quarter of the key exchanges and signatures.
+    The uploads' ephemeral secrets and nonces are drawn from ``rng`` in one call: the same
+    bytes, in the same order, as one draw per upload (``SEAL_ENTROPY_LEN``).
     """
     readings: dict[DeviceKind, list[Reading]] = {}
     for m in measurements:
         readings.setdefault(m.kind, []).append(devices[m.kind].reading(m.t, m.period_s, m.value))
-    for kind, upload in readings.items():
-        bem.on_upload(devices[kind].seal_upload(upload, bem.public_key, rng))
+    entropy = random_bytes(rng, SEAL_ENTROPY_LEN * len(readings))
+    for i, (kind, upload) in enumerate(readings.items()):
+        drawn = entropy[i * SEAL_ENTROPY_LEN : (i + 1) * SEAL_ENTROPY_LEN]
+        bem.on_upload(devices[kind].seal_upload_drawn(upload, bem.public_key, drawn))

@@ -37,7 +37,14 @@ from iome_ref.roles.authority import Authority
 from iome_ref.roles.manager import BlockProducer, ChainManager
 from iome_ref.roles.randomness import RandomSource
 
-__all__ = ["PUBLIC", "VERIFIERS", "VERIFIER_NAMES", "Network", "build_network"]
+__all__ = [
+    "PUBLIC",
+    "VERIFIERS",
+    "VERIFIER_NAMES",
+    "Network",
+    "build_network",
+    "compute_encoded_size",
+]
 
 PUBLIC = "public"
 VERIFIERS = "verifiers"
@@ -99,6 +106,19 @@ def _derive_key(keys: dict[str, KeyPair], seed: int, name: str) -> KeyPair:
 _BLOCK_OVERHEAD = 4096
 
 
+def compute_encoded_size(tx: SignedModel) -> int:
+    """Bytes of ``tx``'s RFC 8785 JSON, as a block carries it.
+
+    RFC 8785 writes an object as its members, sorted and comma-joined, in braces, so the
+    length of the whole is that of its signed members (the canonical bytes ``tx`` carries,
+    computed once for its tx id) plus that of its unsigned ones (tx id, signatures), less one
+    pair of braces and plus the comma between: ``len(signed) + len(unsigned) - 1``. Only the
+    few unsigned members are encoded again, not the whole transaction.
+    """
+    unsigned = tx.model_dump(mode="json", include=set(tx.unsigned_fields()))
+    return len(tx.canonical_bytes()) + len(canonical_json(unsigned)) - 1
+
+
 def _batches(txs: Sequence[SignedModel]) -> list[list[SignedModel]]:
     """Split ``txs`` (order kept) into blocks within MAX_MESSAGE_BYTES and MAX_BLOCK_TXS.
 
@@ -108,7 +128,7 @@ def _batches(txs: Sequence[SignedModel]) -> list[list[SignedModel]]:
     batches: list[list[SignedModel]] = [[]]
     size = _BLOCK_OVERHEAD
     for tx in txs:
-        encoded = len(canonical_json(tx.model_dump(mode="json"))) + 1
+        encoded = compute_encoded_size(tx) + 1
         if batches[-1] and (
             size + encoded > MAX_MESSAGE_BYTES or len(batches[-1]) == MAX_BLOCK_TXS
         ):
@@ -129,11 +149,18 @@ def build_network(
     travel_time: TravelTimes,
     rng: RandomSource,
     time_bucket_s: int,
+    keys: dict[str, KeyPair] | None = None,
 ) -> Network:
     """Certify the infrastructure for a year from ``t0`` and open the node's chains; the
     node's verifiers draw Trip nonces from ``rng`` and publish in buckets of
-    ``time_bucket_s``."""
-    keys: dict[str, KeyPair] = {}
+    ``time_bucket_s``.
+
+    ``keys``: the keys another network of the same ``seed`` derived (``Network.keys``), shared
+    rather than derived again: a name's key is a function of seed and name alone, and key
+    pairs are immutable values (the baseline run of ``iome simulate`` reuses the price-aware
+    run's). The dict is extended with this network's new keys.
+    """
+    keys = {} if keys is None else keys
 
     def key(name: str) -> KeyPair:
         return _derive_key(keys, seed, name)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from iome_ref.chain.store import MemoryStore, SqliteStore, Store
+from iome_ref.crypto import KeyPair
 from iome_ref.simulation.loop import Simulation, SimulationConfig
 from iome_ref.simulation.summary import audit_ledger, imbalance_wh
 
@@ -65,9 +66,13 @@ def open_fresh_store(db: Path | None) -> Store:
 
 
 def _run(
-    config: SimulationConfig, store: Store, label: str, progress: Progress | None
+    config: SimulationConfig,
+    store: Store,
+    label: str,
+    progress: Progress | None,
+    keys: dict[str, KeyPair] | None = None,
 ) -> tuple[Simulation, dict[str, Any]]:
-    sim = Simulation(config, store)
+    sim = Simulation(config, store, keys)
     records = sim.run(None if progress is None else lambda r: progress(label, r))
     result = {
         "rounds": [record.to_json() for record in records],
@@ -91,8 +96,14 @@ def _run_audited(
     return sim, aware, audit
 
 
-def _run_baseline(config: SimulationConfig, progress: Progress | None) -> dict[str, Any]:
-    _, baseline = _run(replace(config, price_aware=False), MemoryStore(), "baseline", progress)
+def _run_baseline(
+    config: SimulationConfig, progress: Progress | None, keys: dict[str, KeyPair]
+) -> dict[str, Any]:
+    """The same seed without prices, in memory; ``keys`` are the price-aware run's (the same
+    seed derives the same keys, so they are shared, not derived again)."""
+    _, baseline = _run(
+        replace(config, price_aware=False), MemoryStore(), "baseline", progress, keys
+    )
     return baseline
 
 
@@ -105,11 +116,11 @@ def run_simulation(
     """
     if db is None:
         sim, aware, audit = _run_audited(config, None, progress)
-        baseline = _run_baseline(config, progress)
+        baseline = _run_baseline(config, progress, sim.net.keys)
     else:
         with atomic_output(db) as temporary:
             sim, aware, audit = _run_audited(config, temporary, progress)
-            baseline = _run_baseline(config, progress)
+            baseline = _run_baseline(config, progress, sim.net.keys)
     reduction = baseline["imbalance_wh"] - aware["imbalance_wh"]
     return {
         "config": sim.describe(),

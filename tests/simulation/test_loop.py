@@ -12,9 +12,12 @@ from typer.testing import CliRunner
 
 from iome_ref.chain.store import MemoryStore
 from iome_ref.cli import app
+from iome_ref.crypto import KeyPair
+from iome_ref.encoding import canonical_json
 from iome_ref.errors import UsageError
 from iome_ref.models import TRANSACTION_TYPES
 from iome_ref.simulation.loop import Simulation, SimulationConfig
+from iome_ref.simulation.network import compute_encoded_size
 from iome_ref.simulation.run import run_simulation, write_summary
 from iome_ref.simulation.summary import audit_ledger
 
@@ -183,3 +186,37 @@ def test_od_matrix_splits_when_stations_outgrow_one_message(tmp_path: Path) -> N
     record = summary["price_aware"]["rounds"][0]["od_matrix"]
     assert len(record["zones"]) == 1000
     assert sum(count for *_, count in record["cells"]) > 0
+
+
+def test_encoded_size_of_every_transaction_type_is_its_rfc8785_length(
+    small_run: tuple[Simulation, dict[str, Any]],
+) -> None:
+    """The size blocks are cut by (signed bytes carried + unsigned members) is the length of
+    the whole transaction's RFC 8785 JSON, for every type a run puts on its chains."""
+    sim, _ = small_run
+    seen = set()
+    for chain_id in sim.net.ledger.chains:
+        for tx in sim.net.ledger.transactions(chain_id):
+            assert compute_encoded_size(tx) == len(canonical_json(tx.model_dump(mode="json")))
+            seen.add(tx.tx_type)
+    assert seen == set(TRANSACTION_TYPES)
+
+
+def test_run_sharing_keys_of_the_same_seed_is_the_same_run(
+    small_run: tuple[Simulation, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run given an earlier run's keys (as the baseline is given the price-aware run's)
+    derives none of them again and records exactly what a run deriving its own records."""
+    sim, _ = small_run
+    derived: list[tuple[str | int, ...]] = []
+    original = KeyPair.derive.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[KeyPair], *labels: str | int) -> KeyPair:
+        derived.append(labels)
+        return original(cls, *labels)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(KeyPair, "derive", classmethod(counting))
+    shared = Simulation(SMALL, MemoryStore(), dict(sim.net.keys))
+    shared.run()
+    assert [labels for labels in derived if labels[-1] in sim.net.keys] == []
+    assert [r.to_json() for r in shared.records] == [r.to_json() for r in sim.records]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -11,20 +13,27 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore
-from iome_ref.constants import CHAIN_CHILD, CHAIN_PUBLIC
+from iome_ref.constants import CHAIN_CHILD, CHAIN_PUBLIC, MAX_SAFE_INT
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json, compute_hash
-from iome_ref.errors import Rejected, UsageError
-from iome_ref.roles.bem import BuildingEnergyManager
+from iome_ref.errors import IoMEError, Rejected, UsageError
+from iome_ref.roles.bem import (
+    BuildingEnergyManager,
+    _parse_canonical_readings,
+    _parse_readings_general,
+)
 from iome_ref.roles.devices import (
     IoTDevice,
     Reading,
     SealedReading,
     compute_reading_aad,
     compute_reading_key,
+    compute_upload_plaintext,
     derive_x25519_private,
 )
 from iome_ref.roles.forecasting import EnergyModel, compute_features
@@ -508,3 +517,130 @@ def test_rejects_sealing_an_upload_that_is_not_one_devices_consecutive_readings(
             device.seal_upload(readings, bem.public_key, rng)
         assert exc.value.component == "device"
     assert device.seal_upload([first, second], bem.public_key, rng).count == 2
+
+
+# --------------------------------------------------------------------------- reading the form
+
+
+_ID = st.from_regex(r"[a-z0-9][a-z0-9-]{0,31}", fullmatch=True)
+_INT = st.one_of(st.integers(-MAX_SAFE_INT - 2, MAX_SAFE_INT + 2), st.sampled_from([0, 1, -1]))
+_READINGS = st.lists(
+    st.builds(Reading, st.one_of(_ID, st.text(max_size=4)), _INT, _INT, _INT, _INT),
+    min_size=1,
+    max_size=5,
+)
+
+
+def _plaintext_or_none(readings: list[Reading]) -> bytes | None:
+    try:
+        return compute_upload_plaintext(readings)
+    except IoMEError:  # beyond the safe range: no device writes it
+        return None
+
+
+@given(_READINGS, st.data())
+def test_accepts_canonical_reading_pattern_as_the_general_parser(
+    readings: list[Reading], data: st.DataObject
+) -> None:
+    """The pattern read of a device's plaintext finds what the strict parser finds, and on any
+    edit of it (a byte changed, added or dropped) either the same or nothing, leaving the
+    verdict to the strict parser: the fast path never accepts what the general one refuses."""
+    text = _plaintext_or_none(readings)
+    if text is None:
+        return
+    count = len(readings)
+    general = _parse_readings_general(text, count)
+    fast = _parse_canonical_readings(text, count)
+    assert fast is None or fast == general
+    valid = all(
+        r.device_id == r.device_id.lower()
+        and min(r.seq, r.t) >= 0
+        and r.period_s >= 1
+        and _ID_FORM.fullmatch(r.device_id)
+        for r in readings
+    )
+    if valid:
+        assert fast == general == readings
+    at = data.draw(st.integers(0, len(text)))
+    byte = data.draw(st.binary(min_size=0, max_size=1))
+    for edited in (text[:at] + byte + text[at + 1 :], text[:at] + byte + text[at:]):
+        for n in (count, count + 1):
+            fast = _parse_canonical_readings(edited, n)
+            assert fast is None or fast == _parse_readings_general(edited, n)
+
+
+_ID_FORM = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+
+
+@pytest.mark.req("IOME-DATA-001")
+def test_accepts_signed_upload_spelled_otherwise_by_the_general_parser() -> None:
+    """A plaintext that is JSON of the readings but not in RFC 8785 form (spaces, members out
+    of order) is read by the strict parser, as before the pattern was added."""
+    bem = _bem()
+    device = _device(bem)
+    items = [
+        {"value": 7, "t": T + h * 3600, "seq": h - 1, "period_s": 3600, "device_id": "home-1-load"}
+        for h in (1, 2)
+    ]
+    plaintext = json.dumps({"readings": items}).encode()
+    payload = plaintext + bytes.fromhex(device.key.sign("Reading", compute_hash(plaintext)))
+    sealed = _seal_upload_payload(payload, device.device_id, 0, 2, bem.public_key)
+    assert bem.on_upload(sealed) == [
+        Reading("home-1-load", h - 1, T + h * 3600, 3600, 7) for h in (1, 2)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "number"),
+    [
+        (field, number)
+        for field in ("period_s", "seq", "t", "value")
+        for number in ("9007199254740991", "9007199254740992", "-9007199254740992", "0", "-0")
+    ]
+    + [("value", "-9007199254740991"), ("seq", "01"), ("t", "1.0"), ("value", "1e3")],
+)
+def test_accepts_canonical_reading_pattern_at_the_number_bounds(field: str, number: str) -> None:
+    """At and beyond ±MAX_SAFE_INT, at 0 and its odd spellings, the pattern read is the
+    strict parser's (or leaves the text to it)."""
+    fields = {"device_id": '"home-1-load"', "period_s": "3600", "seq": "2", "t": "7200"}
+    fields["value"] = "5"
+    fields[field] = number
+    one = "{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}"
+    for text, count in ((one, 1), (f'{{"readings":[{one},{one}]}}', 2)):
+        fast = _parse_canonical_readings(text.encode(), count)
+        assert fast is None or fast == _parse_readings_general(text.encode(), count)
+
+
+def test_accepts_learning_of_many_periods_at_once_as_one_at_a_time() -> None:
+    """Periods of one and of several hours, with and without a thermostat reading, learned in
+    one pass give the samples (bit for bit) that averaging each period's rows alone gave."""
+    bem = _bem(EnergyModel(ridge=0.0, min_samples=2))
+    load, thermostat = _device(bem, "load"), _device(bem, "thermostat")
+    rng = random.Random(3)
+    weather = Weather(
+        "r0", T, tuple(rng.randrange(0, 900) for _ in range(24)), tuple(range(-40, 200, 10))
+    )
+    bem.forecast(T, T + 3600, weather)  # remembers the day's weather
+    expected = EnergyModel(ridge=0.0, min_samples=2)
+    t = T
+    for k, period_s in enumerate([3600, 7200, 10_800, 3600, 7200, 14_400]):
+        t += period_s
+        bem.on_reading(load.seal(load.reading(t, period_s, 900 + k), bem.public_key, rng))
+        hours = list(range(t - period_s, t, 3600))
+        index = [(h - T) // 3600 for h in hours]
+        temperature = [weather.temperature_dc[i] / 10.0 for i in index]
+        if k % 2:
+            bem.on_reading(
+                thermostat.seal(thermostat.reading(t, period_s, 55), bem.public_key, rng)
+            )
+            temperature = [5.5] * len(hours)
+        irradiance = [weather.irradiance_w_m2[i] for i in index]
+        row = compute_features(hours, temperature, irradiance).mean(axis=0)
+        expected.add(row, 0.0, (900 + k) * 3600 / period_s)
+    bem.forecast(t, t + 3600, Weather("r0", t, (100,), (50,)))
+    fit, reference = bem.model.fit(), expected.fit()
+    assert fit is not None
+    assert reference is not None
+    assert bem.model.samples == expected.samples == 6
+    assert fit.demand.tolist() == reference.demand.tolist()
+    assert fit.supply_per_irradiance == reference.supply_per_irradiance

@@ -6,18 +6,24 @@ import random
 
 import numpy as np
 import pytest
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from hypothesis import given
+from hypothesis import strategies as st
 
+from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.crypto import KeyPair, is_valid_signature
-from iome_ref.encoding import compute_hash
-from iome_ref.errors import UsageError
+from iome_ref.encoding import canonical_json, compute_hash
+from iome_ref.errors import Malformed, UsageError
 from iome_ref.roles.devices import (
     READING_SIGNATURE_TAG,
+    SEAL_ENTROPY_LEN,
     IoTDevice,
     Reading,
     compute_reading_aad,
+    compute_reading_json,
     compute_reading_key,
+    compute_upload_plaintext,
     derive_x25519_private,
 )
 from iome_ref.roles.randomness import as_generator, random_bytes
@@ -137,4 +143,72 @@ def test_rejects_unknown_device_kind() -> None:
 def test_rejects_reading_out_of_range(t: int, period_s: int, value: int) -> None:
     with pytest.raises(UsageError) as exc:
         _device().reading(t, period_s, value)
+    assert exc.value.component == "device"
+
+
+# Readings of every shape: identifiers and odd device ids (quotes, escapes, non-ASCII), integers
+# in range and beyond the safe range (which the general encoder refuses).
+_DEVICE_IDS = st.one_of(st.from_regex(r"[a-z0-9][a-z0-9-]{0,31}", fullmatch=True), st.text())
+_NUMBERS = st.one_of(
+    st.integers(-MAX_SAFE_INT, MAX_SAFE_INT), st.integers(), st.sampled_from([0, -1, 1])
+)
+_READINGS = st.builds(Reading, _DEVICE_IDS, _NUMBERS, _NUMBERS, _NUMBERS, _NUMBERS)
+
+
+def _general(value: object) -> bytes | type[Exception]:
+    try:
+        return canonical_json(value)  # type: ignore[arg-type]
+    except Malformed:
+        return Malformed
+
+
+def _direct(call: object) -> bytes | type[Exception]:
+    try:
+        return call()  # type: ignore[operator, no-any-return]
+    except Malformed:
+        return Malformed
+
+
+@given(_READINGS)
+def test_accepts_reading_json_written_directly_as_rfc8785(reading: Reading) -> None:
+    """compute_reading_json writes what the general RFC 8785 encoder writes, for any reading."""
+    assert _direct(reading.plaintext) == _general(reading.to_json())
+    if _general(reading.to_json()) is not Malformed:
+        assert compute_reading_json(reading).encode() == canonical_json(reading.to_json())
+
+
+@given(st.lists(_READINGS, min_size=1, max_size=6))
+def test_accepts_upload_plaintext_written_directly_as_rfc8785(readings: list[Reading]) -> None:
+    expected = (
+        _general(readings[0].to_json())
+        if len(readings) == 1
+        else _general({"readings": [r.to_json() for r in readings]})
+    )
+    assert _direct(lambda: compute_upload_plaintext(readings)) == expected
+
+
+@pytest.mark.parametrize("make", [random.Random, np.random.default_rng])
+def test_accepts_one_draw_per_upload_as_the_bytes_of_two(make: type) -> None:
+    """One draw of secret and nonce together, and one draw for several seals, give the bytes
+    that one draw of the secret then one of the nonce per seal gave (SEAL_ENTROPY_LEN)."""
+    one, two = make(11), make(11)
+    apart = b"".join(random_bytes(one, 32) + random_bytes(one, 12) for _ in range(3))
+    assert random_bytes(two, 3 * SEAL_ENTROPY_LEN) == apart
+    assert random_bytes(one, 8) == random_bytes(two, 8)  # and the streams go on alike
+    device = _device()
+    readings = [device.reading(3600, 3600, 5)]
+    drawn = random_bytes(make(12), SEAL_ENTROPY_LEN)
+    sealed = device.seal_upload_drawn(readings, BEM_PUBLIC, drawn)
+    assert sealed == device.seal_upload(readings, BEM_PUBLIC, make(12))
+    assert sealed.nonce == drawn[32:]
+    assert X25519PrivateKey.from_private_bytes(drawn[:32]).public_key().public_bytes_raw() == (
+        sealed.ephemeral_pk
+    )
+
+
+@pytest.mark.parametrize("length", [0, SEAL_ENTROPY_LEN - 1, SEAL_ENTROPY_LEN + 1])
+def test_rejects_seal_with_drawn_bytes_of_another_length(length: int) -> None:
+    device = _device()
+    with pytest.raises(UsageError) as exc:
+        device.seal_upload_drawn([device.reading(3600, 3600, 5)], BEM_PUBLIC, bytes(length))
     assert exc.value.component == "device"

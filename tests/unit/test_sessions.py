@@ -7,6 +7,7 @@ the reason when absent; IOME_REQUIRE_SHARED=1 fails instead). Everything else ru
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ from iome_ref.errors import UsageError
 from iome_ref.simulation.sessions import (
     FITTED,
     QUANTILE_LEVELS,
+    SHORT_STAY_H,
     DriverFit,
     fit_sessions,
     kwh_at,
     plugin_hour_at,
 )
 
+TIME = "%d.%m.%Y %H:%M"
 SESSIONS = "norway-residential-ev-sessions/ev_charging_reports.csv"
 
 
@@ -49,12 +52,24 @@ def test_accepts_fitted_shapes() -> None:
     assert len(FITTED.plugout_hour_weights) == 24
     for table in (
         FITTED.kwh_quantiles,
+        FITTED.short_stay_quantiles,
+        FITTED.short_stay_kw_quantiles,
+        FITTED.long_stay_kwh_quantiles,
         FITTED.driver_departure_hour_quantiles,
         FITTED.within_departure_hour_quantiles,
     ):
         assert len(table) == len(QUANTILE_LEVELS)
         assert list(table) == sorted(table)
     assert len(FITTED.driver_habits) == 76
+    # 13 of the 97 users charge at a second garage; 13 of the fitted drivers are among them.
+    assert sum(h.away_share > 0 for h in FITTED.driver_habits) == 13
+    assert all(0 <= h.away_share < 0.5 for h in FITTED.driver_habits)
+    assert len(FITTED.short_stay_share_by_hour) == 24
+    assert all(0 <= s <= 1 for s in FITTED.short_stay_share_by_hour)
+    # Short stays are a daytime thing: most noon plug-ins, few evening ones.
+    assert FITTED.short_stay_share_by_hour[11] > 0.5 > FITTED.short_stay_share_by_hour[21]
+    assert FITTED.short_stay_quantiles[-1] <= SHORT_STAY_H
+    assert FITTED.long_stay_kwh_quantiles[8] > kwh_at(0.5, FITTED)  # long stays take more
     assert all(h.sessions_per_week > 0 and h.weeks >= 4 for h in FITTED.driver_habits)
     # The evening plug-in peak and the kWh median as stated in the module docstring.
     assert max(range(24), key=lambda h: FITTED.plugin_hour_weights[h]) == 16
@@ -70,7 +85,9 @@ def test_accepts_marginals_invert() -> None:
     assert kwh_at(1.0, FITTED) == pytest.approx(FITTED.kwh_quantiles[-1])
 
 
-def write_sessions(path: Path, rows: list[tuple[str, str, str, str]]) -> None:
+def write_sessions(
+    path: Path, rows: list[tuple[str, str, str, str]], garages: list[str] | None = None
+) -> None:
     header = (
         "session_ID;Garage_ID;User_ID;User_type;Shared_ID;Start_plugin;Start_plugin_hour;"
         "End_plugout;End_plugout_hour;El_kWh;Duration_hours;month_plugin;weekdays_plugin;"
@@ -78,7 +95,14 @@ def write_sessions(path: Path, rows: list[tuple[str, str, str, str]]) -> None:
     )
     lines = [header]
     for i, (user, start, end, kwh) in enumerate(rows):
-        lines.append(f"{i};G;{user};Private;NA;{start};0;{end};0;{kwh};10,5;Jan;Monday;x;y")
+        garage = garages[i] if garages else "G"
+        hours = "NA"
+        if end != "NA":
+            span = dt.datetime.strptime(end, TIME) - dt.datetime.strptime(start, TIME)
+            hours = f"{span.total_seconds() / 3600:g}".replace(".", ",")
+        lines.append(
+            f"{i};{garage};{user};Private;NA;{start};0;{end};0;{kwh};{hours};Jan;Monday;x;y"
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -100,6 +124,29 @@ def test_accepts_fit_of_a_small_sessions_file(tmp_path: Path) -> None:
     assert habit.weeks == 4.0
     assert habit.kwh_score_sd == 0.0
     assert fit.kwh_quantiles[0] == fit.kwh_quantiles[-1] == 8.5
+    assert habit.away_share == 0.0
+
+
+def test_accepts_fit_of_second_garages_and_short_stays(tmp_path: Path) -> None:
+    """u1 alternates two garages every session (the most a driver can: away share 0.5);
+    u2 moves once in 15 sessions; short 2-hour noon stays, long overnight ones."""
+    rows, garages = [], []
+    for day in range(1, 31, 2):
+        rows.append(("u1", f"{day:02d}.01.2019 18:00", f"{day + 1:02d}.01.2019 07:30", "8,5"))
+        garages.append("A" if day % 4 == 1 else "B")
+        rows.append(("u2", f"{day:02d}.01.2019 12:00", f"{day:02d}.01.2019 14:00", "7,0"))
+        garages.append("A" if day < 15 else "C")
+    path = tmp_path / "sessions.csv"
+    write_sessions(path, rows, garages)
+    fit = fit_sessions(path)
+    alternating, mover = fit.driver_habits
+    assert alternating.away_share == 0.5
+    assert mover.away_share == pytest.approx((1 - (1 - 2 / 14) ** 0.5) / 2, abs=1e-4)
+    assert fit.short_stay_share_by_hour[12] == 1.0
+    assert fit.short_stay_share_by_hour[18] == 0.0
+    assert fit.short_stay_quantiles[0] == fit.short_stay_quantiles[-1] == 2.0
+    assert fit.short_stay_kw_quantiles[8] == 3.5
+    assert fit.long_stay_kwh_quantiles[8] == 8.5
 
 
 def test_rejects_unreadable_sessions(tmp_path: Path) -> None:
