@@ -200,7 +200,7 @@ def folder_path(raw: str | Path) -> Path:
     return Path(raw)
 
 
-def file_path(raw: str) -> Path:
+def file_path(raw: str | Path) -> Path:
     """Parse a file option or argument (``parser=file_path``): an empty or blank value is a
     usage error (exit 2) naming the option, as :func:`folder_path`. ``Path("")`` is ``.``, so
     an unset shell variable would otherwise surface later as a puzzling "is a directory", or
@@ -209,6 +209,8 @@ def file_path(raw: str) -> Path:
     Raises:
         typer.BadParameter: the value is empty or blank.
     """
+    if isinstance(raw, Path):  # the option's default, which click passes through the parser
+        return raw
     if not raw.strip():
         raise typer.BadParameter("an empty path; give a file")
     return Path(raw)

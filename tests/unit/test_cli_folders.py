@@ -116,3 +116,39 @@ def test_rejects_an_empty_path_naming_the_option(  # noqa: PLR0917 - fixtures an
     assert "an empty path" in plain, output
     assert f"Invalid value for '{flag}'" in plain, output
     assert list(tmp_path.iterdir()) == []
+
+
+def _commands_with_path_defaults() -> list[tuple[str, Any, str, Path]]:
+    """(command words, the command, parameter name, default) of every path option with a
+    default path."""
+    found = []
+
+    def walk(command: Any, words: tuple[str, ...]) -> None:
+        if hasattr(command, "commands"):
+            for name, sub in sorted(command.commands.items()):
+                walk(sub, (*words, name))
+            return
+        for param in command.params:
+            if isinstance(param.default, Path):
+                found.append((" ".join(words), command, param.name, param.default))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+_DEFAULTS = _commands_with_path_defaults()
+
+
+@pytest.mark.parametrize(
+    ("words", "command", "name", "default"), _DEFAULTS, ids=[row[0] for row in _DEFAULTS]
+)
+def test_accepts_an_omitted_path_option_as_its_default(
+    words: str, command: Any, name: str, default: Path
+) -> None:
+    """Click runs a parser on an option's default too: a default Path passes unchanged."""
+    with command.make_context(f"iome {words}", []) as ctx:
+        assert ctx.params[name] == default
+
+
+def test_finds_path_defaults() -> None:
+    assert {row[0] for row in _DEFAULTS} >= {"attack", "bench", "simulate"}
