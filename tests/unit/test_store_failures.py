@@ -258,17 +258,15 @@ def test_rejects_other_applications_database_with_reason(tmp_path: Path) -> None
     raw.execute("INSERT INTO meta VALUES ('owner', 'someone else')")
     raw.commit()
     raw.close()
+    content = path.read_bytes()
     assert _refusal(lambda: SqliteStore(path)) == (
         f"cannot open the store {path}: it is a SQLite database of another application"
         " (no IoME schema_version)"
     )
-    # Nothing was added to the other application's file.
-    raw = sqlite3.connect(path)
-    tables = raw.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-    rows = raw.execute("SELECT key, value FROM meta").fetchall()
-    raw.close()
-    assert tables == [("meta",)]
-    assert rows == [("owner", "someone else")]
+    # The refused file is left as it was: once the store switched it to WAL (a new header,
+    # -wal and -shm files beside it) before finding it was not its own.
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite"]
 
 
 def _sqlite_error(name: str | None, text: str = "detail") -> sqlite3.Error:
