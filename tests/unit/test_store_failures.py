@@ -9,6 +9,7 @@ user reads when something goes wrong, one per kind of fault and per store operat
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ _APPENDS: list[tuple[Any, Any, str]] = [
         "height must be a non-negative int, found -1",
     ),
     (StoredBlock._make(("main", 0, "h", b"", ["t"])), (), "tx_ids must be a tuple, found list"),
+    (StoredBlock._make((7, 0, "h", b"", ())), (), "chain_id must be a str, found int"),
     (StoredBlock._make(("main", 0, None, b"", ())), (), "block_hash must be a str, found NoneType"),
     (StoredBlock._make(("main", 0, "h", "", ())), (), "body must be bytes, found str"),
     (StoredBlock._make(("main", 0, "h", b"", (b"t",))), (), "tx_id must be a str, found bytes"),
@@ -317,3 +319,22 @@ def test_rejects_each_sqlite_failure_with_its_reason(
     monkeypatch.setattr(sqlite3, "connect", connect)
     path = tmp_path / "chain.sqlite"
     assert _refusal(lambda: SqliteStore(path)) == f"cannot open the store {path}: {reason}"
+
+
+def test_rejects_lock_held_longer_than_timeout(tmp_path: Path) -> None:
+    """``timeout_s`` is the caller's: a lock released after it has passed is not waited for."""
+    path = tmp_path / "chain.sqlite"
+    SqliteStore(path).close()
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    raw.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(1.0, lambda: raw.execute("ROLLBACK"))
+    release.start()
+    try:
+        assert _refusal(lambda: SqliteStore(path, timeout_s=0.05)) == (
+            f"cannot open the store {path}: the file is locked by another connection;"
+            " close it and retry"
+        )
+    finally:
+        release.join()
+        raw.close()
+    SqliteStore(path, timeout_s=0.05).close()
