@@ -536,6 +536,15 @@ class SqliteStore(Store):
             "read chain ids from the store",
             lambda conn: conn.execute("SELECT DISTINCT chain_id FROM blocks").fetchall(),
         )
+        # A file edited by another program may hold a chain id that is not text; sorting it
+        # among str ids would raise TypeError, a traceback instead of a refusal.
+        for (chain_id,) in rows:
+            if not isinstance(chain_id, str):
+                raise UsageError(
+                    "store",
+                    f"cannot read chain ids from the store {self._path}: a chain id must be"
+                    f" text, found {chain_id!r}",
+                )
         return sorted(chain_id for (chain_id,) in rows)
 
     def has_tx(self, chain_id: str, tx_id: str) -> bool:

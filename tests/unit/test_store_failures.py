@@ -15,9 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import MemoryStore, SqliteStore, Store, StoredBlock
+from iome_ref.cli import EXIT_ERROR, app
 from iome_ref.errors import UsageError
+from iome_ref.vectors.builders import Builder
+from iome_ref.vectors.world import CHAINS, T0, build_world
 
 
 def _block(height: int, tx_ids: tuple[str, ...] = ()) -> StoredBlock:
@@ -338,3 +343,29 @@ def test_rejects_lock_held_longer_than_timeout(tmp_path: Path) -> None:
         release.join()
         raw.close()
     SqliteStore(path, timeout_s=0.05).close()
+
+
+def test_rejects_chain_id_that_is_not_text(tmp_path: Path) -> None:
+    """A chain id another program rewrote as a blob (a TEXT column keeps a blob as it is): once
+    a TypeError traceback from sorting it among the others, in the store and in ``iome ledger
+    verify``."""
+    path = tmp_path / "chain.sqlite"
+    world = build_world(3)
+    b = Builder(world)
+    with SqliteStore(path) as store:
+        ledger = Ledger(store, world.context())
+        for chain_id, kind in CHAINS.items():
+            ledger.add_chain(chain_id, kind)
+        ledger.submit(b.block("fleet", [b.commitment(data=b"f", t=T0)], T0))
+        ledger.submit(b.block("public", [b.esdp()], T0 + 5000))
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE blocks SET chain_id = CAST(chain_id AS BLOB) WHERE chain_id = 'fleet'")
+    raw.commit()
+    raw.close()
+    with SqliteStore(path) as store:
+        assert _refusal(store.chain_ids) == (
+            f"cannot read chain ids from the store {path}: a chain id must be text, found b'fleet'"
+        )
+    result = CliRunner().invoke(app, ["ledger", "verify", str(path)])
+    assert result.exit_code == EXIT_ERROR, result.output
+    assert "a chain id must be text, found b'fleet'" in result.output
