@@ -351,8 +351,14 @@ class SqliteStore(Store):
             raise
 
     def _configure(self, conn: sqlite3.Connection) -> None:
-        """Set the journal and sync modes, then create or check the schema."""
+        """Check the schema, set the journal and sync modes, then create the schema if new.
+
+        The first check only reads, so a file the store refuses (another application's
+        database, another schema version) is left byte for byte as it was: switching it to WAL
+        would rewrite its header for good and leave -wal and -shm files beside it.
+        """
         try:
+            self._check_schema(conn)
             (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
@@ -363,29 +369,40 @@ class SqliteStore(Store):
                 f"cannot open the store {self._path}: journal mode must be wal, found {mode}",
             )
         with self._transaction("open the store") as tx:
-            tables = {
-                row[0] for row in tx.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-            if not tables:
+            # Checked again inside the write transaction: another store may have created it.
+            if not self._check_schema(tx):
                 for statement in _SCHEMA:
                     tx.execute(statement)
                 tx.execute("INSERT INTO meta VALUES (?, ?)", (_SCHEMA_KEY, SCHEMA_VERSION))
-                return
-            row = None
-            if "meta" in tables:
-                row = tx.execute("SELECT value FROM meta WHERE key = ?", (_SCHEMA_KEY,)).fetchone()
-            if row is None:
-                raise UsageError(
-                    "store",
-                    f"cannot open the store {self._path}: it is a SQLite database of another "
-                    "application (no IoME schema_version)",
-                )
-            if row[0] != SCHEMA_VERSION:
-                raise UsageError(
-                    "store",
-                    f"cannot open the store {self._path}: schema_version must be "
-                    f"{SCHEMA_VERSION}, found {row[0]!r}",
-                )
+
+    def _check_schema(self, conn: sqlite3.Connection) -> bool:
+        """Whether the file holds this store's schema; False for an empty file. Only reads.
+
+        Raises:
+            UsageError: ("store") for any other content: another application's database or
+                another schema version.
+        """
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if not tables:
+            return False
+        row = None
+        if "meta" in tables:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_SCHEMA_KEY,)).fetchone()
+        if row is None:
+            raise UsageError(
+                "store",
+                f"cannot open the store {self._path}: it is a SQLite database of another "
+                "application (no IoME schema_version)",
+            )
+        if row[0] != SCHEMA_VERSION:
+            raise UsageError(
+                "store",
+                f"cannot open the store {self._path}: schema_version must be "
+                f"{SCHEMA_VERSION}, found {row[0]!r}",
+            )
+        return True
 
     def _require_open(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -519,6 +536,15 @@ class SqliteStore(Store):
             "read chain ids from the store",
             lambda conn: conn.execute("SELECT DISTINCT chain_id FROM blocks").fetchall(),
         )
+        # A file edited by another program may hold a chain id that is not text; sorting it
+        # among str ids would raise TypeError, a traceback instead of a refusal.
+        for (chain_id,) in rows:
+            if not isinstance(chain_id, str):
+                raise UsageError(
+                    "store",
+                    f"cannot read chain ids from the store {self._path}: a chain id must be"
+                    f" text, found {chain_id!r}",
+                )
         return sorted(chain_id for (chain_id,) in rows)
 
     def has_tx(self, chain_id: str, tx_id: str) -> bool:

@@ -132,6 +132,13 @@ def test_accepts_blocks_iterator_as_of_call(store: Store) -> None:
     assert [b.height for b in blocks] == [0]
 
 
+def test_accepts_blocks_iterator_of_empty_chain_as_of_call(store: Store) -> None:
+    blocks = store.blocks("main")
+    store.append(make_block("main", 0))
+    store.append(make_block("main", 1))
+    assert list(blocks) == []
+
+
 def test_accepts_long_chain_across_pages(store: Store) -> None:
     blocks = [make_block("main", h, [tx(h)]) for h in range(600)]
     for block in blocks:
