@@ -110,7 +110,13 @@ class Ledger:
             if kind is not None:
                 copy.set_meta(_kind_key(chain_id), kind)
             for stored in store.blocks(chain_id):
-                copy.append(stored._replace(tx_ids=()))
+                try:
+                    copy.append(stored)
+                except UsageError as exc:  # an index edited out of order or with duplicates
+                    raise Rejected(
+                        "IOME-BLK-012",
+                        f"stored block {stored.height} of chain {chain_id}: {exc.message}",
+                    ) from exc
         for kind, body in store.evidence():
             copy.record_evidence(kind, body)
         return cls.open(copy)
@@ -134,6 +140,8 @@ class Ledger:
                     lambda block: apply_block(
                         state, block, self.context, signatures=self.signatures
                     ),
+                    stored.height,
+                    stored.tx_ids,
                 )
             except IoMEError as exc:
                 exc.add_note(f"loading block {stored.height} of chain {chain_id} from the store")

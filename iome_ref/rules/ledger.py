@@ -6,7 +6,7 @@ pure; ``iome_ref.chain`` decides which state to pass and records evidence.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, NamedTuple
 
 from iome_ref.constants import (
@@ -245,13 +245,22 @@ def check_tx_allowed(tx: SignedModel, chain_kind: str) -> None:
 
 
 @enforces("IOME-BLK-012")
-def check_stored_block(body: bytes, recorded_hash: str, reapply: Callable[[Block], None]) -> Block:
+def check_stored_block(
+    body: bytes,
+    recorded_hash: str,
+    reapply: Callable[[Block], None],
+    recorded_height: int | None = None,
+    recorded_tx_ids: Sequence[str] | None = None,
+) -> Block:
     """A block read back from the store must decode, hash to what was recorded when it was
     appended, and pass every rule again (``reapply``), or the store was altered.
 
     Any refusal is reported as IOME-BLK-012 with the rule it broke in the message: what a
     reopening node must report is that its store no longer holds what it accepted, whichever
-    part was edited (a header, a transaction, the bytes).
+    part was edited (a header, a transaction, the bytes, or the indexes the store keeps beside
+    them: a height or transaction list that no longer matches the body would leave the node
+    loaded at one height while its store claims another, and every later block refused). The
+    indexes are compared last, so an edit of the body is named by the rule it breaks.
 
     Raises:
         Rejected: IOME-BLK-012, chained to the refusal that revealed the edit.
@@ -271,6 +280,18 @@ def check_stored_block(body: bytes, recorded_hash: str, reapply: Callable[[Block
             "IOME-BLK-012",
             f"stored block {block.height} is refused on reload: {exc.req_id}: {exc.message}",
         ) from exc
+    if recorded_height is not None and recorded_height != block.height:
+        raise Rejected(
+            "IOME-BLK-012",
+            f"stored block {block.height} is indexed at height {recorded_height}",
+        )
+    if recorded_tx_ids is not None and tuple(recorded_tx_ids) != tuple(
+        tx.tx_id for tx in block.txs
+    ):
+        raise Rejected(
+            "IOME-BLK-012",
+            f"stored block {block.height} is indexed with other transactions than it holds",
+        )
     return block
 
 

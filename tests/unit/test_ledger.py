@@ -387,6 +387,11 @@ def test_rejects_tampered_transaction_on_reopen(
     body = _read_body(path, 0)
     forged, recorded = _forge(b, body, depth)
     _write_row(path, 0, forged, recorded)
+    if depth >= 6:  # an attacker who redoes everything also rewrites the store's tx index
+        old_id, new_id = (json.loads(raw)["txs"][1]["tx_id"] for raw in (body, forged))
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE txs SET tx_id = ? WHERE tx_id = ?", (new_id, old_id))
+        conn.close()
     with SqliteStore(path) as store:
         exc = refused(lambda: Ledger(store, world.context()))
     # Reopening reports that the store changed (BLK-012), chained to the rule that showed it.

@@ -107,3 +107,31 @@ def test_rejects_tampered_transaction_on_reopen(tmp_path: Path) -> None:
     assert exc.value.req_id == "IOME-BLK-012"
     assert isinstance(exc.value.__cause__, IoMEError)
     assert exc.value.__cause__.req_id == "IOME-ENC-011"
+
+
+_INDEX_EDITS = {
+    # The public chain holds blocks 0 and 1 (_populate); its stored height index edited.
+    "height": "UPDATE blocks SET height = 5 WHERE chain_id = 'public' AND height = 1",
+    "tx moved": "UPDATE txs SET height = 0 WHERE chain_id = 'public' AND height = 1",
+    "tx dropped": "DELETE FROM txs WHERE chain_id = 'public' AND height = 1",
+    "tx renamed": "UPDATE txs SET tx_id = 'ab' || substr(tx_id, 3)"
+    " WHERE chain_id = 'public' AND height = 1",
+}
+
+
+@pytest.mark.req("IOME-BLK-012")
+@pytest.mark.parametrize("edit", sorted(_INDEX_EDITS))
+def test_rejects_edited_store_index_on_reopen_and_replay(tmp_path: Path, edit: str) -> None:
+    """The store's indexes (a block's height, its transaction rows) are derived from the body;
+    an edit that leaves the body intact used to reopen at one height while the index claimed
+    another, so every later block of the chain was refused."""
+    path = tmp_path / "node.sqlite"
+    world, _ = _populate(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute(_INDEX_EDITS[edit]).rowcount >= 1
+    with pytest.raises(Rejected) as exc:
+        _ledger(world, path)
+    assert exc.value.req_id == "IOME-BLK-012"
+    with pytest.raises(Rejected) as replayed:
+        Ledger.replay(SqliteStore(path))
+    assert replayed.value.req_id == "IOME-BLK-012"
