@@ -18,6 +18,7 @@ a key twice) is ``UsageError`` with component "node" or the role's component.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -65,7 +66,7 @@ from iome_ref.roles.verifier import DEFAULT_TIME_BUCKET_S, Verifier, VerifierQuo
 from iome_ref.rules import check_stateless
 from iome_ref.rules.ledger import check_anchor_manager
 
-__all__ = ["Actor", "Batch", "Dropped", "Genesis", "Head", "Node"]
+__all__ = ["Actor", "Batch", "Dropped", "Genesis", "Head", "Node", "disk_row"]
 
 _COMPONENT = "node"
 
@@ -170,6 +171,20 @@ class Batch(NamedTuple):
 
     txs: list[SignedModel]
     dropped: list[Dropped]
+
+
+def disk_row(chain_id: str, height: int, block_hash: str, body: bytes) -> StoredBlock:
+    """A block row as a disk edit writes it, with the transaction index a store derives from
+    the body when it appends: the ids of the body's transactions where it reads as a block,
+    none where it does not (reopening then refuses the body itself, IOME-BLK-012)."""
+    try:
+        txs = json.loads(body)["txs"]
+        tx_ids = tuple(tx["tx_id"] for tx in txs)
+    except (ValueError, KeyError, TypeError):
+        tx_ids = ()
+    if not all(type(tx_id) is str for tx_id in tx_ids):
+        tx_ids = ()
+    return StoredBlock(chain_id, height, block_hash, body, tx_ids)
 
 
 class Node:

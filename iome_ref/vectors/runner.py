@@ -18,13 +18,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from iome_ref.chain.store import MemoryStore, StoredBlock
+from iome_ref.chain.store import MemoryStore
 from iome_ref.chain.transition import check_block_stateless
 from iome_ref.constants import MAX_MESSAGE_BYTES
 from iome_ref.encoding import decode_json_object
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.models import Block, SignedModel, decode_message, parse_message
-from iome_ref.node import Genesis, Node
+from iome_ref.node import Genesis, Node, disk_row
 from iome_ref.pki import CertificateDirectory
 from iome_ref.rules import check_stateless
 
@@ -162,8 +162,7 @@ def _judge(node: Node, obj: SignedModel | Block, chain_id: str, block_time: int)
 def _reopen(node: Node, rows: list[StoredRow]) -> None:
     """Append ``rows`` to the node's store as they are, then reopen it (IOME-BLK-012)."""
     node.reopen(
-        StoredBlock(row.chain, row.height, row.block_hash, row.body_text.encode(), ())
-        for row in rows
+        disk_row(row.chain, row.height, row.block_hash, row.body_text.encode()) for row in rows
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from iome_ref.chain.store import MemoryStore, StoredBlock
+from iome_ref.chain.store import MemoryStore
 from iome_ref.conformance import wire
 from iome_ref.conformance.iut import (
     CORE_OPS,
@@ -46,7 +46,7 @@ from iome_ref.models import (
     decode_message,
     parse_message,
 )
-from iome_ref.node import Actor, Head, Node
+from iome_ref.node import Actor, Head, Node, disk_row
 
 __all__ = ["IMPLEMENTATION", "ReferenceIUT"]
 
@@ -174,7 +174,7 @@ class ReferenceIUT(CallingIUT):
 
     def _op_reopen(self, args: wire.ReopenArgs) -> JsonObject:
         rows = [
-            StoredBlock(row.chain, row.height, row.block_hash, row.body_text.encode(), ())
+            disk_row(row.chain, row.height, row.block_hash, row.body_text.encode())
             for row in args.stored
         ]
         self.node.reopen(rows)
