@@ -878,6 +878,36 @@ def test_accepts_every_refused_encoding_as_refused_by_the_checks() -> None:
         assert not canonical or (point is not None and crypto_module.is_small_order(point))
 
 
+@pytest.mark.req("IOME-SIG-003", "IOME-SIG-004")
+def test_accepts_the_refused_table_built_as_the_canonicality_rule() -> None:
+    """The table is built at import, before a fault injection or mutant can act: build it
+    again under test. Every non-canonical encoding has y >= p or a "negative zero" (y = 1 or
+    y = p - 1 with the sign bit), so the 2 x 128 candidates below hold them all."""
+    candidates = {
+        encode(y, sign) for y in [*range(64), *range(P - 64, 1 << 255)] for sign in (0, 1)
+    }
+    refused = {e for e in candidates if not crypto_module.is_canonical_encoding(e)}
+    assert crypto_module._non_canonical_encodings() == refused
+    assert len(refused) == 40
+    crypto_module._check_refused_table()
+
+
+@pytest.mark.parametrize("drift", ["one missing", "a canonical one instead"])
+def test_rejects_a_drifted_refused_table_at_import(
+    monkeypatch: pytest.MonkeyPatch, drift: str
+) -> None:
+    """The import-time check stops the module loading with a table that no longer matches
+    the canonicality rule (one encoding dropped, or a canonical one in its place)."""
+    table = crypto_module.REFUSED_POINT_ENCODINGS
+    non_canonical = sorted(table - crypto_module.SMALL_ORDER_ENCODINGS)
+    drifted = table - {non_canonical[0]}
+    if drift == "a canonical one instead":
+        drifted |= {encode(2)}
+    monkeypatch.setattr(crypto_module, "REFUSED_POINT_ENCODINGS", drifted)
+    with pytest.raises(RuntimeError, match="refused point encodings"):
+        crypto_module._check_refused_table()
+
+
 @given(seed=st.binary(max_size=64), payload=st.binary(min_size=32, max_size=32), tag=TAGS)
 def test_accepts_libsodium_signatures_equal_to_openssl_ones(
     seed: bytes, payload: bytes, tag: str
