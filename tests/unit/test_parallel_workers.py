@@ -29,9 +29,10 @@ from iome_ref.chain.parallel import (
 )
 from iome_ref.chain.state import ChainState
 from iome_ref.chain.transition import apply_block
-from iome_ref.constants import CHAIN_PUBLIC, ROLE_MANAGER, ZERO_HASH
-from iome_ref.errors import Rejected
+from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ROLE_MANAGER, ZERO_HASH
+from iome_ref.errors import Rejected, UsageError
 from iome_ref.models import ESDP, Block, SignedModel
+from iome_ref.rules.revocation import check_revocation_list_der
 from iome_ref.rules.stateless import check_stateless
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import T0, World, build_world
@@ -187,3 +188,70 @@ def test_rejects_a_model_whose_private_defaults_cannot_be_shared() -> None:
 
     with pytest.raises(TypeError, match="Holder: private defaults must be None or bool"):
         Holder.from_fields({})
+
+
+def _two_blocks_outcome(checker: SignatureChecker | None) -> tuple[str, list[str], bytes]:
+    """A revocation list in one block, then presences of the revoked station in the next."""
+    revoke_at = T + 50
+    crl = B.revocation_list({"st-a": revoke_at}, revoke_at)
+    state = ChainState("verifiers", CHAIN_CONSORTIUM, WORLD.directory)
+    first = Block.create(
+        WORLD.key("producer"), chain_id="verifiers", height=0, prev_hash=ZERO_HASH,
+        time=revoke_at + 20, txs=[B.presence("source", "st-b", "two-0/otk-1", T), crl],
+    )  # fmt: skip
+    apply_block(
+        state, Block.parse(first.model_dump(mode="json")), WORLD.context(), signatures=checker
+    )
+    later = [B.presence("source", "st-a", f"two-{i}/otk-1", revoke_at + 30 + i) for i in range(3)]
+    second = Block.create(
+        WORLD.key("producer"), chain_id="verifiers", height=1, prev_hash=first.block_hash,
+        time=revoke_at + 100, txs=later,
+    )  # fmt: skip
+    try:
+        apply_block(
+            state, Block.parse(second.model_dump(mode="json")), WORLD.context(), signatures=checker
+        )
+    except Rejected as exc:
+        return exc.req_id, exc.__notes__, state.snapshot()
+    return "accepted", [], state.snapshot()
+
+
+@pytest.mark.req("IOME-CERT-003")
+def test_rejects_a_station_revoked_in_an_earlier_block_alike_in_workers() -> None:
+    """Workers keep directories rebuilt by fingerprint: the directory a revocation list put in
+    force in one block is the one the next block's transactions are judged against."""
+    with SignatureChecker(2, min_parallel_batch=1) as pool:
+        found = _two_blocks_outcome(pool)
+    assert found == _two_blocks_outcome(None)
+    assert found[0] == "IOME-CERT-003"
+    assert "in transaction 0 (Presence)" in found[1][0]
+
+
+def test_accepts_directories_rebuilt_beyond_the_few_kept() -> None:
+    directories = [
+        WORLD.directory.with_revocation_list(
+            check_revocation_list_der(B.revocation_list({"st-b": T + i}, T + i))
+        )
+        for i in range(6)
+    ]
+    for directory in [*directories, *directories[:2]]:
+        rebuilt = directory_from_text(DirectoryText.of(directory))
+        assert rebuilt.to_json() == directory.to_json()
+
+
+def test_accepts_closing_a_checker_twice_then_judging_in_process() -> None:
+    block_txs: list[SignedModel] = [B.esdp(f"close-{i}", T0 + 3600 + i) for i in range(3)]
+    pool = SignatureChecker(1, min_parallel_batch=1)
+    assert pool.parallel(1)
+    pool.close()
+    pool.close()
+    assert not pool.parallel(1)
+    assert pool.preverify([as_received(tx) for tx in block_txs]) == 3
+    assert not SignatureChecker().parallel(10**6)  # no worker processes unless asked
+
+
+def test_rejects_negative_workers_naming_both_bounds() -> None:
+    for workers, batch in [(-1, 16), (0, 0)]:
+        with pytest.raises(UsageError) as info:
+            SignatureChecker(workers, min_parallel_batch=batch)
+        assert str(info.value) == "parallel: workers must be >= 0 and min_parallel_batch >= 1"
