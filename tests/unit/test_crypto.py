@@ -299,6 +299,10 @@ def test_rejects_wrong_raw_lengths(key_len: int, sig_len: int) -> None:
         (None, "spaces"),
         ("int", None),
         (None, "bytes"),
+        ("short", None),
+        (None, "short"),
+        (None, "long"),
+        (None, "ascii bytes"),
     ],
 )
 def test_rejects_malformed_hex(key: str | None, sig: str | None) -> None:
@@ -311,6 +315,9 @@ def test_rejects_malformed_hex(key: str | None, sig: str | None) -> None:
         "spaces": lambda v: v[:2] + " " + v[3:],
         "int": lambda v: 7,
         "bytes": lambda v: bytes.fromhex(v)[:10],
+        "short": lambda v: v[:-2],  # lowercase hex, one byte short or long
+        "long": lambda v: v + "00",
+        "ascii bytes": lambda v: v.encode(),  # the hex text's bytes, of the text's length
     }
     key_hex = ALICE.public_hex if key is None else mutate[key](ALICE.public_hex)
     sig_hex = signature if sig is None else mutate[sig](signature)
@@ -541,6 +548,27 @@ def test_rejects_non_bytes_message_naming_its_type() -> None:
     with pytest.raises(UsageError) as info:
         verify_raw(public_key, signature, "text")  # type: ignore[arg-type]
     assert str(info.value) == "crypto: message: expected bytes, found str"
+
+
+class Text(str):
+    """A str subclass, as a caller's own string type would be."""
+
+    __slots__ = ()
+
+
+def test_accepts_str_subclasses_as_their_text() -> None:
+    """Arguments of a str subclass take the checking path, which judges them as their text."""
+    signature = ALICE.sign("EPS", PAYLOAD)
+    verify(Text(ALICE.public_hex), Text(signature), Text("EPS"), Text(PAYLOAD))
+    with pytest.raises(Rejected) as info:
+        verify(Text(ALICE.public_hex), Text(signature), Text("ESDP"), Text(PAYLOAD))
+    assert info.value.req_id == "IOME-SIG-001"
+
+
+def test_rejects_a_payload_of_bytes_as_usage() -> None:
+    signature = ALICE.sign("EPS", PAYLOAD)
+    with pytest.raises(UsageError, match="tag and payload must be str"):
+        verify(ALICE.public_hex, signature, "EPS", PAYLOAD.encode())  # type: ignore[arg-type]
 
 
 def test_accepts_the_built_in_torsion_table() -> None:
