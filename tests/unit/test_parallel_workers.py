@@ -32,6 +32,7 @@ from iome_ref.chain.transition import apply_block
 from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ROLE_MANAGER, ZERO_HASH
 from iome_ref.errors import Rejected, UsageError
 from iome_ref.models import ESDP, Block, SignedModel
+from iome_ref.rules.encoding import signature_checks
 from iome_ref.rules.revocation import check_revocation_list_der
 from iome_ref.rules.stateless import check_stateless
 from iome_ref.vectors.builders import Builder
@@ -255,3 +256,21 @@ def test_rejects_negative_workers_naming_both_bounds() -> None:
         with pytest.raises(UsageError) as info:
             SignatureChecker(workers, min_parallel_batch=batch)
         assert str(info.value) == "parallel: workers must be >= 0 and min_parallel_batch >= 1"
+
+
+def test_accepts_answers_in_order_with_any_number_of_workers() -> None:
+    items = list(range(7))
+    with SignatureChecker(3, min_parallel_batch=1) as pool:
+        assert list(pool.map_ordered(_double, 0, items)) == [2 * i for i in items]
+        assert list(pool.map_ordered(_double, 1, [4])) == [9]
+    with pytest.raises(UsageError) as info:
+        next(SignatureChecker(0).map_ordered(_double, 0, items))
+    assert str(info.value) == "parallel: map_ordered needs worker processes"
+
+
+def test_accepts_a_workers_signature_verdicts_as_in_process() -> None:
+    txs = mixed_batch()
+    groups = [signature_checks(tx) for tx in txs]
+    expected = parallel.verify_groups(groups)
+    assert parallel._verify_chunk(None, groups) == expected
+    assert expected == [True, True, True, False, False, True]  # tx id changed: signed over it
