@@ -303,6 +303,8 @@ def test_rejects_wrong_raw_lengths(key_len: int, sig_len: int) -> None:
         (None, "short"),
         (None, "long"),
         (None, "ascii bytes"),
+        ("half again", None),
+        (None, "half again"),
     ],
 )
 def test_rejects_malformed_hex(key: str | None, sig: str | None) -> None:
@@ -318,6 +320,9 @@ def test_rejects_malformed_hex(key: str | None, sig: str | None) -> None:
         "short": lambda v: v[:-2],  # lowercase hex, one byte short or long
         "long": lambda v: v + "00",
         "ascii bytes": lambda v: v.encode(),  # the hex text's bytes, of the text's length
+        # The right key or signature followed by more bytes: libsodium reads only the first
+        # 32 bytes of a key, so a longer key must never reach it.
+        "half again": lambda v: v + v[: len(v) // 2],
     }
     key_hex = ALICE.public_hex if key is None else mutate[key](ALICE.public_hex)
     sig_hex = signature if sig is None else mutate[sig](signature)
@@ -932,7 +937,7 @@ def test_rejects_a_drifted_refused_table_at_import(
     if drift == "a canonical one instead":
         drifted |= {encode(2)}
     monkeypatch.setattr(crypto_module, "REFUSED_POINT_ENCODINGS", drifted)
-    with pytest.raises(RuntimeError, match="refused point encodings"):
+    with pytest.raises(RuntimeError, match=r"^bad table of refused point encodings$"):
         crypto_module._check_refused_table()
 
 
