@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from iome_ref.constants import MAX_SAFE_INT
 from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import Rejected
-from iome_ref.models import SignedModel
+from iome_ref.models import ESDP, SignedModel
+from iome_ref.models import base as base_module
 from iome_ref.rules.encoding import check_tx_id
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import T0, build_world
@@ -39,3 +43,29 @@ def test_rejects_a_copy_with_a_signed_field_changed_naming_its_own_hash() -> Non
     # Only an unsigned field changed: the carried id still holds.
     relabelled = tx.model_copy(update={"tx_id": "cd" * 32})
     assert relabelled.compute_tx_id() == tx.tx_id == canonical_hash(relabelled)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"a": False, "b": MAX_SAFE_INT},
+        {"a": True, "b": -MAX_SAFE_INT},
+        {"a": None, "b": ["x", 0, False]},
+    ],
+)
+def test_accepts_members_written_one_by_one_as_rfc_8785_writes_them(values: dict[str, Any]) -> None:
+    """Booleans and the integers at the safe range's two ends, written member by member, are
+    RFC 8785's bytes (what canonical_bytes returns for a model holding them)."""
+    members = (("a", '"a":'), ("b", '"b":'))
+    assert base_module._plain_canonical(values, members) == canonical_json(values)
+
+
+def test_rejects_a_model_whose_field_names_are_not_ascii() -> None:
+    """Members are written as ``"name":`` and sorted by code point, which is RFC 8785's
+    order only for ASCII names: a model with any other name is refused when first written."""
+
+    class Accented(ESDP):
+        café: int = 0  # noqa: PLC2401 - the point of the test
+
+    with pytest.raises(TypeError, match=r"^Accented: field names must be ASCII identifiers$"):
+        base_module._signed_members_of(Accented)
