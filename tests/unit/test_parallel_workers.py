@@ -118,7 +118,7 @@ def _double(offset: int, part: list[int]) -> list[int]:
 def test_accepts_a_workers_loop_answering_each_message_in_turn() -> None:
     """``_serve`` answers (True, result) or (False, the exception), until None or end of file."""
     ours, theirs = Pipe()
-    worker = threading.Thread(target=parallel._serve, args=(theirs,))
+    worker = threading.Thread(target=parallel._serve, args=(theirs,), daemon=True)
     worker.start()
     ours.send((_double, 1, [1, 2]))
     assert ours.recv() == (True, [3, 5])
@@ -131,7 +131,7 @@ def test_accepts_a_workers_loop_answering_each_message_in_turn() -> None:
     worker.join(timeout=10)
     assert not worker.is_alive()
     ours, theirs = Pipe()
-    worker = threading.Thread(target=parallel._serve, args=(theirs,))
+    worker = threading.Thread(target=parallel._serve, args=(theirs,), daemon=True)
     worker.start()
     ours.close()
     worker.join(timeout=10)
