@@ -299,6 +299,12 @@ def test_rejects_wrong_raw_lengths(key_len: int, sig_len: int) -> None:
         (None, "spaces"),
         ("int", None),
         (None, "bytes"),
+        ("short", None),
+        (None, "short"),
+        (None, "long"),
+        (None, "ascii bytes"),
+        ("half again", None),
+        (None, "half again"),
     ],
 )
 def test_rejects_malformed_hex(key: str | None, sig: str | None) -> None:
@@ -311,6 +317,12 @@ def test_rejects_malformed_hex(key: str | None, sig: str | None) -> None:
         "spaces": lambda v: v[:2] + " " + v[3:],
         "int": lambda v: 7,
         "bytes": lambda v: bytes.fromhex(v)[:10],
+        "short": lambda v: v[:-2],  # lowercase hex, one byte short or long
+        "long": lambda v: v + "00",
+        "ascii bytes": lambda v: v.encode(),  # the hex text's bytes, of the text's length
+        # The right key or signature followed by more bytes: libsodium reads only the first
+        # 32 bytes of a key, so a longer key must never reach it.
+        "half again": lambda v: v + v[: len(v) // 2],
     }
     key_hex = ALICE.public_hex if key is None else mutate[key](ALICE.public_hex)
     sig_hex = signature if sig is None else mutate[sig](signature)
@@ -541,6 +553,27 @@ def test_rejects_non_bytes_message_naming_its_type() -> None:
     with pytest.raises(UsageError) as info:
         verify_raw(public_key, signature, "text")  # type: ignore[arg-type]
     assert str(info.value) == "crypto: message: expected bytes, found str"
+
+
+class Text(str):
+    """A str subclass, as a caller's own string type would be."""
+
+    __slots__ = ()
+
+
+def test_accepts_str_subclasses_as_their_text() -> None:
+    """Arguments of a str subclass take the checking path, which judges them as their text."""
+    signature = ALICE.sign("EPS", PAYLOAD)
+    verify(Text(ALICE.public_hex), Text(signature), Text("EPS"), Text(PAYLOAD))
+    with pytest.raises(Rejected) as info:
+        verify(Text(ALICE.public_hex), Text(signature), Text("ESDP"), Text(PAYLOAD))
+    assert info.value.req_id == "IOME-SIG-001"
+
+
+def test_rejects_a_payload_of_bytes_as_usage() -> None:
+    signature = ALICE.sign("EPS", PAYLOAD)
+    with pytest.raises(UsageError, match="tag and payload must be str"):
+        verify(ALICE.public_hex, signature, "EPS", PAYLOAD.encode())  # type: ignore[arg-type]
 
 
 def test_accepts_the_built_in_torsion_table() -> None:
@@ -876,6 +909,36 @@ def test_accepts_every_refused_encoding_as_refused_by_the_checks() -> None:
         point = crypto_module.decompress_point(encoding)
         canonical = crypto_module.is_canonical_encoding(encoding)
         assert not canonical or (point is not None and crypto_module.is_small_order(point))
+
+
+@pytest.mark.req("IOME-SIG-003", "IOME-SIG-004")
+def test_accepts_the_refused_table_built_as_the_canonicality_rule() -> None:
+    """The table is built at import, before a fault injection or mutant can act: build it
+    again under test. Every non-canonical encoding has y >= p or a "negative zero" (y = 1 or
+    y = p - 1 with the sign bit), so the 2 x 128 candidates below hold them all."""
+    candidates = {
+        encode(y, sign) for y in [*range(64), *range(P - 64, 1 << 255)] for sign in (0, 1)
+    }
+    refused = {e for e in candidates if not crypto_module.is_canonical_encoding(e)}
+    assert crypto_module._non_canonical_encodings() == refused
+    assert len(refused) == 40
+    crypto_module._check_refused_table()
+
+
+@pytest.mark.parametrize("drift", ["one missing", "a canonical one instead"])
+def test_rejects_a_drifted_refused_table_at_import(
+    monkeypatch: pytest.MonkeyPatch, drift: str
+) -> None:
+    """The import-time check stops the module loading with a table that no longer matches
+    the canonicality rule (one encoding dropped, or a canonical one in its place)."""
+    table = crypto_module.REFUSED_POINT_ENCODINGS
+    non_canonical = sorted(table - crypto_module.SMALL_ORDER_ENCODINGS)
+    drifted = table - {non_canonical[0]}
+    if drift == "a canonical one instead":
+        drifted |= {encode(2)}
+    monkeypatch.setattr(crypto_module, "REFUSED_POINT_ENCODINGS", drifted)
+    with pytest.raises(RuntimeError, match=r"^bad table of refused point encodings$"):
+        crypto_module._check_refused_table()
 
 
 @given(seed=st.binary(max_size=64), payload=st.binary(min_size=32, max_size=32), tag=TAGS)
