@@ -184,6 +184,14 @@ def read_input(path: Path, what: str, limit: int = READ_LIMIT) -> bytes:
         raise UsageError(CLI, f"{what} {path}: cannot read: {error.strerror or error}") from None
 
 
+def _nonblank_path(raw: str | Path, give: str) -> Path:
+    if isinstance(raw, Path):  # the option's default, which click passes through the parser
+        return raw
+    if not raw.strip():
+        raise typer.BadParameter(f"an empty path; give {give}")
+    return Path(raw)
+
+
 def folder_path(raw: str | Path) -> Path:
     """Parse a folder option (``parser=folder_path``): an empty value is a usage error (exit
     2), never the current directory. ``Path("")`` is ``.``, so an unset shell variable
@@ -193,11 +201,7 @@ def folder_path(raw: str | Path) -> Path:
     Raises:
         typer.BadParameter: the value is empty or blank.
     """
-    if isinstance(raw, Path):  # the option's default, which click passes through the parser
-        return raw
-    if not raw.strip():
-        raise typer.BadParameter("an empty path; give a folder (. for the current one)")
-    return Path(raw)
+    return _nonblank_path(raw, "a folder (. for the current one)")
 
 
 def file_path(raw: str | Path) -> Path:
@@ -209,11 +213,7 @@ def file_path(raw: str | Path) -> Path:
     Raises:
         typer.BadParameter: the value is empty or blank.
     """
-    if isinstance(raw, Path):  # the option's default, which click passes through the parser
-        return raw
-    if not raw.strip():
-        raise typer.BadParameter("an empty path; give a file")
-    return Path(raw)
+    return _nonblank_path(raw, "a file")
 
 
 SpecDirOption = Annotated[
