@@ -110,7 +110,22 @@ def test_accepts_session_revoked_after_acceptance(ledger: EvidenceLedger) -> Non
     _, revocation = ledger.txs["revocation"]
     later = x509.load_der_x509_crl(bytes.fromhex(revocation.crl)).public_bytes(Encoding.PEM)
     bundle["signers"][0]["crls"].append(later.decode())
-    with rejects("IOME-EVB-010", match="IOME-CERT-003"):
+    with rejects("IOME-EVB-010", match="^IOME-EVB-010: signers.0: IOME-CERT-003: "):
+        _verify(ledger, bundle)
+
+
+@pytest.mark.req("IOME-EVB-010")
+@pytest.mark.parametrize("where", ["signers.0", "producer"])
+def test_rejects_a_carried_list_that_is_no_crl_naming_where(
+    ledger: EvidenceLedger, where: str
+) -> None:
+    """A signer's or the producer's list that does not load as a CRL (here a certificate) is
+    refused as IOME-EVB-010, and the message names which list of the bundle it is."""
+    bundle = ledger.bundle("presence")
+    key = _get(bundle, where)
+    assert key["crls"], "the bundle carries lists to replace"
+    key["crls"][0] = key["certificates"][0]
+    with rejects("IOME-EVB-010", match=f"^IOME-EVB-010: {where}.crls.0: "):
         _verify(ledger, bundle)
 
 
@@ -294,7 +309,27 @@ def test_rejects_signer_lapsed_before_the_block(
     """Signed before the lapse, sealed after it: valid at the claimed time with lists that
     verify (005, 010), refused at the block's time (011) naming what the path breaks there."""
     bundle = _sealed_bundle(ledger, station, REVOKED_AT - 100, REVOKED_AT + 10)
+    at = REVOKED_AT + 10
+    with rejects("IOME-EVB-011", match=f"^IOME-EVB-011: signers.0 at the block's time {at}: "):
+        _verify(ledger, bundle)
     with rejects("IOME-EVB-011", match=broken):
+        _verify(ledger, bundle)
+
+
+@pytest.mark.req("IOME-EVB-011")
+def test_rejects_signer_certified_at_the_block_only_for_another_subject(
+    ledger: EvidenceLedger,
+) -> None:
+    """The signer's key also carries a live certificate naming another station: the path of
+    the subject it signed for is revoked before the block, and the other subject's does not
+    stand in for it (the subject is judged at the block's time as at the claimed one)."""
+    bundle = _sealed_bundle(ledger, "st-revoked", REVOKED_AT - 100, REVOKED_AT + 10)
+    signer = bundle["signers"][0]
+    other = ledger.world.authorities["iome-sub-2"].issue(
+        "st-other", ROLE_STATION, signer["public_key"], T0, REVOKED_AT + 1000
+    )
+    signer["certificates"].append(other.public_bytes(Encoding.PEM).decode())
+    with rejects("IOME-EVB-011", match="IOME-CERT-003"):
         _verify(ledger, bundle)
 
 

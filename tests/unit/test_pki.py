@@ -186,6 +186,32 @@ def test_rejects_wrong_subject_id() -> None:
     assert exc.value.req_id == "IOME-CERT-005"
 
 
+@pytest.mark.req("IOME-CERT-002", "IOME-CERT-003", "IOME-CERT-004", "IOME-CERT-005")
+def test_rejects_after_an_accepted_check_of_the_same_key_on_the_same_directory() -> None:
+    """The directory remembers what passed (a path's static checks, a leaf's role and
+    subject): a later question that differs in time, role, subject or revocation list is
+    judged anew, never answered from what an earlier one passed."""
+    ca = make_ca()
+    cert = station(ca)
+    pki = directory(ca, [cert])
+    key = key_hex("st-1")
+    for _ in range(2):  # the second round reads the caches the first one filled
+        assert pki.check_certified(key, ROLE_STATION, T1, "st-1") == cert
+        cases = [(T0 + 31 * DAY, ROLE_STATION, "st-1", "IOME-CERT-002")]
+        cases += [(T1, ROLE_VERIFIER, "st-1", "IOME-CERT-004")]
+        cases += [(T1, ROLE_STATION, "st-2", "IOME-CERT-005")]
+        for at, role, subject, req_id in cases:
+            with pytest.raises(Rejected) as exc:
+                pki.check_certified(key, role, at, subject)
+            assert exc.value.req_id == req_id
+    ca.revoke(cert.serial_number, T1)
+    revoked = pki.with_revocation_list(ca.crl(T1, T1 + DAY))
+    with pytest.raises(Rejected) as exc:
+        revoked.check_certified(key, ROLE_STATION, T1, "st-1")
+    assert exc.value.req_id == "IOME-CERT-003"
+    assert pki.check_certified(key, ROLE_STATION, T1, "st-1") == cert  # unchanged
+
+
 @pytest.mark.req("IOME-CERT-002", "IOME-CERT-004")
 def test_rejects_with_failure_of_furthest_certificate() -> None:
     ca = make_ca()

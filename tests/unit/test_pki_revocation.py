@@ -635,6 +635,11 @@ def test_rejects_revocation_saying_what_and_for_whom() -> None:
             f"revocation list for 'st-1' is in force until {T1}, not at {T1 + 1}",
         ),
         (
+            lambda: check_revocation_status_known(_without_cn(chain), _in_force(T1, {}), T1 + 1),
+            "IOME-CERT-018",
+            f"revocation list for '9' is in force until {T1}, not at {T1 + 1}",
+        ),
+        (
             lambda: check_certificate_not_revoked(leaf, _in_force(END, {serial: T1}), T1),
             "IOME-CERT-003",
             f"certificate 'st-1' was revoked at {T1}, at or before {T1}",

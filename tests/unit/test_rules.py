@@ -690,6 +690,29 @@ def test_rejects_stored_block_unreadable_rehashed_or_refused_naming_the_cause(
         ledger.check_stored_block(body, block.block_hash, refuse)
 
 
+@pytest.mark.req("IOME-BLK-012")
+def test_rejects_stored_block_whose_indexes_no_longer_match_its_body(b: Builder) -> None:
+    # The store keeps a block's height and transaction ids beside its body: an edit of either
+    # index is an altered store, named as such; matching indexes (or none given) pass.
+    tx = b.commitment()
+    block = b.block("public", [tx], T0)
+    body = json.dumps(block.model_dump(mode="json")).encode()
+    seen: list[Block] = []
+    assert ledger.check_stored_block(body, block.block_hash, seen.append, 0, [tx.tx_id]) == block
+    assert ledger.check_stored_block(body, block.block_hash, seen.append, 0) == block
+    assert ledger.check_stored_block(body, block.block_hash, seen.append, None, [tx.tx_id])
+    assert seen == [block, block, block]
+    with refused("IOME-BLK-012", "stored block 0 is indexed at height 1"):
+        ledger.check_stored_block(body, block.block_hash, seen.append, 1, [tx.tx_id])
+    with refused("IOME-BLK-012", "stored block 0 is indexed with other transactions than it"):
+        ledger.check_stored_block(body, block.block_hash, seen.append, 0, [])
+    with refused("IOME-BLK-012", "stored block 0 is indexed with other transactions than it"):
+        ledger.check_stored_block(body, block.block_hash, seen.append, None, [_hash("x")])
+    # The body's own refusal is named first, whatever the indexes say.
+    with refused("IOME-BLK-012", f"stored block 0 no longer hashes to {_hash('x')}"):
+        ledger.check_stored_block(body, _hash("x"), seen.append, 1, [])
+
+
 @pytest.mark.req("IOME-ANC-001")
 def test_rejects_anchor_by_a_manager_not_in_office(b: Builder) -> None:
     anchor = b.anchor(0, _hash("h"), None, T0)
