@@ -16,13 +16,7 @@ from iome_ref.vectors.derived import ModelSchemas
 __all__ = [
     "SCHEMAS",
     "SCHEMA_FOLDER",
-    "build_schema_files",
-    "check_schema_files",
-    "write_schema_files",
 ]
 
 SCHEMA_FOLDER: Final = "schemas/analysis"
 SCHEMAS: Final = ModelSchemas(SCHEMA_FOLDER, {"link": LinkReport})
-build_schema_files = SCHEMAS.build_schema_files
-write_schema_files = SCHEMAS.write_schema_files
-check_schema_files = SCHEMAS.check_schema_files

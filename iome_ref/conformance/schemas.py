@@ -20,9 +20,6 @@ from iome_ref.vectors.derived import ModelSchemas
 __all__ = [
     "SCHEMAS",
     "SCHEMA_FOLDER",
-    "build_schema_files",
-    "check_schema_files",
-    "write_schema_files",
 ]
 
 SCHEMA_FOLDER: Final = "schemas/conformance"
@@ -36,6 +33,3 @@ SCHEMAS: Final = ModelSchemas(
         "scenario": Scenario,
     },
 )
-build_schema_files = SCHEMAS.build_schema_files
-write_schema_files = SCHEMAS.write_schema_files
-check_schema_files = SCHEMAS.check_schema_files

@@ -15,7 +15,7 @@ from iome_ref.conformance.adapters.inproc import ReferenceIUT
 from iome_ref.conformance.machines import MACHINES
 from iome_ref.conformance.report import dump_report
 from iome_ref.conformance.runner import ConformOptions, open_iut, run_conformance
-from iome_ref.conformance.schemas import build_schema_files, check_schema_files
+from iome_ref.conformance.schemas import SCHEMAS
 from iome_ref.conformance.verdicts import CaseVerdict
 from iome_ref.errors import UsageError
 from iome_ref.vectors.spec_index import default_spec_dir
@@ -342,17 +342,17 @@ def test_thorough_profile_holds_for_the_reference() -> None:
 
 
 def test_conformance_schemas_are_fresh(tmp_path: Path) -> None:
-    assert check_schema_files(SPEC) == []
-    assert set(build_schema_files()) == {
+    assert SCHEMAS.check_schema_files(SPEC) == []
+    assert set(SCHEMAS.build_schema_files()) == {
         f"schemas/conformance/{name}.json"
         for name in ("baseline", "evidence-bundle", "relaxation", "report", "scenario")
     }
     spec = tmp_path / "spec"
     (spec / "schemas" / "conformance").mkdir(parents=True)
-    for relative, data in build_schema_files().items():
+    for relative, data in SCHEMAS.build_schema_files().items():
         (spec / relative).write_bytes(data)
     (spec / "schemas" / "conformance" / "report.json").write_text("{}", "utf-8")
-    assert check_schema_files(spec) == [
+    assert SCHEMAS.check_schema_files(spec) == [
         "spec/schemas/conformance/report.json differs from its regeneration "
         "(run `iome vectors generate`)"
     ]

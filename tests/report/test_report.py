@@ -15,7 +15,7 @@ import xmlschema
 from conftest import require_shared
 from jsonschema import Draft4Validator, Draft202012Validator
 
-from iome_ref.report.schemas import build_schema_files, check_schema_files
+from iome_ref.report.schemas import SCHEMAS
 from iome_ref.vectors.spec_index import default_spec_dir, load_requirements
 
 from .helpers import SAMPLE, SAMPLE_ARGS, comparable_files, run_report
@@ -41,8 +41,8 @@ def test_accepts_regenerated_sample_identical_outside_run_time(
 
 
 def test_accepts_sample_report_json_against_its_committed_schema() -> None:
-    assert check_schema_files(default_spec_dir()) == []
-    schema = json.loads(build_schema_files()["schemas/report/report.json"])
+    assert SCHEMAS.check_schema_files(default_spec_dir()) == []
+    schema = json.loads(SCHEMAS.build_schema_files()["schemas/report/report.json"])
     document = json.loads((SAMPLE / "report.json").read_bytes())
     Draft202012Validator(schema).validate(document)
     # Every requirement id of spec/ is listed, in the spec's order.
