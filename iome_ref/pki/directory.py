@@ -36,6 +36,7 @@ from iome_ref.pki.profile import (
     check_path_found,
     check_path_length,
     check_trust_anchor_self_signed,
+    get_validity_window,
     is_signed_by,
     load_extensions,
 )
@@ -50,6 +51,8 @@ from iome_ref.pki.revocation import (
     check_crl_serials_distinct,
     check_revocation_status_known,
     get_issuer_key,
+    get_status_known_until,
+    get_unrevoked_until,
     load_crl_pem,
 )
 from iome_ref.requirements import enforces
@@ -58,6 +61,9 @@ __all__ = ["CHECK_ORDER", "CertificateDirectory", "Path", "check_key_has_certifi
 
 #: A certification path: the certified key's certificate first, the root last.
 Path = tuple[x509.Certificate, ...]
+#: A path whose time-independent checks passed, with the times [lo, hi] (both included) at
+#: which its time-dependent ones pass too.
+Window = tuple[int, int, Path]
 
 #: Order of the checks on one certificate and its path (spec/certificates.md, "Checking a
 #: certified key"). When no certificate of a key passes, the failure that got furthest along
@@ -156,6 +162,10 @@ class CertificateDirectory:
         #: (certificate id, role, subject) whose leaf checks (role, CN, end entity) passed.
         self._leaf_ok: dict[tuple[int, str, str | None], x509.Certificate] = {}
         self._crls: dict[IssuerKey, CrlInForce] = {}
+        #: (key, role, subject) -> its paths that pass at some time, with their windows; this
+        #: directory's own (the windows depend on the CRLs in force). Kept only when not
+        #: empty, so only a key certified for that role and subject (or None) has an entry.
+        self._windows: dict[tuple[str, str, str | None], tuple[Window, ...]] = {}
         #: CRL DER -> the directory it puts in force after this one. A RevocationList is judged
         #: twice on a chain (its certificate step, then its effect): the CRL rules and the
         #: issuer's signature run once.
@@ -206,6 +216,7 @@ class CertificateDirectory:
             crls = self._accept_crl(crl)
             derived = copy.copy(self)
             derived._crls = crls
+            derived._windows = {}
             derived._successors = {}
             self._successors[key] = derived
         return derived
@@ -281,11 +292,13 @@ class CertificateDirectory:
         self._paths[id(cert)] = (cert, paths)
         return paths
 
-    def _check_path(self, path: Path, at: int) -> None:
-        """The profile's checks on one path from the leaf up, in CHECK_ORDER after CERT-001.
+    def _check_path_static(self, path: Path) -> tuple[IssuerKey, ...]:
+        """The checks on one path that do not depend on the time, from the leaf up, in
+        CHECK_ORDER after CERT-001; returns the issuer key of each link.
 
-        The checks that do not depend on ``at`` run once per path (issue 16: a station's path
-        was re-checked for every presence it signed, a third of a trip's extraction).
+        Run once per path when they pass (issue 16: a station's path was re-checked for every
+        presence it signed, a third of a trip's extraction). They precede every time-dependent
+        check in ``_check_path``, so skipping them once passed names the same first failure.
         """
         key = tuple(map(id, path))
         static = self._static_ok.get(key)
@@ -303,17 +316,134 @@ class CertificateDirectory:
             # Each link's issuer key too: a cached lookup that hashes a certificate each call.
             issuers = tuple(get_issuer_key(issuer) for _, issuer in itertools.pairwise(path))
             static = self._static_ok[key] = (path, issuers)
+        return static[1]
+
+    def _check_path(self, path: Path, at: int) -> None:
+        """The profile's checks on one path from the leaf up, in CHECK_ORDER after CERT-001."""
+        issuers = self._check_path_static(path)
         for cert in path:
             check_certificate_valid_at(cert, at)
         links = [
-            (cert, self._crls.get(issuer))
-            for cert, issuer in zip(path[:-1], static[1], strict=True)
+            (cert, self._crls.get(issuer)) for cert, issuer in zip(path[:-1], issuers, strict=True)
         ]
         for cert, crl in links:
             check_revocation_status_known(cert, crl, at)
         for cert, crl in links:
             if crl is not None:
                 check_certificate_not_revoked(cert, crl, at)
+
+    def _get_path_window(self, path: Path, issuers: Sequence[IssuerKey]) -> tuple[int, int] | None:
+        """The times at which every time-dependent check of ``_check_path`` passes on ``path``:
+        [lo, hi], both included (no time when lo > hi), or None when no time passes (an issuer
+        without a CRL in force).
+
+        Each check accepts an interval of times, read from the function its rule module judges
+        by (``get_validity_window``, ``get_status_known_until``, ``get_unrevoked_until``), so a
+        rule has one definition; their intersection is an interval.
+        """
+        validity = [get_validity_window(cert) for cert in path]
+        lo = max(start for start, _ in validity)
+        hi = min(end for _, end in validity)
+        for cert, issuer in zip(path[:-1], issuers, strict=True):
+            crl = self._crls.get(issuer)
+            if crl is None:
+                return None
+            hi = min(hi, get_status_known_until(crl))
+            until = get_unrevoked_until(cert, crl)
+            if until is not None:
+                hi = min(hi, until)
+        return lo, hi
+
+    def _get_windows(
+        self,
+        public_key_hex: str,
+        role: str,
+        subject_id: str | None,
+        certs: Sequence[x509.Certificate],
+    ) -> tuple[Window, ...]:
+        """The paths of ``certs`` (the key's certificates, in DER order) whose time-independent
+        checks pass for ``role`` and ``subject_id``, in the order they are judged, each with its
+        window (``_get_path_window``). Computed once per directory for a certified key."""
+        key = (public_key_hex, role, subject_id)
+        windows = self._windows.get(key)
+        if windows is None:
+            found: list[Window] = []
+            for cert in certs:
+                try:
+                    paths = self._check_leaf(cert, role, subject_id)
+                except Rejected:
+                    continue
+                for path in paths:
+                    try:
+                        issuers = self._check_path_static(path)
+                    except Rejected:
+                        continue
+                    window = self._get_path_window(path, issuers)
+                    if window is not None:
+                        found.append((*window, path))
+            windows = tuple(found)
+            if windows:
+                self._windows[key] = windows
+        return windows
+
+    def _find_path_in_window(
+        self,
+        public_key_hex: str,
+        role: str,
+        at: int,
+        subject_id: str | None,
+        certs: Sequence[x509.Certificate],
+    ) -> Path | None:
+        """The path :meth:`_check_each_path` returns at ``at``, or None where it refuses.
+
+        Why it equals the full checks: a path passes them all at ``at`` exactly when its
+        time-independent checks pass and ``at`` is in its window, and both keep the order in
+        which paths are judged; so the first window holding ``at`` is the first path that
+        passes. tests/unit/test_cert_fastpath.py checks this around every window's edges.
+        """
+        for lo, hi, path in self._get_windows(public_key_hex, role, subject_id, certs):
+            if lo <= at <= hi:
+                return path
+        return None
+
+    def _check_leaf(self, cert: x509.Certificate, role: str, subject_id: str | None) -> list[Path]:
+        """The checks on ``cert`` as the key's certificate (CERT-004, 005, 013, then 001), in
+        CHECK_ORDER; returns its certification paths."""
+        leaf = (id(cert), role, subject_id)
+        if leaf not in self._leaf_ok:  # time-independent: judged once when they pass
+            check_certificate_role(cert, role)
+            check_certificate_subject_id(cert, subject_id)
+            check_leaf_is_end_entity(cert)
+            self._leaf_ok[leaf] = cert
+        paths = self.get_paths(cert)
+        check_path_found(cert, paths)
+        return paths
+
+    def _check_each_path(
+        self,
+        certs: Sequence[x509.Certificate],
+        role: str,
+        at: int,
+        subject_id: str | None,
+    ) -> Path:
+        """Every check on every path of ``certs`` in turn: the definition of the verdict, which
+        diagnoses a refusal (see :meth:`get_certification_path`)."""
+        failures: list[Rejected] = []
+        for cert in certs:
+            try:
+                paths = self._check_leaf(cert, role, subject_id)
+            except Rejected as exc:
+                failures.append(exc)
+                continue
+            for path in paths:
+                try:
+                    self._check_path(path, at)
+                except Rejected as exc:
+                    failures.append(exc)
+                    continue
+                return path
+        # max() keeps the first of equal elements, which gives the DER-order tie-break.
+        raise max(failures, key=lambda exc: CHECK_ORDER.index(exc.req_id))
 
     def check_certified(
         self, public_key_hex: str, role: str, at: int, subject_id: str | None = None
@@ -351,29 +481,12 @@ class CertificateDirectory:
             raise UsageError("pki", f"public_key_hex must be a str, found {public_key_hex!r}")
         certs = self.get_certificates(public_key_hex)
         check_key_has_certificate(public_key_hex, certs)
-        failures: list[Rejected] = []
-        for cert in certs:
-            try:
-                leaf = (id(cert), role, subject_id)
-                if leaf not in self._leaf_ok:  # time-independent: judged once when they pass
-                    check_certificate_role(cert, role)
-                    check_certificate_subject_id(cert, subject_id)
-                    check_leaf_is_end_entity(cert)
-                    self._leaf_ok[leaf] = cert
-                paths = self.get_paths(cert)
-                check_path_found(cert, paths)
-            except Rejected as exc:
-                failures.append(exc)
-                continue
-            for path in paths:
-                try:
-                    self._check_path(path, at)
-                except Rejected as exc:
-                    failures.append(exc)
-                    continue
-                return path
-        # max() keeps the first of equal elements, which gives the DER-order tie-break.
-        raise max(failures, key=lambda exc: CHECK_ORDER.index(exc.req_id))
+        # A time inside a window passes at once; any other runs every check, which refuses
+        # with the id and message of the definition (or accepts, should the windows miss one).
+        path = self._find_path_in_window(public_key_hex, role, at, subject_id, certs)
+        if path is None:
+            path = self._check_each_path(certs, role, at, subject_id)
+        return path
 
     def is_certified(
         self, public_key_hex: str, role: str, at: int, subject_id: str | None = None

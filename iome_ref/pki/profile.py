@@ -38,6 +38,7 @@ __all__ = [
     "check_path_found",
     "check_path_length",
     "check_trust_anchor_self_signed",
+    "get_validity_window",
     "is_signed_by",
     "load_extensions",
 ]
@@ -264,11 +265,19 @@ def check_no_unknown_critical_extension(cert: x509.Certificate) -> None:
             )
 
 
+def get_validity_window(cert: x509.Certificate) -> tuple[int, int]:
+    """The times IOME-CERT-002 accepts for ``cert``: [notBefore, notAfter], both included.
+
+    The rule's one definition: :func:`check_certificate_valid_at` judges by it, and the
+    directory intersects it with the other windows of a path to accept a time at once.
+    """
+    return to_seconds(cert.not_valid_before_utc), to_seconds(cert.not_valid_after_utc)
+
+
 @enforces("IOME-CERT-002")
 def check_certificate_valid_at(cert: x509.Certificate, at: int) -> None:
     """Refuse a certificate outside its validity at the transaction's claimed time ``at``."""
-    start = to_seconds(cert.not_valid_before_utc)
-    end = to_seconds(cert.not_valid_after_utc)
+    start, end = get_validity_window(cert)
     if not start <= at <= end:
         raise Rejected(
             "IOME-CERT-002",

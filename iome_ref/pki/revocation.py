@@ -41,6 +41,8 @@ __all__ = [
     "check_crl_serials_distinct",
     "check_revocation_status_known",
     "get_issuer_key",
+    "get_status_known_until",
+    "get_unrevoked_until",
     "load_crl_der",
     "load_crl_pem",
 ]
@@ -275,6 +277,27 @@ def check_crl_keeps_entries(new: CrlInForce, previous: CrlInForce | None) -> Non
             )
 
 
+def get_status_known_until(crl: CrlInForce) -> int:
+    """The last time ``crl`` speaks for, its nextUpdate: IOME-CERT-018 accepts every time up
+    to it (the rule sets no lower bound; thisUpdate does not bound it).
+
+    The rule's one definition: :func:`check_revocation_status_known` judges by it, and the
+    directory intersects it with the other windows of a path to accept a time at once.
+    """
+    return crl.next_update
+
+
+def get_unrevoked_until(cert: x509.Certificate, crl: CrlInForce) -> int | None:
+    """The last time ``crl`` leaves ``cert`` unrevoked (the second before its entry's
+    revocation date), or None when ``crl`` does not list it: IOME-CERT-003 accepts every time
+    up to it.
+
+    The rule's one definition, as :func:`get_status_known_until` is for IOME-CERT-018.
+    """
+    revoked_at = crl.entries.get(cert.serial_number)
+    return None if revoked_at is None else revoked_at - 1
+
+
 @enforces("IOME-CERT-018")
 def check_revocation_status_known(cert: x509.Certificate, crl: CrlInForce | None, at: int) -> None:
     """Refuse a certificate whose issuer has no CRL in force at ``at`` (nextUpdate >= at).
@@ -285,7 +308,7 @@ def check_revocation_status_known(cert: x509.Certificate, crl: CrlInForce | None
     if crl is None:
         who = get_subject_id(cert) or str(cert.serial_number)
         raise Rejected("IOME-CERT-018", f"no revocation list from the issuer of {who!r}")
-    if at > crl.next_update:
+    if at > get_status_known_until(crl):
         who = get_subject_id(cert) or str(cert.serial_number)
         raise Rejected(
             "IOME-CERT-018",
@@ -296,10 +319,10 @@ def check_revocation_status_known(cert: x509.Certificate, crl: CrlInForce | None
 @enforces("IOME-CERT-003")
 def check_certificate_not_revoked(cert: x509.Certificate, crl: CrlInForce, at: int) -> None:
     """Refuse a certificate revoked at or before ``at``; one revoked later was good at ``at``."""
-    revoked_at = crl.entries.get(cert.serial_number)
-    if revoked_at is not None and revoked_at <= at:
+    until = get_unrevoked_until(cert, crl)
+    if until is not None and at > until:
         raise Rejected(
             "IOME-CERT-003",
             f"certificate {get_subject_id(cert) or cert.serial_number!r} was revoked at "
-            f"{revoked_at}, at or before {at}",
+            f"{crl.entries[cert.serial_number]}, at or before {at}",
         )

@@ -6,7 +6,6 @@ transaction type cannot silently skip certification.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Final, NamedTuple
 
@@ -152,30 +151,14 @@ def check_certified_at_block(
     Raises:
         Rejected: IOME-CERT-021, naming the certificate rule broken at ``block_time``.
     """
+    # No cache of verdicts here: a directory accepts a time inside a path's window at once
+    # (CertificateDirectory._find_path_in_window), and a refusal refuses the transaction.
     for key in keys:
-        refusal = _refusal_at(directory, key.public_key, key.role, block_time, key.subject_id)
-        if refusal is not None:
-            req_id, message = refusal
+        try:
+            directory.check_certified(key.public_key, key.role, block_time, key.subject_id)
+        except Rejected as exc:
             raise Rejected(
                 "IOME-CERT-021",
                 f"{key.public_key[:16]}...: certified for {key.role} at the block's time "
-                f"{block_time}, found {req_id} {message}",
-            )
-
-
-@functools.lru_cache(maxsize=1024)
-def _refusal_at(
-    directory: CertificateDirectory, public_key: str, role: str, at: int, subject_id: str | None
-) -> tuple[str, str] | None:
-    """The id and message of the refusal of ``public_key`` at ``at``, or None when certified.
-
-    Cached: every transaction of a block is judged at the same block's time under the same
-    directory (a directory never changes; a RevocationList makes a new one), and one station
-    signs many of them, so a block of hundreds of presences costs a few checks, not hundreds.
-    The cache holds its directories, so an entry's directory is never another one's.
-    """
-    try:
-        directory.check_certified(public_key, role, at, subject_id)
-    except Rejected as exc:
-        return exc.req_id, exc.message
-    return None
+                f"{block_time}, found {exc.req_id} {exc.message}",
+            ) from None
