@@ -25,6 +25,7 @@ from iome_ref.constants import ROLE_STATION, ROLE_VERIFIER, ROLES
 from iome_ref.errors import Rejected
 from iome_ref.pki import CertificateAuthority, CertificateDirectory, key_usage
 from iome_ref.pki.directory import Path
+from iome_ref.pki.fields import der
 from iome_ref.rules.certificates import Certified, check_certified_at_block
 from iome_ref.vectors.world import build_world
 
@@ -99,10 +100,11 @@ def edges(moments: Iterable[int]) -> set[int]:
     return out
 
 
-def window(draw: st.DrawFn, high: int, longest: int) -> tuple[int, int]:
-    """[start, end] with start in T0 + UNIT * [0, high] and end up to ``longest`` units later."""
-    start = draw(st.integers(0, high))
-    return T0 + UNIT * start, T0 + UNIT * (start + draw(st.integers(0, longest)))
+def window(draw: st.DrawFn, first: int, last: int, shortest: int, longest: int) -> tuple[int, int]:
+    """[start, end]: start in T0 + UNIT * [first, last], end ``shortest`` to ``longest`` units
+    later (the ranges make most drawn windows overlap, so most times pass some checks)."""
+    start = draw(st.integers(first, last))
+    return T0 + UNIT * start, T0 + UNIT * (start + draw(st.integers(shortest, longest)))
 
 
 @dataclass
@@ -117,72 +119,71 @@ class World:
     moments: set[int]
 
 
+def draw_sub_cas(
+    draw: st.DrawFn, root: CertificateAuthority, moments: set[int]
+) -> tuple[list[CertificateAuthority], list[CertificateAuthority]]:
+    """The sub-CA "fast-sub" certified once or twice (same name and key, so a leaf it issues
+    has a path through each; each maybe off the profile, without keyCertSign: a path that
+    fails before its times are judged, first or second in DER order); maybe a second sub-CA
+    "fast-sub-b", maybe off the profile too. Returns (fast-sub's, the issuers)."""
+    no_cert_sign = key_usage(digital_signature=True, crl_sign=True)
+    subs: list[CertificateAuthority] = []
+    for _ in range(draw(st.sampled_from([1, 2, 2]))):
+        start, end = window(draw, 0, 8, 8, 24)
+        moments |= {start, end}
+        if draw(st.integers(0, 2)) == 0:
+            subs.append(custom_ca(root, "fast-sub", start, end, path_length=0, usage=no_cert_sign))
+        else:
+            key = seeded_key("fast-sub")
+            subs.append(root.issue_ca("fast-sub", key, start, end, path_length=0))
+    issuers = [subs[0]]
+    if draw(st.booleans()):
+        start, end = window(draw, 0, 8, 8, 24)
+        moments |= {start, end}
+        usage = no_cert_sign if draw(st.booleans()) else None
+        issuers.append(custom_ca(root, "fast-sub-b", start, end, path_length=0, usage=usage))
+    return subs, issuers
+
+
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
-    """A root; a sub-CA "sub" certified once or twice (same name and key, so a leaf it issues
-    has a path through each); maybe a second sub-CA "sub-b", maybe without keyCertSign
-    (IOME-CERT-011); one to three certificates of the key KEY with drawn CN, role, issuer and
-    validity; revocations of leaves and sub certificates; CRLs that may be missing, short, or
-    arrive later with the revocations."""
+    """A root, its sub-CAs (``draw_sub_cas``), one to three certificates of the key KEY with
+    drawn CN, role, issuer and validity; revocations of leaves and of fast-sub's certificates;
+    CRLs that may be missing, short, or arrive later with the revocations."""
     moments: set[int] = set()
-    root_start, root_end = window(draw, 3, 30)
+    root_start, root_end = window(draw, 0, 3, 20, 40)
     root = CertificateAuthority(seeded_key("fast-root"), "fast-root", root_start, root_end)
     moments |= {root_start, root_end}
-    sub_key = seeded_key("fast-sub")
-    subs: list[CertificateAuthority] = []
-    for _ in range(draw(st.integers(1, 2))):
-        start, end = window(draw, 6, 24)
-        subs.append(root.issue_ca("fast-sub", sub_key, start, end, path_length=0))
-        moments |= {start, end}
-    issuers = [subs[0]]
-    certs = [sub.certificate for sub in subs]
-    if draw(st.booleans()):
-        start, end = window(draw, 6, 24)
-        broken = draw(st.booleans())
-        usage = key_usage(digital_signature=True, crl_sign=True) if broken else None
-        sub_b = custom_ca(root, "fast-sub-b", start, end, path_length=0, usage=usage)
-        issuers.append(sub_b)
-        certs.append(sub_b.certificate)
-        moments |= {start, end}
+    subs, issuers = draw_sub_cas(draw, root, moments)
     leaves = []
     for _ in range(draw(st.integers(1, 3))):
-        start, end = window(draw, 8, 16)
+        start, end = window(draw, 4, 16, 0, 12)
         issuer = draw(st.sampled_from(issuers))
         cn = draw(st.sampled_from(["st-1", "st-2"]))
         role = draw(st.sampled_from([ROLE_STATION, ROLE_STATION, ROLE_STATION, ROLE_VERIFIER]))
-        leaf = issuer.issue(cn, role, key_hex(KEY), start, end)
-        leaves.append((issuer, leaf))
+        leaves.append((issuer, issuer.issue(cn, role, key_hex(KEY), start, end)))
         moments |= {start, end}
+    certs = [*(sub.certificate for sub in subs), *(ca.certificate for ca in issuers[1:])]
     certs.extend(leaf for _, leaf in leaves)
 
-    def crl_times() -> tuple[int, int]:
-        start, end = window(draw, 8, 24)
+    def crl(ca: CertificateAuthority, number: int = 0) -> x509.CertificateRevocationList:
+        start, end = window(draw, 0, 16, 4, 24)
         moments.update((start, end))
-        return start, end
+        return ca.crl(start, end, number=number + start)
 
     # First CRLs, before any revocation: absent for an issuer with a small probability.
-    initial = []
-    for ca in [root, *issuers]:
-        if draw(st.integers(0, 5)) > 0:
-            initial.append(ca.crl(*crl_times()))
-    for issuer, leaf in leaves:
-        if draw(st.booleans()):
-            at = T0 + UNIT * draw(st.integers(4, 24))
-            issuer.revoke(leaf.serial_number, at)
-            moments.add(at)
-    for sub in subs:
-        if draw(st.integers(0, 2)) == 0:
-            at = T0 + UNIT * draw(st.integers(4, 24))
-            root.revoke(sub.certificate.serial_number, at)
-            moments.add(at)
+    initial = [crl(ca) for ca in [root, *issuers] if draw(st.integers(0, 5)) > 0]
+    revocations = [(issuer, leaf) for issuer, leaf in leaves if draw(st.booleans())]
+    revocations += [(root, sub.certificate) for sub in subs if draw(st.integers(0, 2)) == 0]
+    for ca, cert in revocations:
+        at = T0 + UNIT * draw(st.integers(4, 28))
+        ca.revoke(cert.serial_number, at)
+        moments.add(at)
     # Later CRLs carry the revocations (numbered above the first ones); or the first CRLs do.
-    later = []
     if draw(st.booleans()):
-        for ca in [root, *issuers]:
-            this, nxt = crl_times()
-            later.append(ca.crl(this, nxt, number=T0 + UNIT * 100 + this))
+        later = [crl(ca, T0 + UNIT * 100) for ca in [root, *issuers]]
     else:
-        initial = [ca.crl(*crl_times()) for ca in [root, *issuers]]
+        initial, later = [crl(ca) for ca in [root, *issuers]], []
     return World(root.certificate, certs, initial, later, moments)
 
 
@@ -276,3 +277,26 @@ def test_rejects_at_the_block_time_after_passes_at_other_block_times() -> None:
     assert caught.value.req_id == "IOME-CERT-021"
     assert "found IOME-CERT-002" in caught.value.message
     check_certified_at_block(keys, directory, T0 + 10 * UNIT)
+
+
+def test_fast_verdict_takes_the_next_path_after_one_off_the_profile() -> None:
+    """A leaf of "fast-sub", certified twice under one name and key: the first path in DER
+    order goes through the certificate without keyCertSign (IOME-CERT-011, judged before any
+    time), the second passes. The fast verdict must still find the second path."""
+    root = CertificateAuthority(seeded_key("fast-root"), "fast-root", T0, T0 + 40 * UNIT)
+    no_cert_sign = key_usage(digital_signature=True, crl_sign=True)
+    for shift in range(40):  # the validity enters the serials, hence the DER order
+        broken = custom_ca(root, "fast-sub", T0 + shift, T0 + 30 * UNIT, usage=no_cert_sign)
+        good = root.issue_ca("fast-sub", seeded_key("fast-sub"), T0, T0 + 30 * UNIT)
+        if der(broken.certificate) < der(good.certificate):
+            break
+    leaf = good.issue("st-1", ROLE_STATION, key_hex(KEY), T0 + UNIT, T0 + 20 * UNIT)
+    certs = [broken.certificate, good.certificate, leaf]
+    crls = [root.crl(T0, T0 + 40 * UNIT), good.crl(T0, T0 + 40 * UNIT)]
+    directory = CertificateDirectory(root.certificate, certs, crls)
+    paths = directory.get_paths(leaf)
+    assert [path[1] for path in paths] == [broken.certificate, good.certificate]
+    reference = CertificateDirectory(root.certificate, certs, crls)
+    times = edges({T0, T0 + UNIT, T0 + 20 * UNIT})
+    passes = assert_same_verdicts(directory, reference, key_hex(KEY), QUERIES, times)
+    assert passes > 0
