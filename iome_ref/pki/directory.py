@@ -9,6 +9,11 @@ which certificate (``rules.certificates``).
 A directory never changes. A new revocation list gives a new directory
 (:meth:`CertificateDirectory.with_revocation_list`), so the directory in force at a height of a
 chain is a value that a replay rebuilds exactly (design D3).
+
+Why a key is judged in two ways (issue 16): every time-dependent check on a path accepts an
+interval of times, so a directory keeps, per certified key, each path's interval and accepts a
+time inside one at once; any other time runs every check in order, which is the definition and
+names the refusal. tests/unit/test_cert_fastpath.py proves the two give the same verdict.
 """
 
 from __future__ import annotations
