@@ -194,6 +194,19 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
     #: with any other arguments the mark is ignored. Dropped by any ``model_copy`` update.
     _stateless_passed: tuple[Any, int, str, tuple[Any, ...]] | None = PrivateAttr(default=None)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Give each transaction class :func:`_init_carried` as its post-init hook.
+
+        pydantic's own hook asks every private attribute for a (deep-copied) default on every
+        validated instance, and runs twice for a subclass: a quarter of parsing a small
+        transaction. The defaults here are immutable scalars (``_private_defaults`` checks),
+        so one dict of them is all an instance needs. A transaction model therefore has no
+        post-init hook of its own (it would be replaced here).
+        """
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.model_post_init = _init_carried  # type: ignore[method-assign]
+
     def _carried(self) -> dict[str, Any]:
         """The private attributes' dict, read directly: ``self._x`` goes through pydantic's
         ``__getattr__``, which costs ~8 us a read, as much as the rest of a tx id."""
@@ -281,12 +294,14 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
 
     @property
     def tx_type(self) -> str:
-        return str(getattr(self, "type"))  # noqa: B009 - every concrete model declares `type`
+        """Every concrete model declares ``type``; read from the validated values (a chain asks
+        several times per transaction, and ``getattr`` plus ``str`` cost five times as much)."""
+        return typing.cast("str", self.__dict__["type"])
 
     @property
     def time(self) -> int:
         """The time this transaction claims, checked against certificates and blocks."""
-        return int(getattr(self, self.TIME_FIELD))
+        return typing.cast("int", self.__dict__[self.TIME_FIELD])
 
     def canonical_bytes(self) -> bytes:
         """RFC 8785 bytes of every field except tx_id and signatures (DESIGN §2)."""
@@ -338,6 +353,13 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
 @functools.cache
 def _unsigned_fields_of(model: type[SignedModel]) -> frozenset[str]:
     return frozenset({"tx_id", *(spec.field for spec in model.SIGNATURES), *model.EXTRA_UNSIGNED})
+
+
+def _init_carried(model: SignedModel, context: Any, /) -> None:
+    """What pydantic's ``init_private_attributes`` does for a transaction: the private
+    attributes at their defaults, unless already set (a copy or unpickling sets them)."""
+    if getattr(model, "__pydantic_private__", None) is None:
+        object.__setattr__(model, "__pydantic_private__", dict(_private_defaults(type(model))))
 
 
 @functools.cache

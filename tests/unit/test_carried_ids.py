@@ -229,3 +229,33 @@ def canonical_json_plain(value: object) -> bool:
     if isinstance(value, dict):
         return all(canonical_json_plain(k) and canonical_json_plain(v) for k, v in value.items())
     return False
+
+
+def _transaction_classes() -> list[type[SignedModel]]:
+    found, todo = [], list(SignedModel.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def test_accepts_each_parsed_transaction_with_its_own_carried_defaults() -> None:
+    """Every transaction class parses with the private attributes at their defaults, one dict
+    per instance (the post-init hook that replaces pydantic's), and a copy or unpickled object
+    keeps what it carries; a carried value never leaks from one instance to another."""
+    seen: dict[str, SignedModel] = {}
+    for tx in vector_models():
+        fresh, other = type(tx).parse(tx.model_dump(mode="json")), as_received(tx)
+        assert fresh.__pydantic_private__ == dict(base_module._private_defaults(type(tx)))
+        assert fresh.__pydantic_private__ is not other.__pydantic_private__
+        fresh.compute_tx_id()
+        assert other.__pydantic_private__["_computed_tx_id"] is None
+        seen[type(tx).__name__] = fresh
+    assert len(seen) >= 12
+    assert set(seen) <= {cls.__name__ for cls in _transaction_classes()}
+    for fresh in seen.values():
+        kept = pickle.loads(pickle.dumps(fresh))
+        computed = fresh.compute_tx_id()
+        assert kept.__pydantic_private__["_computed_tx_id"] == computed
+        assert copy.copy(fresh).__pydantic_private__["_computed_tx_id"] == computed
