@@ -205,7 +205,7 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         post-init hook of its own (it would be replaced here).
         """
         super().__pydantic_init_subclass__(**kwargs)
-        cls.model_post_init = _init_carried  # type: ignore[method-assign]
+        cls.model_post_init = _init_carried  # type: ignore[assignment]
 
     def _carried(self) -> dict[str, Any]:
         """The private attributes' dict, read directly: ``self._x`` goes through pydantic's
