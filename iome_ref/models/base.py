@@ -382,13 +382,13 @@ def _canonical_writer_of(model: type[SignedModel]) -> _Writer:
 
 
 @functools.cache
-def _signed_members_of(model: type[SignedModel]) -> tuple[tuple[str, str], ...]:
-    """(field name, ``"name":``) of the signed fields, in RFC 8785 member order (the names
-    are ASCII, so code-point order is UTF-16 order)."""
+def _signed_members_of(model: type[SignedModel]) -> tuple[str, ...]:
+    """The names of the signed fields, in RFC 8785 member order (the names are ASCII, so
+    code-point order is UTF-16 order)."""
     names = sorted(set(model.model_fields) - _unsigned_fields_of(model))
     if not all(name.isascii() and name.isidentifier() for name in names):
         raise TypeError(f"{model.__name__}: field names must be ASCII identifiers")
-    return tuple((name, f'"{name}":') for name in names)
+    return tuple(names)
 
 
 #: The string writer of ``json``'s C encoder with ``ensure_ascii=False``: the one
@@ -412,7 +412,7 @@ def _write_other(value: object) -> str | None:
 
 
 @functools.cache
-def _member_writer(members: tuple[tuple[str, str], ...]) -> _Writer:
+def _member_writer(members: tuple[str, ...]) -> _Writer:
     """The writer of these members, generated once per tuple of members (per model).
 
     Generated, as ``dataclasses`` generates ``__init__``, because a loop over the members
@@ -423,7 +423,7 @@ def _member_writer(members: tuple[tuple[str, str], ...]) -> _Writer:
     (``_signed_members_of`` checks it), so they are written into the source as they are.
     """
     lines = ["def write(values):"]
-    for index, (name, _) in enumerate(members):
+    for index, name in enumerate(members):
         lines += [
             f"    v = values[{name!r}]",
             "    if type(v) is str:",
@@ -435,7 +435,7 @@ def _member_writer(members: tuple[tuple[str, str], ...]) -> _Writer:
             f"        if p{index} is None:",
             "            return None",
         ]
-    body = ",".join(f'"{name}":{{p{index}}}' for index, (name, _) in enumerate(members))
+    body = ",".join(f'"{name}":{{p{index}}}' for index, name in enumerate(members))
     lines += [
         f"    text = f'{{{{{body}}}}}'",
         "    return text.encode() if text.isascii() else None",
@@ -449,7 +449,7 @@ def _member_writer(members: tuple[tuple[str, str], ...]) -> _Writer:
     return typing.cast("_Writer", namespace["write"])
 
 
-def _plain_canonical(values: dict[str, Any], members: tuple[tuple[str, str], ...]) -> bytes | None:
+def _plain_canonical(values: dict[str, Any], members: tuple[str, ...]) -> bytes | None:
     """RFC 8785 bytes of the members' values, written member by member from the validated
     field values (no ``model_dump``, no dict built); None when a value is not plain data
     (a nested model, non-ASCII text, an integer out of the safe range), which the caller then
@@ -457,7 +457,7 @@ def _plain_canonical(values: dict[str, Any], members: tuple[tuple[str, str], ...
 
     Byte for byte what ``canonical_json(model_dump(mode="json", exclude=unsigned))`` writes
     (tests/unit/test_carried_ids.py checks every vector and builder object, and a property
-    random values): the same string writer, integers as ``int.__repr__`` (as the encoder
+    over random values): the same string writer, integers as ``int.__repr__`` (as the encoder
     writes them), lists and dicts through ``plain_canonical_json``, members in sorted order.
     """
     return _member_writer(members)(values)
