@@ -36,7 +36,7 @@ from iome_ref.constants import (
     SIGNATURE_PATTERN,
 )
 from iome_ref.crypto import KeyPair
-from iome_ref.encoding import canonical_json, compute_hash, plain_canonical_json
+from iome_ref.encoding import canonical_json, compute_hash, plain_canonical_text
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
@@ -400,14 +400,13 @@ _Writer = Callable[[dict[str, Any]], bytes | None]
 
 def _write_other(value: object) -> str | None:
     """A member value that is not text or a safe integer: None, a boolean, a plain list or
-    dict (``plain_canonical_json``, ``canonical_json``'s own plain path), else None."""
+    dict (``plain_canonical_text``, ``canonical_json``'s own plain path), else None."""
     if value is None:
         return "null"
     if type(value) is bool:
         return "true" if value else "false"
     if type(value) is list or type(value) is dict:
-        written = plain_canonical_json(value)
-        return None if written is None else written.decode()
+        return plain_canonical_text(value)
     return None
 
 
@@ -458,7 +457,7 @@ def _plain_canonical(values: dict[str, Any], members: tuple[str, ...]) -> bytes 
     Byte for byte what ``canonical_json(model_dump(mode="json", exclude=unsigned))`` writes
     (tests/unit/test_carried_ids.py checks every vector and builder object, and a property
     over random values): the same string writer, integers as ``int.__repr__`` (as the encoder
-    writes them), lists and dicts through ``plain_canonical_json``, members in sorted order.
+    writes them), lists and dicts through ``plain_canonical_text``, members in sorted order.
     """
     return _member_writer(members)(values)
 
