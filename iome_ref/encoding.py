@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import re
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import rfc8785
 
@@ -30,6 +31,7 @@ __all__ = [
     "decode_json_object",
     "is_plain_json",
     "plain_canonical_json",
+    "plain_canonical_text",
 ]
 
 
@@ -248,9 +250,15 @@ def _strings(value: Any) -> list[str]:
     return found
 
 
-#: The C encoder writing plain data as RFC 8785 does (see :func:`is_plain_json`).
-#: ``ensure_ascii=False``: with it Python, like JCS, writes DEL (U+007F) raw.
-_PLAIN_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+#: The C encoder writing plain data as RFC 8785 does (see :func:`is_plain_json`): what
+#: ``json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode``
+#: runs, made once (``encode`` makes it again on every call, which cost more than the writing
+#: of a transaction's lists). ``encode_basestring`` is the writer of ``ensure_ascii=False``:
+#: with it Python, like JCS, writes DEL (U+007F) raw. No cycle markers: plain data comes from
+#: a JSON text or a validated model, and :func:`is_plain_json` has walked it first.
+_PLAIN_ENCODE: Final = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, None, json.encoder.encode_basestring, None, ":", ",", True, False, False
+)
 
 
 def is_plain_json(value: Any) -> bool:
@@ -287,12 +295,18 @@ def is_plain_json(value: Any) -> bool:
     return True
 
 
-def plain_canonical_json(value: Any) -> bytes | None:
-    """RFC 8785 bytes of ``value`` if it is plain data (:func:`is_plain_json`), written by the
+def plain_canonical_text(value: Any) -> str | None:
+    """RFC 8785 text of ``value`` if it is plain data (:func:`is_plain_json`), written by the
     C encoder; None otherwise (the caller takes the general path)."""
     if is_plain_json(value):
-        return _PLAIN_ENCODER.encode(value).encode()
+        return "".join(_PLAIN_ENCODE(value, 0))
     return None
+
+
+def plain_canonical_json(value: Any) -> bytes | None:
+    """:func:`plain_canonical_text` as bytes (the text is ASCII)."""
+    text = plain_canonical_text(value)
+    return None if text is None else text.encode()
 
 
 def canonical_json(value: Mapping[str, Any] | list[Any]) -> bytes:

@@ -12,7 +12,7 @@ import json.encoder
 import reprlib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final, NamedTuple, Self, TypeVar
 
@@ -36,7 +36,7 @@ from iome_ref.constants import (
     SIGNATURE_PATTERN,
 )
 from iome_ref.crypto import KeyPair
-from iome_ref.encoding import canonical_json, compute_hash, plain_canonical_json
+from iome_ref.encoding import canonical_json, compute_hash, plain_canonical_text
 from iome_ref.errors import Malformed
 from iome_ref.requirements import enforces
 
@@ -194,6 +194,19 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
     #: with any other arguments the mark is ignored. Dropped by any ``model_copy`` update.
     _stateless_passed: tuple[Any, int, str, tuple[Any, ...]] | None = PrivateAttr(default=None)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Give each transaction class :func:`_init_carried` as its post-init hook.
+
+        pydantic's own hook asks every private attribute for a (deep-copied) default on every
+        validated instance, and runs twice for a subclass: a quarter of parsing a small
+        transaction. The defaults here are immutable scalars (``_private_defaults`` checks),
+        so one dict of them is all an instance needs. A transaction model therefore has no
+        post-init hook of its own (it would be replaced here).
+        """
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.model_post_init = _init_carried  # type: ignore[assignment]
+
     def _carried(self) -> dict[str, Any]:
         """The private attributes' dict, read directly: ``self._x`` goes through pydantic's
         ``__getattr__``, which costs ~8 us a read, as much as the rest of a tx id."""
@@ -281,19 +294,21 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
 
     @property
     def tx_type(self) -> str:
-        return str(getattr(self, "type"))  # noqa: B009 - every concrete model declares `type`
+        """Every concrete model declares ``type``; read from the validated values (a chain asks
+        several times per transaction, and ``getattr`` plus ``str`` cost five times as much)."""
+        return typing.cast("str", self.__dict__["type"])
 
     @property
     def time(self) -> int:
         """The time this transaction claims, checked against certificates and blocks."""
-        return int(getattr(self, self.TIME_FIELD))
+        return typing.cast("int", self.__dict__[self.TIME_FIELD])
 
     def canonical_bytes(self) -> bytes:
         """RFC 8785 bytes of every field except tx_id and signatures (DESIGN §2)."""
         carried = self._carried()
         canonical: bytes | None = carried["_canonical"]
         if canonical is None:
-            canonical = _plain_canonical(self.__dict__, _signed_members_of(type(self)))
+            canonical = _canonical_writer_of(type(self))(self.__dict__)
             if canonical is None:
                 canonical = canonical_json(
                     self.model_dump(mode="json", exclude=set(self.unsigned_fields()))
@@ -325,20 +340,26 @@ class SignedModel(ProtocolModel):  # noqa: PLW1641 - pydantic gives each frozen 
         placeholders.update({spec.field: "0" * 128 for spec in cls.SIGNATURES})
         draft = cls.parse({**fields, **placeholders})
         # The draft validated every field; the tx id and signatures filled in below are
-        # well-formed hex by construction, so the copies need no second validation.
-        hashed = draft.model_copy(update={"tx_id": draft.compute_tx_id()})
-        if not cls.SIGNATURES:  # a Trip: its quorum signs later
-            return hashed
-        signatures = {
-            spec.field: signers[spec.field].sign(spec.tag, hashed.signed_payload(spec))
-            for spec in cls.SIGNATURES
-        }
-        return hashed.model_copy(update=signatures)
+        # well-formed hex by construction, and fields outside the canonical bytes, so they
+        # are written into the draft (no other code has seen it) rather than into two
+        # copies (a copy costs a fifth of a small transaction's creation).
+        values = draft.__dict__
+        values["tx_id"] = draft.compute_tx_id()
+        for spec in cls.SIGNATURES:
+            values[spec.field] = signers[spec.field].sign(spec.tag, draft.signed_payload(spec))
+        return draft
 
 
 @functools.cache
 def _unsigned_fields_of(model: type[SignedModel]) -> frozenset[str]:
     return frozenset({"tx_id", *(spec.field for spec in model.SIGNATURES), *model.EXTRA_UNSIGNED})
+
+
+def _init_carried(model: SignedModel, context: Any, /) -> None:
+    """What pydantic's ``init_private_attributes`` does for a transaction: the private
+    attributes at their defaults, unless already set (a copy or unpickling sets them)."""
+    if getattr(model, "__pydantic_private__", None) is None:
+        object.__setattr__(model, "__pydantic_private__", dict(_private_defaults(type(model))))
 
 
 @functools.cache
@@ -354,55 +375,91 @@ def _private_defaults(model: type[SignedModel]) -> tuple[tuple[str, Any], ...]:
 
 
 @functools.cache
-def _signed_members_of(model: type[SignedModel]) -> tuple[tuple[str, str], ...]:
-    """(field name, ``"name":``) of the signed fields, in RFC 8785 member order (the names
-    are ASCII, so code-point order is UTF-16 order)."""
+def _canonical_writer_of(model: type[SignedModel]) -> _Writer:
+    """``_plain_canonical`` for ``model``'s signed members, looked up by class (hashing the
+    members on every call would cost a tenth of the writing)."""
+    return _member_writer(_signed_members_of(model))
+
+
+@functools.cache
+def _signed_members_of(model: type[SignedModel]) -> tuple[str, ...]:
+    """The names of the signed fields, in RFC 8785 member order (the names are ASCII, so
+    code-point order is UTF-16 order)."""
     names = sorted(set(model.model_fields) - _unsigned_fields_of(model))
     if not all(name.isascii() and name.isidentifier() for name in names):
         raise TypeError(f"{model.__name__}: field names must be ASCII identifiers")
-    return tuple((name, f'"{name}":') for name in names)
+    return tuple(names)
 
 
 #: The string writer of ``json``'s C encoder with ``ensure_ascii=False``: the one
 #: ``encoding.canonical_json`` writes strings with.
 _WRITE_STRING: Final = json.encoder.encode_basestring
+#: Canonical bytes of a model's signed field values, or None to take the general path.
+_Writer = Callable[[dict[str, Any]], bytes | None]
 
 
-def _plain_canonical(values: dict[str, Any], members: tuple[tuple[str, str], ...]) -> bytes | None:
+def _write_other(value: object) -> str | None:
+    """A member value that is not text or a safe integer: None, a boolean, a plain list or
+    dict (``plain_canonical_text``, ``canonical_json``'s own plain path), else None."""
+    if value is None:
+        return "null"
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) is list or type(value) is dict:
+        return plain_canonical_text(value)
+    return None
+
+
+@functools.cache
+def _member_writer(members: tuple[str, ...]) -> _Writer:
+    """The writer of these members, generated once per tuple of members (per model).
+
+    Generated, as ``dataclasses`` generates ``__init__``, because a loop over the members
+    costs as much again as the writing: one straight-line function reads each value, writes
+    it (text through ``_WRITE_STRING``, anything else but a safe integer through
+    ``_write_other``) and joins them in one f-string, which writes an ``int`` as
+    ``int.__repr__`` does. Names are ASCII identifiers
+    (``_signed_members_of`` checks it), so they are written into the source as they are.
+    """
+    lines = ["def write(values):"]
+    for index, name in enumerate(members):
+        lines += [
+            f"    v = values[{name!r}]",
+            "    if type(v) is str:",
+            f"        p{index} = write_string(v)",
+            "    elif type(v) is int and -max_safe <= v <= max_safe:",
+            f"        p{index} = v",
+            "    else:",
+            f"        p{index} = write_other(v)",
+            f"        if p{index} is None:",
+            "            return None",
+        ]
+    body = ",".join(f'"{name}":{{p{index}}}' for index, name in enumerate(members))
+    lines += [
+        f"    text = f'{{{{{body}}}}}'",
+        "    return text.encode() if text.isascii() else None",
+    ]
+    namespace: dict[str, Any] = {
+        "write_string": _WRITE_STRING,
+        "write_other": _write_other,
+        "max_safe": MAX_SAFE_INT,
+    }
+    exec(compile("\n".join(lines), f"<canonical writer {len(members)}>", "exec"), namespace)
+    return typing.cast("_Writer", namespace["write"])
+
+
+def _plain_canonical(values: dict[str, Any], members: tuple[str, ...]) -> bytes | None:
     """RFC 8785 bytes of the members' values, written member by member from the validated
     field values (no ``model_dump``, no dict built); None when a value is not plain data
     (a nested model, non-ASCII text, an integer out of the safe range), which the caller then
     canonicalises through ``model_dump`` and ``canonical_json``.
 
     Byte for byte what ``canonical_json(model_dump(mode="json", exclude=unsigned))`` writes
-    (tests/unit/test_carried_ids.py checks every vector and builder object): the same string
-    writer, integers as ``int.__repr__`` (as the encoder writes them), lists and dicts through
-    ``plain_canonical_json`` (``canonical_json``'s own plain path), members in sorted order.
+    (tests/unit/test_carried_ids.py checks every vector and builder object, and a property
+    over random values): the same string writer, integers as ``int.__repr__`` (as the encoder
+    writes them), lists and dicts through ``plain_canonical_text``, members in sorted order.
     """
-    parts = []
-    for name, prefix in members:
-        value = values[name]
-        kind = type(value)
-        if kind is str:
-            if not value.isascii():
-                return None
-            parts.append(prefix + _WRITE_STRING(value))
-        elif kind is int:
-            if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
-                return None
-            parts.append(prefix + int.__repr__(value))
-        elif value is None:
-            parts.append(prefix + "null")
-        elif kind is bool:
-            parts.append(prefix + ("true" if value else "false"))
-        elif kind is list or kind is dict:
-            written = plain_canonical_json(value)
-            if written is None:
-                return None
-            parts.append(prefix + written.decode())
-        else:
-            return None
-    return ("{" + ",".join(parts) + "}").encode()
+    return _member_writer(members)(values)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, Req | None]:

@@ -22,6 +22,7 @@ Skipped with ``--no-parallel`` (or when the checkout has no batch workloads).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import statistics
@@ -36,6 +37,7 @@ from iome_ref.chain.state import ChainState
 from iome_ref.chain.transition import apply_block
 from iome_ref.constants import ZERO_HASH
 from iome_ref.crypto import KeyPair, signing_message, verify
+from iome_ref.encoding import decode_json_object
 from iome_ref.models import Block
 from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.rules import check_stateless
@@ -206,6 +208,13 @@ def main() -> None:
         following = cycle(pool)
         check = lambda f=following: check_stateless(f())  # noqa: E731
         rows.append((f"stateless check, {name}, fresh keys", check, len(pool[0].SIGNATURES), n))
+    # The whole receiving path of a node: wire bytes decoded, parsed and judged.
+    for name in ("ESDP", "Presence"):
+        wire = cycle([json.dumps(tx.model_dump(mode="json")).encode() for tx in pools[name]])
+        model = type(pools[name][0])
+        received = lambda w=wire, m=model: check_stateless(m.parse(decode_json_object(w())))  # noqa: E731
+        sigs = len(model.SIGNATURES)
+        rows.append((f"received {name} (decode, parse, stateless), fresh", received, sigs, n))
     blocks = []
     for b in range(12):
         esdps = [B.esdp(f"i16-b{b}-home-{i}", T0 + 3600 + i) for i in range(100)]
