@@ -36,7 +36,7 @@ from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypai
 from iome_ref.chain.parallel import SignatureChecker
 from iome_ref.chain.state import ChainState
 from iome_ref.chain.transition import apply_block
-from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ZERO_HASH
+from iome_ref.constants import CHAIN_CONSORTIUM, CHAIN_PUBLIC, ROLE_STATION, ZERO_HASH
 from iome_ref.crypto import KeyPair, signing_message, verify
 from iome_ref.errors import UsageError
 from iome_ref.models import Block, Presence, SignedModel, TripClaim
@@ -51,6 +51,7 @@ __all__ = [
     "STATELESS_TYPES",
     "Workload",
     "block_application",
+    "certificate_check",
     "fractions_of_bound",
     "measure_interleaved",
     "raw_sign_sodium",
@@ -309,6 +310,24 @@ def stateless_check(size: int) -> dict[str, Workload]:
             f"stateless_{name}", run, signatures, size, f"check_stateless of one {name}"
         )
     return workloads
+
+
+def certificate_check(size: int) -> Workload:
+    """``CertificateDirectory.check_certified`` of station st-a (a path of four certificates
+    and a revocation list per link) at a new time on every call, as for each presence it
+    signs: after the first call, one lookup of the key's path windows. No signature: its
+    figure is calls per second beside the raw verify's."""
+    world, _ = _world()
+    directory = world.directory
+    station = world.key("st-a").public_hex
+    times = _cycle([_TRIP_T + index for index in range(size)])
+
+    def run() -> object:
+        return directory.check_certified(station, ROLE_STATION, times(), "st-a")
+
+    return Workload(
+        "certificate_check", run, 0, size, "check_certified of a station key at a new time"
+    )
 
 
 def block_application(size: int, txs: int = 100) -> Workload:

@@ -110,6 +110,16 @@ def test_bench_stateless_check(
     _measure(benchmark, stateless[f"stateless_{tx_type}"], bounds, rounds)
 
 
+@pytest.mark.benchmark(group="certificates")
+def test_bench_certificate_check(
+    benchmark: BenchmarkFixture, bounds: dict[str, Workload], rounds: int
+) -> None:
+    """A station's certificate path judged at a new time on every call (each presence it
+    signs claims its own time): no signature, so no fraction; calls per second beside the
+    raw verify's."""
+    _measure(benchmark, workloads.certificate_check(2 * rounds + 8), bounds, rounds)
+
+
 @pytest.mark.benchmark(group="block")
 def test_bench_apply_block_of_100_esdps(
     benchmark: BenchmarkFixture, bounds: dict[str, Workload], request: pytest.FixtureRequest
