@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -56,7 +56,7 @@ from iome_ref.roles.station import ChargingStation, Direction
 from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIndex
 from iome_ref.roles.weather import Climate, WeatherProvider, co_sign_record
 from iome_ref.simulation.city import City, generate_city
-from iome_ref.simulation.drivers import PlannedTrip, draw_profiles, trips_for_round
+from iome_ref.simulation.drivers import DriverProfile, PlannedTrip, TripPlanner, draw_profiles
 from iome_ref.simulation.graphml import load_graphml
 from iome_ref.simulation.homes import (
     HomeEnergy,
@@ -252,6 +252,11 @@ class Simulation:
         n_fleet = round(config.evs * config.fleet_share)
         self.fleet = RideShareFleet(FLEET, self.vehicles[:n_fleet])
         self.fleet_ids = {v.vehicle_id for v in self.fleet.vehicles}
+        #: Each private vehicle's trips_for_round, every day planned once (TripPlanner).
+        self.planners = {
+            v.vehicle_id: TripPlanner(cast("DriverProfile", v.profile))
+            for v in self.vehicles[n_fleet:]
+        }
         #: Public sessions still running at the end of their round, published when they end.
         self.plugged_in: list[ChargeSession] = []
 
@@ -438,7 +443,7 @@ class Simulation:
             region_eps = eps.get(vehicle.current_region(self.city))
             if region_eps is not None:
                 vehicle.observe_price(region_eps.price_micro_per_kwh)
-            plans = trips_for_round(vehicle.profile, start, self.config.round_s)  # type: ignore[arg-type]
+            plans = self.planners[vehicle.vehicle_id].trips_for_round(start, self.config.round_s)
             if not plans:
                 decision = vehicle.decide(eps, None, self.city, start, index=self.index)
                 self._act_in_place(state, vehicle, decision, start + 1800)

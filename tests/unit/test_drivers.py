@@ -12,12 +12,15 @@ from collections import Counter
 import numpy as np
 import pytest
 from helpers import usage_error
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iome_ref.simulation.city import City, generate_city
 from iome_ref.simulation.drivers import (
     MAX_PLUGGED_S,
     DriverProfile,
     PlannedTrip,
+    TripPlanner,
     draw_profiles,
     is_weekend,
     trips_for_day,
@@ -124,6 +127,30 @@ def test_accepts_rounds_of_any_length_give_the_same_trips(profiles: list[DriverP
         assert trips_for_round(p, start, end - start) == expected
         assert six_hours == expected
         assert ninety_minutes == expected
+
+
+@given(
+    which=st.integers(0, 399),
+    rounds=st.lists(
+        st.tuples(st.integers(-3 * 86_400, 10 * 86_400), st.integers(1, 3 * 86_400)),
+        min_size=1,
+        max_size=12,
+    ),
+    forward=st.booleans(),
+)
+def test_planner_gives_the_trips_of_trips_for_round(
+    profiles: list[DriverProfile], which: int, rounds: list[tuple[int, int]], forward: bool
+) -> None:
+    """TripPlanner remembers day plans for speed (issue 16): the trips of any sequence of
+    rounds, forward as the loop asks or in any order, are those trips_for_round gives."""
+    profile = profiles[which]
+    planner = TripPlanner(profile)
+    start = DAY0 * 86_400
+    asked = sorted(rounds) if forward else rounds
+    for offset, length in asked:
+        assert planner.trips_for_round(start + offset, length) == trips_for_round(
+            profile, start + offset, length
+        )
 
 
 def test_accepts_tours_are_continuous_and_timed(
