@@ -180,6 +180,27 @@ class SimulationConfig:
         return T_CERT + 24 * 3600
 
 
+@dataclass(frozen=True)
+class DrawnProfiles:
+    """A run's driver profiles and its driving stream's state right after drawing them.
+
+    ``draw_profiles`` is a function of the city, the vehicle count and the seeded stream, and
+    profiles are frozen: a run of the same seed, city and count (the baseline beside its
+    price-aware twin) takes these instead of drawing them again, and continues the stream
+    from the same state, so every later draw is the same (tested: the same records).
+    """
+
+    profiles: tuple[DriverProfile, ...]
+    rng_state_after: dict[str, Any]
+    #: What the draws depend on: seed, vehicles, and what makes the city.
+    drawn_for: tuple[object, ...]
+
+
+def _profiles_depend_on(config: SimulationConfig) -> tuple[object, ...]:
+    c = config
+    return (c.seed, c.evs, c.stations, c.homes, c.regions, c.graphml)
+
+
 @dataclass
 class _Home:
     profile: HomeProfile
@@ -203,10 +224,16 @@ class Simulation:
     """A seeded run of the loop; ``run`` returns the per-round records."""
 
     def __init__(
-        self, config: SimulationConfig, store: Store, keys: dict[str, KeyPair] | None = None
+        self,
+        config: SimulationConfig,
+        store: Store,
+        keys: dict[str, KeyPair] | None = None,
+        drawn: DrawnProfiles | None = None,
     ) -> None:
         """A run of ``config`` on ``store``; ``keys``, the ``net.keys`` of an earlier run of
-        the same seed, spares deriving its keys again (``build_network``)."""
+        the same seed, spares deriving its keys again (``build_network``); ``drawn``, the
+        ``drawn`` of an earlier run of the same seed, city and vehicle count, drawing its
+        driver profiles again (``_make_vehicles``)."""
         self.config = config
         # One independent stream per concern, so adding draws in one never shifts another.
         # Stream 0 is reserved for the city, which generate_city derives from the seed itself.
@@ -243,7 +270,7 @@ class Simulation:
         self.climate = Climate(config.seed)
         self.weather = WeatherProvider(key("weather"), self.climate)
         self.homes = [self._make_home(h) for h in sorted(self.city.homes)]
-        self.vehicles = self._make_vehicles()
+        self.vehicles = self._make_vehicles(drawn)
         self.completed: Counter[tuple[str, str]] = Counter()
         self.last_ods: list[ODMatrix] = []
         self.trip_counter = 0
@@ -288,8 +315,23 @@ class Simulation:
             bem.register_device(device_id, devices[kind].public_hex, kind)
         return _Home(profile, bem, devices, self._region_chain(region))
 
-    def _make_vehicles(self) -> list[ElectricVehicle]:
-        profiles = draw_profiles(self.city, self.config.evs, self.rng_drive)
+    def _make_vehicles(self, drawn: DrawnProfiles | None) -> list[ElectricVehicle]:
+        drawn_for = _profiles_depend_on(self.config)
+        if drawn is None:
+            profiles = draw_profiles(self.city, self.config.evs, self.rng_drive)
+            drawn = DrawnProfiles(tuple(profiles), self.rng_drive.bit_generator.state, drawn_for)
+        else:
+            if drawn.drawn_for != drawn_for:
+                raise UsageError(
+                    "simulation",
+                    f"profiles drawn for {drawn.drawn_for}, not for this run's {drawn_for}",
+                )
+            # The same draws from the same seeded stream: take their result and the stream's
+            # state after them (DrawnProfiles).
+            profiles = list(drawn.profiles)
+            self.rng_drive.bit_generator.state = drawn.rng_state_after
+        #: What this run drew for its drivers, for a later run of the same seed to reuse.
+        self.drawn = drawn
         # Drawn for every run alike, so the baseline differs from its price-aware twin only in
         # whether anyone acts on prices.
         participates = self.rng_drive.random(len(profiles)) < self.config.participation

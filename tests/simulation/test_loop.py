@@ -220,3 +220,28 @@ def test_run_sharing_keys_of_the_same_seed_is_the_same_run(
     shared.run()
     assert [labels for labels in derived if labels[-1] in sim.net.keys] == []
     assert [r.to_json() for r in shared.records] == [r.to_json() for r in sim.records]
+
+
+def test_run_sharing_drawn_profiles_of_the_same_seed_is_the_same_run(
+    small_run: tuple[Simulation, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run given an earlier run's driver profiles (as the baseline is given the price-aware
+    run's) draws none again and records exactly what a run drawing its own records, its
+    driving stream continuing from the same state; profiles drawn for another seed, vehicle
+    count or city are refused."""
+    sim, _ = small_run
+    fresh = Simulation(SMALL, MemoryStore(), dict(sim.net.keys))
+    monkeypatch.setattr(
+        "iome_ref.simulation.loop.draw_profiles",
+        lambda *args, **kwargs: pytest.fail("profiles drawn again"),
+    )
+    shared = Simulation(SMALL, MemoryStore(), dict(sim.net.keys), sim.drawn)
+    assert shared.drawn is sim.drawn
+    assert [(v.profile, v.battery, v.price_aware) for v in shared.vehicles] == [
+        (v.profile, v.battery, v.price_aware) for v in fresh.vehicles
+    ]
+    shared.run()
+    assert [r.to_json() for r in shared.records] == [r.to_json() for r in sim.records]
+    for other in (replace(SMALL, seed=4), replace(SMALL, evs=41), replace(SMALL, homes=21)):
+        with pytest.raises(UsageError):
+            Simulation(other, MemoryStore(), None, sim.drawn)
