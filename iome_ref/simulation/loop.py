@@ -26,7 +26,7 @@ their verification by the node and the verifier quorum, and model construction
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -191,7 +191,7 @@ class DrawnProfiles:
     """
 
     profiles: tuple[DriverProfile, ...]
-    rng_state_after: dict[str, Any]
+    rng_state_after: Mapping[str, Any]
     #: What the draws depend on: seed, vehicles, and what makes the city.
     drawn_for: tuple[object, ...]
 
@@ -329,7 +329,7 @@ class Simulation:
             # The same draws from the same seeded stream: take their result and the stream's
             # state after them (DrawnProfiles).
             profiles = list(drawn.profiles)
-            self.rng_drive.bit_generator.state = drawn.rng_state_after
+            self.rng_drive.bit_generator.state = dict(drawn.rng_state_after)
         #: What this run drew for its drivers, for a later run of the same seed to reuse.
         self.drawn = drawn
         # Drawn for every run alike, so the baseline differs from its price-aware twin only in
