@@ -604,6 +604,32 @@ def test_accepts_canonical_body_as_the_readings_rfc8785_texts(
     assert _canonical_body(spelled, count) is None
 
 
+def test_accepts_commitments_over_device_uploads_without_writing_readings_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16's claim for commitments: over uploads in the form devices write (of one
+    reading and of several) the BEM joins the texts it received, writing no reading again,
+    for whole uploads from the first to the last; the bytes are those of the definition."""
+    bem = _bem()
+    device = _device(bem)
+    hour = 0
+    for size in (1, 3, 2):
+        batch = [device.reading(T + (hour + k + 1) * 3600, 3600, 7 * hour + k) for k in range(size)]
+        hour += size
+        bem.on_upload(device.seal_upload(batch, bem.public_key, random.Random(hour)))
+    slices = [(0, 6), (0, 1), (1, 4), (4, 6), (1, 6), (0, 0), (6, 6)]
+    expected = {(a, b): b"[" + _joined(bem.raw_readings[a:b]) + b"]" for a, b in slices}
+
+    def written_again(reading: Reading) -> str:
+        raise AssertionError(f"reading {reading.seq} written again")
+
+    monkeypatch.setattr("iome_ref.roles.bem.compute_reading_json", written_again)
+    for a, b in slices:
+        assert bem.compute_raw_data(a, b) == expected[a, b]
+    commitment = bem.commit_raw_data(T + 7 * 3600)
+    assert commitment.data_hash == compute_hash(expected[0, 6])
+
+
 @given(
     sizes=st.lists(st.integers(1, 4), min_size=1, max_size=5),
     spelled=st.lists(st.booleans(), min_size=5, max_size=5),
