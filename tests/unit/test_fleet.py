@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import networkx as nx
 from helpers import usage_error
+from hypothesis import given
+from hypothesis import strategies as st
 
-from iome_ref.roles.fleet import Assignment, RideRequest, RideShareFleet
+from iome_ref.roles.fleet import (
+    Assignment,
+    RideRequest,
+    RideShareFleet,
+    _Edge,
+    _MatchingGraph,
+)
 from iome_ref.roles.vehicle import Battery, ElectricVehicle, StationIndex
 
 
@@ -124,3 +133,67 @@ def test_cost_values_time_and_energy() -> None:
     # 20 currency units per hour: 1,800 s cost 10,000,000; 2,000 Wh at 250,000 cost 500,000.
     dispatcher = RideShareFleet("fleet", [])
     assert dispatcher.compute_cost(1_800, 2_000, 250_000) == 10_500_000
+
+
+# -- the exact matching's graph (issue 16) ---------------------------------------------------------
+
+_EDGES = st.lists(
+    st.builds(
+        _Edge,
+        cost=st.sampled_from([100, 200, 300, 1_000]),  # few values: many ties
+        request=st.integers(0, 12),
+        vehicle_id=st.sampled_from([f"ev-{i:03d}" for i in range(12)]),
+        pickup_s=st.integers(0, 600),
+        ride_s=st.integers(1, 600),
+        energy_wh=st.integers(0, 5_000),
+    ),
+    max_size=60,
+    unique_by=lambda edge: (edge.request, edge.vehicle_id),
+)
+
+
+def _match_with_nx_graph(edges: list[_Edge]) -> list[_Edge]:
+    """``_match_exact`` as it was, on a plain ``nx.Graph``: the definition."""
+    if not edges:
+        return []
+    ceiling = max(edge.cost for edge in edges) + 1
+    graph: nx.Graph[tuple[str, int | str]] = nx.Graph()
+    by_pair = {}
+    for edge in edges:
+        graph.add_edge(("r", edge.request), ("v", edge.vehicle_id), weight=ceiling - edge.cost)
+        by_pair[(edge.request, edge.vehicle_id)] = edge
+    chosen = []
+    for a, b in nx.max_weight_matching(graph, maxcardinality=True):
+        request_node, vehicle_node = (a, b) if a[0] == "r" else (b, a)
+        chosen.append(by_pair[(request_node[1], vehicle_node[1])])
+    return chosen
+
+
+@given(_EDGES)
+def test_accepts_exact_matching_as_on_a_plain_graph(edges: list[_Edge]) -> None:
+    """The dispatcher's graph hands the matching its adjacency dicts instead of views, for
+    speed: the same matching, ties broken alike, as on an nx.Graph."""
+    assert RideShareFleet._match_exact(edges) == _match_with_nx_graph(edges)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 14), st.integers(0, 14), st.integers(1, 4)),
+        max_size=50,
+    ),
+    st.booleans(),
+)
+def test_accepts_matching_graph_as_nx_graph_on_any_graph(
+    edges: list[tuple[int, int, int]], cardinality: bool
+) -> None:
+    """On general graphs too (odd cycles make blossoms), every step reads the same weights:
+    the same matching, each edge the same way round, as on an nx.Graph."""
+    plain: nx.Graph[int] = nx.Graph()
+    fast = _MatchingGraph()
+    for a, b, weight in edges:
+        if a != b:
+            plain.add_edge(a, b, weight=weight)
+            fast.add_edge(("n", a), ("n", b), weight=weight)
+    expected = nx.max_weight_matching(plain, maxcardinality=cardinality)
+    found = nx.max_weight_matching(fast, maxcardinality=cardinality)
+    assert {(a[1], b[1]) for a, b in found} == expected
