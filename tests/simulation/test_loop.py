@@ -15,7 +15,7 @@ from iome_ref.cli import app
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json
 from iome_ref.errors import UsageError
-from iome_ref.models import TRANSACTION_TYPES
+from iome_ref.models import TRANSACTION_TYPES, SignedModel
 from iome_ref.simulation.loop import Simulation, SimulationConfig
 from iome_ref.simulation.network import compute_encoded_size
 from iome_ref.simulation.run import run_simulation, write_summary
@@ -200,6 +200,28 @@ def test_encoded_size_of_every_transaction_type_is_its_rfc8785_length(
             assert compute_encoded_size(tx) == len(canonical_json(tx.model_dump(mode="json")))
             seen.add(tx.tx_type)
     assert seen == set(TRANSACTION_TYPES)
+
+
+def test_encoded_size_dumps_only_transactions_with_nested_unsigned_members(
+    small_run: tuple[Simulation, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cutting blocks reads plain unsigned members (tx id, signatures) as they are (issue 16);
+    only a Trip, whose verifier signatures are models, is dumped to measure them."""
+    sim, _ = small_run
+    txs = [tx for chain in sim.net.ledger.chains for tx in sim.net.ledger.transactions(chain)]
+    sizes = [len(canonical_json(tx.model_dump(mode="json"))) for tx in txs]
+    for tx in txs:
+        tx.canonical_bytes()  # carried by every transaction a run made
+    dumped: set[str] = set()
+    original = SignedModel.model_dump
+
+    def counting(self: SignedModel, **kwargs: Any) -> dict[str, Any]:
+        dumped.add(self.tx_type)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(SignedModel, "model_dump", counting)
+    assert [compute_encoded_size(tx) for tx in txs] == sizes
+    assert dumped == {"Trip"}
 
 
 def test_run_sharing_keys_of_the_same_seed_is_the_same_run(
