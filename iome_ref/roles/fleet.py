@@ -193,12 +193,18 @@ class RideShareFleet:
         return edges
 
     @staticmethod
-    def _match_exact(edges: list[_Edge]) -> list[_Edge]:
-        """Maximum-cardinality matching of least total cost (weight = ceiling - cost)."""
+    def _match_exact(
+        edges: list[_Edge], graph: nx.Graph[tuple[str, int | str]] | None = None
+    ) -> list[_Edge]:
+        """Maximum-cardinality matching of least total cost (weight = ceiling - cost).
+
+        ``graph``, empty, is what the matching is built on: a ``_MatchingGraph`` unless given
+        (tests give a plain ``nx.Graph``, the definition it must agree with).
+        """
         if not edges:
             return []
         ceiling = max(edge.cost for edge in edges) + 1
-        graph = _MatchingGraph()
+        graph = _MatchingGraph() if graph is None else graph
         by_pair: dict[tuple[int, str], _Edge] = {}
         for edge in edges:
             graph.add_edge(("r", edge.request), ("v", edge.vehicle_id), weight=ceiling - edge.cost)

