@@ -345,6 +345,9 @@ class _KnotArrays:
     def __init__(self) -> None:
         self._known: dict[int, tuple[DriverFit, npt.NDArray[np.float64], npt.NDArray[np.float64]]]
         self._known = {}
+        #: Forget every fit (an attribute of the object, not a method: the clearing of the
+        #: mutation runs calls what it finds on classes too, unbound).
+        self.cache_clear = self._known.clear
 
     def of(self, fit: DriverFit) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The cumulative shares and the hours of ``fit``'s knots."""
@@ -356,9 +359,6 @@ class _KnotArrays:
             known = (fit, np.asarray(cumulative), np.asarray(hours))
             self._known[id(fit)] = known
         return known[1], known[2]
-
-    def cache_clear(self) -> None:
-        self._known.clear()
 
 
 _KNOTS: Final = _KnotArrays()

@@ -160,6 +160,42 @@ def test_accepts_exact_matching_as_on_a_plain_graph(edges: list[_Edge]) -> None:
     assert RideShareFleet._match_exact(edges) == RideShareFleet._match_exact(edges, plain)
 
 
+def _best_by_search(edges: list[_Edge]) -> tuple[int, int]:
+    """(most requests served, least total cost among those) over every subset of ``edges``
+    that is a matching: the dispatcher's objective, by exhaustive search."""
+    best = (0, 0)
+    for mask in range(1 << len(edges)):
+        chosen = [edge for i, edge in enumerate(edges) if mask >> i & 1]
+        requests = {edge.request for edge in chosen}
+        vehicles = {edge.vehicle_id for edge in chosen}
+        if len(requests) == len(vehicles) == len(chosen):
+            best = max(best, (len(chosen), -sum(edge.cost for edge in chosen)))
+    return best[0], -best[1]
+
+
+@given(
+    st.lists(
+        st.builds(
+            _Edge,
+            cost=st.sampled_from([1, 2, 100, 1_000]),
+            request=st.integers(0, 3),
+            vehicle_id=st.sampled_from(["ev-0", "ev-1", "ev-2", "ev-3"]),
+            pickup_s=st.just(0),
+            ride_s=st.just(1),
+            energy_wh=st.just(0),
+        ),
+        max_size=9,
+        unique_by=lambda edge: (edge.request, edge.vehicle_id),
+    )
+)
+def test_accepts_exact_matching_serving_most_requests_at_least_cost(edges: list[_Edge]) -> None:
+    """The exact matcher's objective, against exhaustive search: as many requests as can be
+    served, then the least total cost (a cheap single ride never beats serving two)."""
+    chosen = RideShareFleet._match_exact(edges)
+    assert len({e.request for e in chosen}) == len({e.vehicle_id for e in chosen}) == len(chosen)
+    assert (len(chosen), sum(edge.cost for edge in chosen)) == _best_by_search(edges)
+
+
 @given(
     st.lists(
         st.tuples(st.integers(0, 14), st.integers(0, 14), st.integers(1, 4)),

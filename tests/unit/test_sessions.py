@@ -121,6 +121,12 @@ def test_accepts_plugin_hours_from_knots_computed_once_per_fit(
     assert [plugin_hour_at(u / 64, FITTED) for u in range(65)] == expected[id(FITTED)]
     assert computed == [FITTED, other, FITTED]
     sessions._KNOTS.cache_clear()
+    fresh = sessions._KnotArrays()  # a cache of its own, cleared as functools caches are
+    knots = [arrays.tolist() for arrays in fresh.of(other)]
+    assert knots == list(original(other))
+    fresh.cache_clear()
+    fresh.of(other)
+    assert computed == [FITTED, other, FITTED, other, other]
 
 
 def write_sessions(
