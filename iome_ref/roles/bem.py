@@ -135,6 +135,27 @@ def _parse_canonical_readings(text: bytes, count: int) -> list[Reading] | None:
     ]
 
 
+#: What precedes the readings in an upload of several, and what follows them.
+_UPLOAD_HEAD: Final = len(b'{"readings":[')
+_UPLOAD_TAIL: Final = len(b"]}")
+
+
+def _canonical_body(plaintext: bytes, count: int) -> bytes | None:
+    """The RFC 8785 texts of the ``count`` readings of ``plaintext`` joined by commas, as
+    ``compute_raw_data`` writes them, when the plaintext is in the form devices write; None
+    otherwise (the texts are then written from the readings).
+
+    Faithful: in that form (``_READING_FORM``) each reading is spelled as RFC 8785 spells the
+    reading it parses to (an identifier needing no escape, integers in plain decimal), in
+    upload order, between ``{"readings":[`` and ``]}``; a property test compares the two
+    over every shape of upload.
+    """
+    whole = _CANONICAL_READING if count == 1 else _CANONICAL_UPLOAD
+    if whole.fullmatch(plaintext) is None:
+        return None
+    return plaintext if count == 1 else plaintext[_UPLOAD_HEAD:-_UPLOAD_TAIL]
+
+
 def _parse_readings(text: bytes, count: int) -> list[Reading] | None:
     """The readings the plaintext encodes: one reading object when ``count`` is 1, else
     ``{"readings": [...]}`` of exactly ``count``; None when it is anything else."""
@@ -312,6 +333,11 @@ class BuildingEnergyManager:
         self.forecasts: list[EnergyForecast] = []
         #: Commitments made, with the slice of ``raw_readings`` each covers.
         self.commitments: list[tuple[DataCommitment, int, int]] = []
+        #: The RFC 8785 texts of the readings of each upload kept in the form devices write
+        #: (``_canonical_body``), by the index of its first reading in ``raw_readings``: the
+        #: index after its last, and the texts. ``compute_raw_data`` joins them instead of
+        #: writing every reading again.
+        self._bodies: dict[int, tuple[int, bytes]] = {}
         self._devices: dict[str, _Device] = {}
         self._last_seq: dict[str, int] = {}
         self._pending: dict[tuple[int, int], _Period] = {}
@@ -356,8 +382,12 @@ class BuildingEnergyManager:
         # Consecutive from the envelope's seq (IOME-DATA-001), so the first decides freshness.
         check_reading_fresh(readings[0], self._last_seq.get(sealed.device_id))
         self._last_seq[sealed.device_id] = readings[-1].seq
+        first = len(self.raw_readings)
         for reading in readings:
             self._keep(device, reading)
+        body = _canonical_body(payload[:-SIGNATURE_LEN], sealed.count)
+        if body is not None:
+            self._bodies[first] = (len(self.raw_readings), body)
         return readings
 
     def _keep(self, device: _Device, reading: Reading) -> None:
@@ -500,9 +530,23 @@ class BuildingEnergyManager:
 
     def compute_raw_data(self, start: int, end: int) -> bytes:
         """JCS bytes of ``raw_readings[start:end]``: what a commitment hashes, for disputes."""
-        # RFC 8785 of an array: its members' canonical bytes, joined (compute_reading_json).
-        body = ",".join(map(compute_reading_json, self.raw_readings[start:end]))
-        return f"[{body}]".encode()
+        # RFC 8785 of an array: its members' canonical bytes, joined (compute_reading_json);
+        # whole uploads kept in that form give theirs as received (``_bodies``).
+        bodies: list[bytes] | None = []
+        at = start
+        if start < 0 or not 0 <= end <= len(self.raw_readings):
+            bodies = None  # a slice counted from the end, or past it: by the definition
+        while bodies is not None and at < end:
+            kept = self._bodies.get(at)
+            if kept is None or kept[0] > end:
+                bodies = None
+            else:
+                at = kept[0]
+                bodies.append(kept[1])
+        if bodies is None:
+            body = ",".join(map(compute_reading_json, self.raw_readings[start:end]))
+            return f"[{body}]".encode()
+        return b"[" + b",".join(bodies) + b"]"
 
     def commit_raw_data(self, t: int) -> DataCommitment:
         """Commit to the raw readings accepted since the last commitment (paper §III).

@@ -41,6 +41,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from nacl.bindings import crypto_scalarmult, crypto_scalarmult_base
+from nacl.exceptions import RuntimeError as NaclRuntimeError
 
 from iome_ref.constants import IDENTIFIER_PATTERN, MAX_SAFE_INT
 from iome_ref.crypto import KeyPair
@@ -57,6 +59,7 @@ __all__ = [
     "IoTDevice",
     "Reading",
     "SealedReading",
+    "compute_ephemeral_exchange",
     "compute_reading_aad",
     "compute_reading_json",
     "compute_reading_key",
@@ -185,6 +188,21 @@ def compute_upload_plaintext(readings: Sequence[Reading]) -> bytes:
     return f'{{"readings":[{body}]}}'.encode()
 
 
+def compute_ephemeral_exchange(secret: bytes, recipient_pk: bytes) -> tuple[bytes, bytes]:
+    """X25519 (RFC 7748) of an ephemeral ``secret``: its public key and the secret it shares
+    with ``recipient_pk``, as ``X25519PrivateKey.from_private_bytes(secret)`` gives them.
+
+    Through libsodium: the same function, and a quarter of a seal's time faster here than
+    building a private-key object per upload (whose construction already computes the public
+    key); a property test compares both on random keys. Both refuse a recipient key whose
+    shared secret would be all zeros (a small-order point): ValueError.
+    """
+    try:
+        return crypto_scalarmult_base(secret), crypto_scalarmult(secret, recipient_pk)
+    except (NaclRuntimeError, TypeError) as exc:
+        raise ValueError(f"X25519 with recipient key {recipient_pk.hex()}: {exc}") from None
+
+
 def compute_reading_key(shared_secret: bytes, ephemeral_pk: bytes, recipient_pk: bytes) -> bytes:
     """HKDF-SHA256 of the X25519 secret, salted with both public keys, info b"IoME/1/reading".
 
@@ -289,11 +307,10 @@ class IoTDevice:
         # Encoded once for both the signature and the payload.
         plaintext = compute_upload_plaintext(readings)
         signature = self._sign_plaintext(plaintext)
-        ephemeral = X25519PrivateKey.from_private_bytes(entropy[:_X25519_LEN])
-        ephemeral_pk = ephemeral.public_key().public_bytes_raw()
-        key = compute_reading_key(
-            ephemeral.exchange(bem_public), ephemeral_pk, bem_public.public_bytes_raw()
+        ephemeral_pk, shared = compute_ephemeral_exchange(
+            entropy[:_X25519_LEN], bem_public.public_bytes_raw()
         )
+        key = compute_reading_key(shared, ephemeral_pk, bem_public.public_bytes_raw())
         nonce = entropy[_X25519_LEN:]
         count = len(readings)
         ciphertext = ChaCha20Poly1305(key).encrypt(

@@ -55,7 +55,7 @@ import hashlib
 import itertools
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -79,6 +79,7 @@ from iome_ref.simulation.sessions import (
 __all__ = [
     "DriverProfile",
     "PlannedTrip",
+    "TripPlanner",
     "draw_profiles",
     "is_weekend",
     "trips_for_day",
@@ -348,16 +349,66 @@ def trips_for_round(
     ``(profile.seed, day)`` alone, so the same trips appear whatever the round length and
     a tour's way out and way home never disagree across a round boundary.
     """
+    return _round_trips(lambda day: trips_for_day(profile, day, fit=fit), round_start, round_len)
+
+
+def _first_day(round_start: int) -> int:
+    """The earliest day whose tour may still depart at ``round_start`` (a late return)."""
+    return (round_start - int(LATEST_RETURN_HOUR * _HOUR)) // _DAY
+
+
+def _round_trips(
+    day_trips: Callable[[int], list[PlannedTrip]], round_start: int, round_len: int
+) -> list[PlannedTrip]:
+    """The trips of the days ``day_trips`` gives that depart in the round, by departure."""
     end = round_start + round_len
-    first_day = (round_start - int(LATEST_RETURN_HOUR * _HOUR)) // _DAY
     last_day = (end - 1) // _DAY
     trips = [
         trip
-        for day in range(max(first_day, 0), last_day + 1)
-        for trip in trips_for_day(profile, day, fit=fit)
+        for day in range(max(_first_day(round_start), 0), last_day + 1)
+        for trip in day_trips(day)
         if round_start <= trip.departure_time < end
     ]
     return sorted(trips, key=lambda t: t.departure_time)
+
+
+class TripPlanner:
+    """:func:`trips_for_round` of one driver, remembering the day plans and trips it made.
+
+    A day's plan and its trips are pure functions of ``(profile, day, fit)`` (module
+    docstring; a profile and a fit are frozen, trips too), so a round asking for a day again
+    is given the very trips computed before instead of computing them again: with 6 h rounds
+    a day was planned about five times (its own rounds, the next day's rounds looking back
+    for late returns, the plug-out look-ahead of the two days before). Same trips, tested
+    against :func:`trips_for_round` over rounds of any length and order. Days before a
+    round's first are forgotten (rounds move forward; an earlier one is computed again).
+    """
+
+    def __init__(self, profile: DriverProfile, *, fit: DriverFit = FITTED) -> None:
+        self.profile = profile
+        self.fit = fit
+        self._plans: dict[int, _DayPlan | None] = {}
+        self._trips: dict[int, list[PlannedTrip]] = {}
+
+    def trips_for_round(self, round_start: int, round_len: int) -> list[PlannedTrip]:
+        """``trips_for_round(self.profile, round_start, round_len, fit=self.fit)``."""
+        first = _first_day(round_start)
+        for kept in (self._plans, self._trips):
+            for day in [day for day in kept if day < first]:
+                del kept[day]
+        return _round_trips(self._day_trips, round_start, round_len)
+
+    def _plan(self, day: int) -> _DayPlan | None:
+        if day not in self._plans:
+            self._plans[day] = _plan_day(self.profile, day, self.fit)
+        return self._plans[day]
+
+    def _day_trips(self, day: int) -> list[PlannedTrip]:
+        trips = self._trips.get(day)
+        if trips is None:
+            trips = _trips_of_day(self.profile, day, self.fit, self._plan)
+            self._trips[day] = trips
+        return trips
 
 
 def is_weekend(day: int) -> bool:
@@ -507,6 +558,7 @@ def _plug_out(
     arrival: int,
     leaves: int | None,
     fit: DriverFit,
+    plan_of: Callable[[int], _DayPlan | None],
 ) -> tuple[int, bool]:
     """When a vehicle plugged in at ``arrival`` unplugs, and whether that is a short stay
     (else it stays until it leaves).
@@ -522,7 +574,7 @@ def _plug_out(
     """
     if leaves is None:
         for later in (day + 1, day + 2):
-            following = _plan_day(profile, later, fit)
+            following = plan_of(later)
             if following is not None:
                 leaves = following.out_departure
                 break
@@ -546,6 +598,7 @@ def _session_trip(
     kwh_share: float | None,
     leaves: int | None,
     fit: DriverFit,
+    plan_of: Callable[[int], _DayPlan | None],
 ) -> PlannedTrip:
     """One leg of a day's tour, with its session (if ``kwh_share`` is set).
 
@@ -560,7 +613,9 @@ def _session_trip(
     charge_wh = 0
     if kwh_share is not None:
         arrival = departure + plan.leg_s
-        plug_out, short = _plug_out(profile, day, plan, arrival=arrival, leaves=leaves, fit=fit)
+        plug_out, short = _plug_out(
+            profile, day, plan, arrival=arrival, leaves=leaves, fit=fit, plan_of=plan_of
+        )
         kwh = long_stay_kwh_at(kwh_share, fit)
         if short:
             kwh = short_stay_kw_at(kwh_share, fit) * (plug_out - arrival) / _HOUR
@@ -592,7 +647,17 @@ def trips_for_day(
     or 7 h (errand) and to be home by 2 h the next night. A charging vehicle stays plugged in
     until it leaves, or for a short stay (``_plug_out``; ``PlannedTrip.plug_out_time``).
     """
-    plan = _plan_day(profile, day, fit)
+    return _trips_of_day(profile, day, fit, lambda later: _plan_day(profile, later, fit))
+
+
+def _trips_of_day(
+    profile: DriverProfile,
+    day: int,
+    fit: DriverFit,
+    plan_of: Callable[[int], _DayPlan | None],
+) -> list[PlannedTrip]:
+    """``trips_for_day`` with day plans from ``plan_of`` (``_plan_day`` or a planner's)."""
+    plan = plan_of(day)
     if plan is None:
         return []
     tour, home, away = plan.tour, profile.home_station, plan.tour.destination
@@ -605,6 +670,7 @@ def trips_for_day(
             kwh_share=tour.charge_away,
             leaves=plan.back_departure,
             fit=fit,
+            plan_of=plan_of,
         ),
         _session_trip(
             profile,
@@ -614,6 +680,7 @@ def trips_for_day(
             kwh_share=tour.charge_home,
             leaves=None,
             fit=fit,
+            plan_of=plan_of,
         ),
     ]
 

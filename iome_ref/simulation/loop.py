@@ -26,10 +26,10 @@ their verification by the node and the verifier quorum, and model construction
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -56,7 +56,7 @@ from iome_ref.roles.station import ChargingStation, Direction
 from iome_ref.roles.vehicle import Battery, Decision, ElectricVehicle, StationIndex
 from iome_ref.roles.weather import Climate, WeatherProvider, co_sign_record
 from iome_ref.simulation.city import City, generate_city
-from iome_ref.simulation.drivers import PlannedTrip, draw_profiles, trips_for_round
+from iome_ref.simulation.drivers import DriverProfile, PlannedTrip, TripPlanner, draw_profiles
 from iome_ref.simulation.graphml import load_graphml
 from iome_ref.simulation.homes import (
     HomeEnergy,
@@ -180,6 +180,27 @@ class SimulationConfig:
         return T_CERT + 24 * 3600
 
 
+@dataclass(frozen=True)
+class DrawnProfiles:
+    """A run's driver profiles and its driving stream's state right after drawing them.
+
+    ``draw_profiles`` is a function of the city, the vehicle count and the seeded stream, and
+    profiles are frozen: a run of the same seed, city and count (the baseline beside its
+    price-aware twin) takes these instead of drawing them again, and continues the stream
+    from the same state, so every later draw is the same (tested: the same records).
+    """
+
+    profiles: tuple[DriverProfile, ...]
+    rng_state_after: Mapping[str, Any]
+    #: What the draws depend on: seed, vehicles, and what makes the city.
+    drawn_for: tuple[object, ...]
+
+
+def _profiles_depend_on(config: SimulationConfig) -> tuple[object, ...]:
+    c = config
+    return (c.seed, c.evs, c.stations, c.homes, c.regions, c.graphml)
+
+
 @dataclass
 class _Home:
     profile: HomeProfile
@@ -203,10 +224,16 @@ class Simulation:
     """A seeded run of the loop; ``run`` returns the per-round records."""
 
     def __init__(
-        self, config: SimulationConfig, store: Store, keys: dict[str, KeyPair] | None = None
+        self,
+        config: SimulationConfig,
+        store: Store,
+        keys: dict[str, KeyPair] | None = None,
+        drawn: DrawnProfiles | None = None,
     ) -> None:
         """A run of ``config`` on ``store``; ``keys``, the ``net.keys`` of an earlier run of
-        the same seed, spares deriving its keys again (``build_network``)."""
+        the same seed, spares deriving its keys again (``build_network``); ``drawn``, the
+        ``drawn`` of an earlier run of the same seed, city and vehicle count, drawing its
+        driver profiles again (``_make_vehicles``)."""
         self.config = config
         # One independent stream per concern, so adding draws in one never shifts another.
         # Stream 0 is reserved for the city, which generate_city derives from the seed itself.
@@ -243,7 +270,7 @@ class Simulation:
         self.climate = Climate(config.seed)
         self.weather = WeatherProvider(key("weather"), self.climate)
         self.homes = [self._make_home(h) for h in sorted(self.city.homes)]
-        self.vehicles = self._make_vehicles()
+        self.vehicles = self._make_vehicles(drawn)
         self.completed: Counter[tuple[str, str]] = Counter()
         self.last_ods: list[ODMatrix] = []
         self.trip_counter = 0
@@ -252,6 +279,11 @@ class Simulation:
         n_fleet = round(config.evs * config.fleet_share)
         self.fleet = RideShareFleet(FLEET, self.vehicles[:n_fleet])
         self.fleet_ids = {v.vehicle_id for v in self.fleet.vehicles}
+        #: Each private vehicle's trips_for_round, every day planned once (TripPlanner).
+        self.planners = {
+            v.vehicle_id: TripPlanner(cast("DriverProfile", v.profile))
+            for v in self.vehicles[n_fleet:]
+        }
         #: Public sessions still running at the end of their round, published when they end.
         self.plugged_in: list[ChargeSession] = []
 
@@ -283,8 +315,23 @@ class Simulation:
             bem.register_device(device_id, devices[kind].public_hex, kind)
         return _Home(profile, bem, devices, self._region_chain(region))
 
-    def _make_vehicles(self) -> list[ElectricVehicle]:
-        profiles = draw_profiles(self.city, self.config.evs, self.rng_drive)
+    def _make_vehicles(self, drawn: DrawnProfiles | None) -> list[ElectricVehicle]:
+        drawn_for = _profiles_depend_on(self.config)
+        if drawn is None:
+            profiles = draw_profiles(self.city, self.config.evs, self.rng_drive)
+            drawn = DrawnProfiles(tuple(profiles), self.rng_drive.bit_generator.state, drawn_for)
+        else:
+            if drawn.drawn_for != drawn_for:
+                raise UsageError(
+                    "simulation",
+                    f"profiles drawn for {drawn.drawn_for}, not for this run's {drawn_for}",
+                )
+            # The same draws from the same seeded stream: take their result and the stream's
+            # state after them (DrawnProfiles).
+            profiles = list(drawn.profiles)
+            self.rng_drive.bit_generator.state = dict(drawn.rng_state_after)
+        #: What this run drew for its drivers, for a later run of the same seed to reuse.
+        self.drawn = drawn
         # Drawn for every run alike, so the baseline differs from its price-aware twin only in
         # whether anyone acts on prices.
         participates = self.rng_drive.random(len(profiles)) < self.config.participation
@@ -438,7 +485,7 @@ class Simulation:
             region_eps = eps.get(vehicle.current_region(self.city))
             if region_eps is not None:
                 vehicle.observe_price(region_eps.price_micro_per_kwh)
-            plans = trips_for_round(vehicle.profile, start, self.config.round_s)  # type: ignore[arg-type]
+            plans = self.planners[vehicle.vehicle_id].trips_for_round(start, self.config.round_s)
             if not plans:
                 decision = vehicle.decide(eps, None, self.city, start, index=self.index)
                 self._act_in_place(state, vehicle, decision, start + 1800)

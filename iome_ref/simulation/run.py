@@ -21,7 +21,7 @@ from typing import Any
 
 from iome_ref.chain.store import MemoryStore, SqliteStore, Store
 from iome_ref.crypto import KeyPair
-from iome_ref.simulation.loop import Simulation, SimulationConfig
+from iome_ref.simulation.loop import DrawnProfiles, Simulation, SimulationConfig
 from iome_ref.simulation.summary import audit_ledger, imbalance_wh
 
 __all__ = ["atomic_output", "open_fresh_store", "run_simulation", "write_summary"]
@@ -70,9 +70,11 @@ def _run(
     store: Store,
     label: str,
     progress: Progress | None,
+    *,
     keys: dict[str, KeyPair] | None = None,
+    drawn: DrawnProfiles | None = None,
 ) -> tuple[Simulation, dict[str, Any]]:
-    sim = Simulation(config, store, keys)
+    sim = Simulation(config, store, keys, drawn)
     records = sim.run(None if progress is None else lambda r: progress(label, r))
     result = {
         "rounds": [record.to_json() for record in records],
@@ -97,12 +99,18 @@ def _run_audited(
 
 
 def _run_baseline(
-    config: SimulationConfig, progress: Progress | None, keys: dict[str, KeyPair]
+    config: SimulationConfig, progress: Progress | None, aware: Simulation
 ) -> dict[str, Any]:
-    """The same seed without prices, in memory; ``keys`` are the price-aware run's (the same
-    seed derives the same keys, so they are shared, not derived again)."""
+    """The same seed without prices, in memory. It shares the price-aware run's keys and
+    driver profiles: the same seed derives the same keys and draws the same profiles on the
+    same city (``DrawnProfiles``), so they are shared, not made again."""
     _, baseline = _run(
-        replace(config, price_aware=False), MemoryStore(), "baseline", progress, keys
+        replace(config, price_aware=False),
+        MemoryStore(),
+        "baseline",
+        progress,
+        keys=aware.net.keys,
+        drawn=aware.drawn,
     )
     return baseline
 
@@ -116,11 +124,11 @@ def run_simulation(
     """
     if db is None:
         sim, aware, audit = _run_audited(config, None, progress)
-        baseline = _run_baseline(config, progress, sim.net.keys)
+        baseline = _run_baseline(config, progress, sim)
     else:
         with atomic_output(db) as temporary:
             sim, aware, audit = _run_audited(config, temporary, progress)
-            baseline = _run_baseline(config, progress, sim.net.keys)
+            baseline = _run_baseline(config, progress, sim)
     reduction = baseline["imbalance_wh"] - aware["imbalance_wh"]
     return {
         "config": sim.describe(),

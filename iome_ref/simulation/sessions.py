@@ -333,9 +333,40 @@ def _plugin_knots(fit: DriverFit) -> tuple[list[float], list[float]]:
     return cumulative, [float(DAY_START_HOUR + i) for i in range(25)]
 
 
+class _KnotArrays:
+    """``_plugin_knots`` as arrays, of the last few fits asked about, by identity (a DriverFit
+    is frozen; hashing one walks all its habits): recomputing them on every plug-in hour drawn
+    was a third of a day's plan. ``np.interp`` turns lists into these very float64 arrays, so
+    the hours are the same. ``cache_clear`` as a ``functools`` cache has (the mutation runs
+    clear every cache of the reference)."""
+
+    kept: Final = 8
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[DriverFit, npt.NDArray[np.float64], npt.NDArray[np.float64]]]
+        self._known = {}
+        #: Forget every fit (an attribute of the object, not a method: the clearing of the
+        #: mutation runs calls what it finds on classes too, unbound).
+        self.cache_clear = self._known.clear
+
+    def of(self, fit: DriverFit) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The cumulative shares and the hours of ``fit``'s knots."""
+        known = self._known.get(id(fit))
+        if known is None or known[0] is not fit:
+            if len(self._known) >= self.kept:
+                self._known.clear()
+            cumulative, hours = _plugin_knots(fit)
+            known = (fit, np.asarray(cumulative), np.asarray(hours))
+            self._known[id(fit)] = known
+        return known[1], known[2]
+
+
+_KNOTS: Final = _KnotArrays()
+
+
 def plugin_hour_at(u: float, fit: DriverFit) -> float:
     """The plug-in hour (in [4, 28)) at cumulative share ``u`` of the fitted distribution."""
-    cumulative, hours = _plugin_knots(fit)
+    cumulative, hours = _KNOTS.of(fit)
     return float(np.interp(u, cumulative, hours))
 
 

@@ -14,9 +14,10 @@ default simulation (200 vehicles, 100 homes) after its first, homes' metering in
 defaults (set-up, warm-up day, the price-aware run and its baseline). Both in ``extra_info``:
 the figure to compare across commits, never asserted (timings are not tests).
 
-Before/after on one machine, interleaved so that both see the same load::
+Before/after on one machine, interleaved so that both see the same load (eb5b1d1: the tree
+before any issue-16 work, the issue's "before")::
 
-    git worktree add /tmp/sim-base ab1e1d2
+    git worktree add --detach /tmp/sim-base eb5b1d1
     python -m tests.bench.test_bench_simulation --base /tmp/sim-base --repeat 3
 
 runs each measurement in a fresh process against the base tree's ``iome_ref`` and this

@@ -15,7 +15,7 @@ from iome_ref.cli import app
 from iome_ref.crypto import KeyPair
 from iome_ref.encoding import canonical_json
 from iome_ref.errors import UsageError
-from iome_ref.models import TRANSACTION_TYPES
+from iome_ref.models import TRANSACTION_TYPES, SignedModel
 from iome_ref.simulation.loop import Simulation, SimulationConfig
 from iome_ref.simulation.network import compute_encoded_size
 from iome_ref.simulation.run import run_simulation, write_summary
@@ -202,6 +202,28 @@ def test_encoded_size_of_every_transaction_type_is_its_rfc8785_length(
     assert seen == set(TRANSACTION_TYPES)
 
 
+def test_encoded_size_dumps_only_transactions_with_nested_unsigned_members(
+    small_run: tuple[Simulation, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cutting blocks reads plain unsigned members (tx id, signatures) as they are (issue 16);
+    only a Trip, whose verifier signatures are models, is dumped to measure them."""
+    sim, _ = small_run
+    txs = [tx for chain in sim.net.ledger.chains for tx in sim.net.ledger.transactions(chain)]
+    sizes = [len(canonical_json(tx.model_dump(mode="json"))) for tx in txs]
+    for tx in txs:
+        tx.canonical_bytes()  # carried by every transaction a run made
+    dumped: set[str] = set()
+    original = SignedModel.model_dump
+
+    def counting(self: SignedModel, **kwargs: Any) -> dict[str, Any]:
+        dumped.add(self.tx_type)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(SignedModel, "model_dump", counting)
+    assert [compute_encoded_size(tx) for tx in txs] == sizes
+    assert dumped == {"Trip"}
+
+
 def test_run_sharing_keys_of_the_same_seed_is_the_same_run(
     small_run: tuple[Simulation, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,3 +242,28 @@ def test_run_sharing_keys_of_the_same_seed_is_the_same_run(
     shared.run()
     assert [labels for labels in derived if labels[-1] in sim.net.keys] == []
     assert [r.to_json() for r in shared.records] == [r.to_json() for r in sim.records]
+
+
+def test_run_sharing_drawn_profiles_of_the_same_seed_is_the_same_run(
+    small_run: tuple[Simulation, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run given an earlier run's driver profiles (as the baseline is given the price-aware
+    run's) draws none again and records exactly what a run drawing its own records, its
+    driving stream continuing from the same state; profiles drawn for another seed, vehicle
+    count or city are refused."""
+    sim, _ = small_run
+    fresh = Simulation(SMALL, MemoryStore(), dict(sim.net.keys))
+    monkeypatch.setattr(
+        "iome_ref.simulation.loop.draw_profiles",
+        lambda *args, **kwargs: pytest.fail("profiles drawn again"),
+    )
+    shared = Simulation(SMALL, MemoryStore(), dict(sim.net.keys), sim.drawn)
+    assert shared.drawn is sim.drawn
+    assert [(v.profile, v.battery, v.price_aware) for v in shared.vehicles] == [
+        (v.profile, v.battery, v.price_aware) for v in fresh.vehicles
+    ]
+    shared.run()
+    assert [r.to_json() for r in shared.records] == [r.to_json() for r in sim.records]
+    for other in (replace(SMALL, seed=4), replace(SMALL, evs=41), replace(SMALL, homes=21)):
+        with pytest.raises(UsageError):
+            Simulation(other, MemoryStore(), None, sim.drawn)

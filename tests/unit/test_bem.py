@@ -24,6 +24,7 @@ from iome_ref.encoding import canonical_json, compute_hash
 from iome_ref.errors import IoMEError, Rejected, UsageError
 from iome_ref.roles.bem import (
     BuildingEnergyManager,
+    _canonical_body,
     _parse_canonical_readings,
     _parse_readings_general,
 )
@@ -32,6 +33,7 @@ from iome_ref.roles.devices import (
     Reading,
     SealedReading,
     compute_reading_aad,
+    compute_reading_json,
     compute_reading_key,
     compute_upload_plaintext,
     derive_x25519_private,
@@ -570,6 +572,96 @@ def test_accepts_canonical_reading_pattern_as_the_general_parser(
 
 
 _ID_FORM = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+
+
+def _joined(readings: list[Reading]) -> bytes:
+    """What compute_raw_data writes between the brackets, by the definition."""
+    return ",".join(map(compute_reading_json, readings)).encode()
+
+
+@given(_READINGS, st.data())
+def test_accepts_canonical_body_as_the_readings_rfc8785_texts(
+    readings: list[Reading], data: st.DataObject
+) -> None:
+    """The texts a BEM keeps from an upload in device form (issue 16: compute_raw_data joins
+    them instead of writing each reading again) are the RFC 8785 texts of the readings the
+    strict parser finds in it, for a device's plaintext and any edit of it; text not in that
+    form gives none."""
+    text = _plaintext_or_none(readings)
+    if text is None:
+        return
+    count = len(readings)
+    at = data.draw(st.integers(0, len(text)))
+    byte = data.draw(st.binary(min_size=0, max_size=1))
+    for edited in (text, text[:at] + byte + text[at + 1 :], text[:at] + byte + text[at:]):
+        for n in (count, count + 1):
+            body = _canonical_body(edited, n)
+            if body is not None:
+                parsed = _parse_readings_general(edited, n)
+                assert parsed is not None
+                assert body == _joined(parsed)
+    spelled = json.dumps({"readings": [r.to_json() for r in readings]}).encode()
+    assert _canonical_body(spelled, count) is None
+
+
+def test_accepts_commitments_over_device_uploads_without_writing_readings_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16's claim for commitments: over uploads in the form devices write (of one
+    reading and of several) the BEM joins the texts it received, writing no reading again,
+    for whole uploads from the first to the last; the bytes are those of the definition."""
+    bem = _bem()
+    device = _device(bem)
+    hour = 0
+    for size in (1, 3, 2):
+        batch = [device.reading(T + (hour + k + 1) * 3600, 3600, 7 * hour + k) for k in range(size)]
+        hour += size
+        bem.on_upload(device.seal_upload(batch, bem.public_key, random.Random(hour)))
+    slices = [(0, 6), (0, 1), (1, 4), (4, 6), (1, 6), (0, 0), (6, 6)]
+    expected = {(a, b): b"[" + _joined(bem.raw_readings[a:b]) + b"]" for a, b in slices}
+
+    def written_again(reading: Reading) -> str:
+        raise AssertionError(f"reading {reading.seq} written again")
+
+    monkeypatch.setattr("iome_ref.roles.bem.compute_reading_json", written_again)
+    for a, b in slices:
+        assert bem.compute_raw_data(a, b) == expected[a, b]
+    commitment = bem.commit_raw_data(T + 7 * 3600)
+    assert commitment.data_hash == compute_hash(expected[0, 6])
+
+
+@given(
+    sizes=st.lists(st.integers(1, 4), min_size=1, max_size=5),
+    spelled=st.lists(st.booleans(), min_size=5, max_size=5),
+)
+def test_accepts_raw_data_of_any_slice_as_its_definition(
+    sizes: list[int], spelled: list[bool]
+) -> None:
+    """compute_raw_data of every slice, bounds in or out of range and across uploads received
+    in device form or spelled otherwise, is the RFC 8785 array of the readings kept."""
+    bem = _bem()
+    device = _device(bem)
+    hour = 0
+    for size, other in zip(sizes, spelled, strict=False):
+        batch = [
+            device.reading(T + (hour + k + 1) * 3600, 3600, 10 * hour + k) for k in range(size)
+        ]
+        hour += size
+        if other:
+            items = [r.to_json() for r in batch]
+            plaintext = json.dumps(items[0] if size == 1 else {"readings": items}).encode()
+            signature = bytes.fromhex(device.key.sign("Reading", compute_hash(plaintext)))
+            sealed = _seal_upload_payload(
+                plaintext + signature, device.device_id, batch[0].seq, size, bem.public_key
+            )
+        else:
+            sealed = device.seal_upload(batch, bem.public_key, random.Random(hour))
+        bem.on_upload(sealed)
+    n = len(bem.raw_readings)
+    for start in range(-2, n + 3):
+        for end in range(-2, n + 3):
+            expected = b"[" + _joined(bem.raw_readings[start:end]) + b"]"
+            assert bem.compute_raw_data(start, end) == expected
 
 
 @pytest.mark.req("IOME-DATA-001")

@@ -20,6 +20,7 @@ from iome_ref.roles.devices import (
     SEAL_ENTROPY_LEN,
     IoTDevice,
     Reading,
+    compute_ephemeral_exchange,
     compute_reading_aad,
     compute_reading_json,
     compute_reading_key,
@@ -212,3 +213,64 @@ def test_rejects_seal_with_drawn_bytes_of_another_length(length: int) -> None:
     with pytest.raises(UsageError) as exc:
         device.seal_upload_drawn([device.reading(3600, 3600, 5)], BEM_PUBLIC, bytes(length))
     assert exc.value.component == "device"
+
+
+#: The X25519 encodings of small-order points (the seven of libsodium's list, and those with
+#: the top bit set, which RFC 7748 ignores), plus a few other unusual keys.
+_SMALL_ORDER = [
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    )
+]
+_ODD_KEYS = [
+    *_SMALL_ORDER,
+    *(key[:31] + bytes([key[31] | 0x80]) for key in _SMALL_ORDER),
+    bytes([0xFF]) * 32,
+    bytes([9]) + bytes(31),
+]
+
+
+def _by_openssl(secret: bytes, recipient: bytes) -> tuple[bytes, bytes] | None:
+    ephemeral = X25519PrivateKey.from_private_bytes(secret)
+    try:
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+    except ValueError:
+        return None
+    return ephemeral.public_key().public_bytes_raw(), shared
+
+
+def _by_sodium(secret: bytes, recipient: bytes) -> tuple[bytes, bytes] | None:
+    try:
+        return compute_ephemeral_exchange(secret, recipient)
+    except ValueError:
+        return None
+
+
+@given(
+    secret=st.binary(min_size=32, max_size=32),
+    recipient=st.one_of(
+        st.binary(min_size=32, max_size=32),
+        st.sampled_from(_ODD_KEYS),
+        st.binary(min_size=32, max_size=32).map(
+            lambda k: X25519PrivateKey.from_private_bytes(k).public_key().public_bytes_raw()
+        ),
+    ),
+)
+def test_accepts_ephemeral_exchange_as_openssl_x25519(secret: bytes, recipient: bytes) -> None:
+    """A seal's ephemeral X25519 through libsodium (issue 16: faster than a private-key object
+    per upload) gives the public key and shared secret OpenSSL gives, and refuses (ValueError)
+    exactly the recipient keys OpenSSL refuses: those sharing an all-zero secret."""
+    assert _by_sodium(secret, recipient) == _by_openssl(secret, recipient)
+
+
+def test_rejects_ephemeral_exchange_with_small_order_keys() -> None:
+    for key in _SMALL_ORDER:
+        assert _by_sodium(bytes([7]) * 32, key) is None
+        assert _by_openssl(bytes([7]) * 32, key) is None

@@ -8,16 +8,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import pytest
 from helpers import usage_error
+from hypothesis import given
+from hypothesis import strategies as st
 
+from iome_ref.simulation import drivers
 from iome_ref.simulation.city import City, generate_city
 from iome_ref.simulation.drivers import (
     MAX_PLUGGED_S,
     DriverProfile,
     PlannedTrip,
+    TripPlanner,
     draw_profiles,
     is_weekend,
     trips_for_day,
@@ -27,6 +32,7 @@ from iome_ref.simulation.sessions import (
     FITTED,
     QUANTILE_LEVELS,
     SHORT_STAY_H,
+    DriverFit,
     kwh_at,
     short_stay_kw_at,
 )
@@ -124,6 +130,83 @@ def test_accepts_rounds_of_any_length_give_the_same_trips(profiles: list[DriverP
         assert trips_for_round(p, start, end - start) == expected
         assert six_hours == expected
         assert ninety_minutes == expected
+
+
+@given(
+    which=st.integers(0, 399),
+    rounds=st.lists(
+        st.tuples(st.integers(-3 * 86_400, 10 * 86_400), st.integers(1, 3 * 86_400)),
+        min_size=1,
+        max_size=12,
+    ),
+    forward=st.booleans(),
+)
+def test_planner_gives_the_trips_of_trips_for_round(
+    profiles: list[DriverProfile], which: int, rounds: list[tuple[int, int]], forward: bool
+) -> None:
+    """TripPlanner remembers day plans for speed (issue 16): the trips of any sequence of
+    rounds, forward as the loop asks or in any order, are those trips_for_round gives."""
+    profile = profiles[which]
+    planner = TripPlanner(profile)
+    start = DAY0 * 86_400
+    asked = sorted(rounds) if forward else rounds
+    for offset, length in asked:
+        assert planner.trips_for_round(start + offset, length) == trips_for_round(
+            profile, start + offset, length
+        )
+
+
+def test_planner_plans_each_day_once_over_consecutive_rounds(
+    profiles: list[DriverProfile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What TripPlanner is for: over a week of consecutive 6 h rounds (as the loop asks) each
+    day is planned once and its trips made once; trips_for_round plans days again."""
+    planned: list[int] = []
+    made: list[int] = []
+    plan_day, trips_of_day = drivers._plan_day, drivers._trips_of_day
+
+    def counting_plans(profile: DriverProfile, day: int, fit: DriverFit) -> object:
+        planned.append(day)
+        return plan_day(profile, day, fit)
+
+    def counting_trips(
+        profile: DriverProfile, day: int, fit: DriverFit, plan_of: Any
+    ) -> list[PlannedTrip]:
+        made.append(day)
+        return trips_of_day(profile, day, fit, plan_of)
+
+    monkeypatch.setattr(drivers, "_plan_day", counting_plans)
+    monkeypatch.setattr(drivers, "_trips_of_day", counting_trips)
+    start = DAY0 * 86_400
+    for profile in profiles[:20]:
+        planner = TripPlanner(profile)
+        planned.clear()
+        made.clear()
+        for r in range(28):
+            planner.trips_for_round(start + r * 21_600, 21_600)
+        assert sorted(planned) == sorted(set(planned))
+        assert sorted(made) == sorted(set(made))
+        planned.clear()
+        for r in range(28):
+            trips_for_round(profile, start + r * 21_600, 21_600)
+        assert len(planned) > len(set(planned))
+
+
+def test_accepts_round_bounds_departure_at_start_in_at_end_out(
+    profiles: list[DriverProfile],
+) -> None:
+    """A trip departing at a round's first second is that round's, one departing at its end
+    is the next round's; rounds from the first unix day on find that day's trips."""
+    for profile in profiles[:40]:
+        trip = next(t for d in range(DAY0, DAY0 + 14) for t in trips_for_day(profile, d))
+        t = trip.departure_time
+        assert trip in trips_for_round(profile, t, 60)
+        assert trip not in trips_for_round(profile, t - 60, 60)
+        first_days = [t for d in (0, 1) for t in trips_for_day(profile, d)]
+        assert trips_for_round(profile, 0, 2 * 86_400) == sorted(
+            (t for t in first_days if t.departure_time < 2 * 86_400),
+            key=lambda t: t.departure_time,
+        )
 
 
 def test_accepts_tours_are_continuous_and_timed(

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import networkx as nx
 from helpers import usage_error
+from hypothesis import given
+from hypothesis import strategies as st
 
-from iome_ref.roles.fleet import Assignment, RideRequest, RideShareFleet
+from iome_ref.roles.fleet import (
+    Assignment,
+    RideRequest,
+    RideShareFleet,
+    _Edge,
+    _MatchingGraph,
+)
 from iome_ref.roles.vehicle import Battery, ElectricVehicle, StationIndex
 
 
@@ -124,3 +133,87 @@ def test_cost_values_time_and_energy() -> None:
     # 20 currency units per hour: 1,800 s cost 10,000,000; 2,000 Wh at 250,000 cost 500,000.
     dispatcher = RideShareFleet("fleet", [])
     assert dispatcher.compute_cost(1_800, 2_000, 250_000) == 10_500_000
+
+
+# -- the exact matching's graph (issue 16) ---------------------------------------------------------
+
+_EDGES = st.lists(
+    st.builds(
+        _Edge,
+        cost=st.sampled_from([100, 200, 300, 1_000]),  # few values: many ties
+        request=st.integers(0, 12),
+        vehicle_id=st.sampled_from([f"ev-{i:03d}" for i in range(12)]),
+        pickup_s=st.integers(0, 600),
+        ride_s=st.integers(1, 600),
+        energy_wh=st.integers(0, 5_000),
+    ),
+    max_size=60,
+    unique_by=lambda edge: (edge.request, edge.vehicle_id),
+)
+
+
+@given(_EDGES)
+def test_accepts_exact_matching_as_on_a_plain_graph(edges: list[_Edge]) -> None:
+    """The dispatcher's graph hands the matching its adjacency dicts instead of views, for
+    speed: the same matching, ties broken alike, as on an nx.Graph."""
+    plain: nx.Graph[tuple[str, int | str]] = nx.Graph()
+    assert RideShareFleet._match_exact(edges) == RideShareFleet._match_exact(edges, plain)
+
+
+def _best_by_search(edges: list[_Edge]) -> tuple[int, int]:
+    """(most requests served, least total cost among those) over every subset of ``edges``
+    that is a matching: the dispatcher's objective, by exhaustive search."""
+    best = (0, 0)
+    for mask in range(1 << len(edges)):
+        chosen = [edge for i, edge in enumerate(edges) if mask >> i & 1]
+        requests = {edge.request for edge in chosen}
+        vehicles = {edge.vehicle_id for edge in chosen}
+        if len(requests) == len(vehicles) == len(chosen):
+            best = max(best, (len(chosen), -sum(edge.cost for edge in chosen)))
+    return best[0], -best[1]
+
+
+@given(
+    st.lists(
+        st.builds(
+            _Edge,
+            cost=st.sampled_from([1, 2, 100, 1_000]),
+            request=st.integers(0, 3),
+            vehicle_id=st.sampled_from(["ev-0", "ev-1", "ev-2", "ev-3"]),
+            pickup_s=st.just(0),
+            ride_s=st.just(1),
+            energy_wh=st.just(0),
+        ),
+        max_size=9,
+        unique_by=lambda edge: (edge.request, edge.vehicle_id),
+    )
+)
+def test_accepts_exact_matching_serving_most_requests_at_least_cost(edges: list[_Edge]) -> None:
+    """The exact matcher's objective, against exhaustive search: as many requests as can be
+    served, then the least total cost (a cheap single ride never beats serving two)."""
+    chosen = RideShareFleet._match_exact(edges)
+    assert len({e.request for e in chosen}) == len({e.vehicle_id for e in chosen}) == len(chosen)
+    assert (len(chosen), sum(edge.cost for edge in chosen)) == _best_by_search(edges)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 14), st.integers(0, 14), st.integers(1, 4)),
+        max_size=50,
+    ),
+    st.booleans(),
+)
+def test_accepts_matching_graph_as_nx_graph_on_any_graph(
+    edges: list[tuple[int, int, int]], cardinality: bool
+) -> None:
+    """On general graphs too (odd cycles make blossoms), every step reads the same weights:
+    the same matching, each edge the same way round, as on an nx.Graph."""
+    plain: nx.Graph[int] = nx.Graph()
+    fast = _MatchingGraph()
+    for a, b, weight in edges:
+        if a != b:
+            plain.add_edge(a, b, weight=weight)
+            fast.add_edge(("n", a), ("n", b), weight=weight)
+    expected = nx.max_weight_matching(plain, maxcardinality=cardinality)
+    found = nx.max_weight_matching(fast, maxcardinality=cardinality)
+    assert {(a[1], b[1]) for a, b in found} == expected

@@ -10,10 +10,12 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import require_shared
 
 from iome_ref.errors import UsageError
+from iome_ref.simulation import sessions
 from iome_ref.simulation.sessions import (
     FITTED,
     QUANTILE_LEVELS,
@@ -83,6 +85,48 @@ def test_accepts_marginals_invert() -> None:
     assert hours == sorted(hours)
     assert kwh_at(0.0, FITTED) == pytest.approx(FITTED.kwh_quantiles[0])
     assert kwh_at(1.0, FITTED) == pytest.approx(FITTED.kwh_quantiles[-1])
+
+
+def _hours_by_definition(fit: DriverFit) -> list[float]:
+    """plugin_hour_at by its definition: np.interp over the knots' lists, computed anew."""
+    cumulative, hours = sessions._plugin_knots(fit)
+    return [float(np.interp(u / 64, cumulative, hours)) for u in range(65)]
+
+
+def test_accepts_plugin_hours_from_knots_computed_once_per_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16: a fit's knots are computed once, not on every plug-in hour drawn, and the
+    hours are those of the definition; another fit, or another fit object at a kept fit's
+    identity, gets its own knots."""
+    other = dataclasses.replace(
+        FITTED, plugin_hour_weights=tuple(reversed(FITTED.plugin_hour_weights))
+    )
+    expected = {id(fit): _hours_by_definition(fit) for fit in (FITTED, other)}
+    computed: list[DriverFit] = []
+    original = sessions._plugin_knots
+
+    def counting(fit: DriverFit) -> tuple[list[float], list[float]]:
+        computed.append(fit)
+        return original(fit)
+
+    monkeypatch.setattr(sessions, "_plugin_knots", counting)
+    sessions._KNOTS.cache_clear()
+    for fit in (FITTED, other, FITTED, other):
+        assert [plugin_hour_at(u / 64, fit) for u in range(65)] == expected[id(fit)]
+    assert computed == [FITTED, other]
+    # A kept entry under FITTED's identity for another object (an id reused once a fit was
+    # collected) is not taken for FITTED's.
+    sessions._KNOTS._known[id(FITTED)] = (other, *sessions._KNOTS.of(other))
+    assert [plugin_hour_at(u / 64, FITTED) for u in range(65)] == expected[id(FITTED)]
+    assert computed == [FITTED, other, FITTED]
+    sessions._KNOTS.cache_clear()
+    fresh = sessions._KnotArrays()  # a cache of its own, cleared as functools caches are
+    knots = [arrays.tolist() for arrays in fresh.of(other)]
+    assert knots == list(original(other))
+    fresh.cache_clear()
+    fresh.of(other)
+    assert computed == [FITTED, other, FITTED, other, other]
 
 
 def write_sessions(
