@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -628,3 +629,31 @@ def test_accepts_plain_json_without_the_library(monkeypatch: pytest.MonkeyPatch)
     assert canonical_json(data) == json.dumps(data, sort_keys=True, separators=(",", ":")).encode(
         "ascii"
     )
+
+
+def _verdict(text: str) -> object:
+    try:
+        return decode_json_object(text)
+    except Malformed as exc:
+        return (exc.req_id, exc.message)
+
+
+@pytest.mark.req("IOME-ENC-007")
+def test_rejects_each_fraction_in_its_own_text_when_threads_decode_at_once() -> None:
+    """Each thread decodes with its own decoder and literal list (made once per thread): texts
+    with and without fractions, decoded by eight threads at once, get exactly the verdicts a
+    sequential decode gives (a literal of one text never shows in another's verdict)."""
+    texts = [
+        '{"a": %s, "b": [1, 2, {"c": %s}]}' % (f"{i}.5" if i % 3 == 0 else i, i)  # noqa: UP031
+        for i in range(300)
+    ] + ['{"a": 1, "a": 2}', '{"x": 1e3}', '{"y": -0}', "[1"]
+    expected = [_verdict(text) for text in texts]
+    assert sum(isinstance(v, tuple) and v[0] == "IOME-ENC-007" for v in expected) > 100
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch inside decodes, at every Python hook
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for _ in range(5):
+                assert list(pool.map(_verdict, texts)) == expected
+    finally:
+        sys.setswitchinterval(interval)
