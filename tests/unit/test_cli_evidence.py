@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from iome_ref.chain.ledger import Ledger
 from iome_ref.chain.store import SqliteStore
 from iome_ref.cli import EXIT_ACCEPTED, EXIT_ERROR, EXIT_REJECTED, app
+from iome_ref.constants import MAX_MESSAGE_BYTES
 from iome_ref.models.evidence import MAX_BUNDLE_BYTES
 from iome_ref.vectors.builders import Builder
 from iome_ref.vectors.world import CHAINS, T0
@@ -48,6 +49,17 @@ def test_accepts_valid_bundle_file(files: dict[str, Path]) -> None:
     code, out, _ = _run("evidence", "verify", files["bundle"], "--trust-anchor", files["root"])
     assert code == EXIT_ACCEPTED
     assert out.startswith("valid: Trip ")
+
+
+def test_accepts_bundle_larger_than_a_message_within_the_bundle_limit(
+    files: dict[str, Path],
+) -> None:
+    """A bundle wraps messages, so its size limit is MAX_BUNDLE_BYTES, not a message's: one
+    padded past MAX_MESSAGE_BYTES (insignificant whitespace) still verifies."""
+    padded = files["bundle"].read_bytes() + b" " * MAX_MESSAGE_BYTES
+    assert MAX_MESSAGE_BYTES < len(padded) <= MAX_BUNDLE_BYTES
+    code, out, _ = _run("evidence", "verify", "-", "--trust-anchor", files["root"], stdin=padded)
+    assert (code, out.split(":")[0]) == (EXIT_ACCEPTED, "valid")
 
 
 def test_accepts_bundle_on_stdin(files: dict[str, Path]) -> None:

@@ -494,6 +494,12 @@ def test_rejects_duplicate_name_naming_the_duplicated_one() -> None:
 def test_rejects_non_finite_constant_and_non_json_naming_where() -> None:
     exc = refused('{"a": NaN}')
     assert (exc.req_id, exc.message) == ("IOME-ENC-001", "non-finite number NaN is not JSON")
+    # The same on the path that collects integer literals (a text that may hold -0).
+    exc = refused('{"z": -0, "a": -Infinity}')
+    assert (exc.req_id, exc.message) == (
+        "IOME-ENC-001",
+        "non-finite number -Infinity is not JSON",
+    )
     exc = refused('{"a" 1}')
     assert (exc.req_id, exc.message) == (
         "IOME-ENC-001",
@@ -646,7 +652,7 @@ def test_rejects_each_fraction_in_its_own_text_when_threads_decode_at_once() -> 
     texts = [
         '{"a": %s, "b": [1, 2, {"c": %s}]}' % (f"{i}.5" if i % 3 == 0 else i, i)  # noqa: UP031
         for i in range(300)
-    ] + ['{"a": 1, "a": 2}', '{"x": 1e3}', '{"y": -0}', "[1"]
+    ] + ['{"a": 1, "a": 2}', '{"x": 1e3}', '{"y": -0}', "[1", '{"n": NaN}', '{"i": Infinity}']
     expected = [_verdict(text) for text in texts]
     assert sum(isinstance(v, tuple) and v[0] == "IOME-ENC-007" for v in expected) > 100
     interval = sys.getswitchinterval()
