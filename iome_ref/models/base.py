@@ -376,7 +376,7 @@ def _private_defaults(model: type[SignedModel]) -> tuple[tuple[str, Any], ...]:
 
 @functools.cache
 def _canonical_writer_of(model: type[SignedModel]) -> _Writer:
-    """``_plain_canonical`` for ``model``'s signed members, looked up by class (hashing the
+    """``_member_writer`` of ``model``'s signed members, looked up by class (hashing the
     members on every call would cost a tenth of the writing)."""
     return _member_writer(_signed_members_of(model))
 
@@ -412,7 +412,13 @@ def _write_other(value: object) -> str | None:
 
 @functools.cache
 def _member_writer(members: tuple[str, ...]) -> _Writer:
-    """The writer of these members, generated once per tuple of members (per model).
+    """The writer of these members, generated once per tuple of members (per model): RFC 8785
+    bytes of the members' values, written from the validated field values (no ``model_dump``,
+    no dict built), or None when a value is not plain data (a nested model, non-ASCII text, an
+    integer out of the safe range), which the caller then canonicalises through ``model_dump``
+    and ``canonical_json``. Byte for byte what ``canonical_json(model_dump(mode="json",
+    exclude=unsigned))`` writes (tests/unit/test_carried_ids.py: every vector and builder
+    object, and a property over random values).
 
     Generated, as ``dataclasses`` generates ``__init__``, because a loop over the members
     costs as much again as the writing: one straight-line function reads each value, writes
@@ -446,20 +452,6 @@ def _member_writer(members: tuple[str, ...]) -> _Writer:
     }
     exec(compile("\n".join(lines), f"<canonical writer {len(members)}>", "exec"), namespace)
     return typing.cast("_Writer", namespace["write"])
-
-
-def _plain_canonical(values: dict[str, Any], members: tuple[str, ...]) -> bytes | None:
-    """RFC 8785 bytes of the members' values, written member by member from the validated
-    field values (no ``model_dump``, no dict built); None when a value is not plain data
-    (a nested model, non-ASCII text, an integer out of the safe range), which the caller then
-    canonicalises through ``model_dump`` and ``canonical_json``.
-
-    Byte for byte what ``canonical_json(model_dump(mode="json", exclude=unsigned))`` writes
-    (tests/unit/test_carried_ids.py checks every vector and builder object, and a property
-    over random values): the same string writer, integers as ``int.__repr__`` (as the encoder
-    writes them), lists and dicts through ``plain_canonical_text``, members in sorted order.
-    """
-    return _member_writer(members)(values)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, Req | None]:
