@@ -17,6 +17,9 @@ verifies spread the same way (the machine's own scaling), wall clock, interleave
 and, in a separate pass, the CPU time of the calling process and of its workers per claim on
 2 workers: the calling process's share bounds the scaling (Amdahl) whatever the load.
 Skipped with ``--no-parallel`` (or when the checkout has no batch workloads).
+
+Last, the pieces of a received ESDP (decode, parse, tx id) and a station's certificate
+check at a new time, in microseconds.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from iome_ref.chain.transition import apply_block
 from iome_ref.constants import ZERO_HASH
 from iome_ref.crypto import KeyPair, signing_message, verify
 from iome_ref.encoding import decode_json_object
-from iome_ref.models import Block
+from iome_ref.models import ESDP, Block
 from iome_ref.roles.verifier import Verifier, VerifierQuorum
 from iome_ref.rules import check_stateless
 from iome_ref.vectors.builders import Builder
@@ -244,6 +247,30 @@ def main() -> None:
 
     rows.append(("trip extraction (on_claim, 6 verifies), fresh keys", extract, 6, n))
     report(rows, extract)
+    component_rows(n)
+
+
+def component_rows(n: int) -> None:
+    """The pieces of a received ESDP and of a presence's certificate, in microseconds (CPU-time
+    medians, each interleaved with the bound like the rows above, a fresh object per call):
+    what the stop notes name when they say where the time went."""
+    esdps = [B.esdp(f"i16c-{i}/home", T0 + 3600 + i) for i in range(n + 2)]
+    wires = cycle([json.dumps(tx.model_dump(mode="json")).encode() for tx in esdps])
+    texts = cycle([tx.model_dump(mode="json") for tx in esdps])
+    fresh = cycle([parsed(tx) for tx in esdps])
+    station = WORLD.key("st-a").public_hex
+    times = cycle([TRIP_T + i for i in range(n + 2)])
+    WORLD.directory.check_certified(station, "station", TRIP_T, "st-a")  # its path, once
+    pieces: list[tuple[str, Callable[[], object]]] = [
+        ("decode an ESDP's wire bytes (decode_json_object)", lambda: decode_json_object(wires())),
+        ("parse an ESDP's decoded JSON (ESDP.parse)", lambda: ESDP.parse(texts())),
+        ("tx id of a freshly parsed ESDP (compute_tx_id)", lambda: fresh().compute_tx_id()),
+        ("a station's certificate at a new time (check_certified)",
+         lambda: WORLD.directory.check_certified(station, "station", times(), "st-a")),
+    ]  # fmt: skip
+    for title, item in pieces:
+        _, _, seconds = measure(item, 1, n)
+        print(f"{title:58s} {seconds * 1e6:7.2f} us")
 
 
 def report(rows: list[tuple[str, Callable[[], object], int, int]], extract: object) -> None:
