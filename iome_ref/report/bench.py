@@ -11,7 +11,8 @@ Figures:
   of 100 ESDPs) per second, and each as a fraction of the raw verify bound;
 - trip extraction per second per verifier (a quorum of 3, 2 co-signing), and its scaling from
   1 to 2 worker processes (wall clock, since the work is in other processes);
-- conformance cases per second in process against over stdio (``iome serve --stdio``);
+- conformance cases per second in process against over stdio (``iome serve --stdio``, started
+  with this interpreter: :data:`SERVE_STDIO`);
 - projections: verifier cores for a city (1M vehicles) and a country (30M), 2 trips a day,
   at average and 10x peak load, and whether one machine (:data:`MACHINE_CORES`) suffices.
 
@@ -25,11 +26,16 @@ What must not live here: the workloads and the measuring routine (workloads.py).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import shlex
+import statistics
+import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any, Final
 
@@ -67,6 +73,12 @@ TRIPS_PER_DAY: Final = 2
 PEAK_FACTOR: Final = 10
 POPULATIONS: Final = {"city (1M vehicles)": 1_000_000, "country (30M vehicles)": 30_000_000}
 _DAY_S: Final = 86_400
+#: The wire server measured: ``iome serve --stdio`` started by this very interpreter, so the
+#: figure needs no ``iome`` on PATH (a venv's ``bin/iome`` run without activating it) and never
+#: times another installation's server.
+#: How long the benchmark waits for a child process's figure before giving up on it.
+_CHILD_TIMEOUT_S: Final = 600.0
+SERVE_STDIO: Final = f"stdio:{shlex.quote(sys.executable)} -m iome_ref serve --stdio"
 
 #: Called as work advances: (section, done, total or None, what was just done).
 Progress = Callable[[str, int, int | None, str], None]
@@ -164,23 +176,46 @@ def _round_seconds(vehicles: int) -> float:
     return time.process_time() - started
 
 
-def _extract_in_worker(calls: int) -> float:
-    """Seconds one worker process takes for ``calls`` trip extractions (after building)."""
+def _extract_timed(calls: int, start: Barrier, elapsed: Queue[float]) -> None:
+    """In a child process: build ``calls`` fresh trip extractions, wait for every sibling to
+    have built its own, then put the wall seconds the extractions take."""
     work = trip_extraction(calls)
+    start.wait()
     started = time.perf_counter()
     for _ in range(calls):
         work.run()
-    return time.perf_counter() - started
+    elapsed.put(time.perf_counter() - started)
 
 
-def _parallel_rate(workers: int, calls: int) -> float:
-    """Trips extracted per second by ``workers`` processes, each doing ``calls``."""
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(_extract_in_worker, [1] * workers))  # start the workers, import once
-        started = time.perf_counter()
-        list(pool.map(_extract_in_worker, [calls] * workers))
-        elapsed = time.perf_counter() - started
-    return workers * calls / elapsed
+def _timed_processes(workers: int, calls: int) -> float:
+    """Wall seconds ``workers`` processes take to extract ``calls`` trips each, all starting
+    together once every one has built its workload (building, signing the presences and
+    claims, is not extraction), the slowest one's time."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(workers)
+    elapsed: Queue[float] = context.Queue()
+    children = [
+        context.Process(target=_extract_timed, args=(calls, start, elapsed)) for _ in range(workers)
+    ]
+    for child in children:
+        child.start()
+    try:
+        return max(elapsed.get(timeout=_CHILD_TIMEOUT_S) for _ in children)
+    finally:
+        for child in children:
+            child.join(timeout=_CHILD_TIMEOUT_S)
+            if child.is_alive():
+                child.kill()
+
+
+def _process_rates(calls: int, rounds: int = 3) -> dict[int, float]:
+    """Trips extracted per second by 1 and by 2 processes doing ``calls`` each: medians of
+    ``rounds`` runs, the two counts alternating (the load then weighs on both alike)."""
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    for round_index in range(rounds):
+        for workers in (1, 2) if round_index % 2 == 0 else (2, 1):
+            seconds[workers].append(_timed_processes(workers, calls))
+    return {n: n * calls / statistics.median(times) for n, times in seconds.items()}
 
 
 def _pipeline_scaling(batch: int, rounds: int = 3) -> dict[str, float]:
@@ -313,15 +348,16 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchSec
             )
         )
     per_verifier = 1 / medians["trip_extraction"]
-    one = _parallel_rate(1, config.parallel_calls)
-    two = _parallel_rate(2, config.parallel_calls)
+    rates = _process_rates(config.parallel_calls)
+    one, two = rates[1], rates[2]
     step(2, "trip extraction scaling")
     figures += [
         BenchFigure(
             name="trip extraction, 1 process",
             value=one,
             unit="trips per second",
-            note="wall clock: slowed by other processes on a loaded machine",
+            note="wall clock from when every process has built its trips, medians of runs "
+            "alternating 1 and 2 processes; slowed by other processes on a loaded machine",
         ),
         BenchFigure(name="trip extraction, 2 processes", value=two, unit="trips per second"),
         BenchFigure(
@@ -348,7 +384,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchSec
         ),
     ]
     inproc = _cases_per_second("ref", config.cases)
-    stdio = _cases_per_second("stdio:iome serve --stdio", config.cases)
+    stdio = _cases_per_second(SERVE_STDIO, config.cases)
     step(3, "conformance cases")
     figures += [
         BenchFigure(name="conformance cases in process", value=inproc, unit="cases per second"),

@@ -4,19 +4,23 @@ asserted here (it is measured by ``iome bench`` and tests/bench, as ratios)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from iome_ref.report import bench
 from iome_ref.report.bench import (
     MACHINE_CORES,
     PEAK_FACTOR,
     POPULATIONS,
+    SERVE_STDIO,
     TRIPS_PER_DAY,
     projections,
     write_bench,
 )
 from iome_ref.report.model import BenchFigure, BenchSection
+from iome_ref.report.workloads import Workload
 
 from .helpers import run_report
 
@@ -60,3 +64,29 @@ def test_rejects_unknown_bench_profile_with_exit_2(
     assert result.exit_code == 2
     assert "error cli: --profile 'huge': use short or full" in result.output
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_accepts_stdio_figure_without_iome_on_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A venv's ``bin/iome bench`` run without activating the venv has no ``iome`` on PATH:
+    the wire server is started by this interpreter, not looked up."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert bench._cases_per_second(SERVE_STDIO, 2) > 0
+
+
+def test_accepts_process_rates_timing_extraction_not_building(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each process builds its trips before the clock starts (the children are forked, so
+    they build this slow, empty workload): what is timed is extraction only."""
+
+    def slow_to_build(size: int) -> Workload:
+        time.sleep(0.4)
+        return Workload("trip_extraction", lambda: None, 6, size, "empty")
+
+    monkeypatch.setattr(bench, "trip_extraction", slow_to_build)
+    assert bench._timed_processes(2, 5) < 0.2
+    rates = bench._process_rates(5, rounds=1)
+    assert sorted(rates) == [1, 2]
+    assert all(rate > 5 / 0.2 for rate in rates.values())
