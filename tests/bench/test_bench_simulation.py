@@ -8,6 +8,10 @@ vehicles' trips dominate: two presences, a claim, a quorum Trip and usually a se
 all signed, and verified once (an object the verifiers checked is marked, so the ledger
 applying their block does not verify it again).
 
+``crypto`` (``--kinds``) is the CPU time of the same steady rounds spent inside the
+cryptographic libraries only: the floor while the protocol does the cryptography it does, and
+``cap`` the base's steady figure over this floor, the most a faster code could gain.
+
 ``test_bench_cpu_per_trip`` records CPU milliseconds per completed trip of three rounds of the
 default simulation (200 vehicles, 100 homes) after its first, homes' metering included;
 ``test_bench_cpu_per_trip_whole_run`` the same for a whole ``iome simulate`` run with its
@@ -29,8 +33,11 @@ measures a larger city.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
+import re
 import statistics
 import subprocess
 import sys
@@ -79,6 +86,32 @@ def measure_steady(config: SimulationConfig, rounds: int = 3) -> tuple[float, in
     return time.process_time() - started, trips
 
 
+#: The C functions of the cryptographic libraries (libsodium through PyNaCl, OpenSSL through
+#: cryptography, hashlib): signing, verifying, one-time keys, sealing, hashing.
+_CRYPTO = re.compile(r"_sodium\.|cryptography\.hazmat|ed25519\.|x25519\.|_hashlib\.")
+
+
+def measure_crypto(config: SimulationConfig, rounds: int = 3) -> tuple[float, int]:
+    """The rounds of :func:`measure_steady`, but the seconds spent inside the cryptographic
+    libraries only (cProfile's own time of their C functions): the floor of a round's cost
+    while the protocol signs, verifies and seals what it does, whatever the Python around
+    it costs. The profiler slows the Python, not the C calls it times."""
+    sim = Simulation(config, MemoryStore())
+    sim.start()
+    sim.step()
+    profile = cProfile.Profile()
+    profile.enable()
+    trips = sum(sim.step().trips_completed for _ in range(rounds))
+    profile.disable()
+    functions = pstats.Stats(profile).get_stats_profile().func_profiles
+    spent = sum(
+        row.tottime
+        for name, row in functions.items()
+        if row.file_name == "~" and _CRYPTO.search(name)
+    )
+    return spent, trips
+
+
 def measure_whole_run(config: SimulationConfig) -> tuple[float, int]:
     """CPU seconds and completed trips (price-aware and baseline) of ``iome simulate``'s work:
     both runs from set-up on, ledgers in memory."""
@@ -121,7 +154,7 @@ def test_bench_cpu_per_trip_whole_run(benchmark: BenchmarkFixture) -> None:
 
 # --------------------------------------------------------------------------- before/after
 
-_KINDS = {"steady": measure_steady, "whole": measure_whole_run}
+_KINDS = {"steady": measure_steady, "whole": measure_whole_run, "crypto": measure_crypto}
 
 
 def _measure_in(tree: Path, kind: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +173,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--base", type=Path, help="work tree of the commit to compare with")
     parser.add_argument("--repeat", type=int, default=3, help="alternations (default 3)")
-    parser.add_argument("--kinds", default="steady,whole", help="steady, whole or both")
+    parser.add_argument(
+        "--kinds", default="steady,whole,crypto", help="steady, whole, crypto (comma-separated)"
+    )
     parser.add_argument("--config", default="{}", help="SimulationConfig fields as JSON")
     parser.add_argument("--measure", choices=sorted(_KINDS), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -148,7 +183,7 @@ def main() -> None:
     if args.measure is not None:
         import iome_ref  # noqa: PLC0415
 
-        fields = {"rounds": 1_000, **config} if args.measure == "steady" else config
+        fields = {"rounds": 1_000, **config} if args.measure != "whole" else config
         spent, trips = _KINDS[args.measure](SimulationConfig(**fields))
         tree = Path(iome_ref.__file__).resolve().parent.parent
         print(json.dumps({"tree": str(tree), "cpu_s": spent, "trips": trips}))
@@ -156,13 +191,16 @@ def main() -> None:
     if args.base is None:
         parser.error("--base is required")
     trees = {"base": args.base, "this": Path(__file__).resolve().parents[2]}
+    medians_of: dict[str, dict[str, float]] = {}
     for kind in args.kinds.split(","):
         runs: dict[str, list[float]] = {label: [] for label in trees}
         for _ in range(args.repeat):
             for label, tree in trees.items():
                 result = _measure_in(tree, kind, config)
                 runs[label].append(round(1000 * result["cpu_s"] / result["trips"], 3))
-        medians = {label: statistics.median(values) for label, values in runs.items()}
+        medians = medians_of[kind] = {
+            label: statistics.median(values) for label, values in runs.items()
+        }
         print(
             json.dumps(
                 {
@@ -175,6 +213,11 @@ def main() -> None:
                 }
             )
         )
+    if "steady" in medians_of and "crypto" in medians_of:
+        # Were every line of this tree's Python free, a round would cost its cryptography:
+        # the base's figure over that is the most any speed-up of the code can reach.
+        cap = medians_of["steady"]["base"] / medians_of["crypto"]["this"]
+        print(json.dumps({"kind": "cap", "base_steady_over_this_crypto": round(cap, 2)}))
 
 
 if __name__ == "__main__":
