@@ -8,9 +8,9 @@ vehicles' trips dominate: two presences, a claim, a quorum Trip and usually a se
 all signed, and verified once (an object the verifiers checked is marked, so the ledger
 applying their block does not verify it again).
 
-``crypto`` (``--kinds``) is the CPU time of the same steady rounds spent inside the
-cryptographic libraries only: the floor while the protocol does the cryptography it does, and
-``cap`` the base's steady figure over this floor, the most a faster code could gain.
+``crypto`` and ``whole-crypto`` are the CPU time of the same work spent inside the
+cryptographic libraries only: the floor while the protocol does the cryptography it does; each
+``cap`` is the base's figure over this tree's floor, the most a faster code could gain.
 
 ``test_bench_cpu_per_trip`` records CPU milliseconds per completed trip of three rounds of the
 default simulation (200 vehicles, 100 homes) after its first, homes' metering included;
@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,17 +92,13 @@ def measure_steady(config: SimulationConfig, rounds: int = 3) -> tuple[float, in
 _CRYPTO = re.compile(r"_sodium\.|cryptography\.hazmat|ed25519\.|x25519\.|_hashlib\.")
 
 
-def measure_crypto(config: SimulationConfig, rounds: int = 3) -> tuple[float, int]:
-    """The rounds of :func:`measure_steady`, but the seconds spent inside the cryptographic
-    libraries only (cProfile's own time of their C functions): the floor of a round's cost
-    while the protocol signs, verifies and seals what it does, whatever the Python around
-    it costs. The profiler slows the Python, not the C calls it times."""
-    sim = Simulation(config, MemoryStore())
-    sim.start()
-    sim.step()
+def _crypto_seconds(work: Callable[[], int]) -> tuple[float, int]:
+    """CPU seconds ``work`` spends inside the cryptographic libraries (cProfile's own time of
+    their C functions; the profiler slows the Python, not the C calls it times), and what it
+    returns (trips)."""
     profile = cProfile.Profile()
     profile.enable()
-    trips = sum(sim.step().trips_completed for _ in range(rounds))
+    trips = work()
     profile.disable()
     functions = pstats.Stats(profile).get_stats_profile().func_profiles
     spent = sum(
@@ -110,6 +107,21 @@ def measure_crypto(config: SimulationConfig, rounds: int = 3) -> tuple[float, in
         if row.file_name == "~" and _CRYPTO.search(name)
     )
     return spent, trips
+
+
+def measure_crypto(config: SimulationConfig, rounds: int = 3) -> tuple[float, int]:
+    """The rounds of :func:`measure_steady`, the time inside the cryptographic libraries only:
+    the floor of their cost while the protocol signs, verifies and seals what it does,
+    whatever the Python around it costs."""
+    sim = Simulation(config, MemoryStore())
+    sim.start()
+    sim.step()
+    return _crypto_seconds(lambda: sum(sim.step().trips_completed for _ in range(rounds)))
+
+
+def measure_whole_crypto(config: SimulationConfig) -> tuple[float, int]:
+    """:func:`measure_whole_run`, the time inside the cryptographic libraries only."""
+    return _crypto_seconds(lambda: measure_whole_run(config)[1])
 
 
 def measure_whole_run(config: SimulationConfig) -> tuple[float, int]:
@@ -154,7 +166,12 @@ def test_bench_cpu_per_trip_whole_run(benchmark: BenchmarkFixture) -> None:
 
 # --------------------------------------------------------------------------- before/after
 
-_KINDS = {"steady": measure_steady, "whole": measure_whole_run, "crypto": measure_crypto}
+_KINDS = {
+    "steady": measure_steady,
+    "whole": measure_whole_run,
+    "crypto": measure_crypto,
+    "whole-crypto": measure_whole_crypto,
+}
 
 
 def _measure_in(tree: Path, kind: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +191,9 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="work tree of the commit to compare with")
     parser.add_argument("--repeat", type=int, default=3, help="alternations (default 3)")
     parser.add_argument(
-        "--kinds", default="steady,whole,crypto", help="steady, whole, crypto (comma-separated)"
+        "--kinds",
+        default="steady,crypto,whole,whole-crypto",
+        help="steady, crypto, whole, whole-crypto (comma-separated)",
     )
     parser.add_argument("--config", default="{}", help="SimulationConfig fields as JSON")
     parser.add_argument("--measure", choices=sorted(_KINDS), help=argparse.SUPPRESS)
@@ -183,7 +202,8 @@ def main() -> None:
     if args.measure is not None:
         import iome_ref  # noqa: PLC0415
 
-        fields = {"rounds": 1_000, **config} if args.measure != "whole" else config
+        steady = args.measure in {"steady", "crypto"}
+        fields = {"rounds": 1_000, **config} if steady else config
         spent, trips = _KINDS[args.measure](SimulationConfig(**fields))
         tree = Path(iome_ref.__file__).resolve().parent.parent
         print(json.dumps({"tree": str(tree), "cpu_s": spent, "trips": trips}))
@@ -213,11 +233,12 @@ def main() -> None:
                 }
             )
         )
-    if "steady" in medians_of and "crypto" in medians_of:
-        # Were every line of this tree's Python free, a round would cost its cryptography:
-        # the base's figure over that is the most any speed-up of the code can reach.
-        cap = medians_of["steady"]["base"] / medians_of["crypto"]["this"]
-        print(json.dumps({"kind": "cap", "base_steady_over_this_crypto": round(cap, 2)}))
+    # Were every line of this tree's Python free, a run would cost its cryptography: the
+    # base's figure over that is the most any speed-up of the code can reach.
+    for kind, floor in (("steady", "crypto"), ("whole", "whole-crypto")):
+        if kind in medians_of and floor in medians_of:
+            cap = medians_of[kind]["base"] / medians_of[floor]["this"]
+            print(json.dumps({"kind": f"{kind} cap", "base_over_this_crypto": round(cap, 2)}))
 
 
 if __name__ == "__main__":
