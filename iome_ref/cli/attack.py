@@ -50,8 +50,9 @@ def attack(  # noqa: PLR0917 - typer maps each option to a parameter
         ),
     ] = None,
 ) -> None:
-    """Attack an implementation: one line per adversary (blocked, leaks <figure>, succeeded
-    <requirement id>). Exit 0 every adversary as expected, 1 one succeeded, 2 an error."""
+    """Attack an implementation: one line per adversary (`blocked`, `leaks FIGURE`,
+    `succeeded REQUIREMENT-ID`). Exit 0 every adversary as expected, 1 one succeeded, 2 an
+    error."""
     with exit_on_error():
         from rich.progress import Progress  # noqa: PLC0415
 

@@ -68,6 +68,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
 )
 vectors_app = typer.Typer(
     help="Generate and check the conformance vectors under spec/.", no_args_is_help=True

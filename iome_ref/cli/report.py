@@ -44,7 +44,7 @@ def report(  # noqa: PLR0917 - typer maps each option to a parameter
         Path | None,
         typer.Option(
             parser=folder_path,
-            help="Output folder [default: out/report/<impl>/, outside the committed sample "
+            help="Output folder [default: `out/report/<impl>/`, outside the committed sample "
             "reports/ref/].",
             show_default=False,
         ),
