@@ -48,6 +48,8 @@ def ledger_verify(
     from iome_ref.chain.store import SqliteStore  # noqa: PLC0415
 
     with exit_on_error():
+        if file.is_dir():
+            raise UsageError(CLI, f"FILE {file}: is a directory, expected a SQLite store")
         if not file.is_file():
             raise UsageError(CLI, f"FILE {file}: no such file")
         with tempfile.TemporaryDirectory(prefix="iome-verify-") as scratch:
@@ -56,8 +58,12 @@ def ledger_verify(
                 source = Path(f"{file}{suffix}")
                 if source.is_file():
                     shutil.copyfile(source, f"{copy}{suffix}")
-            with status(f"verifying {file}"), SqliteStore(copy) as store:
-                ledger = Ledger.replay(store)
+            try:
+                with status(f"verifying {file}"), SqliteStore(copy) as store:
+                    ledger = Ledger.replay(store)
+            except UsageError as exc:
+                # The store names the copy it opened; the user knows the file they gave.
+                raise UsageError(exc.component, exc.message.replace(str(copy), str(file))) from None
         typer.echo(f"genesis {ledger.genesis_hash}")
         if genesis_hash is not None and genesis_hash != ledger.genesis_hash:
             typer.echo(f"genesis mismatch: expected {printable(genesis_hash)}")

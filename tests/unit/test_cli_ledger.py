@@ -113,3 +113,20 @@ def test_rejects_file_that_is_no_store(
     assert result.exit_code == EXIT_ERROR, result.output
     assert result.stderr.startswith("error ")
     assert "Traceback" not in result.output
+
+
+def test_rejects_file_that_is_no_store_naming_it(runner: CliRunner, tmp_path: Path) -> None:
+    """The store opened is a copy in a scratch folder; the error names the file given."""
+    path = tmp_path / "node.sqlite"
+    path.write_bytes(b"not a database")
+    result = runner.invoke(app, ["ledger", "verify", str(path)])
+    assert result.exit_code == EXIT_ERROR, result.output
+    assert result.stderr == (
+        f"error store: cannot open the store {path}: the file is not a SQLite database\n"
+    )
+
+
+def test_rejects_folder_as_the_store(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ledger", "verify", str(tmp_path)])
+    assert result.exit_code == EXIT_ERROR, result.output
+    assert result.stderr == f"error cli: FILE {tmp_path}: is a directory, expected a SQLite store\n"
