@@ -170,9 +170,10 @@ def load_requirements(spec_dir: Path) -> dict[str, Requirement]:
     """Parse every rule of ``spec_dir/*.md`` into an index keyed by id, sorted by id.
 
     Raises:
-        UsageError: a missing directory, a malformed rule heading, a rule without exactly one
-            ``Source:`` line or without an RFC 2119 keyword, an id defined twice, or a retired id
-            defined again.
+        UsageError: a missing directory, one whose Markdown defines no rule (not a spec
+            folder: listing or checking nothing would pass for success), a malformed rule
+            heading, a rule without exactly one ``Source:`` line or without an RFC 2119 keyword,
+            an id defined twice, or a retired id defined again.
     """
     found: dict[str, Requirement] = {}
     for path in _spec_files(spec_dir):
@@ -183,6 +184,8 @@ def load_requirements(spec_dir: Path) -> dict[str, Requirement]:
                     _SPEC, f"{rule.req_id} is defined in both {earlier.file} and {rule.file}"
                 )
             found[rule.req_id] = rule
+    if not found:
+        raise UsageError(_SPEC, f"{spec_dir}: no rule heading in its *.md files, not a spec folder")
     revived = sorted(load_retired(spec_dir) & set(found))
     if revived:
         raise UsageError(_SPEC, f"retired ids are defined again: {', '.join(revived)}")

@@ -175,6 +175,16 @@ def test_rejects_missing_spec_dir(tmp_path: Path) -> None:
         load_requirements(tmp_path / "absent")
 
 
+@pytest.mark.parametrize("files", [{}, {"notes.md": "# Notes\n\nNo rule here.\n"}])
+def test_rejects_folder_defining_no_rule(tmp_path: Path, files: dict[str, str]) -> None:
+    """A folder that is not the spec (a wrong --spec-dir) lists and checks nothing: refused,
+    not passed off as an empty success."""
+    for name, text in files.items():
+        _write(tmp_path, name, text)
+    with usage_error("spec", match="not a spec folder"):
+        load_requirements(tmp_path)
+
+
 def test_spec_hash_is_stable(tmp_path: Path) -> None:
     spec = tmp_path / "spec"
     shutil.copytree(default_spec_dir(), spec)
