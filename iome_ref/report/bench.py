@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import queue
 import shlex
 import statistics
 import sys
@@ -39,6 +40,7 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any, Final
 
+from iome_ref.errors import ImplementationError
 from iome_ref.report.model import BenchFigure, BenchSection, Plot
 from iome_ref.report.workloads import (
     BOUND,
@@ -73,11 +75,11 @@ TRIPS_PER_DAY: Final = 2
 PEAK_FACTOR: Final = 10
 POPULATIONS: Final = {"city (1M vehicles)": 1_000_000, "country (30M vehicles)": 30_000_000}
 _DAY_S: Final = 86_400
+#: How long the benchmark waits for a child process's figure before giving up on it.
+_CHILD_TIMEOUT_S: Final = 600.0
 #: The wire server measured: ``iome serve --stdio`` started by this very interpreter, so the
 #: figure needs no ``iome`` on PATH (a venv's ``bin/iome`` run without activating it) and never
 #: times another installation's server.
-#: How long the benchmark waits for a child process's figure before giving up on it.
-_CHILD_TIMEOUT_S: Final = 600.0
 SERVE_STDIO: Final = f"stdio:{shlex.quote(sys.executable)} -m iome_ref serve --stdio"
 
 #: Called as work advances: (section, done, total or None, what was just done).
@@ -203,12 +205,26 @@ def _timed_processes(workers: int, calls: int) -> float:
     for child in children:
         child.start()
     try:
-        return max(elapsed.get(timeout=_CHILD_TIMEOUT_S) for _ in children)
+        times: list[float] = []
+        deadline = time.monotonic() + _CHILD_TIMEOUT_S
+        while len(times) < workers:
+            try:
+                times.append(elapsed.get(timeout=1.0))
+            except queue.Empty:
+                # A child that died never reports (and its siblings wait at the barrier).
+                dead = [c.exitcode for c in children if c.exitcode not in (None, 0)]
+                if dead or time.monotonic() > deadline:
+                    start.abort()  # the siblings waiting to start stop there
+                    raise ImplementationError(
+                        "bench", f"trip extraction process failed (exit codes {dead})"
+                    ) from None
+        return max(times)
     finally:
         for child in children:
-            child.join(timeout=_CHILD_TIMEOUT_S)
+            child.join(timeout=5.0)
             if child.is_alive():
                 child.kill()
+                child.join()
 
 
 def _process_rates(calls: int, rounds: int = 3) -> dict[int, float]:

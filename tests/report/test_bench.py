@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from iome_ref.errors import ImplementationError
 from iome_ref.report import bench
 from iome_ref.report.bench import (
     MACHINE_CORES,
@@ -90,3 +91,17 @@ def test_accepts_process_rates_timing_extraction_not_building(
     rates = bench._process_rates(5, rounds=1)
     assert sorted(rates) == [1, 2]
     assert all(rate > 5 / 0.2 for rate in rates.values())
+
+
+def test_rejects_process_rates_when_a_process_dies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that dies while building never reports: the figure is refused at once, its
+    sibling (waiting at the barrier) stopped, instead of a wait for the timeout."""
+
+    def dies(size: int) -> Workload:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(bench, "trip_extraction", dies)
+    started = time.monotonic()
+    with pytest.raises(ImplementationError, match=r"exit codes \[3"):
+        bench._timed_processes(2, 5)
+    assert time.monotonic() - started < 30
