@@ -52,6 +52,7 @@ __all__ = [
     "Workload",
     "block_application",
     "certificate_check",
+    "certificate_check_new_list",
     "fractions_of_bound",
     "measure_interleaved",
     "raw_sign_sodium",
@@ -327,6 +328,33 @@ def certificate_check(size: int) -> Workload:
 
     return Workload(
         "certificate_check", run, 0, size, "check_certified of a station key at a new time"
+    )
+
+
+def certificate_check_new_list(size: int) -> Workload:
+    """:func:`certificate_check`'s call on a directory that has just taken a new revocation
+    list (the root's, renewed): a new directory judges each key's paths at its first check,
+    as a chain does for every station after every RevocationList it accepts. The hard case
+    beside :func:`certificate_check`'s usual one."""
+    world, _ = _world()
+    root = world.authorities["iome-ca"]
+    directories = _cycle(
+        [
+            world.directory.with_revocation_list(root.crl(T0 + 1 + index, _TRIP_T + 86_400))
+            for index in range(size)
+        ]
+    )
+    station = world.key("st-a").public_hex
+
+    def run() -> object:
+        return directories().check_certified(station, ROLE_STATION, _TRIP_T, "st-a")
+
+    return Workload(
+        "certificate_check_new_list",
+        run,
+        0,
+        size,
+        "check_certified of a station key, the first on a directory with a new revocation list",
     )
 
 

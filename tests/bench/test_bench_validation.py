@@ -120,6 +120,15 @@ def test_bench_certificate_check(
     _measure(benchmark, workloads.certificate_check(2 * rounds + 8), bounds, rounds)
 
 
+@pytest.mark.benchmark(group="certificates")
+def test_bench_certificate_check_after_new_list(
+    benchmark: BenchmarkFixture, bounds: dict[str, Workload], rounds: int
+) -> None:
+    """The same station's first check on a directory that has just taken a new revocation
+    list: what every station costs a chain once after each RevocationList it accepts."""
+    _measure(benchmark, workloads.certificate_check_new_list(2 * rounds + 8), bounds, rounds)
+
+
 @pytest.mark.benchmark(group="block")
 def test_bench_apply_block_of_100_esdps(
     benchmark: BenchmarkFixture, bounds: dict[str, Workload], request: pytest.FixtureRequest

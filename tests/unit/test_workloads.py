@@ -4,11 +4,13 @@ routine interleaves items and reports medians (no timing is asserted)."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from helpers import usage_error
 
 from iome_ref.models import Trip
+from iome_ref.pki import CertificateDirectory
 from iome_ref.report import workloads
 
 
@@ -90,3 +92,26 @@ def test_workloads_run_valid_operations_on_fresh_keys() -> None:
 def test_fresh_pools_use_distinct_keys(size: int) -> None:
     pool = workloads._raw_triples(size, "t")
     assert len({key for key, _, _ in pool}) == size
+
+
+def test_certificate_workloads_measure_the_usual_and_the_first_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``certificate_check`` judges one directory at new times (its paths' windows computed
+    once); ``certificate_check_new_list`` a new directory every call (computed every call)."""
+    computed: list[object] = []
+    original = CertificateDirectory._get_path_window
+
+    def counting(self: CertificateDirectory, *args: Any) -> Any:
+        computed.append(self)
+        return original(self, *args)
+
+    monkeypatch.setattr(CertificateDirectory, "_get_path_window", counting)
+    usual, first = workloads.certificate_check(3), workloads.certificate_check_new_list(3)
+    for _ in range(3):
+        usual.run()
+    assert len(set(map(id, computed))) == 1
+    computed.clear()
+    for _ in range(3):
+        first.run()
+    assert len(set(map(id, computed))) == 3
