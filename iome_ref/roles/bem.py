@@ -532,21 +532,24 @@ class BuildingEnergyManager:
         """JCS bytes of ``raw_readings[start:end]``: what a commitment hashes, for disputes."""
         # RFC 8785 of an array: its members' canonical bytes, joined (compute_reading_json);
         # whole uploads kept in that form give theirs as received (``_bodies``).
-        bodies: list[bytes] | None = []
-        at = start
+        bodies = self._kept_bodies(start, end)
+        if bodies is None:
+            return f"[{','.join(map(compute_reading_json, self.raw_readings[start:end]))}]".encode()
+        return b"[" + b",".join(bodies) + b"]"
+
+    def _kept_bodies(self, start: int, end: int) -> list[bytes] | None:
+        """The kept texts of the uploads that make up ``raw_readings[start:end]`` exactly, or
+        None (a slice counted from the end or past it, or not made of whole kept uploads)."""
         if start < 0 or not 0 <= end <= len(self.raw_readings):
-            bodies = None  # a slice counted from the end, or past it: by the definition
-        while bodies is not None and at < end:
+            return None
+        bodies, at = [], start
+        while at < end:
             kept = self._bodies.get(at)
             if kept is None or kept[0] > end:
-                bodies = None
-            else:
-                at = kept[0]
-                bodies.append(kept[1])
-        if bodies is None:
-            body = ",".join(map(compute_reading_json, self.raw_readings[start:end]))
-            return f"[{body}]".encode()
-        return b"[" + b",".join(bodies) + b"]"
+                return None
+            at, body = kept
+            bodies.append(body)
+        return bodies
 
     def commit_raw_data(self, t: int) -> DataCommitment:
         """Commit to the raw readings accepted since the last commitment (paper §III).
