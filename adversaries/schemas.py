@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from adversaries.report import AttackReport
-from iome_ref.vectors.derived import ModelSchemas
+from iome_ref.vectors.derived import model_schemas
 
 __all__ = [
     "SCHEMAS",
@@ -19,4 +19,4 @@ __all__ = [
 ]
 
 SCHEMA_FOLDER: Final = "schemas/adversaries"
-SCHEMAS: Final = ModelSchemas(SCHEMA_FOLDER, {"attack-report": AttackReport})
+SCHEMAS: Final = model_schemas(SCHEMA_FOLDER, {"attack-report": AttackReport})

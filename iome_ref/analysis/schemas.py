@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from iome_ref.analysis.linkreport import LinkReport
-from iome_ref.vectors.derived import ModelSchemas
+from iome_ref.vectors.derived import model_schemas
 
 __all__ = [
     "SCHEMAS",
@@ -19,4 +19,4 @@ __all__ = [
 ]
 
 SCHEMA_FOLDER: Final = "schemas/analysis"
-SCHEMAS: Final = ModelSchemas(SCHEMA_FOLDER, {"link": LinkReport})
+SCHEMAS: Final = model_schemas(SCHEMA_FOLDER, {"link": LinkReport})

@@ -20,11 +20,10 @@ from iome_ref.cli.common import (
 )
 from iome_ref.constants import MAX_SAFE_INT
 
-#: Modules that each generate one folder of JSON Schemas under spec/schemas/: the wire
-#: protocol, the conformance files, the observer's and the attack's outputs, the report. Each
-#: holds a ``SCHEMAS`` (``vectors.derived.ModelSchemas``) or, for the wire, the trio
-#: ``build_schema_files() / write_schema_files(spec) / check_schema_files(spec)`` itself. A new
-#: output file with a committed schema adds its module here, and nowhere else.
+#: Modules that each generate one folder of JSON Schemas under spec/schemas/, as their
+#: ``SCHEMAS`` (``vectors.derived.SchemaSet``): the wire protocol, the conformance files, the
+#: observer's and the attack's outputs, the report. A new output file with a committed schema
+#: adds its module here, and nowhere else.
 SCHEMA_SETS: Final = (
     "iome_ref.conformance.wire",
     "iome_ref.conformance.schemas",
@@ -36,8 +35,7 @@ SCHEMA_SETS: Final = (
 
 def _schema_sets() -> list[Any]:
     """The schema sets of ``SCHEMA_SETS``, imported only when a command needs them."""
-    modules = [importlib.import_module(name) for name in SCHEMA_SETS]
-    return [getattr(module, "SCHEMAS", module) for module in modules]
+    return [importlib.import_module(name).SCHEMAS for name in SCHEMA_SETS]
 
 
 @vectors_app.command("generate")

@@ -15,7 +15,7 @@ from iome_ref.conformance.report import ConformReport
 from iome_ref.conformance.scenarios import Scenario
 from iome_ref.conformance.verdicts import Baseline, Relaxation
 from iome_ref.models.evidence import EvidenceBundle
-from iome_ref.vectors.derived import ModelSchemas
+from iome_ref.vectors.derived import model_schemas
 
 __all__ = [
     "SCHEMAS",
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 SCHEMA_FOLDER: Final = "schemas/conformance"
-SCHEMAS: Final = ModelSchemas(
+SCHEMAS: Final = model_schemas(
     SCHEMA_FOLDER,
     {
         "baseline": Baseline,

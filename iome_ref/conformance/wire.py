@@ -23,7 +23,7 @@ from iome_ref.constants import MAX_MESSAGE_BYTES, SPEC_VERSION
 from iome_ref.errors import Rejected
 from iome_ref.node import Genesis
 from iome_ref.requirements import enforces
-from iome_ref.vectors.derived import check_generated, write_generated
+from iome_ref.vectors.derived import SchemaSet
 
 __all__ = [
     "ARGS",
@@ -31,6 +31,7 @@ __all__ = [
     "INTERNAL_ERROR",
     "MAX_LINE_BYTES",
     "RESULTS",
+    "SCHEMAS",
     "WIRE_OPS",
     "ErrorBody",
     "Request",
@@ -596,18 +597,15 @@ def build_wire_schemas() -> dict[str, bytes]:
     return files
 
 
+#: The wire schemas as a schema set (``iome vectors generate|check``: SCHEMA_SETS).
+SCHEMAS: Final = SchemaSet(WIRE_SCHEMA_FOLDER, build_wire_schemas)
+
+
 def write_wire_schemas(spec_dir: Path) -> list[Path]:
     """Write ``spec/schemas/iut/*.json``, deleting files there that are no longer generated."""
-    return write_generated(spec_dir, build_wire_schemas(), WIRE_SCHEMA_FOLDER)
+    return SCHEMAS.write_schema_files(spec_dir)
 
 
 def check_wire_schemas(spec_dir: Path) -> list[str]:
     """Problems with ``spec/schemas/iut/``, one sentence each, as ``check_vectors`` words them."""
-    return check_generated(spec_dir, build_wire_schemas(), WIRE_SCHEMA_FOLDER)
-
-
-# The schema-set trio under the names ``iome vectors generate|check`` look up
-# (iome_ref/cli/vectors.py, SCHEMA_SETS).
-build_schema_files = build_wire_schemas
-write_schema_files = write_wire_schemas
-check_schema_files = check_wire_schemas
+    return SCHEMAS.check_schema_files(spec_dir)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from iome_ref.report.model import SecurityReport
-from iome_ref.vectors.derived import ModelSchemas
+from iome_ref.vectors.derived import model_schemas
 
 __all__ = [
     "SCHEMAS",
@@ -18,4 +18,4 @@ __all__ = [
 ]
 
 SCHEMA_FOLDER: Final = "schemas/report"
-SCHEMAS: Final = ModelSchemas(SCHEMA_FOLDER, {"report": SecurityReport})
+SCHEMAS: Final = model_schemas(SCHEMA_FOLDER, {"report": SecurityReport})

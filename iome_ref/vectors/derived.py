@@ -8,7 +8,7 @@ name, one sentence each, what is missing, stale or no longer generated.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -18,8 +18,9 @@ from pydantic import BaseModel
 __all__ = [
     "REGENERATE_HINT",
     "SCHEMA_DIALECT",
-    "ModelSchemas",
+    "SchemaSet",
     "check_generated",
+    "model_schemas",
     "write_generated",
 ]
 
@@ -60,27 +61,38 @@ def check_generated(spec_dir: Path, files: Mapping[str, bytes], folder: str) -> 
 
 
 @dataclass(frozen=True)
-class ModelSchemas:
-    """One folder of JSON Schemas derived from pydantic models (name -> model): the output
-    files of conform, attack, link and report each have one, registered in ``iome vectors``'
-    ``SCHEMA_SETS``, so an edited model without its regenerated schema is caught."""
+class SchemaSet:
+    """One folder of generated JSON Schemas under spec/, and how to build its files: each
+    set (the wire protocol's, the output files' of conform, attack, link and report) is
+    registered in ``iome vectors``' ``SCHEMA_SETS``, so code edited without its regenerated
+    schemas is caught."""
 
     folder: str
-    models: Mapping[str, type[BaseModel]]
+    build: Callable[[], dict[str, bytes]]
 
     def build_schema_files(self) -> dict[str, bytes]:
         """Each schema's bytes, keyed by path relative to spec/."""
-        files = {}
-        for name, model in self.models.items():
-            schema = {"$schema": SCHEMA_DIALECT, **model.model_json_schema()}
-            text = json.dumps(schema, indent=1, ensure_ascii=False) + "\n"
-            files[f"{self.folder}/{name}.json"] = text.encode("utf-8")
-        return files
+        return self.build()
 
     def write_schema_files(self, spec_dir: Path) -> list[Path]:
         """Write the schemas; delete files of the folder that are no longer generated."""
-        return write_generated(spec_dir, self.build_schema_files(), self.folder)
+        return write_generated(spec_dir, self.build(), self.folder)
 
     def check_schema_files(self, spec_dir: Path) -> list[str]:
         """Problems, one sentence each, as ``iome vectors check`` reports them."""
-        return check_generated(spec_dir, self.build_schema_files(), self.folder)
+        return check_generated(spec_dir, self.build(), self.folder)
+
+
+def model_schemas(folder: str, models: Mapping[str, type[BaseModel]]) -> SchemaSet:
+    """The set of the JSON Schemas pydantic derives from ``models`` (name -> model), one
+    ``<name>.json`` each in ``folder``."""
+
+    def build() -> dict[str, bytes]:
+        files = {}
+        for name, model in models.items():
+            schema = {"$schema": SCHEMA_DIALECT, **model.model_json_schema()}
+            text = json.dumps(schema, indent=1, ensure_ascii=False) + "\n"
+            files[f"{folder}/{name}.json"] = text.encode("utf-8")
+        return files
+
+    return SchemaSet(folder, build)
