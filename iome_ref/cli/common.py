@@ -15,12 +15,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 
 from iome_ref.constants import MAX_MESSAGE_BYTES
 from iome_ref.errors import ImplementationError, IoMEError, Rejected, UsageError
+
+if TYPE_CHECKING:
+    from iome_ref.chain.ledger import Ledger
 
 __all__ = [
     "CLI",
@@ -39,6 +42,7 @@ __all__ = [
     "ledger_app",
     "printable",
     "read_input",
+    "replayed_store",
     "spec_app",
     "spec_dir_of",
     "status",
@@ -238,6 +242,40 @@ def stderr_console() -> Any:
     from rich.console import Console  # noqa: PLC0415
 
     return Console(stderr=True)
+
+
+@contextmanager
+def replayed_store(path: Path, what: str) -> Iterator[Ledger]:
+    """The ledger of the node's store at ``path``, replayed from genesis on a scratch copy
+    (with its ``-wal`` and ``-shm`` files: a store in WAL mode may hold commits there), so
+    the user's file is never written; the copy is open while the caller reads the ledger.
+
+    Raises:
+        UsageError: ``path`` is a folder or missing (naming it as ``what``), or no store; a
+            message naming the copy names ``path`` instead, the file the user knows.
+        Rejected: a stored block no longer verifies.
+    """
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from iome_ref.chain.ledger import Ledger  # noqa: PLC0415
+    from iome_ref.chain.store import SqliteStore  # noqa: PLC0415
+
+    if path.is_dir():
+        raise UsageError(CLI, f"{what} {path}: is a directory, expected a SQLite store")
+    if not path.is_file():
+        raise UsageError(CLI, f"{what} {path}: no such file")
+    with tempfile.TemporaryDirectory(prefix="iome-store-") as scratch:
+        copy = Path(scratch) / "ledger.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{path}{suffix}")
+            if source.is_file():
+                shutil.copyfile(source, f"{copy}{suffix}")
+        try:
+            with status(f"verifying {path}"), SqliteStore(copy) as store:
+                yield Ledger.replay(store)
+        except UsageError as exc:
+            raise UsageError(exc.component, exc.message.replace(str(copy), str(path))) from None
 
 
 @contextmanager

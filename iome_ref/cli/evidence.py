@@ -12,7 +12,14 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from iome_ref.cli.common import CLI, app, exit_on_error, file_path, printable, read_input
+from iome_ref.cli.common import (
+    app,
+    exit_on_error,
+    file_path,
+    printable,
+    read_input,
+    replayed_store,
+)
 from iome_ref.errors import Malformed, UsageError
 
 __all__ = ["evidence_app"]
@@ -138,27 +145,14 @@ def evidence_bundle(
     """Write the evidence bundle of one accepted transaction of a stored ledger: exit 0, or
     1 when the chain does not hold it, 2 bad usage. The store is re-verified first (a copy)."""
     import json  # noqa: PLC0415
-    import shutil  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
 
     from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
 
     from iome_ref.chain.bundles import build_bundle  # noqa: PLC0415
-    from iome_ref.chain.ledger import Ledger  # noqa: PLC0415
-    from iome_ref.chain.store import SqliteStore  # noqa: PLC0415
 
     with exit_on_error(catch_all=True):
-        if not db.is_file():
-            raise UsageError(CLI, f"--db {db}: no such file")
-        with tempfile.TemporaryDirectory(prefix="iome-bundle-") as scratch:
-            copy = Path(scratch) / "ledger.sqlite"
-            for suffix in ("", "-wal", "-shm"):
-                source = Path(f"{db}{suffix}")
-                if source.is_file():
-                    shutil.copyfile(source, f"{copy}{suffix}")
-            with SqliteStore(copy) as store:
-                ledger = Ledger.replay(store)
-                bundle = build_bundle(ledger, chain, tx_id)
+        with replayed_store(db, "--db") as ledger:
+            bundle = build_bundle(ledger, chain, tx_id)
         if bundle is None:
             typer.echo(printable(f"absent: chain {chain} holds no transaction {tx_id}"))
             raise typer.Exit(1)

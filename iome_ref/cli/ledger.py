@@ -8,15 +8,13 @@ from typing import Annotated
 import typer
 
 from iome_ref.cli.common import (
-    CLI,
     EXIT_REJECTED,
     exit_on_error,
     file_path,
     ledger_app,
     printable,
-    status,
+    replayed_store,
 )
-from iome_ref.errors import UsageError
 
 
 @ledger_app.command("verify")
@@ -41,29 +39,7 @@ def ledger_verify(
     head, block count and the evidence found. Exit 0 verified with no evidence, 1 a block no
     longer verifies or evidence was found, 2 bad usage. The file is never written: a copy is
     verified."""
-    import shutil  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
-
-    from iome_ref.chain.ledger import Ledger  # noqa: PLC0415
-    from iome_ref.chain.store import SqliteStore  # noqa: PLC0415
-
-    with exit_on_error():
-        if file.is_dir():
-            raise UsageError(CLI, f"FILE {file}: is a directory, expected a SQLite store")
-        if not file.is_file():
-            raise UsageError(CLI, f"FILE {file}: no such file")
-        with tempfile.TemporaryDirectory(prefix="iome-verify-") as scratch:
-            copy = Path(scratch) / "ledger.sqlite"
-            for suffix in ("", "-wal", "-shm"):  # a store in WAL mode may hold commits there
-                source = Path(f"{file}{suffix}")
-                if source.is_file():
-                    shutil.copyfile(source, f"{copy}{suffix}")
-            try:
-                with status(f"verifying {file}"), SqliteStore(copy) as store:
-                    ledger = Ledger.replay(store)
-            except UsageError as exc:
-                # The store names the copy it opened; the user knows the file they gave.
-                raise UsageError(exc.component, exc.message.replace(str(copy), str(file))) from None
+    with exit_on_error(), replayed_store(file, "FILE") as ledger:
         typer.echo(f"genesis {ledger.genesis_hash}")
         if genesis_hash is not None and genesis_hash != ledger.genesis_hash:
             typer.echo(f"genesis mismatch: expected {printable(genesis_hash)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -173,3 +174,28 @@ def test_bundle_from_stored_ledger_verifies(files: dict[str, Path], tmp_path: Pa
         )[0]
         == EXIT_ERROR
     )
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda path: path.mkdir(),
+            "error cli: --db {db}: is a directory, expected a SQLite store",
+        ),
+        (
+            lambda path: path.write_bytes(b"not a database"),
+            "error store: cannot open the store {db}: the file is not a SQLite database",
+        ),
+    ],
+    ids=["folder", "not-a-store"],
+)
+def test_rejects_bundle_db_that_is_no_store_naming_it(
+    tmp_path: Path, make: Any, expected: str
+) -> None:
+    """The store is read from a scratch copy; the error names the --db given."""
+    db = tmp_path / "node.sqlite"
+    make(db)
+    code, _, err = _run("evidence", "bundle", "--db", db, "--chain", "public", "--tx-id", "ab" * 32)
+    assert code == EXIT_ERROR
+    assert err == expected.format(db=db) + "\n"
