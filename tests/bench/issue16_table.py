@@ -225,15 +225,25 @@ def main() -> None:
     rows.append(("apply a block of 100 ESDPs, fresh keys",
                  lambda: apply_block(ChainState("public", "public", WORLD.directory),
                                      next_block(), ctx), 101, 11))  # fmt: skip
+    extract = trip_extractor(n, "i16t", "verifiers")
+    rows.append(("trip extraction (on_claim, 6 verifies), fresh keys", extract, 6, n))
+    report(rows, extract)
+    component_rows(n)
+    overhead_rows(n)
+
+
+def trip_extractor(n: int, label: str, chain_id: str) -> Callable[[], None]:
+    """One ``VerifierQuorum.on_claim`` per call on the next of ``n + 2`` fresh trips (keys
+    labelled ``label``), on a consortium chain of its own, the batch handed over each time."""
     trips = []
     for i in range(n + 2):
-        src = B.presence("source", "st-a", f"i16t-{i}/otk-1", TRIP_T + i)
-        dst = B.presence("destination", "st-b", f"i16t-{i}/otk-2", TRIP_T + i + 1500)
+        src = B.presence("source", "st-a", f"{label}-{i}/otk-1", TRIP_T + i)
+        dst = B.presence("destination", "st-b", f"{label}-{i}/otk-2", TRIP_T + i + 1500)
         trips.append((parsed(B.claim(src, dst, TRIP_T + i + 1510)), parsed(src), parsed(dst)))
     next_trip = cycle(trips)
     verifiers = [Verifier(v, WORLD.key(v)) for v in ("verifier-1", "verifier-2", "verifier-3")]
-    quorum = VerifierQuorum(verifiers, 2, ctx.travel, WORLD.directory)
-    state = ChainState("verifiers", "consortium", WORLD.directory)
+    quorum = VerifierQuorum(verifiers, 2, WORLD.context().travel, WORLD.directory)
+    state = ChainState(chain_id, "consortium", WORLD.directory)
     rng = random.Random(16)
 
     def extract() -> None:
@@ -241,10 +251,7 @@ def main() -> None:
         quorum.on_claim(claim, src, dst, state, claim.timestamp, rng)
         quorum.take_consortium_txs()
 
-    rows.append(("trip extraction (on_claim, 6 verifies), fresh keys", extract, 6, n))
-    report(rows, extract)
-    component_rows(n)
-    overhead_rows(n)
+    return extract
 
 
 def received_rows(n: int) -> list[tuple[str, Callable[[], object], int, int]]:
@@ -305,22 +312,7 @@ def overhead_rows(n: int) -> None:
     ):
         following = cycle([parsed(make(i)) for i in range(n + 2)])
         items.append((f"stateless {name}", lambda f=following: check_stateless(f())))
-    trips = []
-    for i in range(n + 2):
-        src = B.presence("source", "st-a", f"i16o-{i}/otk-1t", TRIP_T + i)
-        dst = B.presence("destination", "st-b", f"i16o-{i}/otk-2t", TRIP_T + i + 1500)
-        trips.append((parsed(B.claim(src, dst, TRIP_T + i + 1510)), parsed(src), parsed(dst)))
-    next_trip = cycle(trips)
-    verifiers = [Verifier(v, WORLD.key(v)) for v in ("verifier-1", "verifier-2", "verifier-3")]
-    quorum = VerifierQuorum(verifiers, 2, WORLD.context().travel, WORLD.directory)
-    state = ChainState("verifiers-o", "consortium", WORLD.directory)
-    rng = random.Random(17)
-
-    def extract() -> None:
-        claim, src, dst = next_trip()
-        quorum.on_claim(claim, src, dst, state, claim.timestamp, rng)
-        quorum.take_consortium_txs()
-
+    extract = trip_extractor(n, "i16o", "verifiers-o")
     items.append(("trip extraction (on_claim)", extract))
     saved = crypto.crypto_sign_open, crypto.crypto_sign
     crypto.crypto_sign_open = lambda signed, _key: signed[64:]  # type: ignore[assignment]
